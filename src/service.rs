@@ -1,0 +1,136 @@
+//! The seam between the reactor and protocols.
+//!
+//! Protocol code in evloop is *sans-I/O*: it never sees a socket. The reactor reads
+//! bytes, hands them to a [`Session`] together with an output buffer, writes whatever
+//! the session appended, and does what the returned [`Next`] asks. That keeps every
+//! protocol testable byte by byte with plain slices, and keeps every syscall in one
+//! place (`reactor.rs`), where it can be counted.
+//!
+//! A [`StreamService`] is bound to one or more TCP listeners and opens one
+//! [`Session`] per accepted connection. State shared by all sessions of a service
+//! (a key-value store, a cached `Date` header) lives in the service and is handed to
+//! sessions as an `Rc`: the reactor is single-threaded, so no locks are needed.
+//! A [`DatagramService`] answers UDP datagrams one at a time.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// What a session wants the reactor to do after it handled some input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Keep the connection open and keep reading.
+    Read,
+    /// The session has more output than it wrote now (a file being streamed, say).
+    /// The reactor calls [`Session::produce`] each time the pending output falls
+    /// below the low-water mark, until `produce` returns something else.
+    Stream,
+    /// Stop reading; send everything already written to `out`, then close the
+    /// connection gracefully (FIN after the last byte).
+    Close,
+    /// Close at once, dropping any unsent output.
+    Abort,
+}
+
+/// The result of [`Session::on_input`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// How many bytes from the front of `input` the session is done with. The rest is
+    /// kept by the reactor and offered again, with any new bytes appended, next time.
+    pub consumed: usize,
+    /// What to do next.
+    pub next: Next,
+}
+
+impl Step {
+    /// Consumed `consumed` bytes; keep reading.
+    pub fn read(consumed: usize) -> Step {
+        Step {
+            consumed,
+            next: Next::Read,
+        }
+    }
+}
+
+/// One connection's protocol state machine.
+///
+/// The reactor guarantees: `input` always starts at the first byte not yet consumed
+/// and is offered again whenever new bytes arrive; output appended to `out` is sent in
+/// order; no method is called after one of them returned [`Next::Close`] or
+/// [`Next::Abort`].
+pub trait Session {
+    /// New bytes arrived. `input` is everything received and not yet consumed.
+    /// Append replies to `out` (never clear it: it may hold earlier unsent output).
+    ///
+    /// A session must bound what it leaves unconsumed (a maximum request size) and
+    /// reject larger requests itself; the reactor's own input cap only stops reading
+    /// from the peer until the session consumes something.
+    fn on_input(&mut self, input: &[u8], out: &mut Vec<u8>) -> Step;
+
+    /// Called after [`Next::Stream`] whenever the pending output dropped below the
+    /// low-water mark. Append more output and say whether more is to come.
+    fn produce(&mut self, out: &mut Vec<u8>) -> Next {
+        let _ = out;
+        Next::Read
+    }
+
+    /// The peer shut down its sending half (FIN). `input` holds the bytes received
+    /// but not consumed (an incomplete request). Whatever is appended to `out` is
+    /// sent before the connection closes; the connection closes after that flush.
+    fn on_peer_closed(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        let _ = (input, out);
+    }
+}
+
+/// A protocol served on TCP listeners: a factory of sessions plus shared state.
+pub trait StreamService {
+    /// A connection from `peer` was accepted.
+    fn open(&mut self, peer: SocketAddr) -> Box<dyn Session>;
+
+    /// If `Some`, the reactor calls [`StreamService::on_tick`] at this interval
+    /// (housekeeping: refresh a cached `Date` header, expire keys).
+    fn tick_interval(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Periodic housekeeping; see [`StreamService::tick_interval`].
+    fn on_tick(&mut self, now: Instant) {
+        let _ = now;
+    }
+}
+
+/// Replies produced for one datagram, each with its destination. The reactor
+/// reuses one `Datagrams` for every datagram, so queuing a reply does not allocate
+/// once the buffer has grown.
+#[derive(Debug, Default)]
+pub struct Datagrams {
+    bytes: Vec<u8>,
+    items: Vec<(usize, usize, SocketAddr)>,
+}
+
+impl Datagrams {
+    /// Queue `payload` to be sent to `to`.
+    pub fn send(&mut self, payload: &[u8], to: SocketAddr) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(payload);
+        self.items.push((start, payload.len(), to));
+    }
+
+    /// The replies queued so far, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], SocketAddr)> {
+        self.items
+            .iter()
+            .map(|&(start, len, to)| (&self.bytes[start..start + len], to))
+    }
+
+    /// Forget every queued reply, keeping the allocation.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.items.clear();
+    }
+}
+
+/// A protocol served on a UDP socket.
+pub trait DatagramService {
+    /// One datagram arrived from `from`; queue any replies in `out`.
+    fn on_datagram(&mut self, data: &[u8], from: SocketAddr, out: &mut Datagrams);
+}

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod proto;
 pub mod service;
 
 pub use service::{DatagramService, Datagrams, Next, Session, Step, StreamService};

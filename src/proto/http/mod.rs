@@ -1,0 +1,1 @@
+//! HTTP/1.1 session (sans-I/O). Being written.

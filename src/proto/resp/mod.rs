@@ -1,0 +1,1 @@
+//! RESP2 (Redis protocol) session and in-memory store (sans-I/O). Being written.

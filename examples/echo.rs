@@ -1,0 +1,96 @@
+//! RFC 862 echo server on TCP and UDP, same address and port.
+//!
+//! ```text
+//! cargo run --release --example echo -- --listen 127.0.0.1:7007
+//! nc 127.0.0.1 7007          # TCP: type a line, get it back
+//! nc -u 127.0.0.1 7007       # UDP: each line is a datagram
+//! ```
+
+mod common;
+
+use std::io;
+use std::net::SocketAddr;
+
+use evloop::proto::echo::Echo;
+use evloop::{Config, Reactor};
+use mio::net::{TcpListener, UdpSocket};
+
+const NAME: &str = "echo";
+const HELP: &str = "\
+echo: RFC 862 echo server on TCP and UDP (same address and port)
+
+USAGE: echo [OPTIONS]
+
+OPTIONS:
+  --listen ADDR          address to bind, IPv4 or [IPv6] (default 127.0.0.1:7007;
+                         port 0 picks a free port, printed on start)
+  --max-connections N    TCP connections served at once (default 10000)
+  --idle-timeout SECS    close TCP connections idle this long, 0 = never (default 60)
+  -h, --help             print this help
+
+Prints `listening on tcp://IP:PORT udp://IP:PORT`, then serves until SIGINT/SIGTERM.
+Logging: RUST_LOG=debug (default info).
+";
+
+fn main() {
+    let mut listen: SocketAddr = ([127, 0, 0, 1], 7007).into();
+    let mut config = Config::default();
+    let mut parser = lexopt::Parser::from_env();
+    loop {
+        let arg = match parser.next() {
+            Ok(Some(arg)) => arg,
+            Ok(None) => break,
+            Err(e) => common::usage_error(NAME, e),
+        };
+        use lexopt::Arg::{Long, Short};
+        match arg {
+            Long("listen") => listen = common::listen_addr(NAME, &mut parser),
+            Long("max-connections") => {
+                config.max_connections = common::value(NAME, "--max-connections", &mut parser)
+            }
+            Long("idle-timeout") => {
+                config.idle_timeout = common::timeout_secs(NAME, "--idle-timeout", &mut parser)
+            }
+            Short('h') | Long("help") => {
+                print!("{HELP}");
+                return;
+            }
+            other => common::unexpected(NAME, other),
+        }
+    }
+    common::init_logging();
+    let (tcp, udp) = match bind_pair(listen) {
+        Ok(pair) => pair,
+        Err(e) => common::fatal(NAME, format_args!("cannot bind {listen}: {e}")),
+    };
+    let mut reactor = match Reactor::new(config) {
+        Ok(r) => r,
+        Err(e) => common::fatal(NAME, format_args!("cannot create event loop: {e}")),
+    };
+    let urls = match reactor
+        .add_tcp_listener(tcp, Echo)
+        .and_then(|t| Ok((t, reactor.add_udp_socket(udp, Echo)?)))
+    {
+        Ok((t, u)) => [format!("tcp://{t}"), format!("udp://{u}")],
+        Err(e) => common::fatal(NAME, e),
+    };
+    common::serve(NAME, reactor, &urls)
+}
+
+/// Bind TCP and UDP on the same port. With port 0 the kernel picks the TCP port;
+/// if UDP happens to be taken on it, try another.
+fn bind_pair(addr: SocketAddr) -> io::Result<(TcpListener, UdpSocket)> {
+    let mut attempts = 0;
+    loop {
+        let tcp = TcpListener::bind(addr)?;
+        let port = tcp.local_addr()?.port();
+        match UdpSocket::bind(SocketAddr::new(addr.ip(), port)) {
+            Ok(udp) => return Ok((tcp, udp)),
+            Err(e) if addr.port() == 0 && attempts < 16 => {
+                log::debug!("udp port {port} taken ({e}); retrying");
+                attempts += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}

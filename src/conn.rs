@@ -1,0 +1,583 @@
+//! One TCP connection's state machine.
+//!
+//! A [`Conn`] owns the socket, the protocol [`Session`], and the only two buffers a
+//! connection ever needs: unconsumed input (a partial request) and unsent output
+//! (the tail a `write` could not take). Both are empty `Vec`s — no allocation — while
+//! the connection is idle; fresh bytes are read into the reactor's shared scratch
+//! buffer and replies are written into the reactor's shared output buffer, so a
+//! request that arrives whole and is answered at once never allocates per connection.
+//!
+//! States (see [`State`]): `Open` → (`PeerClosedRead` | `Closing` → `Draining`) →
+//! `Closed`. Reads follow mio's edge-triggered contract: once readiness is reported
+//! the connection keeps a `readable` flag until a read proves the socket empty, and
+//! anything that stops reading early (the per-wake-up budget, backpressure, the
+//! input cap) leaves the flag set so reading resumes without waiting for an edge
+//! that would never come.
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+
+use crate::service::{Next, Session};
+use crate::stats::Stats;
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    /// Reading requests and writing replies.
+    Open,
+    /// The peer sent FIN. Replies owed for what was received are flushed, then the
+    /// connection closes.
+    PeerClosedRead,
+    /// We are closing (the session asked, or the server is shutting down): no more
+    /// reads are handed to the session; the output is flushed, then writing is shut
+    /// down.
+    Closing,
+    /// Writing is shut down (our FIN is sent). Input is read and discarded until the
+    /// peer's FIN or the linger deadline: closing a socket with unread input makes
+    /// the kernel send RST, which can destroy replies the peer has not read yet.
+    Draining,
+    /// Closed; the slab slot is freed after the current event batch.
+    Closed,
+}
+
+/// Why a connection was closed, for the counters and debug logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloseReason {
+    /// Orderly: FIN exchanged or the session asked for it.
+    Done,
+    /// The session asked to abort, or broke a limit.
+    Aborted,
+    /// A read or write failed (reset by peer, broken pipe).
+    IoError,
+    /// The idle, request or linger deadline passed.
+    Timeout,
+    /// The server is shutting down and its deadline passed.
+    Shutdown,
+}
+
+/// What the reactor must do after driving a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Drive {
+    /// Nothing more until the next readiness event or deadline.
+    Wait,
+    /// The socket still has input that the per-wake-up budget did not allow to be
+    /// read (or output to stream): drive it again after the other ready sources.
+    Again,
+    /// Close the connection and free its slot.
+    Close(CloseReason),
+}
+
+/// Limits the reactor applies to every connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    pub(crate) high_water: usize,
+    pub(crate) low_water: usize,
+    pub(crate) max_input: usize,
+    pub(crate) read_budget: usize,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) request_timeout: Option<Duration>,
+    pub(crate) linger_timeout: Duration,
+    pub(crate) max_drain: usize,
+}
+
+/// What the reactor lends a connection while it is being driven.
+pub(crate) struct Io<'a> {
+    pub(crate) scratch: &'a mut [u8],
+    /// Shared output buffer; empty whenever no connection is being driven.
+    pub(crate) out: &'a mut Vec<u8>,
+    pub(crate) stats: &'a mut Stats,
+    pub(crate) limits: &'a Limits,
+    pub(crate) registry: &'a Registry,
+    pub(crate) token: Token,
+    pub(crate) now: Instant,
+}
+
+/// One accepted TCP connection.
+pub(crate) struct Conn {
+    stream: TcpStream,
+    session: Box<dyn Session>,
+    pub(crate) state: State,
+    /// Received bytes the session has not consumed yet.
+    input: Vec<u8>,
+    /// Output the socket has not taken yet; `output[sent..]` is unsent.
+    output: Vec<u8>,
+    sent: usize,
+    /// Readiness was reported and no read has since found the socket empty.
+    pub(crate) readable: bool,
+    /// The peer's FIN (or an error) was reported. Sticky: from then on a short read
+    /// no longer proves the socket drained, so reads continue until they return 0.
+    read_closed: bool,
+    /// Reading stopped because unsent output passed the high-water mark.
+    paused: bool,
+    /// The session returned `Next::Stream` and has more output to produce.
+    streaming: bool,
+    /// WRITABLE is part of the registered interest.
+    write_interest: bool,
+    /// Last time bytes moved in either direction.
+    last_active: Instant,
+    /// When the current partial request began (input non-empty) or draining began.
+    mark: Instant,
+    /// Earliest deadline this connection has in the reactor's timer heap.
+    pub(crate) armed: Option<Instant>,
+    /// Tells this connection apart from earlier ones that used the same slab slot.
+    pub(crate) generation: u32,
+    /// Bytes discarded while draining.
+    drained: usize,
+}
+
+impl Conn {
+    pub(crate) fn new(
+        stream: TcpStream,
+        session: Box<dyn Session>,
+        generation: u32,
+        now: Instant,
+    ) -> Conn {
+        Conn {
+            stream,
+            session,
+            state: State::Open,
+            input: Vec::new(),
+            output: Vec::new(),
+            sent: 0,
+            readable: false,
+            read_closed: false,
+            paused: false,
+            streaming: false,
+            write_interest: false,
+            last_active: now,
+            mark: now,
+            armed: None,
+            generation,
+            drained: 0,
+        }
+    }
+
+    /// Record what a readiness event reported.
+    pub(crate) fn on_event(&mut self, event: &mio::event::Event) {
+        if event.is_readable() || event.is_read_closed() || event.is_error() {
+            self.readable = true;
+        }
+        if event.is_read_closed() || event.is_error() {
+            self.read_closed = true;
+        }
+    }
+
+    /// Unsent output bytes.
+    pub(crate) fn pending_output(&self) -> usize {
+        self.output.len() - self.sent
+    }
+
+    /// When this connection must be closed if nothing happens before.
+    pub(crate) fn deadline(&self, limits: &Limits) -> Option<Instant> {
+        match self.state {
+            State::Closed => None,
+            State::Draining => Some(self.mark + limits.linger_timeout),
+            _ if !self.input.is_empty() && self.pending_output() == 0 && !self.streaming => {
+                // A partial request: the request timeout runs from its first byte and
+                // is not extended by further dribbles (slowloris), but the idle
+                // timeout still applies if it is shorter.
+                let request = limits.request_timeout.map(|t| self.mark + t);
+                let idle = limits.idle_timeout.map(|t| self.last_active + t);
+                match (request, idle) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
+            _ => limits.idle_timeout.map(|t| self.last_active + t),
+        }
+    }
+
+    /// Begin a graceful close on server shutdown: stop reading new requests, finish
+    /// the replies owed, then shut down writing. Returns `false` if the connection
+    /// owes nothing and can be closed at once.
+    pub(crate) fn begin_shutdown(&mut self) -> bool {
+        if self.pending_output() == 0 && !self.streaming {
+            return false;
+        }
+        if self.state == State::Open || self.state == State::PeerClosedRead {
+            self.state = State::Closing;
+        }
+        true
+    }
+
+    /// Do everything this connection can do now: flush, stream, read and hand input
+    /// to the session, flush again, and keep the registered interest in step.
+    pub(crate) fn drive(&mut self, io: &mut Io<'_>) -> Drive {
+        debug_assert!(io.out.is_empty());
+        let result = self.drive_inner(io);
+        // Anything the session wrote that did not get flushed stays with us.
+        if !io.out.is_empty() {
+            self.keep_unsent(io.out, 0);
+        }
+        match result {
+            Ok(Drive::Close(reason)) => Drive::Close(reason),
+            Ok(drive) => match self.update_interest(io) {
+                Ok(()) => drive,
+                Err(e) => {
+                    log::debug!("reregister failed: {e}");
+                    Drive::Close(CloseReason::IoError)
+                }
+            },
+            Err(e) => {
+                log::debug!("connection error: {e}");
+                io.stats.io_errors += 1;
+                Drive::Close(CloseReason::IoError)
+            }
+        }
+    }
+
+    fn drive_inner(&mut self, io: &mut Io<'_>) -> io::Result<Drive> {
+        // Output first: a WRITABLE event may have made room, and room may let a
+        // paused reader or a stream continue.
+        if self.pending_output() > 0 {
+            self.flush(io)?;
+        }
+        let mut budget = io.limits.read_budget;
+        let mut again = false;
+        loop {
+            if self.streaming && self.pending_output() + io.out.len() < io.limits.low_water {
+                if budget == 0 {
+                    again = true;
+                    break;
+                }
+                let before = io.out.len() + self.output.len();
+                let out = if self.output.is_empty() {
+                    &mut *io.out
+                } else {
+                    &mut self.output
+                };
+                let next = self.session.produce(out);
+                let produced = io.out.len() + self.output.len() - before;
+                if produced == 0 && next == Next::Stream {
+                    log::warn!("session asked to stream but produced nothing; aborting");
+                    return Ok(Drive::Close(CloseReason::Aborted));
+                }
+                budget = budget.saturating_sub(produced);
+                if next != Next::Stream {
+                    self.streaming = false;
+                    if let Some(drive) = self.apply(next) {
+                        return Ok(drive);
+                    }
+                    // The stream ended: requests that waited behind it go now.
+                    if !self.input.is_empty() && self.accepts_requests() {
+                        let input = std::mem::take(&mut self.input);
+                        if let Some(drive) = self.feed(io, input) {
+                            return Ok(drive);
+                        }
+                    }
+                }
+                self.flush_shared(io)?;
+                continue;
+            }
+            if self.paused && self.pending_output() + io.out.len() < io.limits.low_water {
+                self.paused = false;
+            }
+            if !self.readable {
+                break;
+            }
+            match self.state {
+                State::Open if !self.paused && !self.streaming => {}
+                State::Draining => return self.drain(io),
+                _ => break,
+            }
+            if self.input.len() >= io.limits.max_input {
+                if self.pending_output() + io.out.len() == 0 {
+                    log::debug!(
+                        "input over {} bytes not consumed; closing",
+                        io.limits.max_input
+                    );
+                    return Ok(Drive::Close(CloseReason::Aborted));
+                }
+                break; // wait for the output to drain; the session may consume then
+            }
+            if budget == 0 {
+                again = true;
+                break;
+            }
+            io.stats.reads += 1;
+            let n = match self.stream.read(io.scratch) {
+                Ok(0) => {
+                    self.readable = false;
+                    self.read_closed = true;
+                    return self.on_peer_fin(io);
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.readable = false;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            io.stats.bytes_in += n as u64;
+            self.last_active = io.now;
+            budget = budget.saturating_sub(n);
+            // On a Linux stream socket a read that returns less than was asked for
+            // means the receive queue was empty at that moment, and any byte that
+            // arrives later raises a new edge: we may skip the read that would only
+            // return WouldBlock (as tokio does). Not once FIN or an error was
+            // reported: that edge has already fired, so read on until 0.
+            if n < io.scratch.len() && !self.read_closed {
+                self.readable = false;
+            }
+            if let Some(drive) = self.feed_scratch(io, n)? {
+                return Ok(drive);
+            }
+            if self.pending_output() + io.out.len() > io.limits.high_water {
+                self.paused = true;
+                io.stats.backpressure_pauses += 1;
+                self.flush_shared(io)?;
+            }
+        }
+        self.flush_shared(io)?;
+        self.settle(io)?;
+        Ok(if self.state == State::Closed {
+            Drive::Close(CloseReason::Done)
+        } else if again {
+            Drive::Again
+        } else {
+            self.finish_state()
+        })
+    }
+
+    /// After output is flushed: move `Closing` on to `Draining`, and close a
+    /// `PeerClosedRead` connection that owes nothing more.
+    fn settle(&mut self, io: &mut Io<'_>) -> io::Result<()> {
+        if self.pending_output() > 0 || self.streaming {
+            return Ok(());
+        }
+        if self.state == State::Closing {
+            match self.stream.shutdown(Shutdown::Write) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
+                Err(e) => return Err(e),
+            }
+            self.state = State::Draining;
+            self.mark = io.now;
+            self.input = Vec::new();
+            if self.readable {
+                // Discard what is already there; the next edge handles the rest.
+                if let Drive::Close(_) = self.drain(io)? {
+                    self.state = State::Closed;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish_state(&self) -> Drive {
+        match self.state {
+            State::PeerClosedRead if self.pending_output() == 0 && !self.streaming => {
+                Drive::Close(CloseReason::Done)
+            }
+            State::Closed => Drive::Close(CloseReason::Done),
+            _ => Drive::Wait,
+        }
+    }
+
+    /// Read and discard until EOF, `WouldBlock`, or too many bytes.
+    fn drain(&mut self, io: &mut Io<'_>) -> io::Result<Drive> {
+        loop {
+            io.stats.reads += 1;
+            match self.stream.read(io.scratch) {
+                Ok(0) => return Ok(Drive::Close(CloseReason::Done)),
+                Ok(n) => {
+                    io.stats.bytes_in += n as u64;
+                    self.drained += n;
+                    if self.drained > io.limits.max_drain {
+                        return Ok(Drive::Close(CloseReason::Aborted));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.readable = false;
+                    return Ok(Drive::Wait);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // The peer reset after our FIN: nothing is lost, it has all we sent
+                // or has given up on it.
+                Err(_) => return Ok(Drive::Close(CloseReason::Done)),
+            }
+        }
+    }
+
+    fn accepts_requests(&self) -> bool {
+        matches!(self.state, State::Open | State::PeerClosedRead)
+    }
+
+    /// Hand `io.scratch[..n]` (fresh bytes) to the session, together with any
+    /// partial request kept from before.
+    fn feed_scratch(&mut self, io: &mut Io<'_>, n: usize) -> io::Result<Option<Drive>> {
+        if self.input.is_empty() {
+            self.mark = io.now;
+            let out = if self.output.is_empty() {
+                &mut *io.out
+            } else {
+                &mut self.output
+            };
+            let step = self.session.on_input(&io.scratch[..n], out);
+            let consumed = step.consumed.min(n);
+            if consumed < n {
+                self.input.extend_from_slice(&io.scratch[consumed..n]);
+            }
+            Ok(self.apply(step.next))
+        } else {
+            let mut input = std::mem::take(&mut self.input);
+            input.extend_from_slice(&io.scratch[..n]);
+            Ok(self.feed(io, input))
+        }
+    }
+
+    /// Hand `input` (everything unconsumed) to the session; keep what it leaves.
+    fn feed(&mut self, io: &mut Io<'_>, mut input: Vec<u8>) -> Option<Drive> {
+        let out = if self.output.is_empty() {
+            &mut *io.out
+        } else {
+            &mut self.output
+        };
+        let step = self.session.on_input(&input, out);
+        let consumed = step.consumed.min(input.len());
+        if consumed == input.len() {
+            self.input = Vec::new();
+        } else {
+            if consumed > 0 {
+                // The leftover is the start of a new partial request.
+                input.drain(..consumed);
+                self.mark = io.now;
+            }
+            self.input = input;
+        }
+        self.apply(step.next)
+    }
+
+    /// Act on a session's decision. `Some` means stop driving and do that.
+    fn apply(&mut self, next: Next) -> Option<Drive> {
+        match next {
+            Next::Read => None,
+            Next::Stream => {
+                self.streaming = true;
+                None
+            }
+            Next::Close => {
+                if self.state != State::Draining {
+                    self.state = State::Closing;
+                }
+                self.input = Vec::new();
+                None
+            }
+            Next::Abort => Some(Drive::Close(CloseReason::Aborted)),
+        }
+    }
+
+    fn on_peer_fin(&mut self, io: &mut Io<'_>) -> io::Result<Drive> {
+        if self.state == State::Open {
+            let input = std::mem::take(&mut self.input);
+            let out = if self.output.is_empty() {
+                &mut *io.out
+            } else {
+                &mut self.output
+            };
+            self.session.on_peer_closed(&input, out);
+            self.state = State::PeerClosedRead;
+        }
+        self.flush_shared(io)?;
+        if self.state == State::Closing {
+            self.settle(io)?;
+        }
+        if self.state == State::Draining {
+            // We had already sent FIN, and now the peer's FIN is here: done.
+            return Ok(Drive::Close(CloseReason::Done));
+        }
+        Ok(self.finish_state())
+    }
+
+    /// Write the shared output buffer (or our own tail, if one exists).
+    fn flush_shared(&mut self, io: &mut Io<'_>) -> io::Result<()> {
+        if self.pending_output() > 0 {
+            return self.flush(io);
+        }
+        if io.out.is_empty() {
+            return Ok(());
+        }
+        let written = write_some(&mut self.stream, io.out, io.stats)?;
+        if written > 0 {
+            self.last_active = io.now;
+        }
+        if written < io.out.len() {
+            self.keep_unsent(io.out, written);
+        }
+        io.out.clear();
+        Ok(())
+    }
+
+    /// Move the unsent part of the shared buffer into this connection's own tail.
+    fn keep_unsent(&mut self, out: &mut Vec<u8>, written: usize) {
+        if self.output.is_empty() {
+            // Take the shared buffer's allocation instead of copying into a new one.
+            std::mem::swap(&mut self.output, out);
+            self.sent = written;
+        } else {
+            self.output.extend_from_slice(&out[written..]);
+        }
+        out.clear();
+    }
+
+    /// Write our own tail.
+    fn flush(&mut self, io: &mut Io<'_>) -> io::Result<()> {
+        let written = write_some(&mut self.stream, &self.output[self.sent..], io.stats)?;
+        if written > 0 {
+            self.last_active = io.now;
+        }
+        self.sent += written;
+        if self.sent == self.output.len() {
+            self.output = Vec::new();
+            self.sent = 0;
+        } else if self.sent > self.output.len() / 2 && self.sent > 64 * 1024 {
+            self.output.drain(..self.sent);
+            self.sent = 0;
+        }
+        Ok(())
+    }
+
+    fn update_interest(&mut self, io: &mut Io<'_>) -> io::Result<()> {
+        let want_write = self.pending_output() > 0;
+        if want_write != self.write_interest {
+            let interest = if want_write {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            io.registry
+                .reregister(&mut self.stream, io.token, interest)?;
+            self.write_interest = want_write;
+        }
+        Ok(())
+    }
+}
+
+/// Write as much of `buf` as the socket takes now. A short write means the send
+/// buffer is full, so we stop there instead of making a call that would only
+/// return `WouldBlock`.
+fn write_some(stream: &mut TcpStream, buf: &[u8], stats: &mut Stats) -> io::Result<usize> {
+    let mut written = 0;
+    while written < buf.len() {
+        stats.writes += 1;
+        match stream.write(&buf[written..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                written += n;
+                stats.bytes_out += n as u64;
+                if written < buf.len() {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(written)
+}

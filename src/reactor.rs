@@ -1,0 +1,656 @@
+//! The event loop: one `mio::Poll`, one thread, every syscall of the server.
+//!
+//! The loop is Redis's `ae.c` in shape: wait for readiness with a timeout equal to
+//! the next deadline, handle each event, fire due timers, repeat. Every source has a
+//! token: slab keys for connections, a block high in the token space for listeners
+//! and UDP sockets, and two fixed tokens for the waker and the signal pipe.
+//!
+//! Slots of closed connections are freed only after the whole event batch has been
+//! handled, so an event later in the same batch can never reach a new connection
+//! that reused the slot. Timer entries carry the connection's generation for the
+//! same reason across batches.
+//!
+//! Fairness: each wake-up accepts at most `accept_budget` connections per listener,
+//! reads at most `read_budget` bytes per connection and `udp_budget` datagrams per
+//! UDP socket. A source that still has work is put on the `ready` list and the next
+//! `poll` does not block, so no busy peer starves the others and no edge is lost.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, UdpSocket};
+use mio::{Events, Interest, Poll, Token, Waker};
+use slab::Slab;
+
+use crate::conn::{CloseReason, Conn, Drive, Io, Limits};
+use crate::service::{DatagramService, StreamService};
+use crate::stats::{SharedStats, Stats};
+use crate::timer::Timers;
+use crate::udp::UdpEndpoint;
+
+const WAKER: Token = Token(usize::MAX);
+const SIGNALS: Token = Token(usize::MAX - 1);
+/// Listeners and UDP sockets get `ENDPOINT_BASE + index`; connection keys stay below.
+const ENDPOINT_BASE: usize = usize::MAX / 2;
+/// Shared scratch buffer size: one read, or the largest UDP datagram (65,507 B).
+const SCRATCH_SIZE: usize = 64 * 1024;
+/// How long to stop accepting after an accept error such as EMFILE.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Reactor settings. Every limit the reactor enforces is here, with a default
+/// suited to a server on a public network.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Connections served at once. At the limit the reactor stops accepting (the
+    /// kernel's listen backlog holds new clients) until a connection closes.
+    pub max_connections: usize,
+    /// Close a connection after this long without any bytes moving. `None`: never.
+    pub idle_timeout: Option<Duration>,
+    /// Close a connection whose partial request is not complete this long after
+    /// its first byte (slowloris). `None`: only the idle timeout applies.
+    pub request_timeout: Option<Duration>,
+    /// Stop reading from a connection when its unsent output passes this many bytes…
+    pub high_water: usize,
+    /// …and resume when it falls below this many.
+    pub low_water: usize,
+    /// Stop reading when this many received bytes wait unconsumed by the session
+    /// (close the connection if nothing else can make progress).
+    pub max_input: usize,
+    /// Bytes read from one connection per wake-up before others get their turn.
+    pub read_budget: usize,
+    /// Connections accepted per listener per wake-up.
+    pub accept_budget: usize,
+    /// Datagrams received per UDP socket per wake-up.
+    pub udp_budget: usize,
+    /// Bytes of UDP replies held when the socket's send buffer is full; replies
+    /// beyond that are dropped and counted.
+    pub udp_queue_bytes: usize,
+    /// After we send FIN, how long to keep reading and discarding the peer's input
+    /// before closing (closing with unread input would send RST).
+    pub linger_timeout: Duration,
+    /// On shutdown, how long connections get to receive the replies they are owed.
+    pub shutdown_timeout: Duration,
+    /// Readiness events taken per `poll`.
+    pub events_capacity: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_connections: 10_000,
+            idle_timeout: Some(Duration::from_secs(60)),
+            request_timeout: Some(Duration::from_secs(10)),
+            high_water: 256 * 1024,
+            low_water: 64 * 1024,
+            max_input: 1024 * 1024,
+            read_budget: 256 * 1024,
+            accept_budget: 64,
+            udp_budget: 128,
+            udp_queue_bytes: 1024 * 1024,
+            linger_timeout: Duration::from_secs(2),
+            shutdown_timeout: Duration::from_secs(10),
+            events_capacity: 1024,
+        }
+    }
+}
+
+/// A thread-safe handle to a reactor: stop it, read its counters.
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    waker: Waker,
+    stop: AtomicBool,
+    stats: SharedStats,
+}
+
+impl Handle {
+    /// Ask the reactor to shut down gracefully (as SIGTERM does): stop accepting,
+    /// deliver the replies owed, then return from [`Reactor::run`].
+    pub fn shutdown(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Err(e) = self.shared.waker.wake() {
+            log::error!("waking the reactor failed: {e}");
+        }
+    }
+
+    /// The counters as of the end of the reactor's last loop iteration.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats.snapshot()
+    }
+}
+
+struct Listener {
+    socket: TcpListener,
+    service: usize,
+    /// Connections may be waiting in the backlog (no `WouldBlock` seen since the
+    /// last edge).
+    pending: bool,
+    /// Accepting paused after an error such as EMFILE, until this instant.
+    paused_until: Option<Instant>,
+}
+
+enum Endpoint {
+    Tcp(Listener),
+    Udp(UdpEndpoint),
+    /// Closed on shutdown; the index stays so tokens keep their meaning.
+    Closed,
+}
+
+struct Ticker {
+    interval: Duration,
+    next: Instant,
+}
+
+/// A single-threaded event loop serving TCP listeners and UDP sockets.
+pub struct Reactor {
+    poll: Poll,
+    config: Config,
+    limits: Limits,
+    conns: Slab<Conn>,
+    endpoints: Vec<Endpoint>,
+    services: Vec<(Box<dyn StreamService>, Option<Ticker>)>,
+    timers: Timers,
+    scratch: Vec<u8>,
+    out: Vec<u8>,
+    stats: Stats,
+    shared: Arc<Shared>,
+    signals: Option<signal_hook_mio::v1_0::Signals>,
+    /// Sources with work left over from the last wake-up.
+    ready: Vec<Token>,
+    /// Slots to free once the current event batch is handled.
+    dead: Vec<usize>,
+    next_generation: u32,
+    /// Set once shutdown begins: the instant by which everything closes.
+    stopping: Option<Instant>,
+    last_accept_warning: Option<Instant>,
+}
+
+impl Reactor {
+    /// A reactor with no sources yet.
+    pub fn new(config: Config) -> io::Result<Reactor> {
+        let poll = Poll::new()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        let limits = Limits {
+            high_water: config.high_water,
+            low_water: config.low_water.min(config.high_water),
+            max_input: config.max_input.max(1),
+            read_budget: config.read_budget.max(1),
+            idle_timeout: config.idle_timeout,
+            request_timeout: config.request_timeout,
+            linger_timeout: config.linger_timeout,
+            max_drain: 1024 * 1024,
+        };
+        Ok(Reactor {
+            poll,
+            limits,
+            conns: Slab::new(),
+            endpoints: Vec::new(),
+            services: Vec::new(),
+            timers: Timers::default(),
+            scratch: vec![0; SCRATCH_SIZE],
+            out: Vec::new(),
+            stats: Stats::default(),
+            shared: Arc::new(Shared {
+                waker,
+                stop: AtomicBool::new(false),
+                stats: SharedStats::default(),
+            }),
+            signals: None,
+            ready: Vec::new(),
+            dead: Vec::new(),
+            next_generation: 0,
+            stopping: None,
+            last_accept_warning: None,
+            config,
+        })
+    }
+
+    /// A handle that can stop this reactor from another thread.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Serve `service` on `listener`. Returns the bound address (with the real
+    /// port if it was bound to port 0).
+    pub fn add_tcp_listener(
+        &mut self,
+        mut listener: TcpListener,
+        service: impl StreamService + 'static,
+    ) -> io::Result<SocketAddr> {
+        let addr = listener.local_addr()?;
+        let token = Token(ENDPOINT_BASE + self.endpoints.len());
+        self.poll
+            .registry()
+            .register(&mut listener, token, Interest::READABLE)?;
+        let ticker = service.tick_interval().map(|interval| Ticker {
+            interval,
+            next: Instant::now() + interval,
+        });
+        self.services.push((Box::new(service), ticker));
+        self.endpoints.push(Endpoint::Tcp(Listener {
+            socket: listener,
+            service: self.services.len() - 1,
+            pending: false,
+            paused_until: None,
+        }));
+        Ok(addr)
+    }
+
+    /// Serve `service` on the UDP `socket`. Returns the bound address.
+    pub fn add_udp_socket(
+        &mut self,
+        mut socket: UdpSocket,
+        service: impl DatagramService + 'static,
+    ) -> io::Result<SocketAddr> {
+        let addr = socket.local_addr()?;
+        let token = Token(ENDPOINT_BASE + self.endpoints.len());
+        self.poll
+            .registry()
+            .register(&mut socket, token, Interest::READABLE)?;
+        self.endpoints.push(Endpoint::Udp(UdpEndpoint::new(
+            socket,
+            Box::new(service),
+            self.config.udp_queue_bytes,
+        )));
+        Ok(addr)
+    }
+
+    /// Shut down gracefully on SIGINT or SIGTERM; a second signal during shutdown
+    /// closes everything at once.
+    pub fn stop_on_signals(&mut self) -> io::Result<()> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let mut signals = signal_hook_mio::v1_0::Signals::new([SIGINT, SIGTERM])?;
+        self.poll
+            .registry()
+            .register(&mut signals, SIGNALS, Interest::READABLE)?;
+        self.signals = Some(signals);
+        Ok(())
+    }
+
+    /// Run until shut down by a [`Handle`] or a signal. Returns after every
+    /// connection has been closed.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(self.config.events_capacity.max(16));
+        loop {
+            let now = Instant::now();
+            if self.shared.stop.load(Ordering::Acquire) && self.stopping.is_none() {
+                self.begin_shutdown(now);
+            }
+            if let Some(deadline) = self.stopping {
+                if now >= deadline {
+                    self.close_all();
+                }
+                if self.conns.is_empty() {
+                    break;
+                }
+            }
+            let timeout = if self.ready.is_empty() {
+                self.next_deadline()
+                    .map(|at| at.saturating_duration_since(now))
+            } else {
+                Some(Duration::ZERO)
+            };
+            self.stats.polls += 1;
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            let now = Instant::now();
+            let ready = std::mem::take(&mut self.ready);
+            for event in events.iter() {
+                self.dispatch(event.token(), Some(event), now);
+            }
+            for token in ready {
+                self.dispatch(token, None, now);
+            }
+            self.fire_timers(now);
+            self.free_dead();
+            self.shared.stats.publish(&self.stats);
+        }
+        self.shared.stats.publish(&self.stats);
+        log::info!("reactor stopped: {:?}", self.stats);
+        Ok(())
+    }
+
+    fn dispatch(&mut self, token: Token, event: Option<&mio::event::Event>, now: Instant) {
+        match token {
+            WAKER => {}
+            SIGNALS => self.on_signal(now),
+            Token(i) if i >= ENDPOINT_BASE => self.on_endpoint(i - ENDPOINT_BASE, event, now),
+            Token(key) => {
+                let Some(conn) = self.conns.get_mut(key) else {
+                    return;
+                };
+                if conn.state == crate::conn::State::Closed {
+                    return;
+                }
+                if let Some(event) = event {
+                    conn.on_event(event);
+                }
+                self.drive_conn(key, now);
+            }
+        }
+    }
+
+    fn drive_conn(&mut self, key: usize, now: Instant) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        let before = conn.pending_output() as u64;
+        let mut io = Io {
+            scratch: &mut self.scratch,
+            out: &mut self.out,
+            stats: &mut self.stats,
+            limits: &self.limits,
+            registry: self.poll.registry(),
+            token: Token(key),
+            now,
+        };
+        let drive = conn.drive(&mut io);
+        let after = conn.pending_output() as u64;
+        self.stats.output_buffered = self.stats.output_buffered + after - before;
+        self.stats.output_buffered_peak = self.stats.output_buffered_peak.max(after);
+        if self.out.capacity() > 4 * SCRATCH_SIZE {
+            // One large reply grew the shared buffer; do not keep it forever.
+            self.out = Vec::new();
+        }
+        match drive {
+            Drive::Wait => self.arm(key),
+            Drive::Again => {
+                self.ready.push(Token(key));
+                self.arm(key);
+            }
+            Drive::Close(reason) => self.close(key, reason),
+        }
+    }
+
+    /// Make sure the timer heap holds this connection's current deadline.
+    fn arm(&mut self, key: usize) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        if let Some(deadline) = conn.deadline(&self.limits) {
+            if conn.armed.is_none_or(|armed| deadline < armed) {
+                self.timers.push(deadline, key, conn.generation);
+                conn.armed = Some(deadline);
+            }
+        }
+    }
+
+    fn close(&mut self, key: usize, reason: CloseReason) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        if conn.state == crate::conn::State::Closed {
+            return;
+        }
+        log::debug!("connection {key} closed: {reason:?}");
+        conn.state = crate::conn::State::Closed;
+        self.stats.output_buffered -= conn.pending_output() as u64;
+        self.stats.closed += 1;
+        self.stats.active -= 1;
+        if reason == CloseReason::Timeout {
+            self.stats.timeouts += 1;
+        }
+        self.dead.push(key);
+    }
+
+    /// Free the slots of connections closed during this batch (dropping the socket
+    /// closes it, which also removes it from the epoll set), and resume accepting
+    /// if the connection limit had paused it.
+    fn free_dead(&mut self) {
+        if self.dead.is_empty() {
+            return;
+        }
+        for key in self.dead.drain(..) {
+            self.conns.remove(key);
+        }
+        if self.conns.len() < self.config.max_connections && self.stopping.is_none() {
+            for (i, endpoint) in self.endpoints.iter().enumerate() {
+                if let Endpoint::Tcp(l) = endpoint {
+                    if l.pending && l.paused_until.is_none() {
+                        self.ready.push(Token(ENDPOINT_BASE + i));
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_endpoint(&mut self, index: usize, event: Option<&mio::event::Event>, now: Instant) {
+        match self.endpoints.get_mut(index) {
+            Some(Endpoint::Tcp(listener)) => {
+                if event.is_some() {
+                    listener.pending = true;
+                }
+                self.accept(index, now);
+            }
+            Some(Endpoint::Udp(udp)) => {
+                if event.is_some_and(|e| e.is_readable()) {
+                    udp.readable = true;
+                }
+                let token = Token(ENDPOINT_BASE + index);
+                match udp.drive(
+                    &mut self.scratch,
+                    self.config.udp_budget,
+                    &mut self.stats,
+                    self.poll.registry(),
+                    token,
+                ) {
+                    Ok(true) => self.ready.push(token),
+                    Ok(false) => {}
+                    Err(e) => log::error!("udp socket {index}: {e}"),
+                }
+            }
+            Some(Endpoint::Closed) | None => {}
+        }
+    }
+
+    fn accept(&mut self, index: usize, now: Instant) {
+        for _ in 0..self.config.accept_budget {
+            let Some(Endpoint::Tcp(listener)) = self.endpoints.get_mut(index) else {
+                return;
+            };
+            if !listener.pending || listener.paused_until.is_some() || self.stopping.is_some() {
+                return;
+            }
+            if self.conns.len() >= self.config.max_connections {
+                // Leave `pending` set: `free_dead` resumes us when a slot frees.
+                return;
+            }
+            let (mut stream, peer) = match listener.socket.accept() {
+                Ok(accepted) => accepted,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    listener.pending = false;
+                    return;
+                }
+                // The client gave up before we got to it; nothing to do.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue
+                }
+                // EMFILE, ENFILE, ENOBUFS, ENOMEM: retrying now would fail again and
+                // spin. The connection stays in the backlog; try again shortly.
+                Err(e) => {
+                    listener.paused_until = Some(now + ACCEPT_BACKOFF);
+                    self.stats.accept_errors += 1;
+                    if self
+                        .last_accept_warning
+                        .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+                    {
+                        log::warn!("accept failed: {e}; pausing accepts for {ACCEPT_BACKOFF:?}");
+                        self.last_accept_warning = Some(now);
+                    }
+                    return;
+                }
+            };
+            let service = listener.service;
+            if let Err(e) = stream.set_nodelay(true) {
+                log::debug!("TCP_NODELAY on {peer}: {e}");
+            }
+            let entry = self.conns.vacant_entry();
+            let key = entry.key();
+            if let Err(e) =
+                self.poll
+                    .registry()
+                    .register(&mut stream, Token(key), Interest::READABLE)
+            {
+                log::warn!("registering connection from {peer}: {e}");
+                continue;
+            }
+            let session = self.services[service].0.open(peer);
+            self.next_generation = self.next_generation.wrapping_add(1);
+            entry.insert(Conn::new(stream, session, self.next_generation, now));
+            self.stats.accepted += 1;
+            self.stats.active += 1;
+            log::trace!("accepted {peer} as connection {key}");
+            self.arm(key);
+        }
+        // Budget spent with connections possibly still waiting: continue next turn.
+        self.ready.push(Token(ENDPOINT_BASE + index));
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some((at, key, generation)) = self.timers.pop_due(now) {
+            let Some(conn) = self.conns.get_mut(key) else {
+                continue;
+            };
+            if conn.generation != generation || conn.armed != Some(at) {
+                continue; // a stale entry: superseded, or the slot was reused
+            }
+            conn.armed = None;
+            match conn.deadline(&self.limits) {
+                Some(deadline) if deadline <= now => self.close(key, CloseReason::Timeout),
+                Some(_) => self.arm(key),
+                None => {}
+            }
+        }
+        let conns = &self.conns;
+        self.timers.compact(conns.len(), |key, generation, at| {
+            conns
+                .get(key)
+                .is_some_and(|c| c.generation == generation && c.armed == Some(at))
+        });
+        for (service, ticker) in &mut self.services {
+            if let Some(ticker) = ticker {
+                if ticker.next <= now {
+                    service.on_tick(now);
+                    ticker.next = now + ticker.interval;
+                }
+            }
+        }
+        for (i, endpoint) in self.endpoints.iter_mut().enumerate() {
+            if let Endpoint::Tcp(listener) = endpoint {
+                if listener.paused_until.is_some_and(|t| t <= now) {
+                    listener.paused_until = None;
+                    listener.pending = true;
+                    self.ready.push(Token(ENDPOINT_BASE + i));
+                }
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let mut next = self.timers.next_deadline();
+        let mut consider = |at: Instant| next = Some(next.map_or(at, |n: Instant| n.min(at)));
+        for (_, ticker) in &self.services {
+            if let Some(ticker) = ticker {
+                consider(ticker.next);
+            }
+        }
+        for endpoint in &self.endpoints {
+            if let Endpoint::Tcp(Listener {
+                paused_until: Some(at),
+                ..
+            }) = endpoint
+            {
+                consider(*at);
+            }
+        }
+        if let Some(at) = self.stopping {
+            consider(at);
+        }
+        next
+    }
+
+    fn on_signal(&mut self, now: Instant) {
+        let Some(signals) = self.signals.as_mut() else {
+            return;
+        };
+        let received: Vec<i32> = signals.pending().collect();
+        if received.is_empty() {
+            return;
+        }
+        if self.stopping.is_some() {
+            log::warn!("second signal during shutdown: closing all connections now");
+            self.stopping = Some(now);
+        } else {
+            log::info!("signal {received:?}: shutting down");
+            self.begin_shutdown(now);
+        }
+    }
+
+    /// Stop accepting and close every connection that owes nothing; the others
+    /// close once their replies are delivered or the shutdown deadline passes.
+    fn begin_shutdown(&mut self, now: Instant) {
+        self.stopping = Some(now + self.config.shutdown_timeout);
+        self.shared.stop.store(true, Ordering::Release);
+        for endpoint in &mut self.endpoints {
+            match endpoint {
+                Endpoint::Tcp(l) => {
+                    let _ = self.poll.registry().deregister(&mut l.socket);
+                }
+                Endpoint::Udp(u) => {
+                    let _ = self.poll.registry().deregister(&mut u.socket);
+                }
+                Endpoint::Closed => {}
+            }
+            *endpoint = Endpoint::Closed;
+        }
+        let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            let conn = &mut self.conns[key];
+            if conn.state == crate::conn::State::Closed {
+                continue;
+            }
+            if conn.begin_shutdown() {
+                self.drive_conn(key, now);
+            } else {
+                self.close(key, CloseReason::Done);
+            }
+        }
+        log::info!(
+            "shutting down: {} connections finishing their replies",
+            self.conns.len() - self.dead.len()
+        );
+        self.free_dead();
+    }
+
+    fn close_all(&mut self) {
+        let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            self.close(key, CloseReason::Shutdown);
+        }
+        self.free_dead();
+    }
+}

@@ -11,6 +11,7 @@ mod common;
 use std::io;
 use std::net::SocketAddr;
 
+use evloop::net::{bind_tcp, bind_udp, ListenOptions};
 use evloop::proto::echo::Echo;
 use evloop::{Config, Reactor};
 use mio::net::{TcpListener, UdpSocket};
@@ -82,9 +83,9 @@ fn main() {
 fn bind_pair(addr: SocketAddr) -> io::Result<(TcpListener, UdpSocket)> {
     let mut attempts = 0;
     loop {
-        let tcp = TcpListener::bind(addr)?;
+        let tcp = bind_tcp(addr, ListenOptions::default())?;
         let port = tcp.local_addr()?.port();
-        match UdpSocket::bind(SocketAddr::new(addr.ip(), port)) {
+        match bind_udp(SocketAddr::new(addr.ip(), port), ListenOptions::default()) {
             Ok(udp) => return Ok((tcp, udp)),
             Err(e) if addr.port() == 0 && attempts < 16 => {
                 log::debug!("udp port {port} taken ({e}); retrying");

@@ -81,7 +81,6 @@ pub(crate) struct Limits {
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) request_timeout: Option<Duration>,
     pub(crate) linger_timeout: Duration,
-    pub(crate) max_drain: usize,
 }
 
 /// What the reactor lends a connection while it is being driven.
@@ -125,8 +124,6 @@ pub(crate) struct Conn {
     pub(crate) armed: Option<Instant>,
     /// Tells this connection apart from earlier ones that used the same slab slot.
     pub(crate) generation: u32,
-    /// Bytes discarded while draining.
-    drained: usize,
 }
 
 impl Conn {
@@ -152,7 +149,6 @@ impl Conn {
             mark: now,
             armed: None,
             generation,
-            drained: 0,
         }
     }
 
@@ -191,17 +187,16 @@ impl Conn {
         }
     }
 
-    /// Begin a graceful close on server shutdown: stop reading new requests, finish
-    /// the replies owed, then shut down writing. Returns `false` if the connection
-    /// owes nothing and can be closed at once.
-    pub(crate) fn begin_shutdown(&mut self) -> bool {
-        if self.pending_output() == 0 && !self.streaming {
-            return false;
-        }
-        if self.state == State::Open || self.state == State::PeerClosedRead {
+    /// Begin a graceful close on server shutdown: stop handing input to the
+    /// session, finish the replies owed, then shut down writing and drain. Even a
+    /// connection that owes nothing goes this way rather than closing at once:
+    /// bytes may have arrived that we have not read, and closing over unread input
+    /// makes the kernel send RST, which can destroy replies still in flight.
+    pub(crate) fn begin_shutdown(&mut self) {
+        if matches!(self.state, State::Open | State::PeerClosedRead) {
             self.state = State::Closing;
+            self.input = Vec::new();
         }
-        true
     }
 
     /// Do everything this connection can do now: flush, stream, read and hand input
@@ -334,7 +329,7 @@ impl Conn {
             }
         }
         self.flush_shared(io)?;
-        self.settle(io)?;
+        again |= self.settle(io)?;
         Ok(if self.state == State::Closed {
             Drive::Close(CloseReason::Done)
         } else if again {
@@ -346,9 +341,10 @@ impl Conn {
 
     /// After output is flushed: move `Closing` on to `Draining`, and close a
     /// `PeerClosedRead` connection that owes nothing more.
-    fn settle(&mut self, io: &mut Io<'_>) -> io::Result<()> {
+    /// Returns `true` if draining stopped at the read budget.
+    fn settle(&mut self, io: &mut Io<'_>) -> io::Result<bool> {
         if self.pending_output() > 0 || self.streaming {
-            return Ok(());
+            return Ok(false);
         }
         if self.state == State::Closing {
             match self.stream.shutdown(Shutdown::Write) {
@@ -361,12 +357,14 @@ impl Conn {
             self.input = Vec::new();
             if self.readable {
                 // Discard what is already there; the next edge handles the rest.
-                if let Drive::Close(_) = self.drain(io)? {
-                    self.state = State::Closed;
+                match self.drain(io)? {
+                    Drive::Close(_) => self.state = State::Closed,
+                    Drive::Again => return Ok(true),
+                    Drive::Wait => {}
                 }
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     fn finish_state(&self) -> Drive {
@@ -379,18 +377,21 @@ impl Conn {
         }
     }
 
-    /// Read and discard until EOF, `WouldBlock`, or too many bytes.
+    /// Read and discard until EOF or `WouldBlock`, at most `read_budget` bytes per
+    /// wake-up. There is no byte cap: the linger deadline bounds a peer that keeps
+    /// sending, and closing earlier would RST replies it has not read yet.
     fn drain(&mut self, io: &mut Io<'_>) -> io::Result<Drive> {
+        let mut budget = io.limits.read_budget;
         loop {
+            if budget == 0 {
+                return Ok(Drive::Again);
+            }
             io.stats.reads += 1;
             match self.stream.read(io.scratch) {
                 Ok(0) => return Ok(Drive::Close(CloseReason::Done)),
                 Ok(n) => {
                     io.stats.bytes_in += n as u64;
-                    self.drained += n;
-                    if self.drained > io.limits.max_drain {
-                        return Ok(Drive::Close(CloseReason::Aborted));
-                    }
+                    budget = budget.saturating_sub(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.readable = false;

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod conn;
+pub mod net;
 pub mod proto;
 mod reactor;
 pub mod service;

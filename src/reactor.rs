@@ -184,7 +184,6 @@ impl Reactor {
             idle_timeout: config.idle_timeout,
             request_timeout: config.request_timeout,
             linger_timeout: config.linger_timeout,
-            max_drain: 1024 * 1024,
         };
         Ok(Reactor {
             poll,
@@ -610,8 +609,9 @@ impl Reactor {
         }
     }
 
-    /// Stop accepting and close every connection that owes nothing; the others
-    /// close once their replies are delivered or the shutdown deadline passes.
+    /// Stop accepting and move every connection to `Closing`: each closes once its
+    /// replies are delivered and the peer has seen our FIN, or when the shutdown
+    /// deadline passes.
     fn begin_shutdown(&mut self, now: Instant) {
         self.stopping = Some(now + self.config.shutdown_timeout);
         self.shared.stop.store(true, Ordering::Release);
@@ -633,11 +633,8 @@ impl Reactor {
             if conn.state == crate::conn::State::Closed {
                 continue;
             }
-            if conn.begin_shutdown() {
-                self.drive_conn(key, now);
-            } else {
-                self.close(key, CloseReason::Done);
-            }
+            conn.begin_shutdown();
+            self.drive_conn(key, now);
         }
         log::info!(
             "shutting down: {} connections finishing their replies",

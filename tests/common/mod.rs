@@ -1,0 +1,130 @@
+//! Helpers shared by the integration tests: an in-process server on port 0 with a
+//! handle to stop it and read its counters, and a deterministic PRNG.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::net::SocketAddr;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use evloop::{Config, Handle, Reactor, Stats};
+
+/// Every blocking socket operation in the tests gives up after this long, so a
+/// bug shows up as a failed test, never as a hung one.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A reactor running on its own thread.
+pub struct Server {
+    pub handle: Handle,
+    pub tcp: Option<SocketAddr>,
+    pub udp: Option<SocketAddr>,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Server {
+    /// Build a reactor with `config` on a new thread (sessions are not `Send`, so the
+    /// reactor lives and dies there), let `setup` add sources (it returns the TCP and
+    /// UDP addresses it bound), and run it.
+    pub fn start(
+        config: Config,
+        setup: impl FnOnce(&mut Reactor) -> (Option<SocketAddr>, Option<SocketAddr>) + Send + 'static,
+    ) -> Server {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let mut reactor = Reactor::new(config)?;
+            let (tcp, udp) = setup(&mut reactor);
+            tx.send((reactor.handle(), tcp, udp))
+                .expect("test thread alive");
+            reactor.run()
+        });
+        let (handle, tcp, udp) = rx.recv_timeout(IO_TIMEOUT).expect("server started");
+        Server {
+            handle,
+            tcp,
+            udp,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn tcp(&self) -> SocketAddr {
+        self.tcp.expect("server has a TCP listener")
+    }
+
+    pub fn udp(&self) -> SocketAddr {
+        self.udp.expect("server has a UDP socket")
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.handle.stats()
+    }
+
+    /// Ask the reactor to stop and wait (bounded) for `run` to return.
+    pub fn stop(mut self) -> Stats {
+        self.handle.shutdown();
+        self.join()
+    }
+
+    /// Wait (bounded) for `run` to return; its counters at the end.
+    pub fn join(&mut self) -> Stats {
+        let thread = self.thread.take().expect("joined once");
+        let deadline = Instant::now() + IO_TIMEOUT;
+        while !thread.is_finished() {
+            assert!(Instant::now() < deadline, "reactor did not stop in time");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        thread
+            .join()
+            .expect("reactor thread panicked")
+            .expect("run");
+        self.handle.stats()
+    }
+
+    /// Poll the published counters until `pred` holds (bounded by IO_TIMEOUT).
+    pub fn wait_for(&self, what: &str, pred: impl Fn(&Stats) -> bool) -> Stats {
+        let deadline = Instant::now() + IO_TIMEOUT;
+        loop {
+            let stats = self.stats();
+            if pred(&stats) {
+                return stats;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {stats:?}"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.handle.shutdown();
+        }
+    }
+}
+
+/// xorshift64*: deterministic, dependency-free test randomness.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
+    }
+
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next_u64() as u8).collect()
+    }
+}

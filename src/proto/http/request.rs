@@ -114,7 +114,7 @@ fn is_http_version(v: &[u8]) -> bool {
     };
     let mut parts = number.splitn(2, |&b| b == b'.');
     let all_digits = |p: &[u8]| !p.is_empty() && p.iter().all(u8::is_ascii_digit);
-    parts.next().is_some_and(all_digits) && parts.next().map_or(true, all_digits)
+    parts.next().is_some_and(all_digits) && parts.next().is_none_or(all_digits)
 }
 
 fn analyse<'a>(

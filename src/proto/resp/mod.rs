@@ -455,4 +455,59 @@ mod tests {
             assert_eq!(step.consumed, buf.len(), "split at {at}");
         }
     }
+
+    #[test]
+    fn garbage_never_panics() {
+        // Deterministic pseudo-random inputs built from protocol-ish fragments, fed
+        // whole and in pieces; the session must answer or close, never panic.
+        let pieces: &[&[u8]] = &[
+            b"*",
+            b"$",
+            b"\r\n",
+            b"\n",
+            b"\r",
+            b"-1",
+            b"0",
+            b"3",
+            b"2147483647",
+            b"\"",
+            b"'",
+            b"\\x4",
+            b" ",
+            b"SET",
+            b"GET",
+            b"ZADD",
+            b"LRANGE",
+            b"SETRANGE",
+            b"k",
+            b"INCR",
+            b"EXPIRE",
+            b"SCAN",
+            b"99999999999999999999",
+            b"-5",
+            b"inf",
+            b"\0",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..3000 {
+            let mut input = Vec::new();
+            for _ in 0..(x % 40) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                input.extend_from_slice(pieces[(x % pieces.len() as u64) as usize]);
+            }
+            let mut h = Harness::new();
+            let mut buf = Vec::new();
+            for chunk in input.chunks(1 + (x % 7) as usize) {
+                buf.extend_from_slice(chunk);
+                let (_, step) = h.raw(&buf);
+                assert!(step.consumed <= buf.len());
+                if step.next == Next::Close {
+                    break;
+                }
+                buf.drain(..step.consumed);
+            }
+        }
+    }
 }

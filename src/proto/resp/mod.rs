@@ -1,1 +1,513 @@
-//! RESP2 (Redis protocol) session and in-memory store (sans-I/O). Being written.
+//! A Redis-protocol (RESP2) key-value service: sessions plus a shared in-memory store.
+//!
+//! This is the protocol half of the `kv` example server. Like everything under
+//! `proto`, it never touches a socket: the reactor hands each [`Session`] the bytes it
+//! received, and the session answers every complete command in them, in order, by
+//! appending replies to the output buffer (so a pipelined batch costs one write).
+//!
+//! The layers, each in its own module:
+//! - [`frame`]: the request parser (multibulk and inline requests → argument ranges),
+//!   with Redis's limits and protocol-error messages;
+//! - `command`: the command table and each command's Redis-exact replies;
+//! - `store`: the keyspace (strings, lists, hashes, sets, sorted sets, expiry);
+//! - `reply` and `glob`: RESP encoding and Redis's glob matcher.
+//!
+//! All sessions of one [`KvService`] share one store through an `Rc` (the reactor is
+//! single-threaded, so no lock is needed). Time is read once per input batch, as UNIX
+//! milliseconds, and passed down; the service's timer runs Redis's active expiry.
+
+mod command;
+pub mod frame;
+mod glob;
+mod reply;
+mod store;
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::service::{Next, Session, Step, StreamService};
+use frame::{Args, Frame, Limits, Parser};
+use store::Store;
+
+/// Limits of the key-value service. The defaults are Redis's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KvConfig {
+    /// Largest bulk string in a request, and largest string value SETRANGE/APPEND may
+    /// build (Redis `proto-max-bulk-len`: 512 MiB).
+    pub max_bulk: usize,
+    /// Longest inline command and longest `*N`/`$N` line (Redis: 64 KiB).
+    pub max_inline: usize,
+    /// Most arguments in one multibulk request (Redis: 1024 * 1024).
+    pub max_multibulk: usize,
+    /// Most bytes one client may leave unconsumed (a request still arriving) before
+    /// the connection is closed (Redis `client-query-buffer-limit`: 1 GiB).
+    pub max_query: usize,
+}
+
+impl Default for KvConfig {
+    fn default() -> Self {
+        KvConfig {
+            max_bulk: 512 * 1024 * 1024,
+            max_inline: 64 * 1024,
+            max_multibulk: 1024 * 1024,
+            max_query: 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// State shared by every session of one service.
+pub(crate) struct Shared {
+    store: RefCell<Store>,
+    config: KvConfig,
+    clock: fn() -> u64,
+    started_ms: u64,
+    connected_clients: Cell<usize>,
+    total_connections: Cell<u64>,
+    total_commands: Cell<u64>,
+    next_client_id: Cell<u64>,
+}
+
+/// The current time in UNIX milliseconds (the default clock).
+pub fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The Redis-protocol key-value service: opens one session per connection, all
+/// sharing one in-memory store, and runs active expiry from the reactor's timer.
+pub struct KvService {
+    shared: Rc<Shared>,
+}
+
+impl std::fmt::Debug for KvService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KvService")
+            .field("config", &self.shared.config)
+            .field("clients", &self.shared.connected_clients.get())
+            .finish()
+    }
+}
+
+impl Default for KvService {
+    fn default() -> Self {
+        KvService::new(KvConfig::default())
+    }
+}
+
+impl KvService {
+    /// A service with an empty store.
+    pub fn new(config: KvConfig) -> KvService {
+        KvService::with_clock(config, unix_ms)
+    }
+
+    /// A service reading time (UNIX ms) from `clock` instead of the system clock:
+    /// tests use it to move time forward without sleeping.
+    pub fn with_clock(config: KvConfig, clock: fn() -> u64) -> KvService {
+        KvService {
+            shared: Rc::new(Shared {
+                store: RefCell::new(Store::new()),
+                config,
+                clock,
+                started_ms: clock(),
+                connected_clients: Cell::new(0),
+                total_connections: Cell::new(0),
+                total_commands: Cell::new(0),
+                next_client_id: Cell::new(1),
+            }),
+        }
+    }
+
+    /// Number of keys in the store.
+    pub fn dbsize(&self) -> usize {
+        self.shared.store.borrow().len()
+    }
+
+    /// Number of sessions currently open.
+    pub fn connected_clients(&self) -> usize {
+        self.shared.connected_clients.get()
+    }
+
+    /// Run one active expiry cycle now (what [`StreamService::on_tick`] does);
+    /// returns the number of keys deleted.
+    pub fn expire_cycle(&mut self) -> usize {
+        let now = (self.shared.clock)();
+        self.shared
+            .store
+            .borrow_mut()
+            .active_expire(now, Duration::from_millis(1))
+    }
+
+    /// A session not tied to a socket, for driving the protocol directly.
+    pub fn session(&mut self) -> KvSession {
+        let shared = self.shared.clone();
+        shared
+            .connected_clients
+            .set(shared.connected_clients.get() + 1);
+        shared
+            .total_connections
+            .set(shared.total_connections.get() + 1);
+        let id = shared.next_client_id.get();
+        shared.next_client_id.set(id + 1);
+        let limits = Limits {
+            max_bulk: shared.config.max_bulk,
+            max_inline: shared.config.max_inline,
+            max_multibulk: shared.config.max_multibulk,
+        };
+        KvSession {
+            shared,
+            parser: Parser::new(limits),
+            args: Args::new(),
+            client: Client { id, name: None },
+        }
+    }
+}
+
+impl StreamService for KvService {
+    fn open(&mut self, _peer: SocketAddr) -> Box<dyn Session> {
+        Box::new(self.session())
+    }
+
+    fn tick_interval(&self) -> Option<Duration> {
+        Some(Duration::from_millis(100))
+    }
+
+    fn on_tick(&mut self, _now: Instant) {
+        self.expire_cycle();
+    }
+}
+
+/// Per-connection identity (CLIENT ID / SETNAME).
+#[derive(Debug)]
+pub(crate) struct Client {
+    id: u64,
+    name: Option<Box<[u8]>>,
+}
+
+/// One connection's RESP session: a parser, the reused argument list, the client's
+/// identity, and a handle on the shared store. Dropping it counts the client out.
+pub struct KvSession {
+    shared: Rc<Shared>,
+    parser: Parser,
+    args: Args,
+    client: Client,
+}
+
+impl std::fmt::Debug for KvSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KvSession")
+            .field("id", &self.client.id)
+            .finish()
+    }
+}
+
+impl Drop for KvSession {
+    fn drop(&mut self) {
+        let n = self.shared.connected_clients.get();
+        self.shared.connected_clients.set(n.saturating_sub(1));
+    }
+}
+
+impl Session for KvSession {
+    fn on_input(&mut self, input: &[u8], out: &mut Vec<u8>) -> Step {
+        let shared = &*self.shared;
+        let now = (shared.clock)();
+        let mut store = shared.store.borrow_mut();
+        let mut pos = 0;
+        let mut commands = 0u64;
+        let mut next = Next::Read;
+        while pos < input.len() {
+            let rest = &input[pos..];
+            match self.parser.parse(rest, &mut self.args) {
+                Frame::Command { len } => {
+                    commands += 1;
+                    let argv = self.args.argv(rest);
+                    let mut ctx = command::Ctx {
+                        store: &mut store,
+                        now,
+                        shared,
+                        client: &mut self.client,
+                        close: false,
+                    };
+                    command::execute(&mut ctx, argv, out);
+                    pos += len;
+                    if ctx.close {
+                        next = Next::Close;
+                        break;
+                    }
+                }
+                Frame::Empty { len } => pos += len,
+                Frame::Incomplete => {
+                    if rest.len() > shared.config.max_query {
+                        // Redis closes such a client without a reply; say why.
+                        reply::error(out, b"ERR Protocol error: query buffer limit exceeded");
+                        next = Next::Close;
+                        pos = input.len();
+                    }
+                    break;
+                }
+                Frame::Error(e) => {
+                    e.write_reply(out);
+                    next = Next::Close;
+                    pos = input.len();
+                    break;
+                }
+            }
+        }
+        shared
+            .total_commands
+            .set(shared.total_commands.get() + commands);
+        if !self.parser.is_mid_command() {
+            self.args.shrink();
+        }
+        Step {
+            consumed: pos,
+            next,
+        }
+    }
+}
+
+/// Test helpers: a service on a settable clock and a session that takes commands as
+/// string slices and returns the raw reply bytes as text.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+
+    thread_local! {
+        static NOW: Cell<u64> = const { Cell::new(1_700_000_000_000) };
+    }
+
+    pub fn clock() -> u64 {
+        NOW.with(|c| c.get())
+    }
+
+    pub fn advance(ms: u64) {
+        NOW.with(|c| c.set(c.get() + ms));
+    }
+
+    pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+        let mut v = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            v.extend_from_slice(a);
+            v.extend_from_slice(b"\r\n");
+        }
+        v
+    }
+
+    pub struct Harness {
+        pub svc: KvService,
+        pub sess: KvSession,
+    }
+
+    impl Harness {
+        pub fn new() -> Harness {
+            let mut svc = KvService::with_clock(KvConfig::default(), clock);
+            let sess = svc.session();
+            Harness { svc, sess }
+        }
+
+        /// Send raw bytes; return (reply text, step).
+        pub fn raw(&mut self, input: &[u8]) -> (String, Step) {
+            let mut out = Vec::new();
+            let step = self.sess.on_input(input, &mut out);
+            (String::from_utf8_lossy(&out).into_owned(), step)
+        }
+
+        /// Send one command; the whole of it must be consumed.
+        pub fn cmd(&mut self, args: &[&str]) -> String {
+            let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            let input = encode(&bytes);
+            let (reply, step) = self.raw(&input);
+            assert_eq!(step.consumed, input.len(), "{args:?}");
+            reply
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use super::*;
+
+    #[test]
+    fn pipelined_commands_answered_in_order() {
+        let mut h = Harness::new();
+        let mut input = Vec::new();
+        let mut want = String::new();
+        for i in 0..1000 {
+            let k = format!("k{i}");
+            let v = format!("v{i}");
+            if i % 2 == 0 {
+                input.extend(encode(&[b"SET", k.as_bytes(), v.as_bytes()]));
+                want.push_str("+OK\r\n");
+            } else {
+                let prev = format!("k{}", i - 1);
+                input.extend(encode(&[b"GET", prev.as_bytes()]));
+                want.push_str(&format!("${}\r\nv{}\r\n", v.len(), i - 1));
+            }
+        }
+        let (reply, step) = h.raw(&input);
+        assert_eq!(step, Step::read(input.len()));
+        assert_eq!(reply, want);
+    }
+
+    #[test]
+    fn incomplete_tail_is_left_unconsumed() {
+        let mut h = Harness::new();
+        let (reply, step) = h.raw(b"PING\r\n*1\r\n$4\r\nPI");
+        assert_eq!(reply, "+PONG\r\n");
+        assert_eq!(step, Step::read(6));
+        let (reply, step) = h.raw(b"*1\r\n$4\r\nPING\r\n");
+        assert_eq!(reply, "+PONG\r\n");
+        assert_eq!(step, Step::read(14));
+    }
+
+    #[test]
+    fn protocol_error_replies_then_closes() {
+        let mut h = Harness::new();
+        let (reply, step) = h.raw(b"PING\r\n*1\r\n$-5\r\n");
+        assert_eq!(
+            reply,
+            "+PONG\r\n-ERR Protocol error: invalid bulk length\r\n"
+        );
+        assert_eq!(step.next, Next::Close);
+        let mut h = Harness::new();
+        let (reply, step) = h.raw(b"*2147483647\r\n");
+        assert_eq!(reply, "-ERR Protocol error: invalid multibulk length\r\n");
+        assert_eq!(step.next, Next::Close);
+    }
+
+    #[test]
+    fn quit_closes_after_reply() {
+        let mut h = Harness::new();
+        let (reply, step) = h.raw(b"PING\r\nQUIT\r\nPING\r\n");
+        assert_eq!(reply, "+PONG\r\n+OK\r\n");
+        assert_eq!(
+            step,
+            Step {
+                consumed: 12,
+                next: Next::Close
+            }
+        );
+    }
+
+    #[test]
+    fn clients_are_counted_and_numbered() {
+        let mut svc = KvService::with_clock(KvConfig::default(), clock);
+        let mut a = svc.session();
+        let b = svc.session();
+        assert_eq!(svc.connected_clients(), 2);
+        drop(b);
+        assert_eq!(svc.connected_clients(), 1);
+        let mut out = Vec::new();
+        a.on_input(b"CLIENT ID\r\nINFO clients\r\n", &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with(":1\r\n$"), "{text}");
+        assert!(text.contains("connected_clients:1\r\n"), "{text}");
+    }
+
+    #[test]
+    fn active_expiry_from_tick() {
+        let mut h = Harness::new();
+        for i in 0..100 {
+            h.cmd(&["SET", &format!("k{i}"), "v", "PX", "100"]);
+        }
+        h.cmd(&["SET", "keep", "v"]);
+        assert_eq!(h.svc.dbsize(), 101);
+        advance(200);
+        let mut removed = 0;
+        for _ in 0..100 {
+            removed += h.svc.expire_cycle();
+        }
+        assert_eq!(removed, 100);
+        assert_eq!(h.svc.dbsize(), 1);
+        assert!(h.cmd(&["INFO", "stats"]).contains("expired_keys:100\r\n"));
+    }
+
+    #[test]
+    fn every_split_of_a_pipeline_gives_the_same_replies() {
+        let input: &[u8] = b"SET a 1\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\nINCR a\r\n\r\n\
+*3\r\n$4\r\nECHO\r\n$1\r\na\r\n$1\r\nb\r\n";
+        let want = {
+            let mut h = Harness::new();
+            let (r, step) = h.raw(input);
+            // ECHO with two arguments is an arity error, part of the script.
+            assert_eq!(step.consumed, input.len());
+            r
+        };
+        assert_eq!(
+            want,
+            "+OK\r\n$1\r\n1\r\n:2\r\n-ERR wrong number of arguments for 'echo' command\r\n"
+        );
+        for at in 0..=input.len() {
+            let mut h = Harness::new();
+            let mut buf = input[..at].to_vec();
+            let (mut got, step) = h.raw(&buf);
+            buf.drain(..step.consumed);
+            buf.extend_from_slice(&input[at..]);
+            let (r2, step) = h.raw(&buf);
+            got.push_str(&r2);
+            assert_eq!(got, want, "split at {at}");
+            assert_eq!(step.consumed, buf.len(), "split at {at}");
+        }
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        // Deterministic pseudo-random inputs built from protocol-ish fragments, fed
+        // whole and in pieces; the session must answer or close, never panic.
+        let pieces: &[&[u8]] = &[
+            b"*",
+            b"$",
+            b"\r\n",
+            b"\n",
+            b"\r",
+            b"-1",
+            b"0",
+            b"3",
+            b"2147483647",
+            b"\"",
+            b"'",
+            b"\\x4",
+            b" ",
+            b"SET",
+            b"GET",
+            b"ZADD",
+            b"LRANGE",
+            b"SETRANGE",
+            b"k",
+            b"INCR",
+            b"EXPIRE",
+            b"SCAN",
+            b"99999999999999999999",
+            b"-5",
+            b"inf",
+            b"\0",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..3000 {
+            let mut input = Vec::new();
+            for _ in 0..(x % 40) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                input.extend_from_slice(pieces[(x % pieces.len() as u64) as usize]);
+            }
+            let mut h = Harness::new();
+            let mut buf = Vec::new();
+            for chunk in input.chunks(1 + (x % 7) as usize) {
+                buf.extend_from_slice(chunk);
+                let (_, step) = h.raw(&buf);
+                assert!(step.consumed <= buf.len());
+                if step.next == Next::Close {
+                    break;
+                }
+                buf.drain(..step.consumed);
+            }
+        }
+    }
+}

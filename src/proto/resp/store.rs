@@ -1,0 +1,747 @@
+//! The keyspace: every key, its value, and its expiry time.
+//!
+//! One [`Store`] is shared by all sessions of a `KvService` (the reactor is
+//! single-threaded, so a `RefCell` is all the locking needed). It knows nothing of
+//! RESP; the command layer asks it for entries and shapes the replies.
+//!
+//! Shape, chosen for the hot path (`SET`/`GET` at well under a microsecond):
+//! - A `hashbrown::HashTable` of [`Entry`], hashed with foldhash (a fast, seeded
+//!   hasher). The table API lets one probe find a key, check its expiry, and then
+//!   remove it, return it, or insert next to it, instead of the two or three probes
+//!   `std::collections::HashMap` needs for "get unless expired".
+//! - Keys are `Rc<[u8]>`: one allocation like a `Box<[u8]>`, but cheap to share with
+//!   the expiry index and with SCAN snapshots.
+//! - Keys with a TTL are also kept in an `IndexSet` (a vector plus a position map), so
+//!   the active expiry cycle can sample random keys with a TTL in O(1), and removing a
+//!   key from it is O(1) too. Entries without a TTL cost the index nothing.
+//! - Expiry is lazy (every lookup checks the entry's deadline and deletes it if past)
+//!   plus active ([`Store::active_expire`], run from the service's timer, Redis's
+//!   sampling algorithm bounded in time).
+//!
+//! Time is passed in as UNIX milliseconds (`now`) by the caller, taken once per batch
+//! of commands, which keeps tests deterministic.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::hash::BuildHasher;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use hashbrown::HashTable;
+use indexmap::IndexSet;
+
+/// The hasher of the keyspace and of every collection: foldhash, seeded per process.
+pub type Hasher = foldhash::fast::RandomState;
+
+/// A binary-safe element of a collection.
+pub type Bytes = Box<[u8]>;
+
+/// A value of one of Redis's five basic types. Collections are boxed so that a string
+/// entry stays small (`Value` is 24 bytes, not 80): most keys are strings, and the
+/// extra indirection is paid only by collections.
+#[derive(Debug)]
+#[allow(clippy::box_collection)]
+pub enum Value {
+    /// A string (Redis strings are binary safe; INCR stores decimal text).
+    Str(Vec<u8>),
+    /// A list.
+    List(Box<VecDeque<Bytes>>),
+    /// A hash (field → value).
+    Hash(Box<HashMap<Bytes, Bytes, Hasher>>),
+    /// A set; an `IndexSet` so SPOP can pick a random member in O(1).
+    Set(Box<IndexSet<Bytes, Hasher>>),
+    /// A sorted set.
+    ZSet(Box<ZSet>),
+}
+
+impl Value {
+    /// The name TYPE answers with.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+        }
+    }
+
+    /// True for an empty collection (Redis deletes those keys).
+    pub fn is_empty_collection(&self) -> bool {
+        match self {
+            Value::Str(_) => false,
+            Value::List(l) => l.is_empty(),
+            Value::Hash(h) => h.is_empty(),
+            Value::Set(s) => s.is_empty(),
+            Value::ZSet(z) => z.len() == 0,
+        }
+    }
+
+    fn memory(&self) -> usize {
+        const ELEM: usize = 32;
+        match self {
+            Value::Str(s) => s.capacity(),
+            Value::List(l) => l.iter().map(|e| e.len() + ELEM).sum(),
+            Value::Hash(h) => h.iter().map(|(k, v)| k.len() + v.len() + 2 * ELEM).sum(),
+            Value::Set(s) => s.iter().map(|e| e.len() + ELEM).sum(),
+            Value::ZSet(z) => z.scores.keys().map(|e| 2 * e.len() + 3 * ELEM).sum(),
+        }
+    }
+}
+
+/// One key of the keyspace.
+#[derive(Debug)]
+pub struct Entry {
+    key: Rc<[u8]>,
+    /// The value.
+    pub value: Value,
+    /// Deadline in UNIX ms; 0 means no TTL. Changed only through [`Store`] methods,
+    /// which keep the TTL index in step.
+    expire_at: u64,
+}
+
+impl Entry {
+    /// The key.
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// The deadline in UNIX ms, if the key has a TTL.
+    pub fn expire_at(&self) -> Option<u64> {
+        (self.expire_at != 0).then_some(self.expire_at)
+    }
+
+    fn expired(&self, now: u64) -> bool {
+        self.expire_at != 0 && self.expire_at <= now
+    }
+}
+
+/// How a write treats the key's TTL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ttl {
+    /// Remove any TTL (what SET does by default).
+    Clear,
+    /// Keep the TTL the key has (SET KEEPTTL).
+    Keep,
+    /// Expire at this UNIX ms.
+    At(u64),
+}
+
+/// Counters the store keeps for INFO.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StoreStats {
+    /// Keys deleted because their TTL passed (lazily or by the active cycle).
+    pub expired_keys: u64,
+}
+
+struct Snapshot {
+    id: u64,
+    keys: Vec<Rc<[u8]>>,
+}
+
+/// How many abandoned SCAN snapshots are kept before the oldest is dropped.
+const MAX_SCANS: usize = 16;
+
+/// The keyspace. See the module documentation.
+pub struct Store {
+    table: HashTable<Entry>,
+    hasher: Hasher,
+    ttl: IndexSet<Rc<[u8]>, Hasher>,
+    rng: u64,
+    scans: Vec<Snapshot>,
+    next_scan: u64,
+    /// Counters for INFO.
+    pub stats: StoreStats,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::new()
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("keys", &self.table.len())
+            .field("expires", &self.ttl.len())
+            .finish()
+    }
+}
+
+impl Store {
+    /// An empty keyspace.
+    pub fn new() -> Store {
+        let hasher = Hasher::default();
+        // Seed the sampling PRNG from the (randomly seeded) hasher; never zero.
+        let rng = hasher.hash_one(0x5eed_u64) | 1;
+        Store {
+            table: HashTable::new(),
+            hasher,
+            ttl: IndexSet::with_hasher(Hasher::default()),
+            rng,
+            scans: Vec::new(),
+            next_scan: 1,
+            stats: StoreStats::default(),
+        }
+    }
+
+    /// Number of keys (expired keys not yet collected included, as in Redis DBSIZE).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True if there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Number of keys with a TTL.
+    pub fn expires_len(&self) -> usize {
+        self.ttl.len()
+    }
+
+    /// Delete every key.
+    pub fn clear(&mut self) {
+        self.table = HashTable::new();
+        self.ttl = IndexSet::with_hasher(Hasher::default());
+        self.scans.clear();
+    }
+
+    /// A rough estimate of the bytes the keyspace uses (for INFO `used_memory`).
+    pub fn memory_estimate(&self) -> usize {
+        let per_key = std::mem::size_of::<Entry>() + 16 + 8;
+        self.table
+            .iter()
+            .map(|e| per_key + e.key.len() + e.value.memory())
+            .sum::<usize>()
+            + self.ttl.len() * 24
+    }
+
+    /// A small xorshift PRNG: SPOP and the expiry sampler need randomness, not security.
+    pub fn random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x
+    }
+
+    fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The live entry for `key`, deleting it first if its TTL passed (lazy expiry).
+    pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+        let hash = self.hash(key);
+        match self.table.find_entry(hash, |e| *e.key == *key) {
+            Ok(occ) => {
+                if occ.get().expired(now) {
+                    let (e, _) = occ.remove();
+                    self.ttl.swap_remove(&*e.key);
+                    self.stats.expired_keys += 1;
+                    None
+                } else {
+                    Some(occ.into_mut())
+                }
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// True if `key` exists and has not expired.
+    pub fn exists(&mut self, key: &[u8], now: u64) -> bool {
+        self.get(key, now).is_some()
+    }
+
+    /// The live entry for `key`, or a new one holding `make()` (without TTL).
+    pub fn get_or_insert_with(
+        &mut self,
+        key: &[u8],
+        now: u64,
+        make: impl FnOnce() -> Value,
+    ) -> &mut Entry {
+        let hash = self.hash(key);
+        let Store {
+            table,
+            hasher,
+            ttl,
+            stats,
+            ..
+        } = self;
+        match table.find_entry(hash, |e| *e.key == *key) {
+            Ok(occ) => {
+                if occ.get().expired(now) {
+                    let (old, vacant) = occ.remove();
+                    ttl.swap_remove(&*old.key);
+                    stats.expired_keys += 1;
+                    vacant
+                        .insert(Entry {
+                            key: old.key,
+                            value: make(),
+                            expire_at: 0,
+                        })
+                        .into_mut()
+                } else {
+                    occ.into_mut()
+                }
+            }
+            Err(absent) => absent
+                .into_table()
+                .insert_unique(
+                    hash,
+                    Entry {
+                        key: Rc::from(key),
+                        value: make(),
+                        expire_at: 0,
+                    },
+                    |e| hasher.hash_one(&*e.key),
+                )
+                .into_mut(),
+        }
+    }
+
+    /// Store a string at `key`, replacing any value of any type (SET). Overwriting a
+    /// string reuses its buffer when that is not wasteful.
+    pub fn set_string(&mut self, key: &[u8], val: &[u8], ttl_mode: Ttl, now: u64) {
+        let hash = self.hash(key);
+        let Store {
+            table, hasher, ttl, ..
+        } = self;
+        match table.find_entry(hash, |e| *e.key == *key) {
+            Ok(mut occ) => {
+                let e = occ.get_mut();
+                match &mut e.value {
+                    Value::Str(v) if v.capacity() <= 2 * val.len() + 64 => {
+                        v.clear();
+                        v.extend_from_slice(val);
+                    }
+                    other => *other = Value::Str(val.to_vec()),
+                }
+                let mode = if ttl_mode == Ttl::Keep && e.expired(now) {
+                    Ttl::Clear
+                } else {
+                    ttl_mode
+                };
+                match mode {
+                    Ttl::Keep => {}
+                    Ttl::Clear => {
+                        if e.expire_at != 0 {
+                            e.expire_at = 0;
+                            ttl.swap_remove(&*e.key);
+                        }
+                    }
+                    Ttl::At(at) => {
+                        if e.expire_at == 0 {
+                            ttl.insert(e.key.clone());
+                        }
+                        e.expire_at = at.max(1);
+                    }
+                }
+            }
+            Err(absent) => {
+                let key: Rc<[u8]> = Rc::from(key);
+                let expire_at = match ttl_mode {
+                    Ttl::At(at) => {
+                        ttl.insert(key.clone());
+                        at.max(1)
+                    }
+                    _ => 0,
+                };
+                absent.into_table().insert_unique(
+                    hash,
+                    Entry {
+                        key,
+                        value: Value::Str(val.to_vec()),
+                        expire_at,
+                    },
+                    |e| hasher.hash_one(&*e.key),
+                );
+            }
+        }
+    }
+
+    /// Put `value` at `key` with the given deadline (0: none), replacing what was there.
+    pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64) {
+        self.remove_any(key);
+        let hash = self.hash(key);
+        let key: Rc<[u8]> = Rc::from(key);
+        if expire_at != 0 {
+            self.ttl.insert(key.clone());
+        }
+        let hasher = &self.hasher;
+        self.table.insert_unique(
+            hash,
+            Entry {
+                key,
+                value,
+                expire_at,
+            },
+            |e| hasher.hash_one(&*e.key),
+        );
+    }
+
+    /// Delete `key`; returns the entry if it was live (an expired one is deleted too,
+    /// but reported as absent, as Redis's DEL counts it).
+    pub fn remove(&mut self, key: &[u8], now: u64) -> Option<Entry> {
+        let e = self.remove_any(key)?;
+        if e.expired(now) {
+            self.stats.expired_keys += 1;
+            None
+        } else {
+            Some(e)
+        }
+    }
+
+    fn remove_any(&mut self, key: &[u8]) -> Option<Entry> {
+        let hash = self.hash(key);
+        let (e, _) = self
+            .table
+            .find_entry(hash, |e| *e.key == *key)
+            .ok()?
+            .remove();
+        if e.expire_at != 0 {
+            self.ttl.swap_remove(&*e.key);
+        }
+        Some(e)
+    }
+
+    /// Delete `key` if it holds an empty collection (after a pop or a removal).
+    pub fn remove_if_empty(&mut self, key: &[u8]) {
+        let hash = self.hash(key);
+        if let Ok(occ) = self.table.find_entry(hash, |e| *e.key == *key) {
+            if occ.get().value.is_empty_collection() {
+                let (e, _) = occ.remove();
+                if e.expire_at != 0 {
+                    self.ttl.swap_remove(&*e.key);
+                }
+            }
+        }
+    }
+
+    /// Set or clear the TTL of a live key. Returns false if the key does not exist.
+    pub fn set_expire(&mut self, key: &[u8], at: Option<u64>, now: u64) -> bool {
+        if self.get(key, now).is_none() {
+            return false;
+        }
+        let hash = self.hash(key);
+        let Some(e) = self.table.find_mut(hash, |e| *e.key == *key) else {
+            return false;
+        };
+        match at {
+            Some(at) => {
+                if e.expire_at == 0 {
+                    self.ttl.insert(e.key.clone());
+                }
+                e.expire_at = at.max(1);
+            }
+            None => {
+                if e.expire_at != 0 {
+                    e.expire_at = 0;
+                    self.ttl.swap_remove(&*e.key);
+                }
+            }
+        }
+        true
+    }
+
+    /// Call `f` for every live key, in no particular order.
+    pub fn for_each_live<'s>(&'s self, now: u64, mut f: impl FnMut(&'s Entry)) {
+        for e in self.table.iter() {
+            if !e.expired(now) {
+                f(e);
+            }
+        }
+    }
+
+    /// Redis's active expiry cycle: sample up to 20 keys with a TTL, delete the
+    /// expired ones, and repeat while more than a quarter of a sample had expired and
+    /// `budget` is not used up. Returns how many keys were deleted.
+    pub fn active_expire(&mut self, now: u64, budget: Duration) -> usize {
+        const SAMPLE: usize = 20;
+        let start = Instant::now();
+        let mut total = 0;
+        loop {
+            let samples = self.ttl.len().min(SAMPLE);
+            if samples == 0 {
+                break;
+            }
+            let mut expired = 0;
+            for _ in 0..samples {
+                if self.ttl.is_empty() {
+                    break;
+                }
+                let i = (self.random() % self.ttl.len() as u64) as usize;
+                let Some(key) = self.ttl.get_index(i).cloned() else {
+                    break;
+                };
+                let hash = self.hash(&key);
+                if let Ok(occ) = self.table.find_entry(hash, |e| *e.key == *key) {
+                    if occ.get().expired(now) {
+                        occ.remove();
+                        self.ttl.swap_remove_index(i);
+                        self.stats.expired_keys += 1;
+                        expired += 1;
+                    }
+                }
+            }
+            total += expired;
+            if expired * 4 <= samples || start.elapsed() >= budget {
+                break;
+            }
+        }
+        total
+    }
+
+    /// One step of SCAN. Cursor 0 starts a scan by taking a snapshot of the key names
+    /// (`Rc` clones, no key bytes copied); later cursors walk that snapshot `count`
+    /// keys at a time, skipping keys deleted since, and calling `f` for each live key.
+    /// Returns the next cursor (0 when done), or `None` for a cursor this store does
+    /// not know (never issued, or its snapshot was dropped after [`MAX_SCANS`] newer
+    /// scans were started).
+    ///
+    /// Guarantee: every key that exists for the whole scan is returned exactly once;
+    /// keys added after the scan started are not returned; keys deleted are not
+    /// returned after their deletion. (Redis gives "at least once"; this is stronger.)
+    pub fn scan(
+        &mut self,
+        cursor: u64,
+        count: usize,
+        now: u64,
+        mut f: impl FnMut(&Entry),
+    ) -> Option<u64> {
+        let (id, mut pos) = if cursor == 0 {
+            let id = self.next_scan;
+            self.next_scan = (self.next_scan + 1) & 0x7fff_ffff;
+            if self.next_scan == 0 {
+                self.next_scan = 1;
+            }
+            let keys = self.table.iter().map(|e| e.key.clone()).collect();
+            if self.scans.len() >= MAX_SCANS {
+                self.scans.remove(0);
+            }
+            self.scans.push(Snapshot { id, keys });
+            (id, 0usize)
+        } else {
+            (cursor >> 32, (cursor & 0xffff_ffff) as usize)
+        };
+        let idx = self.scans.iter().position(|s| s.id == id)?;
+        let snap = self.scans.remove(idx);
+        if pos > snap.keys.len() {
+            return None;
+        }
+        let end = pos.saturating_add(count.max(1)).min(snap.keys.len());
+        while pos < end {
+            let key = &snap.keys[pos];
+            pos += 1;
+            if let Some(e) = self.get(key, now) {
+                f(e);
+            }
+        }
+        if pos >= snap.keys.len() {
+            return Some(0);
+        }
+        self.scans.push(snap);
+        Some((id << 32) | pos as u64)
+    }
+}
+
+/// A score with the total order Redis sorts by (no NaN is ever stored; -0 is stored as 0).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score(pub f64);
+
+impl Eq for Score {}
+
+impl PartialOrd for Score {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Score {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// A sorted set: member → score, plus the members ordered by (score, member), which
+/// is Redis's order. Rank queries walk the ordered set (O(rank)), which is simple and
+/// correct; Redis's skiplist answers them in O(log n).
+#[derive(Debug, Default)]
+pub struct ZSet {
+    scores: HashMap<Bytes, f64, Hasher>,
+    order: BTreeSet<(Score, Bytes)>,
+}
+
+impl ZSet {
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.scores.len()
+    }
+
+    /// The score of `member`.
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        self.scores.get(member).copied()
+    }
+
+    /// Set the score of `member`; returns true if it was added (not updated).
+    pub fn insert(&mut self, member: &[u8], score: f64) -> bool {
+        let score = if score == 0.0 { 0.0 } else { score };
+        match self.scores.get_mut(member) {
+            Some(old) => {
+                if *old != score {
+                    let m: Bytes = member.into();
+                    self.order.remove(&(Score(*old), m.clone()));
+                    self.order.insert((Score(score), m));
+                    *old = score;
+                }
+                false
+            }
+            None => {
+                let m: Bytes = member.into();
+                self.order.insert((Score(score), m.clone()));
+                self.scores.insert(m, score);
+                true
+            }
+        }
+    }
+
+    /// Remove `member`; returns true if it was there.
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        match self.scores.remove_entry(member) {
+            Some((m, s)) => {
+                self.order.remove(&(Score(s), m));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The 0-based rank of `member` in ascending order.
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        self.scores.get(member)?;
+        self.order.iter().position(|(_, m)| **m == *member)
+    }
+
+    /// Members with scores in ascending order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> {
+        self.order.iter().map(|(s, m)| (&**m, s.0))
+    }
+
+    /// Remove and return the member with the lowest score.
+    pub fn pop_min(&mut self) -> Option<(Bytes, f64)> {
+        let (s, m) = self.order.pop_first()?;
+        self.scores.remove(&m);
+        Some((m, s.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lazy_expiry() {
+        let mut s = Store::new();
+        s.set_string(b"a", b"1", Ttl::At(1100), 1000);
+        s.set_string(b"b", b"2", Ttl::Clear, 1000);
+        assert_eq!(s.expires_len(), 1);
+        assert!(s.get(b"a", 1099).is_some());
+        assert!(s.get(b"a", 1100).is_none());
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.expires_len(), 0);
+        assert_eq!(s.stats.expired_keys, 1);
+    }
+
+    #[test]
+    fn set_clears_or_keeps_ttl() {
+        let mut s = Store::new();
+        s.set_string(b"a", b"1", Ttl::At(5000), 1000);
+        s.set_string(b"a", b"2", Ttl::Keep, 1000);
+        assert_eq!(s.get(b"a", 1000).unwrap().expire_at(), Some(5000));
+        s.set_string(b"a", b"3", Ttl::Clear, 1000);
+        assert_eq!(s.get(b"a", 1000).unwrap().expire_at(), None);
+        assert_eq!(s.expires_len(), 0);
+    }
+
+    #[test]
+    fn active_cycle_removes_expired_keys() {
+        let mut s = Store::new();
+        for i in 0..10_000u32 {
+            let k = i.to_string();
+            let ttl = if i % 2 == 0 {
+                Ttl::At(2000)
+            } else {
+                Ttl::At(99_000)
+            };
+            s.set_string(k.as_bytes(), b"v", ttl, 1000);
+        }
+        for i in 0..1000u32 {
+            s.set_string(format!("p{i}").as_bytes(), b"v", Ttl::Clear, 1000);
+        }
+        assert_eq!(s.active_expire(1500, Duration::from_millis(1)), 0);
+        let mut removed = 0;
+        for _ in 0..1000 {
+            removed += s.active_expire(3000, Duration::from_millis(1));
+            if s.expires_len() < 5_500 {
+                break;
+            }
+        }
+        assert!(removed > 4_000, "removed {removed}");
+        assert_eq!(s.len(), 11_000 - removed);
+        assert_eq!(s.expires_len(), 10_000 - removed);
+    }
+
+    #[test]
+    fn scan_returns_stable_keys_once_despite_churn() {
+        let mut s = Store::new();
+        for i in 0..1000u32 {
+            s.set_string(format!("k{i}").as_bytes(), b"v", Ttl::Clear, 0);
+        }
+        let mut seen = std::collections::HashMap::new();
+        let mut cursor = 0;
+        let mut round = 0u32;
+        loop {
+            let mut got = Vec::new();
+            cursor = s
+                .scan(cursor, 10, 0, |e| got.push(e.key().to_vec()))
+                .unwrap();
+            for k in got {
+                *seen.entry(k).or_insert(0) += 1;
+            }
+            // Churn: add and delete other keys between calls.
+            s.set_string(format!("new{round}").as_bytes(), b"v", Ttl::Clear, 0);
+            s.remove(format!("new{}", round / 2).as_bytes(), 0);
+            round += 1;
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..1000u32 {
+            assert_eq!(seen.get(format!("k{i}").as_bytes()), Some(&1), "k{i}");
+        }
+        assert_eq!(s.scan(12345 << 32, 10, 0, |_| {}), None);
+    }
+
+    #[test]
+    fn zset_order() {
+        let mut z = ZSet::default();
+        assert!(z.insert(b"b", 1.0));
+        assert!(z.insert(b"a", 1.0));
+        assert!(z.insert(b"c", -0.0));
+        assert!(!z.insert(b"c", 5.0));
+        let order: Vec<_> = z.iter().map(|(m, s)| (m.to_vec(), s)).collect();
+        assert_eq!(
+            order,
+            vec![
+                (b"a".to_vec(), 1.0),
+                (b"b".to_vec(), 1.0),
+                (b"c".to_vec(), 5.0)
+            ]
+        );
+        assert_eq!(z.rank(b"c"), Some(2));
+        assert!(z.remove(b"a"));
+        assert_eq!(z.pop_min(), Some((b"b".to_vec().into(), 1.0)));
+        assert_eq!(z.len(), 1);
+    }
+}

@@ -600,8 +600,8 @@ fn scan(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
     let mut hits: Vec<Bytes> = Vec::new();
     let next = c.store.scan(cursor, count, c.now, |e: &Entry| {
-        let matched = pattern.map_or(true, |p| glob::matches(p, e.key(), false))
-            && type_filter.map_or(true, |t| eq(t, e.value.type_name().as_bytes()));
+        let matched = pattern.is_none_or(|p| glob::matches(p, e.key(), false))
+            && type_filter.is_none_or(|t| eq(t, e.value.type_name().as_bytes()));
         if matched {
             hits.push(e.key().into());
         }

@@ -234,6 +234,11 @@ impl Conn {
         let mut budget = io.limits.read_budget;
         let mut again = false;
         loop {
+            if self.streaming && self.pending_output() + io.out.len() >= io.limits.low_water {
+                // Send what the stream produced so far: if the socket takes it all,
+                // no WRITABLE edge will come to ask for the next piece.
+                self.flush_shared(io)?;
+            }
             if self.streaming && self.pending_output() + io.out.len() < io.limits.low_water {
                 if budget == 0 {
                     again = true;
@@ -329,6 +334,7 @@ impl Conn {
             }
         }
         self.flush_shared(io)?;
+        again |= self.streaming && self.pending_output() < io.limits.low_water;
         again |= self.settle(io)?;
         Ok(if self.state == State::Closed {
             Drive::Close(CloseReason::Done)

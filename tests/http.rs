@@ -775,8 +775,6 @@ fn idle_keep_alive_connection_is_closed() {
 }
 
 #[test]
-#[ignore = "reactor bug: a stream whose first piece is flushed at once is never resumed \
-            (conn.rs drive_inner); remove this once fixed"]
 fn large_file_is_streamed_byte_for_byte() {
     let tmp = TempDir::new("large");
     let big = Rng::new(5).bytes(5 * 1024 * 1024 + 3);

@@ -180,6 +180,13 @@ impl StreamService for KvService {
     }
 }
 
+/// Most reply bytes one [`Session::on_input`] call appends before it stops and
+/// answers [`Next::Stream`]; the reactor calls [`Session::produce`] once the client
+/// has read most of them and then offers the unconsumed commands again. Without it
+/// one 64 KiB read of pipelined `LRANGE`s of a long list could produce hundreds of
+/// megabytes of replies at once, past the reactor's high-water mark.
+pub const OUTPUT_BATCH: usize = 64 * 1024;
+
 /// Per-connection identity (CLIENT ID / SETNAME).
 #[derive(Debug)]
 pub(crate) struct Client {
@@ -219,6 +226,7 @@ impl Session for KvSession {
         let mut pos = 0;
         let mut commands = 0u64;
         let mut next = Next::Read;
+        let out_start = out.len();
         while pos < input.len() {
             let rest = &input[pos..];
             match self.parser.parse(rest, &mut self.args) {
@@ -236,6 +244,11 @@ impl Session for KvSession {
                     pos += len;
                     if ctx.close {
                         next = Next::Close;
+                        break;
+                    }
+                    if out.len() - out_start >= OUTPUT_BATCH && pos < input.len() {
+                        // Enough for now: the rest waits until the client reads.
+                        next = Next::Stream;
                         break;
                     }
                 }
@@ -267,6 +280,12 @@ impl Session for KvSession {
             consumed: pos,
             next,
         }
+    }
+
+    /// The replies of the last batch have mostly been sent: stop streaming, so the
+    /// reactor offers the commands left unconsumed to [`Session::on_input`] again.
+    fn produce(&mut self, _out: &mut Vec<u8>) -> Next {
+        Next::Read
     }
 }
 
@@ -379,6 +398,35 @@ mod tests {
         let (reply, step) = h.raw(b"*2147483647\r\n");
         assert_eq!(reply, "-ERR Protocol error: invalid multibulk length\r\n");
         assert_eq!(step.next, Next::Close);
+    }
+
+    #[test]
+    fn big_pipelined_replies_are_produced_in_bounded_batches() {
+        let mut h = Harness::new();
+        let items: Vec<String> = (0..1000).map(|i| format!("item{i}")).collect();
+        let mut rpush = vec!["RPUSH", "list"];
+        rpush.extend(items.iter().map(|s| s.as_str()));
+        assert_eq!(h.cmd(&rpush), ":1000\r\n");
+        let one = h.cmd(&["LRANGE", "list", "0", "-1"]);
+        let mut input = encode(&[b"LRANGE", b"list", b"0", b"-1"]).repeat(100);
+        input.extend_from_slice(b"PING\r\n");
+        let mut got = String::new();
+        let mut calls = 0;
+        while !input.is_empty() {
+            calls += 1;
+            let (reply, step) = h.raw(&input);
+            assert!(reply.len() <= OUTPUT_BATCH + one.len(), "{}", reply.len());
+            got.push_str(&reply);
+            input.drain(..step.consumed);
+            if input.is_empty() {
+                assert_eq!(step.next, Next::Read);
+            } else {
+                assert_eq!(step.next, Next::Stream);
+                assert_eq!(h.sess.produce(&mut Vec::new()), Next::Read);
+            }
+        }
+        assert!(calls > 10, "{calls} calls");
+        assert_eq!(got, one.repeat(100) + "+PONG\r\n");
     }
 
     #[test]

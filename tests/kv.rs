@@ -1,0 +1,348 @@
+//! The Redis-protocol key-value service over real sockets on 127.0.0.1, port 0:
+//! std `TcpStream` clients and a small RESP reply reader, no Redis client crate.
+
+mod common;
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use common::{Rng, Server, IO_TIMEOUT};
+use evloop::proto::resp::{KvConfig, KvService};
+use evloop::Config;
+
+fn kv_server() -> Server {
+    Server::start(
+        Config {
+            idle_timeout: None,
+            request_timeout: None,
+            max_input: KvConfig::default().max_query + 65536,
+            ..Config::default()
+        },
+        |r| {
+            let l =
+                evloop::net::bind_tcp("127.0.0.1:0".parse().unwrap(), Default::default()).unwrap();
+            (
+                Some(
+                    r.add_tcp_listener(l, KvService::new(KvConfig::default()))
+                        .unwrap(),
+                ),
+                None,
+            )
+        },
+    )
+}
+
+/// One RESP2 reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Reply {
+    Simple(String),
+    Error(String),
+    Int(i64),
+    Bulk(Option<Vec<u8>>),
+    Array(Option<Vec<Reply>>),
+}
+
+fn bulk(s: impl AsRef<[u8]>) -> Reply {
+    Reply::Bulk(Some(s.as_ref().to_vec()))
+}
+
+fn ok() -> Reply {
+    Reply::Simple("OK".into())
+}
+
+/// A client: a stream for writing and a buffered reader of replies.
+struct Client {
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Client {
+    fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
+        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        let reader = BufReader::with_capacity(64 * 1024, stream.try_clone().unwrap());
+        Client { stream, reader }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Send one command as a multibulk request and read its reply.
+    fn cmd(&mut self, args: &[&[u8]]) -> Reply {
+        self.send(&encode(args));
+        self.read()
+    }
+
+    fn line(&mut self) -> Vec<u8> {
+        let mut line = Vec::new();
+        self.reader
+            .read_until(b'\n', &mut line)
+            .expect("read reply");
+        assert!(
+            line.ends_with(b"\r\n"),
+            "reply line not CRLF-terminated (EOF?): {:?}",
+            String::from_utf8_lossy(&line)
+        );
+        line.truncate(line.len() - 2);
+        line
+    }
+
+    fn read(&mut self) -> Reply {
+        let line = self.line();
+        let text = || String::from_utf8_lossy(&line[1..]).into_owned();
+        let num = || -> i64 {
+            text()
+                .parse()
+                .unwrap_or_else(|_| panic!("bad number {:?}", text()))
+        };
+        match line.first() {
+            Some(b'+') => Reply::Simple(text()),
+            Some(b'-') => Reply::Error(text()),
+            Some(b':') => Reply::Int(num()),
+            Some(b'$') => match num() {
+                -1 => Reply::Bulk(None),
+                n => {
+                    let mut data = vec![0u8; n as usize + 2];
+                    self.reader.read_exact(&mut data).expect("read bulk");
+                    assert_eq!(&data[n as usize..], b"\r\n", "bulk not CRLF-terminated");
+                    data.truncate(n as usize);
+                    Reply::Bulk(Some(data))
+                }
+            },
+            Some(b'*') => match num() {
+                -1 => Reply::Array(None),
+                n => Reply::Array(Some((0..n).map(|_| self.read()).collect())),
+            },
+            _ => panic!("not a RESP reply: {:?}", String::from_utf8_lossy(&line)),
+        }
+    }
+
+    /// The server closed the connection: the next read is EOF (or a reset).
+    fn assert_eof(&mut self) {
+        let mut buf = [0u8; 64];
+        match self.reader.read(&mut buf) {
+            Ok(0) => {}
+            Ok(n) => panic!("expected EOF, got {:?}", String::from_utf8_lossy(&buf[..n])),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("expected EOF, got {e}"),
+        }
+    }
+}
+
+fn encode(args: &[&[u8]]) -> Vec<u8> {
+    let mut v = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        v.extend_from_slice(a);
+        v.extend_from_slice(b"\r\n");
+    }
+    v
+}
+
+#[test]
+fn a_thousand_pipelined_commands_in_one_write_are_answered_in_order() {
+    let server = kv_server();
+    let mut c = Client::connect(server.tcp());
+    let mut input = Vec::new();
+    let mut want = Vec::new();
+    let mut counter = 0;
+    for i in 0..1000 {
+        let (k, v) = (format!("k{i}"), format!("v{i}"));
+        match i % 3 {
+            0 => {
+                input.extend(encode(&[b"SET", k.as_bytes(), v.as_bytes()]));
+                want.push(ok());
+            }
+            1 => {
+                // The SET just before, in the same write, is already visible.
+                let prev = format!("k{}", i - 1);
+                input.extend(encode(&[b"GET", prev.as_bytes()]));
+                want.push(bulk(format!("v{}", i - 1)));
+            }
+            _ => {
+                counter += 1;
+                input.extend(encode(&[b"INCR", b"counter"]));
+                want.push(Reply::Int(counter));
+            }
+        }
+    }
+    c.send(&input);
+    for (i, w) in want.iter().enumerate() {
+        assert_eq!(&c.read(), w, "reply {i}");
+    }
+    assert_eq!(c.cmd(&[b"DBSIZE"]), Reply::Int(334 + 1));
+}
+
+#[test]
+fn inline_commands() {
+    let server = kv_server();
+    let mut c = Client::connect(server.tcp());
+    c.send(b"PING\r\n");
+    assert_eq!(c.read(), Reply::Simple("PONG".into()));
+    c.send(b"SET a b\r\n");
+    assert_eq!(c.read(), ok());
+    // Inline and multibulk mixed in one write; a bare LF ends an inline command too.
+    c.send(b"GET a\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\nECHO \"x y\"\nPING\r\n");
+    assert_eq!(c.read(), bulk("b"));
+    assert_eq!(c.read(), bulk("b"));
+    assert_eq!(c.read(), bulk("x y"));
+    assert_eq!(c.read(), Reply::Simple("PONG".into()));
+}
+
+#[test]
+fn a_key_set_with_px_expires_in_real_time() {
+    let server = kv_server();
+    let mut c = Client::connect(server.tcp());
+    let start = Instant::now();
+    assert_eq!(c.cmd(&[b"SET", b"k", b"v", b"PX", b"100"]), ok());
+    assert_eq!(c.cmd(&[b"GET", b"k"]), bulk("v"));
+    let gone = loop {
+        std::thread::sleep(Duration::from_millis(20));
+        match c.cmd(&[b"GET", b"k"]) {
+            Reply::Bulk(None) => break start.elapsed(),
+            r => assert_eq!(r, bulk("v")),
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "key still there after 2 s"
+        );
+    };
+    assert!(gone >= Duration::from_millis(100), "expired after {gone:?}");
+    assert_eq!(c.cmd(&[b"EXISTS", b"k"]), Reply::Int(0));
+}
+
+#[test]
+fn a_value_over_one_mib_sent_in_small_chunks_round_trips() {
+    let server = kv_server();
+    let mut c = Client::connect(server.tcp());
+    let value = Rng::new(42).bytes(1024 * 1024 + 12345);
+    let request = encode(&[b"SET", b"big", &value]);
+    let mut rng = Rng::new(9);
+    let mut at = 0;
+    while at < request.len() {
+        let n = rng.range(1, 4096).min(request.len() - at);
+        c.send(&request[at..at + n]);
+        at += n;
+    }
+    assert_eq!(c.read(), ok());
+    assert_eq!(c.cmd(&[b"STRLEN", b"big"]), Reply::Int(value.len() as i64));
+    assert!(c.cmd(&[b"GET", b"big"]) == Reply::Bulk(Some(value)));
+}
+
+#[test]
+fn a_protocol_error_replies_then_closes_while_others_keep_working() {
+    let server = kv_server();
+    let mut other = Client::connect(server.tcp());
+    assert_eq!(other.cmd(&[b"SET", b"x", b"1"]), ok());
+    let mut bad = Client::connect(server.tcp());
+    bad.send(b"*1\r\n$abc\r\n");
+    match bad.read() {
+        Reply::Error(e) => assert!(e.starts_with("ERR Protocol error: "), "{e}"),
+        r => panic!("expected a protocol error, got {r:?}"),
+    }
+    bad.assert_eof();
+    assert_eq!(other.cmd(&[b"INCR", b"x"]), Reply::Int(2));
+    server.wait_for("bad client closed", |s| s.active == 1);
+}
+
+#[test]
+fn an_unknown_command_keeps_the_connection() {
+    let server = kv_server();
+    let mut c = Client::connect(server.tcp());
+    match c.cmd(&[b"NOSUCHCMD", b"a"]) {
+        Reply::Error(e) => assert_eq!(
+            e,
+            "ERR unknown command 'NOSUCHCMD', with args beginning with: 'a' "
+        ),
+        r => panic!("expected an error, got {r:?}"),
+    }
+    assert_eq!(c.cmd(&[b"PING"]), Reply::Simple("PONG".into()));
+}
+
+#[test]
+fn quit_replies_ok_then_closes() {
+    let server = kv_server();
+    let mut c = Client::connect(server.tcp());
+    // Whatever follows QUIT in the same write is not executed.
+    c.send(b"PING\r\nQUIT\r\nSET after quit\r\n");
+    assert_eq!(c.read(), Reply::Simple("PONG".into()));
+    assert_eq!(c.read(), ok());
+    c.assert_eof();
+    let mut d = Client::connect(server.tcp());
+    assert_eq!(d.cmd(&[b"EXISTS", b"after"]), Reply::Int(0));
+}
+
+#[test]
+fn concurrent_clients_share_one_store() {
+    let server = kv_server();
+    let addr = server.tcp();
+    let threads: Vec<_> = (0..50)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut c = Client::connect(addr);
+                for _ in 0..200 {
+                    match c.cmd(&[b"INCR", b"shared"]) {
+                        Reply::Int(n) => assert!((1..=10_000).contains(&n)),
+                        r => panic!("INCR replied {r:?}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut c = Client::connect(addr);
+    assert_eq!(c.cmd(&[b"GET", b"shared"]), bulk("10000"));
+    assert!(server.stats().accepted >= 51);
+}
+
+#[test]
+fn a_client_that_does_not_read_big_replies_cannot_grow_server_memory() {
+    let config = Config::default();
+    let server = kv_server();
+    let mut c = Client::connect(server.tcp());
+    // A 1000-element list: LRANGE 0 -1 answers about 11 KB.
+    let items: Vec<Vec<u8>> = (0..1000).map(|i| format!("item{i}").into_bytes()).collect();
+    let mut rpush: Vec<&[u8]> = vec![b"RPUSH", b"list"];
+    rpush.extend(items.iter().map(|v| v.as_slice()));
+    assert_eq!(c.cmd(&rpush), Reply::Int(1000));
+    let reply_len: usize = 7 + items.iter().map(|v| v.len() + 8).sum::<usize>();
+
+    // 2000 LRANGEs (about 22 MB of replies) in one write, nothing read meanwhile.
+    const N: usize = 2000;
+    let one = encode(&[b"LRANGE", b"list", b"0", b"-1"]);
+    let pipeline = one.repeat(N);
+    let mut writer = c.stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || writer.write_all(&pipeline).expect("write"));
+    // The server stops once the socket buffers are full and output waits for us.
+    server.wait_for("output waiting for the client", |s| s.output_buffered > 0);
+    std::thread::sleep(Duration::from_millis(300)); // let the server do its worst
+                                                    // Unsent output is bounded by the high-water mark, plus what the session may
+                                                    // produce in the one call that crosses it: its 64 KiB output batch plus the reply
+                                                    // to the command that crossed the batch limit.
+    let cap = (config.high_water + 64 * 1024 + reply_len) as u64;
+    let peak = server.stats().output_buffered_peak;
+    eprintln!("output_buffered_peak {peak} (cap {cap})");
+    assert!(
+        peak <= cap,
+        "server buffered {peak} bytes for one client (cap {cap})"
+    );
+    // Reading resumes the flow: every reply arrives, complete.
+    let want = Reply::Array(Some(items.iter().map(bulk).collect()));
+    for i in 0..N {
+        assert!(c.read() == want, "LRANGE reply {i} differs");
+    }
+    sender.join().unwrap();
+    assert_eq!(c.cmd(&[b"PING"]), Reply::Simple("PONG".into()));
+    let stats = server.stats();
+    assert!(
+        stats.output_buffered_peak <= cap,
+        "peak {} > cap {cap}",
+        stats.output_buffered_peak
+    );
+}

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 
 use evloop::net::{bind_tcp, bind_udp, ListenOptions};
 use evloop::proto::echo::Echo;
-use evloop::{Config, Reactor};
+use evloop::Config;
 use mio::net::{TcpListener, UdpSocket};
 
 const NAME: &str = "echo";
@@ -34,40 +34,15 @@ Logging: RUST_LOG=debug (default info).
 ";
 
 fn main() {
-    let mut listen: SocketAddr = ([127, 0, 0, 1], 7007).into();
-    let mut config = Config::default();
-    let mut parser = lexopt::Parser::from_env();
-    loop {
-        let arg = match parser.next() {
-            Ok(Some(arg)) => arg,
-            Ok(None) => break,
-            Err(e) => common::usage_error(NAME, e),
-        };
-        use lexopt::Arg::{Long, Short};
-        match arg {
-            Long("listen") => listen = common::listen_addr(NAME, &mut parser),
-            Long("max-connections") => {
-                config.max_connections = common::value(NAME, "--max-connections", &mut parser)
-            }
-            Long("idle-timeout") => {
-                config.idle_timeout = common::timeout_secs(NAME, "--idle-timeout", &mut parser)
-            }
-            Short('h') | Long("help") => {
-                print!("{HELP}");
-                return;
-            }
-            other => common::unexpected(NAME, other),
-        }
-    }
+    let defaults = common::ServerArgs {
+        listen: ([127, 0, 0, 1], 7007).into(),
+        config: Config::default(),
+    };
+    let args = common::parse_args(NAME, HELP, defaults, |_, _| false);
     common::init_logging();
-    let (tcp, udp) = match bind_pair(listen) {
-        Ok(pair) => pair,
-        Err(e) => common::fatal(NAME, format_args!("cannot bind {listen}: {e}")),
-    };
-    let mut reactor = match Reactor::new(config) {
-        Ok(r) => r,
-        Err(e) => common::fatal(NAME, format_args!("cannot create event loop: {e}")),
-    };
+    let (tcp, udp) = bind_pair(args.listen)
+        .unwrap_or_else(|e| common::fatal(NAME, format_args!("cannot bind {}: {e}", args.listen)));
+    let mut reactor = common::reactor(NAME, args.config);
     let urls = match reactor
         .add_tcp_listener(tcp, Echo)
         .and_then(|t| Ok((t, reactor.add_udp_socket(udp, Echo)?)))

@@ -8,13 +8,11 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use evloop::net::{bind_tcp, ListenOptions};
 use evloop::proto::http::{HttpConfig, HttpService};
-use evloop::{Config, Reactor};
+use evloop::Config;
 
 const NAME: &str = "http";
 const HELP: &str = "\
@@ -44,64 +42,46 @@ Logging: RUST_LOG=debug (default info).
 ";
 
 fn main() {
-    let mut listen: SocketAddr = ([127, 0, 0, 1], 8080).into();
     let mut http = HttpConfig::default();
-    let mut config = Config {
-        request_timeout: Some(Duration::from_secs(10)),
-        idle_timeout: Some(Duration::from_secs(60)),
-        ..Config::default()
+    let defaults = common::ServerArgs {
+        listen: ([127, 0, 0, 1], 8080).into(),
+        config: Config {
+            request_timeout: Some(Duration::from_secs(10)),
+            idle_timeout: Some(Duration::from_secs(60)),
+            ..Config::default()
+        },
     };
-    let mut parser = lexopt::Parser::from_env();
-    loop {
-        let arg = match parser.next() {
-            Ok(Some(arg)) => arg,
-            Ok(None) => break,
-            Err(e) => common::usage_error(NAME, e),
-        };
-        use lexopt::Arg::{Long, Short};
-        match arg {
-            Long("listen") => listen = common::listen_addr(NAME, &mut parser),
-            Long("root") => http.root = Some(common::value::<PathBuf>(NAME, "--root", &mut parser)),
-            Long("max-body") => http.max_body = common::value(NAME, "--max-body", &mut parser),
-            Long("max-header") => {
-                http.max_header_bytes = common::value(NAME, "--max-header", &mut parser)
+    let (mut header_timeout, mut keepalive_timeout) = (None, None);
+    let args = common::parse_args(NAME, HELP, defaults, |flag, parser| {
+        match flag {
+            "root" => http.root = Some(common::value::<PathBuf>(NAME, "--root", parser)),
+            "max-body" => http.max_body = common::value(NAME, "--max-body", parser),
+            "max-header" => http.max_header_bytes = common::value(NAME, "--max-header", parser),
+            "header-timeout" => {
+                header_timeout = Some(common::timeout_secs(NAME, "--header-timeout", parser))
             }
-            Long("header-timeout") => {
-                config.request_timeout = common::timeout_secs(NAME, "--header-timeout", &mut parser)
+            "keepalive-timeout" => {
+                keepalive_timeout = Some(common::timeout_secs(NAME, "--keepalive-timeout", parser))
             }
-            Long("keepalive-timeout") => {
-                config.idle_timeout = common::timeout_secs(NAME, "--keepalive-timeout", &mut parser)
-            }
-            Long("max-connections") => {
-                config.max_connections = common::value(NAME, "--max-connections", &mut parser)
-            }
-            Short('h') | Long("help") => {
-                print!("{HELP}");
-                return;
-            }
-            other => common::unexpected(NAME, other),
+            _ => return false,
         }
+        true
+    });
+    let mut config = args.config;
+    if let Some(t) = header_timeout {
+        config.request_timeout = t;
+    }
+    if let Some(t) = keepalive_timeout {
+        config.idle_timeout = t;
     }
     // A request head must fit in the reactor's input cap with room to spare.
     config.max_input = config
         .max_input
         .max(http.max_header_bytes.saturating_mul(2));
     common::init_logging();
-    let service = match HttpService::new(http) {
-        Ok(s) => s,
-        Err(e) => common::fatal(NAME, format_args!("--root: {e}")),
-    };
-    let listener = match bind_tcp(listen, ListenOptions::default()) {
-        Ok(l) => l,
-        Err(e) => common::fatal(NAME, format_args!("cannot bind {listen}: {e}")),
-    };
-    let mut reactor = match Reactor::new(config) {
-        Ok(r) => r,
-        Err(e) => common::fatal(NAME, format_args!("cannot create event loop: {e}")),
-    };
-    let addr = match reactor.add_tcp_listener(listener, service) {
-        Ok(a) => a,
-        Err(e) => common::fatal(NAME, e),
-    };
+    let service =
+        HttpService::new(http).unwrap_or_else(|e| common::fatal(NAME, format_args!("--root: {e}")));
+    let mut reactor = common::reactor(NAME, config);
+    let addr = common::listen_tcp(NAME, &mut reactor, args.listen, service);
     common::serve(NAME, reactor, &[format!("http://{addr}")])
 }

@@ -9,11 +9,8 @@
 
 mod common;
 
-use std::net::SocketAddr;
-
-use evloop::net::{bind_tcp, ListenOptions};
 use evloop::proto::resp::{KvConfig, KvService};
-use evloop::{Config, Reactor};
+use evloop::Config;
 
 const NAME: &str = "kv";
 const HELP: &str = "\
@@ -36,58 +33,35 @@ Logging: RUST_LOG=debug (default info).
 ";
 
 fn main() {
-    let mut listen: SocketAddr = ([127, 0, 0, 1], 6380).into();
     let mut kv = KvConfig::default();
-    // Like Redis: no idle timeout unless asked for.
-    let mut config = Config {
-        idle_timeout: None,
-        request_timeout: None,
-        ..Config::default()
+    let defaults = common::ServerArgs {
+        listen: ([127, 0, 0, 1], 6380).into(),
+        // Like Redis: no idle timeout unless asked for.
+        config: Config {
+            idle_timeout: None,
+            request_timeout: None,
+            ..Config::default()
+        },
     };
-    let mut parser = lexopt::Parser::from_env();
-    loop {
-        let arg = match parser.next() {
-            Ok(Some(arg)) => arg,
-            Ok(None) => break,
-            Err(e) => common::usage_error(NAME, e),
-        };
-        use lexopt::Arg::{Long, Short};
-        match arg {
-            Long("listen") => listen = common::listen_addr(NAME, &mut parser),
-            Long("max-bulk") => kv.max_bulk = common::value(NAME, "--max-bulk", &mut parser),
-            Long("max-query") => kv.max_query = common::value(NAME, "--max-query", &mut parser),
-            Long("max-connections") => {
-                config.max_connections = common::value(NAME, "--max-connections", &mut parser)
+    let mut request_timeout = None;
+    let args = common::parse_args(NAME, HELP, defaults, |flag, parser| {
+        match flag {
+            "max-bulk" => kv.max_bulk = common::value(NAME, "--max-bulk", parser),
+            "max-query" => kv.max_query = common::value(NAME, "--max-query", parser),
+            "request-timeout" => {
+                request_timeout = common::timeout_secs(NAME, "--request-timeout", parser)
             }
-            Long("idle-timeout") => {
-                config.idle_timeout = common::timeout_secs(NAME, "--idle-timeout", &mut parser)
-            }
-            Long("request-timeout") => {
-                config.request_timeout =
-                    common::timeout_secs(NAME, "--request-timeout", &mut parser)
-            }
-            Short('h') | Long("help") => {
-                print!("{HELP}");
-                return;
-            }
-            other => common::unexpected(NAME, other),
+            _ => return false,
         }
-    }
+        true
+    });
+    let mut config = args.config;
+    config.request_timeout = request_timeout;
     // The session enforces the query-buffer cap with a Redis error reply; the
     // reactor's own cap sits just above it as a backstop.
     config.max_input = kv.max_query.saturating_add(64 * 1024);
     common::init_logging();
-    let listener = match bind_tcp(listen, ListenOptions::default()) {
-        Ok(l) => l,
-        Err(e) => common::fatal(NAME, format_args!("cannot bind {listen}: {e}")),
-    };
-    let mut reactor = match Reactor::new(config) {
-        Ok(r) => r,
-        Err(e) => common::fatal(NAME, format_args!("cannot create event loop: {e}")),
-    };
-    let addr = match reactor.add_tcp_listener(listener, KvService::new(kv)) {
-        Ok(a) => a,
-        Err(e) => common::fatal(NAME, e),
-    };
+    let mut reactor = common::reactor(NAME, config);
+    let addr = common::listen_tcp(NAME, &mut reactor, args.listen, KvService::new(kv));
     common::serve(NAME, reactor, &[format!("redis://{addr}")])
 }

@@ -9,7 +9,76 @@ use std::net::SocketAddr;
 use std::process::exit;
 use std::time::Duration;
 
-use evloop::Reactor;
+use evloop::net::{bind_tcp, ListenOptions};
+use evloop::{Config, Reactor, StreamService};
+
+/// What every example server is configured with.
+pub struct ServerArgs {
+    /// `--listen ADDR`.
+    pub listen: SocketAddr,
+    /// Reactor limits; `--max-connections` and `--idle-timeout` land here.
+    pub config: Config,
+}
+
+/// Parse the command line. `--listen`, `--max-connections`, `--idle-timeout` and
+/// `--help` are handled here; `extra` gets every other long flag and returns
+/// `false` if it does not know it. Errors exit with a one-line message.
+pub fn parse_args(
+    name: &str,
+    help: &str,
+    mut args: ServerArgs,
+    mut extra: impl FnMut(&str, &mut lexopt::Parser) -> bool,
+) -> ServerArgs {
+    use lexopt::Arg::{Long, Short};
+    let mut parser = lexopt::Parser::from_env();
+    loop {
+        let arg = match parser.next() {
+            Ok(Some(arg)) => arg,
+            Ok(None) => return args,
+            Err(e) => usage_error(name, e),
+        };
+        match arg {
+            Long("listen") => args.listen = listen_addr(name, &mut parser),
+            Long("max-connections") => {
+                args.config.max_connections = value(name, "--max-connections", &mut parser)
+            }
+            Long("idle-timeout") => {
+                args.config.idle_timeout = timeout_secs(name, "--idle-timeout", &mut parser)
+            }
+            Short('h') | Long("help") => {
+                print!("{help}");
+                exit(0);
+            }
+            Long(flag) => {
+                let flag = flag.to_owned();
+                if !extra(&flag, &mut parser) {
+                    usage_error(name, format_args!("invalid option '--{flag}'"));
+                }
+            }
+            other => unexpected(name, other),
+        }
+    }
+}
+
+/// A reactor, or exit with a message.
+pub fn reactor(name: &str, config: Config) -> Reactor {
+    Reactor::new(config)
+        .unwrap_or_else(|e| fatal(name, format_args!("cannot create event loop: {e}")))
+}
+
+/// Bind `addr` and serve `service` on it; the bound address, or exit.
+pub fn listen_tcp(
+    name: &str,
+    reactor: &mut Reactor,
+    addr: SocketAddr,
+    service: impl StreamService + 'static,
+) -> SocketAddr {
+    let listener = bind_tcp(addr, ListenOptions::default())
+        .unwrap_or_else(|e| fatal(name, format_args!("cannot bind {addr}: {e}")));
+    reactor
+        .add_tcp_listener(listener, service)
+        .unwrap_or_else(|e| fatal(name, e))
+}
 
 /// Print `NAME: error: MSG` and a hint, and exit with status 2 (bad usage).
 pub fn usage_error(name: &str, msg: impl std::fmt::Display) -> ! {

@@ -64,6 +64,14 @@ pub trait Session {
     /// A session must bound what it leaves unconsumed (a maximum request size) and
     /// reject larger requests itself; the reactor's own input cap only stops reading
     /// from the peer until the session consumes something.
+    ///
+    /// A session should also bound the output of one call (the HTTP and RESP
+    /// sessions stop after about 64–256 KiB): leave the remaining requests
+    /// unconsumed and return [`Next::Stream`]. The reactor sends what was produced,
+    /// calls [`Session::produce`] once the output has drained below the low-water
+    /// mark, and offers the remaining input again when the stream ends — so a
+    /// pipeline of large replies to a client that does not read cannot grow the
+    /// server's memory.
     fn on_input(&mut self, input: &[u8], out: &mut Vec<u8>) -> Step;
 
     /// Called after [`Next::Stream`] whenever the pending output dropped below the

@@ -6,7 +6,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 
-use common::{Rng, Server, IO_TIMEOUT};
+use common::{connect, Rng, Server, IO_TIMEOUT};
 use evloop::proto::echo::Echo;
 use evloop::{Config, Reactor};
 
@@ -22,13 +22,6 @@ fn bind_echo(reactor: &mut Reactor, addr: &str) -> (Option<SocketAddr>, Option<S
 
 fn echo_server(config: Config) -> Server {
     Server::start(config, |r| bind_echo(r, "127.0.0.1:0"))
-}
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let s = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
-    s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    s.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    s
 }
 
 /// Send `payload` in random-sized chunks from one thread while reading the echo on

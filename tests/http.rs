@@ -3,18 +3,18 @@
 //!
 //! Clients are plain `std::net::TcpStream`s with a small response reader (status
 //! line, headers, `Content-Length` body). Every wait is bounded: blocking reads and
-//! writes time out after [`IO_TIMEOUT`], and the timing tests assert upper bounds.
+//! writes time out after [`common::IO_TIMEOUT`], and the timing tests assert upper bounds.
 
 mod common;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Rng, Server, IO_TIMEOUT};
+use common::{Rng, Server, TempDir};
 use evloop::proto::http::{HttpConfig, HttpService};
 use evloop::Config;
 
@@ -86,12 +86,8 @@ struct Client {
 
 impl Client {
     fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
-        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-        stream.set_nodelay(true).unwrap();
         Client {
-            stream,
+            stream: common::connect(addr),
             buf: Vec::new(),
         }
     }
@@ -427,40 +423,6 @@ fn connection_close_is_honoured_after_the_response() {
     c.response(false)
         .check(200, "application/octet-stream", b"last words");
     c.expect_eof();
-}
-
-/// A unique directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let unique = format!(
-            "evloop-{name}-{}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        );
-        let path = std::env::temp_dir().join(unique);
-        std::fs::create_dir(&path).unwrap();
-        TempDir(path)
-    }
-
-    fn write(&self, rel: &str, content: &[u8]) -> PathBuf {
-        let path = self.0.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, content).unwrap();
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn file_server(root: &Path) -> Server {

@@ -12,154 +12,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::io::{Read, Write};
+use std::process::{Command, Output};
 
-use common::{Rng, IO_TIMEOUT};
-
-/// How long a client program or an exiting server gets before the test fails.
-const EXIT_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// `target/<profile>/examples/<name>`, checked to exist.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary in target/<profile>/deps");
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "example binary {} not found: run the plain `cargo test` (which builds the examples) \
-         or `cargo build --examples` first",
-        path.display()
-    );
-    path
-}
-
-/// Fails with the package to install if `program` cannot be run.
-fn require(program: &str, package: &str) {
-    match Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-    {
-        Ok(_) => {}
-        Err(e) => panic!(
-            "`{program}` cannot be run ({e}): install the `{package}` package \
-             (e.g. `apt-get install {package}`; .ci/run installs it)"
-        ),
-    }
-}
-
-/// Waits for `child` to exit, at most `timeout`; kills it and fails if it does not.
-fn wait_bounded(child: &mut Child, what: &str, timeout: Duration) -> ExitStatus {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not exit within {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Runs `cmd` to completion (bounded), collecting its output.
-fn run_bounded(cmd: &mut Command, what: &str) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-    // Read both pipes on threads, so a chatty child cannot block on a full pipe.
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let status = wait_bounded(&mut child, what, EXIT_TIMEOUT);
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
-
-/// A running example server, killed when dropped.
-struct Example {
-    child: Child,
-    url: String,
-    addr: SocketAddr,
-}
-
-impl Example {
-    /// Starts `examples/<name>` with `args` and waits (bounded) for its `listening on`
-    /// line; `scheme` picks the URL to return from that line (`http`, `tcp`).
-    fn start(name: &str, args: &[&str], scheme: &str) -> Example {
-        let mut child = Command::new(example(name))
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start example {name}: {e}"));
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut example = Example {
-            child,
-            url: String::new(),
-            addr: ([0, 0, 0, 0], 0).into(),
-        };
-        let line = rx
-            .recv_timeout(IO_TIMEOUT)
-            .unwrap_or_else(|_| panic!("example {name} printed no `listening on` line"));
-        let prefix = format!("{scheme}://");
-        let url = line
-            .strip_prefix("listening on ")
-            .and_then(|rest| rest.split(' ').find(|u| u.starts_with(&prefix)))
-            .unwrap_or_else(|| panic!("unexpected first line from {name}: {line:?}"));
-        example.addr = url[prefix.len()..].parse().expect("address in the URL");
-        example.url = url.to_string();
-        example
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Example {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::interop::{
+    assert_bad_command_line, assert_help_prints_usage, require, run_bounded, taken_port, Example,
+};
+use common::{connect, Rng, TempDir};
 
 fn curl(args: &[&str]) -> Output {
     require("curl", "curl");
@@ -180,31 +39,6 @@ fn curl(args: &[&str]) -> Output {
 
 fn curl_text(args: &[&str]) -> String {
     String::from_utf8(curl(args).stdout).expect("UTF-8 from curl")
-}
-
-/// A unique directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let unique = format!(
-            "evloop-interop-{name}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        );
-        let path = std::env::temp_dir().join(unique);
-        std::fs::create_dir(&path).unwrap();
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[test]
@@ -325,8 +159,7 @@ fn wrk_runs_without_errors() {
 fn sigterm_exits_zero_after_closing_connections() {
     let mut server = Example::start("http", &["--listen", "127.0.0.1:0"], "http");
     // An idle keep-alive connection, after one request.
-    let mut conn = TcpStream::connect_timeout(&server.addr, IO_TIMEOUT).unwrap();
-    conn.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    let mut conn = connect(server.addr);
     conn.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
     let mut got = Vec::new();
     let mut buf = [0u8; 1024];
@@ -335,35 +168,25 @@ fn sigterm_exits_zero_after_closing_connections() {
         assert!(n > 0, "EOF before the response");
         got.extend_from_slice(&buf[..n]);
     }
-    let status = run_bounded(
-        Command::new("kill").args(["-TERM", &server.pid().to_string()]),
-        "kill",
-    )
-    .status;
-    assert!(status.success(), "kill -TERM failed");
+    server.sigterm();
     // The server closes the idle connection (EOF, not a reset)...
     assert_eq!(conn.read(&mut buf).expect("EOF after SIGTERM"), 0);
     drop(conn);
     // ...and exits 0.
-    let status = wait_bounded(&mut server.child, "http after SIGTERM", EXIT_TIMEOUT);
-    assert!(status.success(), "http exited with {status} after SIGTERM");
+    server.assert_exits_zero_after_sigterm();
 }
 
 #[test]
 fn help_prints_usage_and_exits_zero() {
     for name in ["http", "echo"] {
-        let out = run_bounded(Command::new(example(name)).arg("--help"), name);
-        assert!(out.status.success(), "{name} --help: {}", out.status);
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("--listen"), "{name} --help: {text}");
+        assert_help_prints_usage(name);
     }
 }
 
 #[test]
 fn bad_command_lines_fail_with_one_line_on_stderr() {
     // A port that is taken: hold a listener on it for the duration.
-    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
-    let taken_addr = taken.local_addr().unwrap().to_string();
+    let (taken, taken_addr) = taken_port();
     let missing_root =
         std::env::temp_dir().join(format!("evloop-interop-no-such-dir-{}", std::process::id()));
     let missing_root = missing_root.to_str().unwrap();
@@ -382,29 +205,7 @@ fn bad_command_lines_fail_with_one_line_on_stderr() {
         ("echo", vec!["--idle-timeout", "-1"]),
     ];
     for (name, args) in cases {
-        let out = run_bounded(
-            Command::new(example(name))
-                .args(&args)
-                .env("RUST_LOG", "info"),
-            name,
-        );
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            !out.status.success() && out.status.code().is_some(),
-            "{name} {args:?}: exit {}, stderr {stderr}",
-            out.status
-        );
-        assert!(
-            out.stdout.is_empty(),
-            "{name} {args:?}: stdout {:?}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        let lines: Vec<&str> = stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "{name} {args:?}: stderr {stderr:?}");
-        assert!(
-            lines[0].starts_with(&format!("{name}: error: ")),
-            "{name} {args:?}: {stderr:?}"
-        );
+        assert_bad_command_line(name, &args);
     }
     drop(taken);
 }

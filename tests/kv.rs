@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::{Rng, Server, IO_TIMEOUT};
+use common::{Rng, Server};
 use evloop::proto::resp::{KvConfig, KvService};
 use evloop::Config;
 
@@ -59,10 +59,7 @@ struct Client {
 
 impl Client {
     fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
-        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-        stream.set_nodelay(true).unwrap();
+        let stream = common::connect(addr);
         let reader = BufReader::with_capacity(64 * 1024, stream.try_clone().unwrap());
         Client { stream, reader }
     }

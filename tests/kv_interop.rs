@@ -12,17 +12,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::io::{Read, Write};
+use std::process::Command;
+use std::time::Duration;
 
-use common::IO_TIMEOUT;
-
-/// How long a client program or an exiting server gets before the test fails.
-const EXIT_TIMEOUT: Duration = Duration::from_secs(15);
+use common::connect;
+use common::interop::{
+    assert_bad_command_line, assert_help_prints_usage, require, run_bounded, run_bounded_for,
+    taken_port, Example,
+};
 
 /// `redis-benchmark` runs under `timeout 120`; the test waits a little longer.
 const BENCH_TIMEOUT: Duration = Duration::from_secs(130);
@@ -51,139 +49,34 @@ const PLAIN_BENCHMARK_TESTS: &[&str] = &[
     "MSET (10 keys)",
 ];
 
-/// `target/<profile>/examples/<name>`, checked to exist.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary in target/<profile>/deps");
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "example binary {} not found: run the plain `cargo test` (which builds the examples) \
-         or `cargo build --examples` first",
-        path.display()
-    );
-    path
-}
-
-/// Fails with the package to install if `program` cannot be run.
-fn require(program: &str) {
-    match Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-    {
-        Ok(_) => {}
-        Err(e) => panic!(
-            "`{program}` cannot be run ({e}): install the `redis-tools` package \
-             (e.g. `apt-get install redis-tools`; .ci/run installs it)"
-        ),
-    }
-}
-
-/// Waits for `child` to exit, at most `timeout`; kills it and fails if it does not.
-fn wait_bounded(child: &mut Child, what: &str, timeout: Duration) -> ExitStatus {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not exit within {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Runs `cmd` to completion (at most `timeout`), collecting its output.
-fn run_bounded(cmd: &mut Command, what: &str, timeout: Duration) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-    // Read both pipes on threads, so a chatty child cannot block on a full pipe.
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let status = wait_bounded(&mut child, what, timeout);
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
-
 /// A running `examples/kv`, killed when dropped.
-struct Kv {
-    child: Child,
-    addr: SocketAddr,
-}
+struct Kv(Example);
 
 impl Kv {
     /// Starts `examples/kv --listen 127.0.0.1:0` and waits (bounded) for its
     /// `listening on redis://IP:PORT` line.
     fn start() -> Kv {
-        let mut child = Command::new(example("kv"))
-            .args(["--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start examples/kv: {e}"));
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut kv = Kv {
-            child,
-            addr: ([0, 0, 0, 0], 0).into(),
-        };
-        let line = rx
-            .recv_timeout(IO_TIMEOUT)
-            .expect("examples/kv printed no `listening on` line");
-        kv.addr = line
-            .strip_prefix("listening on redis://")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line from kv: {line:?}"));
-        kv
+        let kv = Example::start("kv", &["--listen", "127.0.0.1:0"], "redis");
+        assert_eq!(
+            kv.line,
+            format!("listening on {}", kv.url),
+            "unexpected first line from kv"
+        );
+        Kv(kv)
     }
 
     fn port(&self) -> String {
-        self.addr.port().to_string()
+        self.0.addr.port().to_string()
     }
 
     /// `redis-cli -p PORT args...`: its stdout, after checking it succeeded.
     fn cli(&self, args: &[&str]) -> String {
-        require("redis-cli");
+        require("redis-cli", "redis-tools");
         let out = run_bounded(
             Command::new("redis-cli")
                 .args(["-h", "127.0.0.1", "-p", &self.port()])
                 .args(args),
             "redis-cli",
-            EXIT_TIMEOUT,
         );
         assert!(
             out.status.success(),
@@ -197,8 +90,8 @@ impl Kv {
     /// `timeout 120 redis-benchmark -p PORT args...`: the result lines (progress
     /// lines, which end in `\r`, are dropped).
     fn benchmark(&self, args: &[&str]) -> Vec<String> {
-        require("redis-benchmark");
-        let out = run_bounded(
+        require("redis-benchmark", "redis-tools");
+        let out = run_bounded_for(
             Command::new("timeout")
                 .args([
                     "120",
@@ -224,13 +117,6 @@ impl Kv {
             .filter(|l| !l.is_empty() && !l.contains("rps="))
             .map(String::from)
             .collect()
-    }
-}
-
-impl Drop for Kv {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -298,41 +184,26 @@ fn redis_benchmark_plain_runs_every_default_test() {
 #[test]
 fn sigterm_exits_zero() {
     let mut kv = Kv::start();
-    let mut conn = TcpStream::connect_timeout(&kv.addr, IO_TIMEOUT).unwrap();
-    conn.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    let mut conn = connect(kv.0.addr);
     conn.write_all(b"PING\r\n").unwrap();
     let mut buf = [0u8; 64];
     let n = conn.read(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"+PONG\r\n");
-    let kill = run_bounded(
-        Command::new("kill").args(["-TERM", &kv.child.id().to_string()]),
-        "kill",
-        EXIT_TIMEOUT,
-    );
-    assert!(kill.status.success(), "kill -TERM failed");
+    kv.0.sigterm();
     // The idle client is closed (EOF, not a reset), and the server exits 0.
     assert_eq!(conn.read(&mut buf).expect("EOF after SIGTERM"), 0);
-    let status = wait_bounded(&mut kv.child, "kv after SIGTERM", EXIT_TIMEOUT);
-    assert!(status.success(), "kv exited with {status} after SIGTERM");
+    kv.0.assert_exits_zero_after_sigterm();
 }
 
 #[test]
 fn help_prints_usage_and_exits_zero() {
-    let out = run_bounded(
-        Command::new(example("kv")).arg("--help"),
-        "kv --help",
-        EXIT_TIMEOUT,
-    );
-    assert!(out.status.success(), "kv --help: {}", out.status);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("--listen"), "kv --help: {text}");
+    assert_help_prints_usage("kv");
 }
 
 #[test]
 fn bad_command_lines_fail_with_one_line_on_stderr() {
     // A port that is taken: hold a listener on it for the duration.
-    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
-    let taken_addr = taken.local_addr().unwrap().to_string();
+    let (taken, taken_addr) = taken_port();
     let cases: Vec<Vec<&str>> = vec![
         vec!["--bogus"],
         vec!["--listen", "nonsense"],
@@ -343,30 +214,7 @@ fn bad_command_lines_fail_with_one_line_on_stderr() {
         vec!["stray"],
     ];
     for args in cases {
-        let out = run_bounded(
-            Command::new(example("kv"))
-                .args(&args)
-                .env("RUST_LOG", "info"),
-            "kv",
-            EXIT_TIMEOUT,
-        );
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            !out.status.success() && out.status.code().is_some(),
-            "kv {args:?}: exit {}, stderr {stderr}",
-            out.status
-        );
-        assert!(
-            out.stdout.is_empty(),
-            "kv {args:?}: stdout {:?}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        let lines: Vec<&str> = stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "kv {args:?}: stderr {stderr:?}");
-        assert!(
-            lines[0].starts_with("kv: error: "),
-            "kv {args:?}: {stderr:?}"
-        );
+        assert_bad_command_line("kv", &args);
     }
     drop(taken);
 }

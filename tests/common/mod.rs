@@ -1,9 +1,15 @@
 //! Helpers shared by the integration tests: an in-process server on port 0 with a
-//! handle to stop it and read its counters, and a deterministic PRNG.
+//! handle to stop it and read its counters, a TCP client connection with bounded
+//! I/O, a self-removing temp directory, and a deterministic PRNG. The example
+//! programs as child processes are in [`interop`].
 
 #![allow(dead_code)] // each test file uses a different subset
 
-use std::net::SocketAddr;
+pub mod interop;
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -12,6 +18,51 @@ use evloop::{Config, Handle, Reactor, Stats};
 /// Every blocking socket operation in the tests gives up after this long, so a
 /// bug shows up as a failed test, never as a hung one.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A TCP connection to `addr` whose connect, reads and writes give up after
+/// [`IO_TIMEOUT`], with Nagle off.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+}
+
+/// A unique directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let unique = format!(
+            "evloop-{name}-{}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        );
+        let path = std::env::temp_dir().join(unique);
+        std::fs::create_dir(&path).unwrap();
+        TempDir(path)
+    }
+
+    /// Writes `content` to `rel` under the directory, creating parent directories.
+    pub fn write(&self, rel: &str, content: &[u8]) -> PathBuf {
+        let path = self.0.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
 
 /// A reactor running on its own thread.
 pub struct Server {

@@ -19,10 +19,13 @@ use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
-use mio::{Interest, Registry, Token};
 
 use crate::service::{Next, Session};
 use crate::stats::Stats;
+
+/// How long a closing connection may make no progress when no idle timeout is
+/// configured.
+const STALLED_CLOSE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +93,6 @@ pub(crate) struct Io<'a> {
     pub(crate) out: &'a mut Vec<u8>,
     pub(crate) stats: &'a mut Stats,
     pub(crate) limits: &'a Limits,
-    pub(crate) registry: &'a Registry,
-    pub(crate) token: Token,
     pub(crate) now: Instant,
 }
 
@@ -110,12 +111,17 @@ pub(crate) struct Conn {
     /// The peer's FIN (or an error) was reported. Sticky: from then on a short read
     /// no longer proves the socket drained, so reads continue until they return 0.
     read_closed: bool,
+    /// A read returned 0: the peer's FIN has been consumed.
+    eof: bool,
+    /// The last write was short or would block: the send buffer is full, so no
+    /// write is attempted until a WRITABLE edge says there is room again.
+    write_blocked: bool,
     /// Reading stopped because unsent output passed the high-water mark.
     paused: bool,
     /// The session returned `Next::Stream` and has more output to produce.
     streaming: bool,
-    /// WRITABLE is part of the registered interest.
-    write_interest: bool,
+    /// The reactor's `ready` list holds this connection.
+    pub(crate) queued: bool,
     /// Last time bytes moved in either direction.
     last_active: Instant,
     /// When the current partial request began (input non-empty) or draining began.
@@ -142,9 +148,11 @@ impl Conn {
             sent: 0,
             readable: false,
             read_closed: false,
+            eof: false,
+            write_blocked: false,
             paused: false,
             streaming: false,
-            write_interest: false,
+            queued: false,
             last_active: now,
             mark: now,
             armed: None,
@@ -160,6 +168,9 @@ impl Conn {
         if event.is_read_closed() || event.is_error() {
             self.read_closed = true;
         }
+        if event.is_writable() || event.is_write_closed() || event.is_error() {
+            self.write_blocked = false;
+        }
     }
 
     /// Unsent output bytes.
@@ -172,10 +183,16 @@ impl Conn {
         match self.state {
             State::Closed => None,
             State::Draining => Some(self.mark + limits.linger_timeout),
-            _ if !self.input.is_empty() && self.pending_output() == 0 && !self.streaming => {
-                // A partial request: the request timeout runs from its first byte and
-                // is not extended by further dribbles (slowloris), but the idle
-                // timeout still applies if it is shorter.
+            // Finishing replies to a peer that has stopped reading them must not
+            // hold the slot forever, even with no idle timeout configured.
+            State::Closing | State::PeerClosedRead => {
+                Some(self.last_active + limits.idle_timeout.unwrap_or(STALLED_CLOSE_TIMEOUT))
+            }
+            // A partial request we are reading (not one we stopped reading because
+            // of backpressure or a stream): the request timeout runs from its first
+            // byte and is not extended by further dribbles (slowloris); the idle
+            // timeout still applies if it is shorter.
+            _ if !self.input.is_empty() && !self.paused && !self.streaming => {
                 let request = limits.request_timeout.map(|t| self.mark + t);
                 let idle = limits.idle_timeout.map(|t| self.last_active + t);
                 match (request, idle) {
@@ -192,15 +209,20 @@ impl Conn {
     /// connection that owes nothing goes this way rather than closing at once:
     /// bytes may have arrived that we have not read, and closing over unread input
     /// makes the kernel send RST, which can destroy replies still in flight.
+    ///
+    /// Complete requests already received but waiting behind a stream are still
+    /// answered when the stream ends: only reading stops.
     pub(crate) fn begin_shutdown(&mut self) {
         if matches!(self.state, State::Open | State::PeerClosedRead) {
             self.state = State::Closing;
-            self.input = Vec::new();
+            if !self.streaming {
+                self.input = Vec::new();
+            }
         }
     }
 
     /// Do everything this connection can do now: flush, stream, read and hand input
-    /// to the session, flush again, and keep the registered interest in step.
+    /// to the session, flush again.
     pub(crate) fn drive(&mut self, io: &mut Io<'_>) -> Drive {
         debug_assert!(io.out.is_empty());
         let result = self.drive_inner(io);
@@ -209,14 +231,7 @@ impl Conn {
             self.keep_unsent(io.out, 0);
         }
         match result {
-            Ok(Drive::Close(reason)) => Drive::Close(reason),
-            Ok(drive) => match self.update_interest(io) {
-                Ok(()) => drive,
-                Err(e) => {
-                    log::debug!("reregister failed: {e}");
-                    Drive::Close(CloseReason::IoError)
-                }
-            },
+            Ok(drive) => drive,
             Err(e) => {
                 log::debug!("connection error: {e}");
                 io.stats.io_errors += 1;
@@ -285,14 +300,7 @@ impl Conn {
                 _ => break,
             }
             if self.input.len() >= io.limits.max_input {
-                if self.pending_output() + io.out.len() == 0 {
-                    log::debug!(
-                        "input over {} bytes not consumed; closing",
-                        io.limits.max_input
-                    );
-                    return Ok(Drive::Close(CloseReason::Aborted));
-                }
-                break; // wait for the output to drain; the session may consume then
+                break; // checked after the final flush below
             }
             if budget == 0 {
                 again = true;
@@ -303,6 +311,7 @@ impl Conn {
                 Ok(0) => {
                     self.readable = false;
                     self.read_closed = true;
+                    self.eof = true;
                     return self.on_peer_fin(io);
                 }
                 Ok(n) => n,
@@ -320,7 +329,9 @@ impl Conn {
             // means the receive queue was empty at that moment, and any byte that
             // arrives later raises a new edge: we may skip the read that would only
             // return WouldBlock (as tokio does). Not once FIN or an error was
-            // reported: that edge has already fired, so read on until 0.
+            // reported: that edge has already fired, so read on until 0. (TCP
+            // urgent data can also cut a read short; evloop's protocols do not use
+            // it, and a peer that sends it only stalls its own connection.)
             if n < io.scratch.len() && !self.read_closed {
                 self.readable = false;
             }
@@ -334,7 +345,26 @@ impl Conn {
             }
         }
         self.flush_shared(io)?;
+        // The flush may have made room that no WRITABLE edge will report.
         again |= self.streaming && self.pending_output() < io.limits.low_water;
+        if self.paused && self.pending_output() < io.limits.low_water {
+            self.paused = false;
+            again |= self.readable;
+        }
+        if self.state == State::Open
+            && self.input.len() >= io.limits.max_input
+            && self.pending_output() == 0
+            && !self.streaming
+        {
+            // The session keeps more than the cap without consuming it, and no
+            // output is left whose draining could change that: close gracefully.
+            log::debug!(
+                "{} bytes of input not consumed (cap {}); closing",
+                self.input.len(),
+                io.limits.max_input
+            );
+            self.apply(Next::Close);
+        }
         again |= self.settle(io)?;
         Ok(if self.state == State::Closed {
             Drive::Close(CloseReason::Done)
@@ -361,7 +391,10 @@ impl Conn {
             self.state = State::Draining;
             self.mark = io.now;
             self.input = Vec::new();
-            if self.readable {
+            if self.eof {
+                // Both FINs are exchanged: nothing left to drain.
+                self.state = State::Closed;
+            } else if self.readable {
                 // Discard what is already there; the next edge handles the rest.
                 match self.drain(io)? {
                     Drive::Close(_) => self.state = State::Closed,
@@ -394,10 +427,17 @@ impl Conn {
             }
             io.stats.reads += 1;
             match self.stream.read(io.scratch) {
-                Ok(0) => return Ok(Drive::Close(CloseReason::Done)),
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(Drive::Close(CloseReason::Done));
+                }
                 Ok(n) => {
                     io.stats.bytes_in += n as u64;
                     budget = budget.saturating_sub(n);
+                    if n < io.scratch.len() && !self.read_closed {
+                        self.readable = false; // short read: see drive_inner
+                        return Ok(Drive::Wait);
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.readable = false;
@@ -411,8 +451,14 @@ impl Conn {
         }
     }
 
+    /// Whether input left behind a finished stream may still go to the session.
+    /// `Closing` qualifies: on shutdown, complete requests already received are
+    /// answered (a session's own `Close` clears the input instead).
     fn accepts_requests(&self) -> bool {
-        matches!(self.state, State::Open | State::PeerClosedRead)
+        matches!(
+            self.state,
+            State::Open | State::PeerClosedRead | State::Closing
+        )
     }
 
     /// Hand `io.scratch[..n]` (fresh bytes) to the session, together with any
@@ -509,7 +555,11 @@ impl Conn {
         if io.out.is_empty() {
             return Ok(());
         }
-        let written = write_some(&mut self.stream, io.out, io.stats)?;
+        if self.write_blocked {
+            self.keep_unsent(io.out, 0);
+            return Ok(());
+        }
+        let written = self.write(io.out.as_slice(), io.stats)?;
         if written > 0 {
             self.last_active = io.now;
         }
@@ -534,7 +584,13 @@ impl Conn {
 
     /// Write our own tail.
     fn flush(&mut self, io: &mut Io<'_>) -> io::Result<()> {
-        let written = write_some(&mut self.stream, &self.output[self.sent..], io.stats)?;
+        if self.write_blocked {
+            return Ok(());
+        }
+        let output = std::mem::take(&mut self.output);
+        let written = self.write(&output[self.sent..], io.stats);
+        self.output = output;
+        let written = written?;
         if written > 0 {
             self.last_active = io.now;
         }
@@ -549,42 +605,31 @@ impl Conn {
         Ok(())
     }
 
-    fn update_interest(&mut self, io: &mut Io<'_>) -> io::Result<()> {
-        let want_write = self.pending_output() > 0;
-        if want_write != self.write_interest {
-            let interest = if want_write {
-                Interest::READABLE | Interest::WRITABLE
-            } else {
-                Interest::READABLE
-            };
-            io.registry
-                .reregister(&mut self.stream, io.token, interest)?;
-            self.write_interest = want_write;
-        }
-        Ok(())
-    }
-}
-
-/// Write as much of `buf` as the socket takes now. A short write means the send
-/// buffer is full, so we stop there instead of making a call that would only
-/// return `WouldBlock`.
-fn write_some(stream: &mut TcpStream, buf: &[u8], stats: &mut Stats) -> io::Result<usize> {
-    let mut written = 0;
-    while written < buf.len() {
-        stats.writes += 1;
-        match stream.write(&buf[written..]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => {
-                written += n;
-                stats.bytes_out += n as u64;
-                if written < buf.len() {
+    /// Write as much of `buf` as the socket takes now. A short write means the
+    /// send buffer is full, so we stop there (and write nothing more until a
+    /// WRITABLE edge) instead of making a call that would only return `WouldBlock`.
+    fn write(&mut self, buf: &[u8], stats: &mut Stats) -> io::Result<usize> {
+        let mut written = 0;
+        while written < buf.len() {
+            stats.writes += 1;
+            match self.stream.write(&buf[written..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    written += n;
+                    stats.bytes_out += n as u64;
+                    if written < buf.len() {
+                        self.write_blocked = true;
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.write_blocked = true;
                     break;
                 }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
         }
+        Ok(written)
     }
-    Ok(written)
 }

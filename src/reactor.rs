@@ -176,9 +176,15 @@ impl Reactor {
     pub fn new(config: Config) -> io::Result<Reactor> {
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
+        // Zero would make a budget spin the loop or a mark never be crossed.
+        let mut config = config;
+        config.accept_budget = config.accept_budget.max(1);
+        config.udp_budget = config.udp_budget.max(1);
+        config.high_water = config.high_water.max(1);
+        config.low_water = config.low_water.clamp(1, config.high_water);
         let limits = Limits {
             high_water: config.high_water,
-            low_water: config.low_water.min(config.high_water),
+            low_water: config.low_water,
             max_input: config.max_input.max(1),
             read_budget: config.read_budget.max(1),
             idle_timeout: config.idle_timeout,
@@ -234,9 +240,12 @@ impl Reactor {
         self.poll
             .registry()
             .register(&mut listener, token, Interest::READABLE)?;
-        let ticker = service.tick_interval().map(|interval| Ticker {
-            interval,
-            next: Instant::now() + interval,
+        let ticker = service.tick_interval().map(|interval| {
+            let interval = interval.max(Duration::from_millis(1));
+            Ticker {
+                interval,
+                next: Instant::now() + interval,
+            }
         });
         self.services.push((Box::new(service), ticker));
         self.endpoints.push(Endpoint::Tcp(Listener {
@@ -256,9 +265,11 @@ impl Reactor {
     ) -> io::Result<SocketAddr> {
         let addr = socket.local_addr()?;
         let token = Token(ENDPOINT_BASE + self.endpoints.len());
-        self.poll
-            .registry()
-            .register(&mut socket, token, Interest::READABLE)?;
+        self.poll.registry().register(
+            &mut socket,
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
         self.endpoints.push(Endpoint::Udp(UdpEndpoint::new(
             socket,
             Box::new(service),
@@ -338,8 +349,9 @@ impl Reactor {
                 if conn.state == crate::conn::State::Closed {
                     return;
                 }
-                if let Some(event) = event {
-                    conn.on_event(event);
+                match event {
+                    Some(event) => conn.on_event(event),
+                    None => conn.queued = false, // taken off the ready list
                 }
                 self.drive_conn(key, now);
             }
@@ -356,8 +368,6 @@ impl Reactor {
             out: &mut self.out,
             stats: &mut self.stats,
             limits: &self.limits,
-            registry: self.poll.registry(),
-            token: Token(key),
             now,
         };
         let drive = conn.drive(&mut io);
@@ -371,7 +381,12 @@ impl Reactor {
         match drive {
             Drive::Wait => self.arm(key),
             Drive::Again => {
-                self.ready.push(Token(key));
+                if let Some(conn) = self.conns.get_mut(key) {
+                    if !conn.queued {
+                        conn.queued = true;
+                        self.ready.push(Token(key));
+                    }
+                }
                 self.arm(key);
             }
             Drive::Close(reason) => self.close(key, reason),
@@ -439,20 +454,11 @@ impl Reactor {
                 self.accept(index, now);
             }
             Some(Endpoint::Udp(udp)) => {
-                if event.is_some_and(|e| e.is_readable()) {
-                    udp.readable = true;
+                if let Some(event) = event {
+                    udp.on_event(event);
                 }
-                let token = Token(ENDPOINT_BASE + index);
-                match udp.drive(
-                    &mut self.scratch,
-                    self.config.udp_budget,
-                    &mut self.stats,
-                    self.poll.registry(),
-                    token,
-                ) {
-                    Ok(true) => self.ready.push(token),
-                    Ok(false) => {}
-                    Err(e) => log::error!("udp socket {index}: {e}"),
+                if udp.drive(&mut self.scratch, self.config.udp_budget, &mut self.stats) {
+                    self.ready.push(Token(ENDPOINT_BASE + index));
                 }
             }
             Some(Endpoint::Closed) | None => {}
@@ -477,17 +483,9 @@ impl Reactor {
                     listener.pending = false;
                     return;
                 }
-                // The client gave up before we got to it; nothing to do.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionAborted
-                            | io::ErrorKind::ConnectionReset
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    continue
-                }
+                // The client gave up before we got to it, or (Linux) a network error
+                // pending on the new connection is reported by accept: retry.
+                Err(e) if is_transient_accept_error(&e) => continue,
                 // EMFILE, ENFILE, ENOBUFS, ENOMEM: retrying now would fail again and
                 // spin. The connection stays in the backlog; try again shortly.
                 Err(e) => {
@@ -509,13 +507,21 @@ impl Reactor {
             }
             let entry = self.conns.vacant_entry();
             let key = entry.key();
-            if let Err(e) =
-                self.poll
-                    .registry()
-                    .register(&mut stream, Token(key), Interest::READABLE)
-            {
+            // Both interests, once: with edge-triggered polling a WRITABLE edge only
+            // follows a full send buffer, so this costs no wake-ups, and it saves
+            // two epoll_ctl calls every time a reply does not fit the socket.
+            if let Err(e) = self.poll.registry().register(
+                &mut stream,
+                Token(key),
+                Interest::READABLE | Interest::WRITABLE,
+            ) {
+                // Out of epoll watches or memory: like EMFILE, back off.
                 log::warn!("registering connection from {peer}: {e}");
-                continue;
+                self.stats.accept_errors += 1;
+                if let Some(Endpoint::Tcp(listener)) = self.endpoints.get_mut(index) {
+                    listener.paused_until = Some(now + ACCEPT_BACKOFF);
+                }
+                return;
             }
             let session = self.services[service].0.open(peer);
             self.next_generation = self.next_generation.wrapping_add(1);
@@ -622,6 +628,8 @@ impl Reactor {
                 }
                 Endpoint::Udp(u) => {
                     let _ = self.poll.registry().deregister(&mut u.socket);
+                    // UDP promises no delivery; count what we give up.
+                    self.stats.udp_dropped += u.queued() as u64;
                 }
                 Endpoint::Closed => {}
             }
@@ -650,4 +658,24 @@ impl Reactor {
         }
         self.free_dead();
     }
+}
+
+/// Errors after which `accept` should simply be called again. Linux's accept(2)
+/// reports network errors already pending on the new connection (EPROTO, ENETDOWN,
+/// EHOSTUNREACH, ...) and says to treat them like EAGAIN; EPERM comes from a
+/// firewall rule on that one connection. Resource errors (EMFILE, ENFILE, ENOBUFS,
+/// ENOMEM) are *not* transient: retrying at once would spin.
+fn is_transient_accept_error(e: &io::Error) -> bool {
+    // Linux errno values: EPERM 1, ENONET 64, EPROTO 71, ENOPROTOOPT 92,
+    // EOPNOTSUPP 95, ENETDOWN 100, ENETUNREACH 101, ETIMEDOUT 110,
+    // EHOSTDOWN 112, EHOSTUNREACH 113.
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+    ) || matches!(
+        e.raw_os_error(),
+        Some(1 | 64 | 71 | 92 | 95 | 100 | 101 | 110 | 112 | 113)
+    )
 }

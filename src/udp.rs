@@ -13,10 +13,13 @@ use std::io;
 use std::net::SocketAddr;
 
 use mio::net::UdpSocket;
-use mio::{Interest, Registry, Token};
 
 use crate::service::{DatagramService, Datagrams};
 use crate::stats::Stats;
+
+/// What one queued reply costs besides its payload: the entry itself and the
+/// allocator's overhead for the payload's buffer.
+const QUEUE_ENTRY_OVERHEAD: usize = std::mem::size_of::<(Vec<u8>, SocketAddr)>() + 16;
 
 /// A bound UDP socket, its service and its reply queue.
 pub(crate) struct UdpEndpoint {
@@ -25,9 +28,10 @@ pub(crate) struct UdpEndpoint {
     queue: VecDeque<(Vec<u8>, SocketAddr)>,
     queued_bytes: usize,
     queue_limit: usize,
-    write_interest: bool,
     /// Readiness reported and not yet drained.
-    pub(crate) readable: bool,
+    readable: bool,
+    /// The last send would block: wait for a WRITABLE edge before sending again.
+    write_blocked: bool,
     replies: Datagrams,
 }
 
@@ -43,30 +47,39 @@ impl UdpEndpoint {
             queue: VecDeque::new(),
             queued_bytes: 0,
             queue_limit,
-            write_interest: false,
             readable: false,
+            write_blocked: false,
             replies: Datagrams::default(),
         }
     }
 
+    /// Record what a readiness event reported.
+    pub(crate) fn on_event(&mut self, event: &mio::event::Event) {
+        if event.is_readable() || event.is_error() {
+            self.readable = true;
+        }
+        if event.is_writable() || event.is_error() {
+            self.write_blocked = false;
+        }
+    }
+
+    /// Replies waiting in the queue.
+    pub(crate) fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Receive and answer up to `budget` datagrams; send queued replies.
     /// Returns `true` if the budget ran out before the socket was drained.
-    pub(crate) fn drive(
-        &mut self,
-        scratch: &mut [u8],
-        budget: usize,
-        stats: &mut Stats,
-        registry: &Registry,
-        token: Token,
-    ) -> io::Result<bool> {
+    /// (The socket is registered for both READABLE and WRITABLE once, so no
+    /// interest changes are needed when the queue fills or empties.)
+    pub(crate) fn drive(&mut self, scratch: &mut [u8], budget: usize, stats: &mut Stats) -> bool {
         self.flush_queue(stats);
-        let mut more = false;
         let mut received = 0;
         while self.readable {
             if received == budget {
-                more = true;
-                break;
+                return true;
             }
+            received += 1;
             let (n, from) = match self.socket.recv_from(scratch) {
                 Ok(r) => r,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -81,19 +94,20 @@ impl UdpEndpoint {
                     continue;
                 }
             };
-            received += 1;
             stats.udp_in += 1;
             self.replies.clear();
             self.service
                 .on_datagram(&scratch[..n], from, &mut self.replies);
             for (payload, to) in self.replies.iter() {
-                if self.queue.is_empty() {
+                if self.queue.is_empty() && !self.write_blocked {
                     match self.socket.send_to(payload, to) {
                         Ok(_) => {
                             stats.udp_out += 1;
                             continue;
                         }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            self.write_blocked = true;
+                        }
                         Err(e) => {
                             log::debug!("udp send_to {to}: {e}");
                             stats.udp_dropped += 1;
@@ -101,39 +115,38 @@ impl UdpEndpoint {
                         }
                     }
                 }
-                if self.queued_bytes + payload.len() > self.queue_limit {
+                // Charge each entry its bookkeeping too, so that even empty replies
+                // cannot grow the queue without bound.
+                let cost = payload.len() + QUEUE_ENTRY_OVERHEAD;
+                if self.queued_bytes + cost > self.queue_limit {
                     stats.udp_dropped += 1;
                 } else {
-                    self.queued_bytes += payload.len();
+                    self.queued_bytes += cost;
                     self.queue.push_back((payload.to_vec(), to));
                 }
             }
         }
-        let want_write = !self.queue.is_empty();
-        if want_write != self.write_interest {
-            let interest = if want_write {
-                Interest::READABLE | Interest::WRITABLE
-            } else {
-                Interest::READABLE
-            };
-            registry.reregister(&mut self.socket, token, interest)?;
-            self.write_interest = want_write;
-        }
-        Ok(more)
+        false
     }
 
     fn flush_queue(&mut self, stats: &mut Stats) {
         while let Some((payload, to)) = self.queue.front() {
+            if self.write_blocked {
+                return;
+            }
             match self.socket.send_to(payload, *to) {
                 Ok(_) => stats.udp_out += 1,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.write_blocked = true;
+                    return;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     log::debug!("udp send_to {to}: {e}");
                     stats.udp_dropped += 1;
                 }
             }
-            self.queued_bytes -= payload.len();
+            self.queued_bytes -= payload.len() + QUEUE_ENTRY_OVERHEAD;
             self.queue.pop_front();
         }
     }

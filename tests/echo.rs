@@ -385,3 +385,22 @@ fn descriptor_exhaustion_does_not_spin_and_service_resumes() {
         "the storm never hit the descriptor limit"
     );
 }
+
+#[test]
+fn zero_budgets_and_marks_are_clamped_instead_of_stalling() {
+    let server = echo_server(Config {
+        accept_budget: 0,
+        udp_budget: 0,
+        high_water: 0,
+        low_water: 0,
+        ..Config::default()
+    });
+    let payload = Rng::new(11).bytes(300 * 1024);
+    assert!(round_trip(server.tcp(), payload.clone(), 11) == payload);
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    sock.send_to(b"still served", server.udp()).unwrap();
+    let mut buf = [0u8; 32];
+    let n = sock.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"still served");
+}

@@ -318,10 +318,12 @@ fn a_client_that_does_not_read_big_replies_cannot_grow_server_memory() {
     let sender = std::thread::spawn(move || writer.write_all(&pipeline).expect("write"));
     // The server stops once the socket buffers are full and output waits for us.
     server.wait_for("output waiting for the client", |s| s.output_buffered > 0);
-    std::thread::sleep(Duration::from_millis(300)); // let the server do its worst
-                                                    // Unsent output is bounded by the high-water mark, plus what the session may
-                                                    // produce in the one call that crosses it: its 64 KiB output batch plus the reply
-                                                    // to the command that crossed the batch limit.
+    // A measuring window, not a synchronisation: give the server time to do its
+    // worst before reading the peak.
+    std::thread::sleep(Duration::from_millis(300));
+    // Unsent output is bounded by the high-water mark, plus what the session may
+    // produce in the one call that crosses it: its 64 KiB output batch plus the
+    // reply to the command that crossed the batch limit.
     let cap = (config.high_water + 64 * 1024 + reply_len) as u64;
     let peak = server.stats().output_buffered_peak;
     eprintln!("output_buffered_peak {peak} (cap {cap})");
@@ -342,4 +344,33 @@ fn a_client_that_does_not_read_big_replies_cannot_grow_server_memory() {
         "peak {} > cap {cap}",
         stats.output_buffered_peak
     );
+}
+
+#[test]
+fn shutdown_answers_every_command_already_received() {
+    let mut server = kv_server();
+    let mut c = Client::connect(server.tcp());
+    let items: Vec<Vec<u8>> = (0..1000).map(|i| format!("item{i}").into_bytes()).collect();
+    let mut rpush: Vec<&[u8]> = vec![b"RPUSH", b"list"];
+    rpush.extend(items.iter().map(|v| v.as_slice()));
+    assert_eq!(c.cmd(&rpush), Reply::Int(1000));
+    // 1500 LRANGEs: small enough (60 KB) to arrive in one read, with replies (about
+    // 16 MB) far beyond what the socket buffers hold. The session answers them in
+    // batches, so most wait in the input behind the stream when the stop request
+    // comes; having been read, every one of them must still be answered.
+    const N: usize = 1500;
+    let pipeline = encode(&[b"LRANGE", b"list", b"0", b"-1"]).repeat(N);
+    let before = server.stats().bytes_in;
+    c.send(&pipeline);
+    server.wait_for("the whole pipeline read", |s| {
+        s.bytes_in >= before + pipeline.len() as u64 && s.output_buffered > 0
+    });
+    server.handle.shutdown();
+    let want = Reply::Array(Some(items.iter().map(bulk).collect()));
+    for i in 0..N {
+        assert!(c.read() == want, "LRANGE reply {i} differs");
+    }
+    c.assert_eof();
+    let stats = server.join();
+    assert_eq!(stats.active, 0);
 }

@@ -30,6 +30,8 @@ const STALLED_CLOSE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum State {
+    /// An outbound connection whose non-blocking `connect` is in progress.
+    Connecting,
     /// Reading requests and writing replies.
     Open,
     /// The peer sent FIN. Replies owed for what was received are flushed, then the
@@ -60,6 +62,8 @@ pub(crate) enum CloseReason {
     Timeout,
     /// The server is shutting down and its deadline passed.
     Shutdown,
+    /// An outbound connection could not be established.
+    ConnectFailed,
 }
 
 /// What the reactor must do after driving a connection.
@@ -84,6 +88,7 @@ pub(crate) struct Limits {
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) request_timeout: Option<Duration>,
     pub(crate) linger_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
 }
 
 /// What the reactor lends a connection while it is being driven.
@@ -160,6 +165,34 @@ impl Conn {
         }
     }
 
+    /// An outbound connection whose `connect` was started; the session hears
+    /// [`Session::on_connected`] or [`Session::on_connect_failed`].
+    pub(crate) fn connecting(
+        stream: TcpStream,
+        session: Box<dyn Session>,
+        generation: u32,
+        now: Instant,
+    ) -> Conn {
+        let mut conn = Conn::new(stream, session, generation, now);
+        conn.state = State::Connecting;
+        // Nothing may be written before the connection is established; the
+        // WRITABLE edge that reports completion clears this.
+        conn.write_blocked = true;
+        conn
+    }
+
+    /// Tell the session its connection failed (the reactor closes it after this).
+    pub(crate) fn fail_connect(&mut self, error: &io::Error) {
+        if self.state == State::Connecting {
+            log::debug!("connect failed: {error}");
+            self.session.on_connect_failed(error);
+        }
+    }
+
+    pub(crate) fn is_connecting(&self) -> bool {
+        self.state == State::Connecting
+    }
+
     /// Record what a readiness event reported.
     pub(crate) fn on_event(&mut self, event: &mio::event::Event) {
         if event.is_readable() || event.is_read_closed() || event.is_error() {
@@ -182,6 +215,7 @@ impl Conn {
     pub(crate) fn deadline(&self, limits: &Limits) -> Option<Instant> {
         match self.state {
             State::Closed => None,
+            State::Connecting => Some(self.mark + limits.connect_timeout),
             State::Draining => Some(self.mark + limits.linger_timeout),
             // Finishing replies to a peer that has stopped reading them must not
             // hold the slot forever, even with no idle timeout configured.
@@ -241,6 +275,11 @@ impl Conn {
     }
 
     fn drive_inner(&mut self, io: &mut Io<'_>) -> io::Result<Drive> {
+        if self.state == State::Connecting {
+            if let Some(drive) = self.finish_connect(io) {
+                return Ok(drive);
+            }
+        }
         // Output first: a WRITABLE event may have made room, and room may let a
         // paused reader or a stream continue.
         if self.pending_output() > 0 {
@@ -373,6 +412,37 @@ impl Conn {
         } else {
             self.finish_state()
         })
+    }
+
+    /// Complete a non-blocking connect the way mio documents it: after a WRITABLE
+    /// (or error) event, `take_error` reports a failure; otherwise `peer_addr`
+    /// succeeds once connected and fails with `NotConnected` while still in
+    /// progress (a spurious wake-up). `Some` means stop driving and do that.
+    fn finish_connect(&mut self, io: &mut Io<'_>) -> Option<Drive> {
+        if self.write_blocked {
+            return Some(Drive::Wait); // no WRITABLE edge yet
+        }
+        let failure = match self.stream.take_error() {
+            Ok(Some(e)) | Err(e) => Some(e),
+            Ok(None) => match self.stream.peer_addr() {
+                Ok(_) => None,
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                    self.write_blocked = true;
+                    return Some(Drive::Wait);
+                }
+                Err(e) => Some(e),
+            },
+        };
+        if let Some(e) = failure {
+            io.stats.connect_errors += 1;
+            self.fail_connect(&e);
+            return Some(Drive::Close(CloseReason::ConnectFailed));
+        }
+        io.stats.connected += 1;
+        self.state = State::Open;
+        self.last_active = io.now;
+        let next = self.session.on_connected(io.out);
+        self.apply(next)
     }
 
     /// After output is flushed: move `Closing` on to `Draining`, and close a

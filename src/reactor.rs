@@ -21,12 +21,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::net::{TcpListener, UdpSocket};
+use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use crate::conn::{CloseReason, Conn, Drive, Io, Limits};
-use crate::service::{DatagramService, StreamService};
+use crate::service::{DatagramService, Session, StreamService};
 use crate::stats::{SharedStats, Stats};
 use crate::timer::Timers;
 use crate::udp::UdpEndpoint;
@@ -73,6 +73,8 @@ pub struct Config {
     pub linger_timeout: Duration,
     /// On shutdown, how long connections get to receive the replies they are owed.
     pub shutdown_timeout: Duration,
+    /// How long an outbound [`Reactor::connect`] may take before it fails.
+    pub connect_timeout: Duration,
     /// Readiness events taken per `poll`.
     pub events_capacity: usize,
 }
@@ -92,6 +94,7 @@ impl Default for Config {
             udp_queue_bytes: 1024 * 1024,
             linger_timeout: Duration::from_secs(2),
             shutdown_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(10),
             events_capacity: 1024,
         }
     }
@@ -147,6 +150,26 @@ struct Ticker {
     next: Instant,
 }
 
+impl Ticker {
+    fn new(interval: Duration) -> Ticker {
+        // A zero interval would make `poll` spin.
+        let interval = interval.max(Duration::from_millis(1));
+        Ticker {
+            interval,
+            next: Instant::now() + interval,
+        }
+    }
+
+    /// Whether the tick is due at `now`; if so, schedule the next one.
+    fn due(&mut self, now: Instant) -> bool {
+        if self.next > now {
+            return false;
+        }
+        self.next = now + self.interval;
+        true
+    }
+}
+
 /// A single-threaded event loop serving TCP listeners and UDP sockets.
 pub struct Reactor {
     poll: Poll,
@@ -155,6 +178,8 @@ pub struct Reactor {
     conns: Slab<Conn>,
     endpoints: Vec<Endpoint>,
     services: Vec<(Box<dyn StreamService>, Option<Ticker>)>,
+    /// Tickers of UDP services that asked for them: (endpoint index, ticker).
+    udp_tickers: Vec<(usize, Ticker)>,
     timers: Timers,
     scratch: Vec<u8>,
     out: Vec<u8>,
@@ -190,6 +215,7 @@ impl Reactor {
             idle_timeout: config.idle_timeout,
             request_timeout: config.request_timeout,
             linger_timeout: config.linger_timeout,
+            connect_timeout: config.connect_timeout,
         };
         Ok(Reactor {
             poll,
@@ -197,6 +223,7 @@ impl Reactor {
             conns: Slab::new(),
             endpoints: Vec::new(),
             services: Vec::new(),
+            udp_tickers: Vec::new(),
             timers: Timers::default(),
             scratch: vec![0; SCRATCH_SIZE],
             out: Vec::new(),
@@ -240,13 +267,7 @@ impl Reactor {
         self.poll
             .registry()
             .register(&mut listener, token, Interest::READABLE)?;
-        let ticker = service.tick_interval().map(|interval| {
-            let interval = interval.max(Duration::from_millis(1));
-            Ticker {
-                interval,
-                next: Instant::now() + interval,
-            }
-        });
+        let ticker = service.tick_interval().map(Ticker::new);
         self.services.push((Box::new(service), ticker));
         self.endpoints.push(Endpoint::Tcp(Listener {
             socket: listener,
@@ -270,12 +291,41 @@ impl Reactor {
             token,
             Interest::READABLE | Interest::WRITABLE,
         )?;
-        self.endpoints.push(Endpoint::Udp(UdpEndpoint::new(
-            socket,
-            Box::new(service),
-            self.config.udp_queue_bytes,
-        )));
+        let mut endpoint = UdpEndpoint::new(socket, Box::new(service), self.config.udp_queue_bytes);
+        endpoint.start(&mut self.stats);
+        if let Some(interval) = endpoint.tick_interval() {
+            self.udp_tickers
+                .push((self.endpoints.len(), Ticker::new(interval)));
+        }
+        self.endpoints.push(Endpoint::Udp(endpoint));
         Ok(addr)
+    }
+
+    /// Open an outbound TCP connection to `addr`, driven by `session` like any
+    /// accepted one. The connect is non-blocking: the session hears
+    /// [`Session::on_connected`](crate::Session::on_connected) once it is
+    /// established, or
+    /// [`Session::on_connect_failed`](crate::Session::on_connect_failed) if it is
+    /// refused or takes longer than [`Config::connect_timeout`]. An error here
+    /// means the socket could not even be created (e.g. out of descriptors).
+    pub fn connect(&mut self, addr: SocketAddr, session: Box<dyn Session>) -> io::Result<()> {
+        let mut stream = TcpStream::connect(addr)?;
+        if let Err(e) = stream.set_nodelay(true) {
+            log::debug!("TCP_NODELAY to {addr}: {e}");
+        }
+        let now = Instant::now();
+        let entry = self.conns.vacant_entry();
+        let key = entry.key();
+        self.poll.registry().register(
+            &mut stream,
+            Token(key),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        self.next_generation = self.next_generation.wrapping_add(1);
+        entry.insert(Conn::connecting(stream, session, self.next_generation, now));
+        self.stats.active += 1;
+        self.arm(key);
+        Ok(())
     }
 
     /// Shut down gracefully on SIGINT or SIGTERM; a second signal during shutdown
@@ -545,7 +595,16 @@ impl Reactor {
             }
             conn.armed = None;
             match conn.deadline(&self.limits) {
-                Some(deadline) if deadline <= now => self.close(key, CloseReason::Timeout),
+                Some(deadline) if deadline <= now => {
+                    if conn.is_connecting() {
+                        self.stats.connect_errors += 1;
+                        conn.fail_connect(&io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "connect timed out",
+                        ));
+                    }
+                    self.close(key, CloseReason::Timeout)
+                }
                 Some(_) => self.arm(key),
                 None => {}
             }
@@ -557,10 +616,14 @@ impl Reactor {
                 .is_some_and(|c| c.generation == generation && c.armed == Some(at))
         });
         for (service, ticker) in &mut self.services {
-            if let Some(ticker) = ticker {
-                if ticker.next <= now {
-                    service.on_tick(now);
-                    ticker.next = now + ticker.interval;
+            if ticker.as_mut().is_some_and(|t| t.due(now)) {
+                service.on_tick(now);
+            }
+        }
+        for (index, ticker) in &mut self.udp_tickers {
+            if let Some(Endpoint::Udp(udp)) = self.endpoints.get_mut(*index) {
+                if ticker.due(now) {
+                    udp.tick(now, &mut self.stats);
                 }
             }
         }
@@ -580,6 +643,11 @@ impl Reactor {
         let mut consider = |at: Instant| next = Some(next.map_or(at, |n: Instant| n.min(at)));
         for (_, ticker) in &self.services {
             if let Some(ticker) = ticker {
+                consider(ticker.next);
+            }
+        }
+        for (index, ticker) in &self.udp_tickers {
+            if matches!(self.endpoints.get(*index), Some(Endpoint::Udp(_))) {
                 consider(ticker.next);
             }
         }
@@ -639,6 +707,14 @@ impl Reactor {
         for key in keys {
             let conn = &mut self.conns[key];
             if conn.state == crate::conn::State::Closed {
+                continue;
+            }
+            if conn.is_connecting() {
+                conn.fail_connect(&io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "reactor shutting down",
+                ));
+                self.close(key, CloseReason::Shutdown);
                 continue;
             }
             conn.begin_shutdown();

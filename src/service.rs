@@ -81,6 +81,21 @@ pub trait Session {
         Next::Read
     }
 
+    /// An outbound connection opened with
+    /// [`Reactor::connect`](crate::Reactor::connect) is established: append the
+    /// first request(s) to `out`. Not called for accepted connections.
+    fn on_connected(&mut self, out: &mut Vec<u8>) -> Next {
+        let _ = out;
+        Next::Read
+    }
+
+    /// An outbound connection could not be established (refused, unreachable,
+    /// timed out after [`Config::connect_timeout`](crate::Config::connect_timeout)).
+    /// No other method is called afterwards.
+    fn on_connect_failed(&mut self, error: &std::io::Error) {
+        let _ = error;
+    }
+
     /// The peer shut down its sending half (FIN). `input` holds the bytes received
     /// but not consumed (an incomplete request). Whatever is appended to `out` is
     /// sent before the connection closes; the connection closes after that flush.
@@ -137,8 +152,26 @@ impl Datagrams {
     }
 }
 
-/// A protocol served on a UDP socket.
+/// A protocol served on a UDP socket — a server answering datagrams, or a client
+/// that sends first (from [`DatagramService::on_start`]) and on a timer.
 pub trait DatagramService {
     /// One datagram arrived from `from`; queue any replies in `out`.
     fn on_datagram(&mut self, data: &[u8], from: SocketAddr, out: &mut Datagrams);
+
+    /// The socket was just added to the reactor: queue any first datagrams (a
+    /// client's initial requests).
+    fn on_start(&mut self, out: &mut Datagrams) {
+        let _ = out;
+    }
+
+    /// If `Some`, the reactor calls [`DatagramService::on_tick`] at this interval.
+    fn tick_interval(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Periodic work (a client re-sending what was lost, say); queue datagrams in
+    /// `out`.
+    fn on_tick(&mut self, now: Instant, out: &mut Datagrams) {
+        let _ = (now, out);
+    }
 }

@@ -38,6 +38,10 @@ macro_rules! counters {
 counters! {
     /// TCP connections accepted.
     accepted,
+    /// Outbound TCP connections established.
+    connected,
+    /// Outbound TCP connections that failed to connect (refused, timed out...).
+    connect_errors,
     /// TCP connections closed, for any reason.
     closed,
     /// TCP connections open now.

@@ -98,35 +98,60 @@ impl UdpEndpoint {
             self.replies.clear();
             self.service
                 .on_datagram(&scratch[..n], from, &mut self.replies);
-            for (payload, to) in self.replies.iter() {
-                if self.queue.is_empty() && !self.write_blocked {
-                    match self.socket.send_to(payload, to) {
-                        Ok(_) => {
-                            stats.udp_out += 1;
-                            continue;
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                            self.write_blocked = true;
-                        }
-                        Err(e) => {
-                            log::debug!("udp send_to {to}: {e}");
-                            stats.udp_dropped += 1;
-                            continue;
-                        }
-                    }
-                }
-                // Charge each entry its bookkeeping too, so that even empty replies
-                // cannot grow the queue without bound.
-                let cost = payload.len() + QUEUE_ENTRY_OVERHEAD;
-                if self.queued_bytes + cost > self.queue_limit {
-                    stats.udp_dropped += 1;
-                } else {
-                    self.queued_bytes += cost;
-                    self.queue.push_back((payload.to_vec(), to));
-                }
-            }
+            self.send_replies(stats);
         }
         false
+    }
+
+    /// Let a client service send its first datagrams.
+    pub(crate) fn start(&mut self, stats: &mut Stats) {
+        self.replies.clear();
+        self.service.on_start(&mut self.replies);
+        self.send_replies(stats);
+    }
+
+    /// The service's tick interval, if it wants ticks.
+    pub(crate) fn tick_interval(&self) -> Option<std::time::Duration> {
+        self.service.tick_interval()
+    }
+
+    /// Run the service's periodic work and send what it queued.
+    pub(crate) fn tick(&mut self, now: std::time::Instant, stats: &mut Stats) {
+        self.replies.clear();
+        self.service.on_tick(now, &mut self.replies);
+        self.send_replies(stats);
+    }
+
+    /// Send what the service queued in `self.replies`, queueing what meets a full
+    /// send buffer (bounded; the rest is dropped and counted).
+    fn send_replies(&mut self, stats: &mut Stats) {
+        for (payload, to) in self.replies.iter() {
+            if self.queue.is_empty() && !self.write_blocked {
+                match self.socket.send_to(payload, to) {
+                    Ok(_) => {
+                        stats.udp_out += 1;
+                        continue;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.write_blocked = true;
+                    }
+                    Err(e) => {
+                        log::debug!("udp send_to {to}: {e}");
+                        stats.udp_dropped += 1;
+                        continue;
+                    }
+                }
+            }
+            // Charge each entry its bookkeeping too, so that even empty replies
+            // cannot grow the queue without bound.
+            let cost = payload.len() + QUEUE_ENTRY_OVERHEAD;
+            if self.queued_bytes + cost > self.queue_limit {
+                stats.udp_dropped += 1;
+            } else {
+                self.queued_bytes += cost;
+                self.queue.push_back((payload.to_vec(), to));
+            }
+        }
     }
 
     fn flush_queue(&mut self, stats: &mut Stats) {

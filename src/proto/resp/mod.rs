@@ -224,14 +224,12 @@ impl Session for KvSession {
         let now = (shared.clock)();
         let mut store = shared.store.borrow_mut();
         let mut pos = 0;
-        let mut commands = 0u64;
         let mut next = Next::Read;
         let out_start = out.len();
         while pos < input.len() {
             let rest = &input[pos..];
             match self.parser.parse(rest, &mut self.args) {
                 Frame::Command { len } => {
-                    commands += 1;
                     let argv = self.args.argv(rest);
                     let mut ctx = command::Ctx {
                         store: &mut store,
@@ -241,6 +239,9 @@ impl Session for KvSession {
                         close: false,
                     };
                     command::execute(&mut ctx, argv, out);
+                    // Counted per command, after it ran (as Redis's `call()` does), so
+                    // an INFO later in the same batch sees every command before it.
+                    shared.total_commands.set(shared.total_commands.get() + 1);
                     pos += len;
                     if ctx.close {
                         next = Next::Close;
@@ -270,9 +271,6 @@ impl Session for KvSession {
                 }
             }
         }
-        shared
-            .total_commands
-            .set(shared.total_commands.get() + commands);
         if !self.parser.is_mid_command() {
             self.args.shrink();
         }
@@ -502,6 +500,24 @@ mod tests {
             assert_eq!(got, want, "split at {at}");
             assert_eq!(step.consumed, buf.len(), "split at {at}");
         }
+    }
+
+    #[test]
+    fn info_counts_earlier_commands_of_the_same_batch() {
+        // Found by the resp_session fuzz target: the count was added at the end of
+        // each batch, so INFO's total_commands_processed depended on how the input
+        // was split into reads.
+        let input = b"PING\r\nPING\r\nINFO stats\r\n";
+        let stats = |reply: &str| {
+            let at = reply.find("total_commands_processed:").unwrap();
+            reply[at..].lines().next().unwrap().to_owned()
+        };
+        let (whole, _) = Harness::new().raw(input);
+        assert_eq!(stats(&whole), "total_commands_processed:2");
+        let mut h = Harness::new();
+        h.raw(b"PING\r\n");
+        let (split, _) = h.raw(b"PING\r\nINFO stats\r\n");
+        assert_eq!(stats(&split), "total_commands_processed:2");
     }
 
     #[test]

@@ -1,0 +1,510 @@
+#!/usr/bin/env python3
+"""Benchmark runner: every scenario of BENCHMARKS.md, peers alternating with evloop.
+
+Run through bench/run.sh (which installs the tools and builds everything). Each
+server runs pinned to SERVER_CPU, each load tool to LOAD_CPU; every scenario runs
+evloop and its peers in turn, RUNS times interleaved, and reports the median. The
+results go to bench/results/results.json, a Markdown table and an SVG chart per
+scenario under bench/results/, and BENCHMARKS.md (from bench/BENCHMARKS.in.md).
+
+Environment: SECS (seconds per run, default 5), RUNS (default 3), QUICK=1 (one
+short run per scenario, for checking the runner itself).
+"""
+import json, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PEERS = ROOT / "bench" / "peers" / "target" / "release"
+EX = ROOT / "target" / "release" / "examples"
+SERVER_CPU, LOAD_CPU = os.environ.get("SERVER_CPU", "1"), os.environ.get("LOAD_CPU", "0")
+QUICK = os.environ.get("QUICK") == "1"
+SECS = int(os.environ.get("SECS", "2" if QUICK else "5"))
+RUNS = int(os.environ.get("RUNS", "1" if QUICK else "3"))
+IDLE = int(os.environ.get("IDLE", "2000" if QUICK else "10000"))
+HZ = os.sysconf("SC_CLK_TCK")
+TMP = Path(tempfile.mkdtemp(prefix="evloop-bench-"))
+LOG = []
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A server process pinned to SERVER_CPU; knows its pid, port, CPU and RSS."""
+
+    def __init__(self, name, cmd, port=None, ready=None):
+        self.name = name
+        self.out = open(TMP / f"{name}.out", "w+")
+        self.err = open(TMP / f"{name}.err", "w+")
+        self.proc = subprocess.Popen(["taskset", "-c", SERVER_CPU] + cmd, stdout=self.out,
+                                     stderr=self.err, cwd=TMP)
+        self.port = port
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if self.port is None:
+                self.out.seek(0)
+                m = re.search(r"listening on \w+://[^ ]*:(\d+)", self.out.read())
+                if m:
+                    self.port = int(m.group(1))
+            if self.port is not None and self._accepts():
+                break
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{name} exited: {Path(self.err.name).read_text()}")
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"{name} did not start")
+
+    def _accepts(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def cpu_seconds(self):
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / HZ
+
+    def rss_kib(self):
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        """SIGINT, wait; returns stderr (evloop logs its counters there)."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.err.seek(0)
+        return self.err.read()
+
+
+def evloop_syscalls(stderr):
+    """read + write + epoll_wait calls from evloop's shutdown counters."""
+    m = re.findall(r"(reads|writes|polls): (\d+)", stderr)
+    return sum(int(v) for _, v in m[-3:]) if len(m) >= 3 else None
+
+
+def nginx_conf(port):
+    conf = TMP / "nginx.conf"
+    conf.write_text(
+        f"daemon off; master_process off; worker_processes 1; error_log {TMP}/nginx-error.log;"
+        f" pid {TMP}/nginx.pid; worker_rlimit_nofile 20000;\n"
+        "events { worker_connections 19500; }\n"
+        f"http {{ access_log off; server {{ listen 127.0.0.1:{port} backlog=1024;"
+        ' location / { return 200 "Hello, World!"; } } }\n')
+    return conf
+
+
+def start(name):
+    """Start a named server; every server takes up to ~19,000 connections."""
+    if name == "evloop-echo":
+        return Server(name, [str(EX / "echo"), "--listen", "127.0.0.1:0", "--max-connections", "19000"])
+    if name == "tokio-echo":
+        return Server(name, [str(PEERS / "tokio-echo"), "127.0.0.1:0"])
+    if name == "evloop-http":
+        return Server(name, [str(EX / "http"), "--listen", "127.0.0.1:0", "--max-connections", "19000"])
+    if name == "tokio-http":
+        return Server(name, [str(PEERS / "tokio-http"), "127.0.0.1:0"])
+    if name == "nginx":
+        port = free_port()
+        return Server(name, ["nginx", "-c", str(nginx_conf(port)), "-p", str(TMP)], port=port)
+    if name == "evloop-kv":
+        return Server(name, [str(EX / "kv"), "--listen", "127.0.0.1:0", "--max-connections", "19000"])
+    if name == "redis":
+        port = free_port()
+        return Server(name, ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
+                             "--maxclients", "19000", "--bind", "127.0.0.1"], port=port)
+    raise ValueError(name)
+
+
+def load(cmd, timeout=None):
+    """Run a load tool pinned to LOAD_CPU; its stdout."""
+    r = subprocess.run(["taskset", "-c", LOAD_CPU] + cmd, capture_output=True, text=True,
+                       timeout=timeout or SECS * 4 + 60)
+    return r.stdout + r.stderr
+
+
+def ms(value):
+    m = re.match(r"([\d.]+)(us|ms|s)", value)
+    if not m:
+        return None
+    return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+
+
+def measure(server_name, run_load):
+    """Start the server, run the load, stop; returns the load's result plus CPU/req
+    and (for evloop) syscalls/req."""
+    srv = start(server_name)
+    try:
+        cpu0 = srv.cpu_seconds()
+        result = run_load(srv.port)
+        cpu = srv.cpu_seconds() - cpu0
+    finally:
+        err = srv.stop()
+    n = result.get("requests") or 0
+    result["cpu_us"] = cpu * 1e6 / n if n else None
+    sc = evloop_syscalls(err) if server_name.startswith("evloop") else None
+    result["syscalls"] = sc / n if sc and n else None
+    return result
+
+
+def wrk(port, conns, script=None, secs=None):
+    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{secs or SECS}s", "--latency", "--timeout", "5s"]
+    if script:
+        cmd += ["-s", str(ROOT / "bench" / script)]
+    out = load(cmd + [f"http://127.0.0.1:{port}/"])
+    total = re.search(r"(\d+) requests in", out)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    errors = re.findall(r"(Non-2xx or 3xx responses: \d+|Socket errors: .*)", out)
+    return {"requests": int(total.group(1)) if total else 0,
+            "rps": float(rps.group(1)) if rps else 0.0,
+            "p99_ms": ms(p99.group(1)) if p99 else None,
+            "errors": "; ".join(errors)}
+
+
+def echo_client(port, conns, size):
+    out = load([str(PEERS / "echo-client"), f"127.0.0.1:{port}", str(conns), str(size), str(SECS)])
+    m = re.search(r"round_trips=(\d+) seconds=([\d.]+) rps=(\d+) errors=(\d+)", out)
+    if not m:
+        return {"requests": 0, "rps": 0.0, "errors": out.strip()[-200:]}
+    return {"requests": int(m.group(1)), "rps": float(m.group(3)),
+            "errors": "" if m.group(4) == "0" else f"{m.group(4)} errors"}
+
+
+def loadgen(port, mode, conns, size=64, pipeline=1):
+    exe = EX / "loadgen"
+    if not exe.exists():
+        return None
+    out = load([str(exe), mode, "--target", f"127.0.0.1:{port}", "--connections", str(conns),
+                "--size", str(size), "--pipeline", str(pipeline), "--duration", str(SECS), "--json"])
+    try:
+        j = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"requests": 0, "rps": 0.0, "errors": out.strip()[-200:]}
+    return {"requests": j.get("requests", 0), "rps": j.get("rps", 0.0),
+            "p99_ms": (j.get("latency_us") or {}).get("p99", 0) / 1000.0,
+            "errors": "" if not j.get("errors") else f"{j['errors']} errors",
+            "loss": j.get("loss")}
+
+
+def redis_bench(port, pipeline, n):
+    out = load(["redis-benchmark", "-p", str(port), "-q", "-n", str(n), "-c", "50",
+                "-P", str(pipeline), "-t", "ping,set,get,incr,mset"], timeout=600)
+    out = out.replace("\r", "\n")
+    tests = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*([A-Z_]+(?: \(10 keys\))?): ([\d.]+) requests per second", line)
+        if m:
+            tests[m.group(1)] = float(m.group(2))
+    return {"requests": n * len(tests), "tests": tests,
+            "rps": statistics.mean(tests.values()) if tests else 0.0,
+            "errors": "" if len(tests) == 5 else "missing tests"}
+
+
+def median_runs(servers, run_load):
+    """RUNS interleaved runs per server; the run with the median req/s for each."""
+    runs = {s: [] for s in servers}
+    for _ in range(RUNS):
+        for s in servers:
+            r = run_load(s)
+            if r is not None:
+                runs[s].append(r)
+    out = {}
+    for s, rs in runs.items():
+        if rs:
+            rs.sort(key=lambda r: r["rps"])
+            out[s] = rs[len(rs) // 2]
+            out[s]["all_rps"] = [round(r["rps"]) for r in rs]
+    return out
+
+
+def idle_rss(server_name, message=None, n=IDLE):
+    srv = start(server_name)
+    try:
+        before = srv.rss_kib()
+        args = ["python3", str(ROOT / "bench" / "idle_conns.py"), str(srv.port), str(n)]
+        if message:
+            args.append(message)
+        holder = subprocess.Popen(["taskset", "-c", LOAD_CPU] + args, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        ready = holder.stdout.readline().strip()
+        time.sleep(0.5)
+        after = srv.rss_kib()
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    finally:
+        srv.stop()
+    return {"ok": ready == "ready", "before_kib": before, "after_kib": after,
+            "bytes_per_conn": (after - before) * 1024 / n}
+
+
+def strace_check():
+    """Count syscalls of the HTTP example under strace -c -f for a short wrk run, to
+    cross-check the reactor's own counters."""
+    if not shutil.which("strace"):
+        return None
+    port = free_port()
+    out_file = TMP / "strace.txt"
+    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, "strace", "-c", "-f", "-o", str(out_file),
+                             str(EX / "http"), "--listen", f"127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    r = wrk(port, 50, secs=3)
+    # Stop the traced server itself (strace then prints its summary and exits).
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    os.kill(int(children[0]) if children else proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    counts = {}
+    for line in out_file.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[-1] in ("read", "write", "epoll_wait", "recvfrom", "sendto",
+                                              "epoll_ctl", "accept4", "close", "writev"):
+            counts[parts[-1]] = int(parts[3])
+    ours = evloop_syscalls(err)
+    return {"requests": r["requests"], "strace": counts,
+            # mio's sockets use recv/send, which strace shows as recvfrom/sendto.
+            "strace_per_req": sum(counts.get(k, 0) for k in ("read", "write", "recvfrom", "sendto", "epoll_wait"))
+            / max(r["requests"], 1),
+            "counters_per_req": (ours or 0) / max(r["requests"], 1)}
+
+
+# ---- SVG charts (no dependencies) -------------------------------------------------
+
+COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
+
+
+def svg_bars(path, title, groups, series, unit):
+    """Grouped bars: groups on the x axis, one bar per series in each group."""
+    w, h, left, bottom, top = 760, 340, 70, 60, 40
+    vmax = max([v for s in series.values() for v in s if v] + [1])
+    gw = (w - left - 20) / max(len(groups), 1)
+    bw = gw * 0.8 / max(len(series), 1)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
+             f'<text x="{w/2}" y="20" text-anchor="middle" font-size="14">{title}</text>']
+    for i in range(5):
+        y = top + (h - top - bottom) * i / 4
+        val = vmax * (4 - i) / 4
+        parts.append(f'<line x1="{left}" x2="{w-20}" y1="{y}" y2="{y}" stroke="#ddd"/>')
+        parts.append(f'<text x="{left-5}" y="{y+4}" text-anchor="end">{fmt(val)}</text>')
+    for gi, g in enumerate(groups):
+        x0 = left + gi * gw + gw * 0.1
+        for si, (name, vals) in enumerate(series.items()):
+            v = vals[gi] or 0
+            bh = (h - top - bottom) * v / vmax
+            x = x0 + si * bw
+            parts.append(f'<rect x="{x:.1f}" y="{h-bottom-bh:.1f}" width="{bw*0.95:.1f}" height="{bh:.1f}" fill="{COLORS[si % 5]}"><title>{name} {g}: {fmt(v)} {unit}</title></rect>')
+        parts.append(f'<text x="{x0 + gw*0.4:.1f}" y="{h-bottom+15}" text-anchor="middle">{g}</text>')
+    for si, name in enumerate(series):
+        parts.append(f'<rect x="{left + si*140}" y="{h-25}" width="12" height="12" fill="{COLORS[si % 5]}"/>')
+        parts.append(f'<text x="{left + si*140 + 16}" y="{h-15}">{name}</text>')
+    parts.append(f'<text x="15" y="{top-10}">{unit}</text></svg>')
+    path.write_text("\n".join(parts))
+
+
+def svg_lines(path, title, xs, series, unit):
+    """Lines over a log-scaled x axis (connection counts)."""
+    import math
+    w, h, left, bottom, top = 760, 340, 70, 60, 40
+    vmax = max([v for s in series.values() for v in s if v] + [1])
+    lx = [math.log10(x) for x in xs]
+    span = (max(lx) - min(lx)) or 1
+    X = lambda i: left + (w - left - 30) * (lx[i] - min(lx)) / span
+    Y = lambda v: h - bottom - (h - top - bottom) * (v or 0) / vmax
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
+             f'<text x="{w/2}" y="20" text-anchor="middle" font-size="14">{title}</text>']
+    for i in range(5):
+        y = top + (h - top - bottom) * i / 4
+        parts.append(f'<line x1="{left}" x2="{w-20}" y1="{y}" y2="{y}" stroke="#ddd"/>')
+        parts.append(f'<text x="{left-5}" y="{y+4}" text-anchor="end">{fmt(vmax*(4-i)/4)}</text>')
+    for i, x in enumerate(xs):
+        parts.append(f'<text x="{X(i):.1f}" y="{h-bottom+15}" text-anchor="middle">{x}</text>')
+    for si, (name, vals) in enumerate(series.items()):
+        pts = " ".join(f"{X(i):.1f},{Y(v):.1f}" for i, v in enumerate(vals))
+        parts.append(f'<polyline points="{pts}" fill="none" stroke="{COLORS[si % 5]}" stroke-width="2"/>')
+        parts.append(f'<rect x="{left + si*140}" y="{h-25}" width="12" height="12" fill="{COLORS[si % 5]}"/>')
+        parts.append(f'<text x="{left + si*140 + 16}" y="{h-15}">{name}</text>')
+    parts.append(f'<text x="15" y="{top-10}">{unit}</text><text x="{w/2}" y="{h-32}" text-anchor="middle">connections (log scale)</text></svg>')
+    path.write_text("\n".join(parts))
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if v >= 1e6:
+        return f"{v/1e6:.2f}M"
+    if v >= 1e4:
+        return f"{v/1e3:.0f}k"
+    if v >= 100:
+        return f"{v:.0f}"
+    return f"{v:.2f}"
+
+
+# ---- scenarios ----------------------------------------------------------------------
+
+def main():
+    if os.environ.get("ONLY") == "strace":
+        print(strace_check())
+        return
+    results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "secs": SECS, "runs": RUNS}
+    t0 = time.time()
+
+    log("HTTP plaintext")
+    http = {}
+    for label, conns, script in [("c50", 50, None), ("c256", 256, None), ("c256 pipelined 16", 256, "pipeline16.lua")]:
+        http[label] = median_runs(["evloop-http", "nginx", "tokio-http"],
+                                  lambda s: measure(s, lambda p: wrk(p, conns, script)))
+    results["http"] = http
+
+    log("HTTP connection sweep")
+    sweep = {}
+    for conns in [1, 10, 100, 1000, 10000]:
+        sweep[conns] = {s: measure(s, lambda p: wrk(p, conns)) for s in ["evloop-http", "nginx", "tokio-http"]}
+    results["sweep"] = sweep
+
+    log("RESP")
+    n = 200000 if QUICK else 1000000
+    resp = {}
+    for p in [1, 16]:
+        resp[f"-P {p}"] = median_runs(["evloop-kv", "redis"], lambda s: measure(s, lambda port: redis_bench(port, p, n)))
+    results["resp"] = resp
+
+    log("echo")
+    echo = {}
+    for conns in [1, 50, 1000]:
+        for size in [64, 16384]:
+            key = f"{conns} conns, {size} B"
+            echo[f"echo-client: {key}"] = median_runs(
+                ["evloop-echo", "tokio-echo"], lambda s: measure(s, lambda p: echo_client(p, conns, size)))
+            lg = median_runs(["evloop-echo", "tokio-echo"],
+                             lambda s: measure(s, lambda p: loadgen(p, "tcp-echo", conns, size)) if (EX / "loadgen").exists() else None)
+            if lg:
+                echo[f"loadgen: {key}"] = lg
+    results["echo"] = echo
+    if (EX / "loadgen").exists():
+        results["udp"] = median_runs(["evloop-echo"], lambda s: measure(s, lambda p: loadgen(p, "udp-echo", 50, 64, 4)))
+
+    log("idle memory")
+    idle = {}
+    for s, msg in [("evloop-echo", None), ("evloop-echo", "ping\\n"), ("tokio-echo", None), ("tokio-echo", "ping\\n"),
+                   ("evloop-http", None), ("evloop-http", "GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"),
+                   ("nginx", None), ("nginx", "GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"),
+                   ("tokio-http", None), ("evloop-kv", None), ("evloop-kv", "PING\\r\\n"),
+                   ("redis", None), ("redis", "PING\\r\\n")]:
+        idle[f"{s} | {msg or '(nothing sent)'}"] = idle_rss(s, msg)
+    results["idle"] = idle
+
+    log("strace cross-check")
+    results["strace"] = strace_check()
+    results["elapsed_s"] = round(time.time() - t0)
+    (RESULTS / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    write_markdown(results)
+    log(f"done in {results['elapsed_s']} s")
+
+
+def ratio(a, b):
+    return f"{a/b:.2f}x" if a and b else "-"
+
+
+def write_markdown(r):
+    md = []
+    md.append(f"Run {r['date']}, {r['runs']} interleaved run(s) of {r['secs']} s per point, median shown "
+              f"(all runs' req/s in brackets). Server on CPU {SERVER_CPU}, load tool on CPU {LOAD_CPU}.\n")
+    md.append("### HTTP plaintext (`wrk -t1`, `GET /`)\n")
+    md.append("| load | server | req/s | p99 ms | server CPU µs/req | syscalls/req | vs nginx req/s | vs nginx CPU/req | errors |")
+    md.append("|---|---|---|---|---|---|---|---|---|")
+    for load_name, by in r["http"].items():
+        ng = by.get("nginx", {})
+        for s, v in by.items():
+            md.append(f"| {load_name} | {s} | {fmt(v['rps'])} {v['all_rps']} | {v.get('p99_ms') or '-'} | "
+                      f"{v['cpu_us']:.2f} | {fmt(v['syscalls'])} | {ratio(v['rps'], ng.get('rps'))} | "
+                      f"{ratio(v['cpu_us'], ng.get('cpu_us'))} | {v['errors'] or 'none'} |")
+    groups = list(r["http"].keys())
+    svg_bars(RESULTS / "http_rps.svg", "HTTP plaintext: requests/s", groups,
+             {s: [r["http"][g].get(s, {}).get("rps") for g in groups] for s in ["evloop-http", "nginx", "tokio-http"]}, "req/s")
+    svg_bars(RESULTS / "http_cpu.svg", "HTTP plaintext: server CPU per request", groups,
+             {s: [r["http"][g].get(s, {}).get("cpu_us") for g in groups] for s in ["evloop-http", "nginx", "tokio-http"]}, "µs")
+    md.append("\n![HTTP req/s](bench/results/http_rps.svg)\n![HTTP CPU per request](bench/results/http_cpu.svg)\n")
+
+    md.append("### HTTP connection sweep (`wrk -t1 -cN`)\n")
+    md.append("| connections | server | req/s | p99 ms | server CPU µs/req | errors |")
+    md.append("|---|---|---|---|---|---|")
+    xs = list(r["sweep"].keys())
+    for c in xs:
+        for s, v in r["sweep"][c].items():
+            md.append(f"| {c} | {s} | {fmt(v['rps'])} | {v.get('p99_ms') or '-'} | {fmt(v['cpu_us'])} | {v['errors'] or 'none'} |")
+    svg_lines(RESULTS / "http_sweep.svg", "HTTP: requests/s by connections", xs,
+              {s: [r["sweep"][c].get(s, {}).get("rps") for c in xs] for s in ["evloop-http", "nginx", "tokio-http"]}, "req/s")
+    md.append("\n![HTTP sweep](bench/results/http_sweep.svg)\n")
+
+    md.append("### RESP (`redis-benchmark -c 50 -t ping,set,get,incr,mset`)\n")
+    md.append("| pipeline | server | PING_INLINE | PING_MBULK | SET | GET | INCR | MSET (10 keys) | server CPU µs/req | syscalls/req |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|")
+    for p, by in r["resp"].items():
+        for s, v in by.items():
+            t = v.get("tests", {})
+            md.append(f"| {p} | {s} | " + " | ".join(fmt(t.get(k)) for k in ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"])
+                      + f" | {v['cpu_us']:.2f} | {fmt(v['syscalls'])} |")
+    groups = list(r["resp"].keys())
+    svg_bars(RESULTS / "resp_cpu.svg", "RESP: server CPU per request", groups,
+             {s: [r["resp"][g].get(s, {}).get("cpu_us") for g in groups] for s in ["evloop-kv", "redis"]}, "µs")
+    md.append("\n![RESP CPU per request](bench/results/resp_cpu.svg)\n")
+
+    md.append("### TCP echo (round trips of one message per connection at a time)\n")
+    md.append("| client: connections, size | server | round trips/s | server CPU µs/round trip | syscalls/round trip | vs tokio | errors |")
+    md.append("|---|---|---|---|---|---|---|")
+    for k, by in r["echo"].items():
+        tk = by.get("tokio-echo", {})
+        for s, v in by.items():
+            md.append(f"| {k} | {s} | {fmt(v['rps'])} {v['all_rps']} | {fmt(v['cpu_us'])} | {fmt(v['syscalls'])} | {ratio(v['rps'], tk.get('rps'))} | {v['errors'] or 'none'} |")
+    groups = list(r["echo"].keys())
+    svg_bars(RESULTS / "echo_rps.svg", "TCP echo: round trips/s", [g.replace("echo-client: ", "").replace("loadgen: ", "lg ") for g in groups],
+             {s: [r["echo"][g].get(s, {}).get("rps") for g in groups] for s in ["evloop-echo", "tokio-echo"]}, "round trips/s")
+    md.append("\n![echo](bench/results/echo_rps.svg)\n")
+    if r.get("udp"):
+        v = r["udp"]["evloop-echo"]
+        md.append(f"UDP echo, loadgen udp-echo, 50 sockets, 64 B, 4 in flight each: {fmt(v['rps'])} datagrams/s, "
+                  f"loss {v.get('loss')}, server CPU {fmt(v['cpu_us'])} µs per datagram, errors: {v['errors'] or 'none'}.\n")
+
+    md.append(f"### Idle memory ({IDLE} connections held open)\n")
+    md.append("| server | sent on each connection | RSS before KiB | RSS after KiB | bytes per connection |")
+    md.append("|---|---|---|---|---|")
+    for k, v in r["idle"].items():
+        s, msg = k.split(" | ")
+        md.append(f"| {s} | `{msg}` | {v['before_kib']} | {v['after_kib']} | {v['bytes_per_conn']:.0f}{'' if v['ok'] else ' (incomplete)'} |")
+    st = r.get("strace")
+    if st:
+        md.append(f"\n**Syscall cross-check:** the HTTP example under `strace -c -f` with `wrk -t1 -c50 -d3s`: "
+                  f"{st['requests']} requests; strace counted {st['strace']}, i.e. "
+                  f"{st['strace_per_req']:.3f} recv+send+epoll_wait per request; the reactor's counters said "
+                  f"{st['counters_per_req']:.3f}.\n")
+    md.append(f"\nThe whole run took {r['elapsed_s']} s.\n")
+    (RESULTS / "RESULTS.md").write_text("\n".join(md) + "\n")
+    template = (ROOT / "bench" / "BENCHMARKS.in.md").read_text()
+    machine = subprocess.run(["sh", "-c", "lscpu | grep -E 'Model name|^CPU\\(s\\)'; uname -sr"],
+                             capture_output=True, text=True).stdout.strip()
+    reading = (ROOT / "bench" / "READING.md")
+    reading = reading.read_text() if reading.exists() else "(no reading written for this run)"
+    out = (template.replace("{{MACHINE}}", machine).replace("{{READING}}", reading.strip())
+           .replace("{{RESULTS}}", "\n".join(md)))
+    (ROOT / "BENCHMARKS.md").write_text(out)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)

@@ -60,6 +60,55 @@ pub fn parse_args(
     }
 }
 
+/// One command-line argument, owned so a handler can read the flag's value from
+/// the parser while looking at it.
+pub enum CliArg {
+    /// `--name` (a `--name=value` value is read with [`value`]).
+    Long(String),
+    /// `-c`.
+    Short(char),
+    /// A positional argument.
+    Value(std::ffi::OsString),
+}
+
+/// Parse a command line that is not a server's (no `--listen`): `-h`/`--help`
+/// print `help` and exit 0; every other argument goes to `handle`, which reads any
+/// value it needs from the parser and returns `false` if it does not know the
+/// argument. Errors exit with a one-line message and status 2.
+pub fn parse_command_line(
+    name: &str,
+    help: &str,
+    mut handle: impl FnMut(CliArg, &mut lexopt::Parser) -> bool,
+) {
+    use lexopt::Arg::{Long, Short, Value};
+    let mut parser = lexopt::Parser::from_env();
+    loop {
+        let arg = match parser.next() {
+            Ok(Some(arg)) => arg,
+            Ok(None) => return,
+            Err(e) => usage_error(name, e),
+        };
+        let (owned, what) = match arg {
+            Short('h') | Long("help") => {
+                print!("{help}");
+                exit(0);
+            }
+            Long(flag) => (
+                CliArg::Long(flag.to_owned()),
+                format!("invalid option '--{flag}'"),
+            ),
+            Short(c) => (CliArg::Short(c), format!("invalid option '-{c}'")),
+            Value(v) => {
+                let what = format!("unexpected argument {:?}", v.to_string_lossy());
+                (CliArg::Value(v), what)
+            }
+        };
+        if !handle(owned, &mut parser) {
+            usage_error(name, what);
+        }
+    }
+}
+
 /// A reactor, or exit with a message.
 pub fn reactor(name: &str, config: Config) -> Reactor {
     Reactor::new(config)

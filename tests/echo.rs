@@ -271,94 +271,24 @@ fn slots_reused_by_short_connections_never_cross_data() {
 }
 
 /// Runs only as the child of `descriptor_exhaustion_does_not_spin_and_service_resumes`
-/// (under `ulimit -n 64`): serves echo, prints its port, stops when stdin closes.
+/// (under `ulimit -n 64`): an echo server in its own process (see `common::child`).
 #[test]
 #[ignore = "run by descriptor_exhaustion_does_not_spin_and_service_resumes"]
 fn rlimit_child() {
-    if std::env::var_os("EVLOOP_RLIMIT_CHILD").is_none() {
-        return;
-    }
-    let server = echo_server(Config::default());
-    println!("PORT {}", server.tcp().port());
-    std::io::stdout().flush().unwrap();
-    let mut sink = Vec::new();
-    std::io::stdin().read_to_end(&mut sink).unwrap();
-    let stats = server.stop();
-    println!("ACCEPT_ERRORS {}", stats.accept_errors);
-    println!("ACCEPTED {}", stats.accepted);
-}
-
-/// CPU seconds (user + system) the process `pid` has used so far.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = rest.split(' ').collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0 // USER_HZ is 100 on Linux
+    common::child::serve_as_child(|| echo_server(Config::default()));
 }
 
 #[test]
 fn descriptor_exhaustion_does_not_spin_and_service_resumes() {
-    use std::io::BufRead;
-    use std::process::{Command, Stdio};
-    let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -n 64 && exec \"$0\" rlimit_child --exact --ignored --nocapture --test-threads=1")
-        .arg(&exe)
-        .env("EVLOOP_RLIMIT_CHILD", "1")
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn child server");
-    let pid = child.id();
-    // Kill the child if this test fails half-way, so nothing outlives it.
-    struct KillOnDrop(std::process::Child);
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let stdout = child.stdout.take().unwrap();
-    let mut stdin = child.stdin.take();
-    let mut child = KillOnDrop(child);
-    // Lines from the child through a channel, so every wait on it is time-boxed.
-    // (The test harness prints `test rlimit_child ... ` before our output on the
-    // same line, so values are found by their marker, not at the line start.)
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let value_after = |marker: &str| -> u64 {
-        loop {
-            let line = rx
-                .recv_timeout(IO_TIMEOUT)
-                .unwrap_or_else(|_| panic!("child never printed {marker}"));
-            if let Some(at) = line.find(marker) {
-                let digits: String = line[at + marker.len()..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit())
-                    .collect();
-                return digits.parse().unwrap();
-            }
-        }
-    };
-    let port = value_after("PORT ") as u16;
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    use common::child::{cpu_seconds, ChildServer};
+    let child = ChildServer::spawn("rlimit_child", Some(64));
+    let addr = child.tcp;
 
     // A storm of connections, far past the child's 64 descriptors.
     let storm: Vec<TcpStream> = (0..250).map(|_| connect(addr)).collect();
-    let cpu_before = cpu_seconds(pid);
+    let cpu_before = cpu_seconds(child.pid());
     std::thread::sleep(Duration::from_secs(1)); // a measuring window, not a sync
-    let cpu_used = cpu_seconds(pid) - cpu_before;
+    let cpu_used = cpu_seconds(child.pid()) - cpu_before;
     assert!(
         cpu_used < 0.3,
         "server used {cpu_used:.2} s of CPU in 1 s while out of descriptors: spinning"
@@ -369,20 +299,10 @@ fn descriptor_exhaustion_does_not_spin_and_service_resumes() {
     let back = round_trip(addr, b"after the storm".to_vec(), 3);
     assert_eq!(back, b"after the storm");
 
-    drop(stdin.take()); // tells the child to stop
-    let accept_errors = value_after("ACCEPT_ERRORS ");
-    let deadline = std::time::Instant::now() + IO_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(std::time::Instant::now() < deadline, "child did not exit");
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    assert!(status.success(), "child server failed: {status}");
+    let stats = child.stop();
     assert!(
-        accept_errors > 0,
-        "the storm never hit the descriptor limit"
+        stats.accept_errors > 0,
+        "the storm never hit the descriptor limit: {stats:?}"
     );
 }
 

@@ -1,10 +1,12 @@
 //! Helpers shared by the integration tests: an in-process server on port 0 with a
 //! handle to stop it and read its counters, a TCP client connection with bounded
 //! I/O, a self-removing temp directory, and a deterministic PRNG. The example
-//! programs as child processes are in [`interop`].
+//! programs as child processes are in [`interop`]; a server in a child copy of the
+//! test binary (own descriptor limit, own CPU and memory figures) in [`child`].
 
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod child;
 pub mod interop;
 
 use std::net::{SocketAddr, TcpStream};

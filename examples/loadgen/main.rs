@@ -307,6 +307,7 @@ fn main() {
 
     let progress = std::io::stderr().is_terminal();
     let mut next_progress = control.start + Duration::from_secs(1);
+    let mut last_count = 0;
     let deadline = opts.duration.map(|d| control.start + d);
     while !control.stopped() {
         let now = Instant::now();
@@ -316,7 +317,7 @@ fn main() {
         }
         if progress && now >= next_progress {
             next_progress += Duration::from_secs(1);
-            draw_progress(&control, now);
+            last_count = draw_progress(&control, now, last_count);
         }
         let mut wait = Duration::from_millis(5);
         if let Some(d) = deadline {
@@ -369,17 +370,20 @@ fn main() {
     exit(if total.requests > 0 { 0 } else { 1 })
 }
 
-fn draw_progress(control: &Control, now: Instant) {
+/// Draw the progress line: elapsed time, requests so far, the last second's rate,
+/// errors so far. Returns the request count it drew.
+fn draw_progress(control: &Control, now: Instant, last_count: u64) -> u64 {
     let secs = now.saturating_duration_since(control.start).as_secs_f64();
     let requests = control.progress_requests.load(Ordering::Relaxed);
     let errors = control.progress_errors.load(Ordering::Relaxed);
     eprint!(
         "\r\x1b[2K{secs:5.0} s  {:>14} requests  {:>12} req/s  {} errors",
         report::group(requests),
-        report::group((requests as f64 / secs.max(1e-9)).round() as u64),
+        report::group(requests.saturating_sub(last_count)),
         report::group(errors)
     );
     let _ = std::io::stderr().flush();
+    requests
 }
 
 /// One reactor thread: open this thread's share of connections (ids `first..`),

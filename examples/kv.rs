@@ -22,6 +22,9 @@ OPTIONS:
   --listen ADDR            address to bind (default 127.0.0.1:6380; port 0 = any)
   --max-bulk BYTES         largest bulk string in a request (default 536870912)
   --max-query BYTES        largest unprocessed input per client (default 1073741824)
+  --max-inline BYTES       longest inline command, and longest *N or $N line
+                           (default 65536)
+  --max-multibulk N        most arguments in one command (default 1048576)
   --max-connections N      clients served at once (default 10000)
   --idle-timeout SECS      close clients idle this long, 0 = never (default 0)
   --request-timeout SECS   close a client whose partial command is not complete
@@ -48,6 +51,8 @@ fn main() {
         match flag {
             "max-bulk" => kv.max_bulk = common::value(NAME, "--max-bulk", parser),
             "max-query" => kv.max_query = common::value(NAME, "--max-query", parser),
+            "max-inline" => kv.max_inline = common::value(NAME, "--max-inline", parser),
+            "max-multibulk" => kv.max_multibulk = common::value(NAME, "--max-multibulk", parser),
             "request-timeout" => {
                 request_timeout = common::timeout_secs(NAME, "--request-timeout", parser)
             }

@@ -11,11 +11,12 @@
 #[path = "../fuzz/src/lib.rs"]
 mod harness;
 
-use harness::{check_chunked, check_http, check_kv, End, CHUNKED_LIMIT};
+use harness::{check_chunked, check_http, check_kv, End, CHUNKED_LIMIT, HTTP_OUTPUT_BUDGET};
 use proptest::prelude::*;
 use proptest::sample::select;
 
 use evloop::proto::http::chunked::ChunkError;
+use evloop::proto::resp::OUTPUT_BATCH;
 use evloop::Next;
 
 fn config(cases: u32) -> ProptestConfig {
@@ -175,6 +176,27 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config(6))]
+
+    /// Pipelines long enough that the session pauses at its output budget (and the
+    /// model reactor resumes it): the answer still does not depend on the cuts.
+    #[test]
+    fn http_long_pipelines_pause_and_stay_split_invariant(
+        requests in prop::collection::vec(
+            select(&["GET / ", "HEAD /json ", "GET /plaintext?q ", "HEAD / "][..]),
+            1..5,
+        ),
+        cuts in cuts(),
+    ) {
+        let one: String = requests.iter().map(|r| format!("{r}HTTP/1.1\r\n\r\n")).collect();
+        let input = one.repeat(96 * 1024 / one.len() + 1).into_bytes();
+        let (out, end) = check_http(&input, &cuts);
+        prop_assert!(out.len() > HTTP_OUTPUT_BUDGET, "{} bytes: never paused", out.len());
+        prop_assert_eq!(end, End::PeerClosed);
+    }
+}
+
 /// The generators reach the interesting outcomes (not just the first request's 400).
 #[test]
 fn http_generated_pipeline_is_answered_in_full() {
@@ -310,6 +332,27 @@ proptest! {
     #[test]
     fn kv_arbitrary_bytes_are_split_invariant(input in arbitrary_bytes(), cuts in cuts()) {
         check_kv(&input, &cuts);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(6))]
+
+    /// Pipelines whose replies pass the 64 KiB batch: the session stops, streams,
+    /// and is offered the rest again, with the same replies however the input is cut.
+    #[test]
+    fn kv_long_pipelines_batch_and_stay_split_invariant(
+        commands in prop::collection::vec(
+            select(&["INFO", "PING", "INCR n", "RPUSH l a b c", "LRANGE l 0 -1", "ECHO hello"][..]),
+            1..5,
+        ),
+        cuts in cuts(),
+    ) {
+        let one: String = commands.iter().map(|c| format!("{c}\r\nINFO server\r\n")).collect();
+        let input = one.repeat(24 * 1024 / one.len() + 1).into_bytes();
+        let (out, end) = check_kv(&input, &cuts);
+        prop_assert!(out.len() > OUTPUT_BATCH, "{} bytes: never batched", out.len());
+        prop_assert_eq!(end, End::PeerClosed);
     }
 }
 

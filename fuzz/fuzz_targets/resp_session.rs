@@ -6,5 +6,5 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|raw: &[u8]| {
     let (cuts, data) = evloop_fuzz::split_case(raw);
-    let _ = evloop_fuzz::check_kv(data, &cuts);
+    let _ = evloop_fuzz::check_kv(&data, &cuts);
 });

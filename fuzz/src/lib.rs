@@ -53,13 +53,16 @@ fn kv_clock() -> u64 {
     1_700_000_000_000
 }
 
-/// Splits a fuzz input into a cut schedule and the data: the low 4 bits of the first
-/// byte say how many cut bytes follow (0–15); each gives a piece length of 1–256, and
-/// the lengths are used in turn, cyclically, until the data is used up. No cut bytes
-/// means the split run is fed byte by byte.
-pub fn split_case(raw: &[u8]) -> (Vec<usize>, &[u8]) {
+/// Splits a fuzz input into a cut schedule and the data. The first byte: its low 4
+/// bits say how many cut bytes follow (0–15); each gives a piece length of 1–256, and
+/// the lengths are used in turn, cyclically, until the data is used up (no cut bytes:
+/// the split run is fed byte by byte). If its top bit is set, bits 4–6 give `k` and
+/// the data is repeated `2^k` times (up to 128): a short input then makes a pipeline
+/// long enough to cross the sessions' output budgets and pause (capped at
+/// [`MAX_REPEATED`] bytes, so byte-by-byte runs stay fast).
+pub fn split_case(raw: &[u8]) -> (Vec<usize>, Vec<u8>) {
     let Some((&first, rest)) = raw.split_first() else {
-        return (Vec::new(), raw);
+        return (vec![1], Vec::new());
     };
     let n = usize::from(first & 0x0f).min(rest.len());
     let (cuts, data) = rest.split_at(n);
@@ -67,8 +70,17 @@ pub fn split_case(raw: &[u8]) -> (Vec<usize>, &[u8]) {
     if cuts.is_empty() {
         cuts.push(1);
     }
-    (cuts, data)
+    let repeat = if first & 0x80 != 0 {
+        1 << ((first >> 4) & 7)
+    } else {
+        1
+    };
+    let repeat = repeat.min((MAX_REPEATED / data.len().max(1)).max(1));
+    (cuts, data.repeat(repeat))
 }
+
+/// Most bytes [`split_case`] makes by repeating the data.
+pub const MAX_REPEATED: usize = 128 * 1024;
 
 /// `data` cut into pieces of the lengths in `cuts`, taken cyclically (an empty `cuts`
 /// means one piece).

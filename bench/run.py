@@ -141,7 +141,7 @@ def ms(value):
     m = re.match(r"([\d.]+)(us|ms|s)", value)
     if not m:
         return None
-    return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+    return round(float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)], 3)
 
 
 def measure(server_name, run_load):
@@ -172,7 +172,7 @@ def wrk(port, conns, script=None, secs=None):
     errors = re.findall(r"(Non-2xx or 3xx responses: \d+|Socket errors: .*)", out)
     return {"requests": int(total.group(1)) if total else 0,
             "rps": float(rps.group(1)) if rps else 0.0,
-            "p99_ms": ms(p99.group(1)) if p99 else None,
+            "p99_ms": round(ms(p99.group(1)), 3) if p99 else None,
             "errors": "; ".join(errors)}
 
 
@@ -320,7 +320,7 @@ def svg_lines(path, title, xs, series, unit):
     import math
     w, h, left, bottom, top = 760, 340, 70, 60, 40
     vmax = max([v for s in series.values() for v in s if v] + [1])
-    lx = [math.log10(x) for x in xs]
+    lx = [math.log10(float(x)) for x in xs]
     span = (max(lx) - min(lx)) or 1
     X = lambda i: left + (w - left - 30) * (lx[i] - min(lx)) / span
     Y = lambda v: h - bottom - (h - top - bottom) * (v or 0) / vmax
@@ -358,6 +358,10 @@ def fmt(v):
 def main():
     if os.environ.get("ONLY") == "strace":
         print(strace_check())
+        return
+    if os.environ.get("ONLY") == "render":
+        # Re-render BENCHMARKS.md from the last results (after editing READING.md).
+        write_markdown(json.loads((RESULTS / "results.json").read_text()))
         return
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "secs": SECS, "runs": RUNS}
     t0 = time.time()
@@ -415,6 +419,11 @@ def main():
     log(f"done in {results['elapsed_s']} s")
 
 
+def p99(v):
+    x = v.get("p99_ms")
+    return f"{x:.3g}" if x else "-"
+
+
 def ratio(a, b):
     return f"{a/b:.2f}x" if a and b else "-"
 
@@ -429,7 +438,7 @@ def write_markdown(r):
     for load_name, by in r["http"].items():
         ng = by.get("nginx", {})
         for s, v in by.items():
-            md.append(f"| {load_name} | {s} | {fmt(v['rps'])} {v['all_rps']} | {v.get('p99_ms') or '-'} | "
+            md.append(f"| {load_name} | {s} | {fmt(v['rps'])} {v['all_rps']} | {p99(v)} | "
                       f"{v['cpu_us']:.2f} | {fmt(v['syscalls'])} | {ratio(v['rps'], ng.get('rps'))} | "
                       f"{ratio(v['cpu_us'], ng.get('cpu_us'))} | {v['errors'] or 'none'} |")
     groups = list(r["http"].keys())
@@ -445,7 +454,7 @@ def write_markdown(r):
     xs = list(r["sweep"].keys())
     for c in xs:
         for s, v in r["sweep"][c].items():
-            md.append(f"| {c} | {s} | {fmt(v['rps'])} | {v.get('p99_ms') or '-'} | {fmt(v['cpu_us'])} | {v['errors'] or 'none'} |")
+            md.append(f"| {c} | {s} | {fmt(v['rps'])} | {p99(v)} | {fmt(v['cpu_us'])} | {v['errors'] or 'none'} |")
     svg_lines(RESULTS / "http_sweep.svg", "HTTP: requests/s by connections", xs,
               {s: [r["sweep"][c].get(s, {}).get("rps") for c in xs] for s in ["evloop-http", "nginx", "tokio-http"]}, "req/s")
     md.append("\n![HTTP sweep](bench/results/http_sweep.svg)\n")

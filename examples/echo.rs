@@ -34,13 +34,10 @@ Logging: RUST_LOG=debug (default info).
 ";
 
 fn main() {
-    let defaults = common::ServerArgs {
-        listen: ([127, 0, 0, 1], 7007).into(),
-        config: Config::default(),
-    };
+    let defaults = common::ServerArgs::new(([127, 0, 0, 1], 7007).into(), Config::default());
     let args = common::parse_args(NAME, HELP, defaults, |_, _| false);
     common::init_logging();
-    let (tcp, udp) = bind_pair(args.listen)
+    let (tcp, udp) = bind_pair(args.listen, args.listen_options)
         .unwrap_or_else(|e| common::fatal(NAME, format_args!("cannot bind {}: {e}", args.listen)));
     let mut reactor = common::reactor(NAME, args.config);
     let urls = match reactor
@@ -55,10 +52,10 @@ fn main() {
 
 /// Bind TCP and UDP on the same port. With port 0 the kernel picks the TCP port;
 /// if UDP happens to be taken on it, try another.
-fn bind_pair(addr: SocketAddr) -> io::Result<(TcpListener, UdpSocket)> {
+fn bind_pair(addr: SocketAddr, options: ListenOptions) -> io::Result<(TcpListener, UdpSocket)> {
     let mut attempts = 0;
     loop {
-        let tcp = bind_tcp(addr, ListenOptions::default())?;
+        let tcp = bind_tcp(addr, options)?;
         let port = tcp.local_addr()?.port();
         match bind_udp(SocketAddr::new(addr.ip(), port), ListenOptions::default()) {
             Ok(udp) => return Ok((tcp, udp)),

@@ -43,14 +43,14 @@ Logging: RUST_LOG=debug (default info).
 
 fn main() {
     let mut http = HttpConfig::default();
-    let defaults = common::ServerArgs {
-        listen: ([127, 0, 0, 1], 8080).into(),
-        config: Config {
+    let defaults = common::ServerArgs::new(
+        ([127, 0, 0, 1], 8080).into(),
+        Config {
             request_timeout: Some(Duration::from_secs(10)),
             idle_timeout: Some(Duration::from_secs(60)),
             ..Config::default()
         },
-    };
+    );
     let (mut header_timeout, mut keepalive_timeout) = (None, None);
     let args = common::parse_args(NAME, HELP, defaults, |flag, parser| {
         match flag {
@@ -82,6 +82,12 @@ fn main() {
     let service =
         HttpService::new(http).unwrap_or_else(|e| common::fatal(NAME, format_args!("--root: {e}")));
     let mut reactor = common::reactor(NAME, config);
-    let addr = common::listen_tcp(NAME, &mut reactor, args.listen, service);
+    let addr = common::listen_tcp(
+        NAME,
+        &mut reactor,
+        args.listen,
+        args.listen_options,
+        service,
+    );
     common::serve(NAME, reactor, &[format!("http://{addr}")])
 }

@@ -37,15 +37,15 @@ Logging: RUST_LOG=debug (default info).
 
 fn main() {
     let mut kv = KvConfig::default();
-    let defaults = common::ServerArgs {
-        listen: ([127, 0, 0, 1], 6380).into(),
+    let defaults = common::ServerArgs::new(
+        ([127, 0, 0, 1], 6380).into(),
         // Like Redis: no idle timeout unless asked for.
-        config: Config {
+        Config {
             idle_timeout: None,
             request_timeout: None,
             ..Config::default()
         },
-    };
+    );
     let mut request_timeout = None;
     let args = common::parse_args(NAME, HELP, defaults, |flag, parser| {
         match flag {
@@ -64,9 +64,15 @@ fn main() {
     config.request_timeout = request_timeout;
     // The session enforces the query-buffer cap with a Redis error reply; the
     // reactor's own cap sits just above it as a backstop.
-    config.max_input = kv.max_query.saturating_add(64 * 1024);
+    config.max_input = config.max_input.max(kv.max_query.saturating_add(64 * 1024));
     common::init_logging();
     let mut reactor = common::reactor(NAME, config);
-    let addr = common::listen_tcp(NAME, &mut reactor, args.listen, KvService::new(kv));
+    let addr = common::listen_tcp(
+        NAME,
+        &mut reactor,
+        args.listen,
+        args.listen_options,
+        KvService::new(kv),
+    );
     common::serve(NAME, reactor, &[format!("redis://{addr}")])
 }

@@ -20,6 +20,12 @@ pub struct ListenOptions {
     /// Set `SO_REUSEPORT`, so that several sockets (one per reactor) can bind the
     /// same address and the kernel spreads connections among them. Default off.
     pub reuse_port: bool,
+    /// `SO_SNDBUF` for accepted connections (set on the listener; Linux copies it
+    /// to every socket it accepts, so this costs no syscall per connection).
+    /// `None` (the default) leaves the kernel's autotuning on, which is fastest
+    /// but lets a client that never reads pin up to `net.ipv4.tcp_wmem`'s maximum
+    /// (4 MiB by default) of kernel memory per connection; a cap bounds that.
+    pub send_buffer: Option<usize>,
 }
 
 impl Default for ListenOptions {
@@ -27,6 +33,7 @@ impl Default for ListenOptions {
         ListenOptions {
             backlog: 1024,
             reuse_port: false,
+            send_buffer: None,
         }
     }
 }
@@ -41,6 +48,9 @@ pub fn bind_tcp(addr: SocketAddr, options: ListenOptions) -> io::Result<mio::net
     socket.set_reuse_address(true)?;
     if options.reuse_port {
         socket.set_reuse_port(true)?;
+    }
+    if let Some(bytes) = options.send_buffer {
+        socket.set_send_buffer_size(bytes)?;
     }
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
@@ -60,4 +70,35 @@ pub fn bind_udp(addr: SocketAddr, options: ListenOptions) -> io::Result<mio::net
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     Ok(mio::net::UdpSocket::from_std(socket.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_sockets_inherit_the_listeners_send_buffer() {
+        let options = ListenOptions {
+            send_buffer: Some(64 * 1024),
+            ..ListenOptions::default()
+        };
+        let listener = bind_tcp("127.0.0.1:0".parse().unwrap(), options).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = std::net::TcpStream::connect(addr).unwrap();
+        let listening = socket2::SockRef::from(&listener);
+        listening.set_nonblocking(false).unwrap();
+        let (accepted, _) = listening.accept().unwrap();
+        // Linux doubles the value it is given (room for bookkeeping).
+        let size = accepted.send_buffer_size().unwrap();
+        assert!(
+            (64 * 1024..=128 * 1024).contains(&size),
+            "accepted socket's SO_SNDBUF is {size}"
+        );
+        let default = bind_tcp("127.0.0.1:0".parse().unwrap(), ListenOptions::default()).unwrap();
+        let _client2 = std::net::TcpStream::connect(default.local_addr().unwrap()).unwrap();
+        let listening = socket2::SockRef::from(&default);
+        listening.set_nonblocking(false).unwrap();
+        let (autotuned, _) = listening.accept().unwrap();
+        assert_ne!(autotuned.send_buffer_size().unwrap(), size);
+    }
 }

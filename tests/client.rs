@@ -123,7 +123,7 @@ fn a_connect_that_never_completes_times_out() {
         "127.0.0.1:0".parse().unwrap(),
         evloop::net::ListenOptions {
             backlog: 0,
-            reuse_port: false,
+            ..Default::default()
         },
     )
     .unwrap();

@@ -16,9 +16,38 @@ use evloop::{Config, Reactor, StreamService};
 pub struct ServerArgs {
     /// `--listen ADDR`.
     pub listen: SocketAddr,
-    /// Reactor limits; `--max-connections` and `--idle-timeout` land here.
+    /// Reactor limits; `--max-connections`, `--idle-timeout` and the flags in
+    /// [`LIMITS_HELP`] land here.
     pub config: Config,
+    /// `--send-buffer` lands here.
+    pub listen_options: ListenOptions,
 }
+
+impl ServerArgs {
+    /// Defaults: `listen` and `config` as given, default listen options.
+    pub fn new(listen: SocketAddr, config: Config) -> ServerArgs {
+        ServerArgs {
+            listen,
+            config,
+            listen_options: ListenOptions::default(),
+        }
+    }
+}
+
+/// The reactor limits every server takes, appended to each example's `--help`.
+pub const LIMITS_HELP: &str = "
+LIMITS (every server):
+  --high-water BYTES       stop reading from a client whose unsent replies pass this
+                           (default 262144)...
+  --low-water BYTES        ...and resume below this (default 65536)
+  --max-input BYTES        unconsumed input per connection before reading stops
+                           (default 1048576, raised to fit the protocol's own limits)
+  --send-buffer BYTES      SO_SNDBUF for accepted sockets; bounds the kernel memory a
+                           client that does not read can pin (default: kernel
+                           autotuning, up to net.ipv4.tcp_wmem's maximum)
+  --shutdown-timeout SECS  on SIGINT/SIGTERM, how long clients get to receive the
+                           replies owed (default 10)
+";
 
 /// Parse the command line. `--listen`, `--max-connections`, `--idle-timeout` and
 /// `--help` are handled here; `extra` gets every other long flag and returns
@@ -40,13 +69,26 @@ pub fn parse_args(
         match arg {
             Long("listen") => args.listen = listen_addr(name, &mut parser),
             Long("max-connections") => {
-                args.config.max_connections = value(name, "--max-connections", &mut parser)
+                args.config.max_connections = value(name, "--max-connections", &mut parser);
+                if args.config.max_connections == 0 {
+                    usage_error(name, "--max-connections must be at least 1");
+                }
+            }
+            Long("high-water") => args.config.high_water = value(name, "--high-water", &mut parser),
+            Long("low-water") => args.config.low_water = value(name, "--low-water", &mut parser),
+            Long("max-input") => args.config.max_input = value(name, "--max-input", &mut parser),
+            Long("send-buffer") => {
+                args.listen_options.send_buffer = Some(value(name, "--send-buffer", &mut parser))
+            }
+            Long("shutdown-timeout") => {
+                args.config.shutdown_timeout =
+                    timeout_secs(name, "--shutdown-timeout", &mut parser).unwrap_or(Duration::ZERO)
             }
             Long("idle-timeout") => {
                 args.config.idle_timeout = timeout_secs(name, "--idle-timeout", &mut parser)
             }
             Short('h') | Long("help") => {
-                print!("{help}");
+                print!("{help}{LIMITS_HELP}");
                 exit(0);
             }
             Long(flag) => {
@@ -120,9 +162,10 @@ pub fn listen_tcp(
     name: &str,
     reactor: &mut Reactor,
     addr: SocketAddr,
+    options: ListenOptions,
     service: impl StreamService + 'static,
 ) -> SocketAddr {
-    let listener = bind_tcp(addr, ListenOptions::default())
+    let listener = bind_tcp(addr, options)
         .unwrap_or_else(|e| fatal(name, format_args!("cannot bind {addr}: {e}")));
     reactor
         .add_tcp_listener(listener, service)

@@ -239,3 +239,19 @@ pub fn udp_socket_drops(addr: SocketAddr) -> u64 {
         .unwrap_or_else(|| panic!("no UDP socket {local} in /proc/net/udp"));
     line.split_whitespace().last().unwrap().parse().unwrap()
 }
+
+/// Open 250 connections to `child` (started under `ulimit -n 64`, so far past its
+/// descriptors: the kernel completes them into the backlog, the server can accept
+/// only ~50) and assert that over a one-second window the server does not spin
+/// on accept errors. The connections close when this returns.
+pub fn storm_past_the_descriptor_limit(child: &ChildServer) {
+    let storm: Vec<std::net::TcpStream> = (0..250).map(|_| super::connect(child.tcp)).collect();
+    let cpu_before = cpu_seconds(child.pid());
+    std::thread::sleep(Duration::from_secs(1)); // a measuring window, not a sync
+    let cpu_used = cpu_seconds(child.pid()) - cpu_before;
+    assert!(
+        cpu_used < 0.3,
+        "server used {cpu_used:.2} s of CPU in 1 s while out of descriptors: spinning"
+    );
+    drop(storm);
+}

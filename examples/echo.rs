@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 
 use evloop::net::{bind_tcp, bind_udp, ListenOptions};
 use evloop::proto::echo::Echo;
-use evloop::Config;
+use evloop::{Config, Reactor};
 use mio::net::{TcpListener, UdpSocket};
 
 const NAME: &str = "echo";
@@ -37,17 +37,18 @@ fn main() {
     let defaults = common::ServerArgs::new(([127, 0, 0, 1], 7007).into(), Config::default());
     let args = common::parse_args(NAME, HELP, defaults, |_, _| false);
     common::init_logging();
-    let (tcp, udp) = bind_pair(args.listen, args.listen_options)
-        .unwrap_or_else(|e| common::fatal(NAME, format_args!("cannot bind {}: {e}", args.listen)));
-    let mut reactor = common::reactor(NAME, args.config);
-    let urls = match reactor
-        .add_tcp_listener(tcp, Echo)
-        .and_then(|t| Ok((t, reactor.add_udp_socket(udp, Echo)?)))
-    {
-        Ok((t, u)) => [format!("tcp://{t}"), format!("udp://{u}")],
-        Err(e) => common::fatal(NAME, e),
-    };
-    common::serve(NAME, reactor, &urls)
+    let config = args.config.clone();
+    common::serve_threads(NAME, &args, move |listen, options| {
+        let (tcp, udp) = bind_pair(listen, options)?;
+        let mut reactor = Reactor::new(config.clone())?;
+        let tcp = reactor.add_tcp_listener(tcp, Echo)?;
+        let udp = reactor.add_udp_socket(udp, Echo)?;
+        Ok((
+            reactor,
+            tcp,
+            vec![format!("tcp://{tcp}"), format!("udp://{udp}")],
+        ))
+    })
 }
 
 /// Bind TCP and UDP on the same port. With port 0 the kernel picks the TCP port;
@@ -57,7 +58,7 @@ fn bind_pair(addr: SocketAddr, options: ListenOptions) -> io::Result<(TcpListene
     loop {
         let tcp = bind_tcp(addr, options)?;
         let port = tcp.local_addr()?.port();
-        match bind_udp(SocketAddr::new(addr.ip(), port), ListenOptions::default()) {
+        match bind_udp(SocketAddr::new(addr.ip(), port), options) {
             Ok(udp) => return Ok((tcp, udp)),
             Err(e) if addr.port() == 0 && attempts < 16 => {
                 log::debug!("udp port {port} taken ({e}); retrying");

@@ -11,8 +11,9 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use evloop::net::bind_tcp;
 use evloop::proto::http::{HttpConfig, HttpService};
-use evloop::Config;
+use evloop::{Config, Reactor};
 
 const NAME: &str = "http";
 const HELP: &str = "\
@@ -67,7 +68,7 @@ fn main() {
         }
         true
     });
-    let mut config = args.config;
+    let mut config = args.config.clone();
     if let Some(t) = header_timeout {
         config.request_timeout = t;
     }
@@ -79,15 +80,14 @@ fn main() {
         .max_input
         .max(http.max_header_bytes.saturating_mul(2));
     common::init_logging();
-    let service =
-        HttpService::new(http).unwrap_or_else(|e| common::fatal(NAME, format_args!("--root: {e}")));
-    let mut reactor = common::reactor(NAME, config);
-    let addr = common::listen_tcp(
-        NAME,
-        &mut reactor,
-        args.listen,
-        args.listen_options,
-        service,
-    );
-    common::serve(NAME, reactor, &[format!("http://{addr}")])
+    // Check --root once, up front, for one clear error.
+    if let Err(e) = HttpService::new(http.clone()) {
+        common::fatal(NAME, format_args!("--root: {e}"));
+    }
+    common::serve_threads(NAME, &args, move |listen, options| {
+        let mut reactor = Reactor::new(config.clone())?;
+        let listener = bind_tcp(listen, options)?;
+        let addr = reactor.add_tcp_listener(listener, HttpService::new(http.clone())?)?;
+        Ok((reactor, addr, vec![format!("http://{addr}")]))
+    })
 }

@@ -65,6 +65,14 @@ fn main() {
     // The session enforces the query-buffer cap with a Redis error reply; the
     // reactor's own cap sits just above it as a backstop.
     config.max_input = config.max_input.max(kv.max_query.saturating_add(64 * 1024));
+    if args.threads > 1 {
+        // Shared nothing would split the keyspace: a key set through one reactor
+        // would be missing from the others.
+        common::usage_error(
+            NAME,
+            "--threads: the store is one keyspace, served by one reactor",
+        );
+    }
     common::init_logging();
     let mut reactor = common::reactor(NAME, config);
     let addr = common::listen_tcp(

@@ -209,3 +209,33 @@ fn bad_command_lines_fail_with_one_line_on_stderr() {
     }
     drop(taken);
 }
+
+#[test]
+fn threads_serve_one_port_and_all_stop_on_sigterm() {
+    let mut server = Example::start(
+        "http",
+        &["--listen", "127.0.0.1:0", "--threads", "2"],
+        "http",
+    );
+    // The main thread plus one reactor per --threads.
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", server.pid()))
+        .unwrap()
+        .count();
+    assert_eq!(tasks, 3, "expected the main thread and 2 reactor threads");
+    // Connections from many source ports: SO_REUSEPORT spreads them over both
+    // reactors, and every one is served.
+    for i in 0..20 {
+        let mut conn = connect(server.addr);
+        conn.write_all(b"GET /json HTTP/1.1\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut got = Vec::new();
+        conn.read_to_end(&mut got).expect("response then EOF");
+        assert!(
+            got.ends_with(b"{\"message\":\"Hello, World!\"}"),
+            "connection {i}: {:?}",
+            String::from_utf8_lossy(&got)
+        );
+    }
+    server.sigterm();
+    server.assert_exits_zero_after_sigterm();
+}

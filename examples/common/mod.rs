@@ -21,6 +21,8 @@ pub struct ServerArgs {
     pub config: Config,
     /// `--send-buffer` lands here.
     pub listen_options: ListenOptions,
+    /// `--threads N`: reactors, one per thread, sharing the port (SO_REUSEPORT).
+    pub threads: usize,
 }
 
 impl ServerArgs {
@@ -30,6 +32,7 @@ impl ServerArgs {
             listen,
             config,
             listen_options: ListenOptions::default(),
+            threads: 1,
         }
     }
 }
@@ -47,6 +50,8 @@ LIMITS (every server):
                            autotuning, up to net.ipv4.tcp_wmem's maximum)
   --shutdown-timeout SECS  on SIGINT/SIGTERM, how long clients get to receive the
                            replies owed (default 10)
+  --threads N              N independent reactors, one per thread, sharing the port
+                           through SO_REUSEPORT (shared nothing; default 1)
 ";
 
 /// Parse the command line. `--listen`, `--max-connections`, `--idle-timeout` and
@@ -72,6 +77,12 @@ pub fn parse_args(
                 args.config.max_connections = value(name, "--max-connections", &mut parser);
                 if args.config.max_connections == 0 {
                     usage_error(name, "--max-connections must be at least 1");
+                }
+            }
+            Long("threads") => {
+                args.threads = value(name, "--threads", &mut parser);
+                if args.threads == 0 {
+                    usage_error(name, "--threads must be at least 1");
                 }
             }
             Long("high-water") => args.config.high_water = value(name, "--high-water", &mut parser),
@@ -239,4 +250,72 @@ pub fn serve(name: &str, mut reactor: Reactor, urls: &[String]) -> ! {
         Ok(()) => exit(0),
         Err(e) => fatal(name, format_args!("event loop failed: {e}")),
     }
+}
+
+/// What a server's `build` function returns: its reactor, the address clients
+/// connect to (its real port), and the URLs for the `listening on` line.
+pub type Built = (Reactor, SocketAddr, Vec<String>);
+
+/// Serve with `args.threads` reactors, each built by `build` on its own thread
+/// (sessions are not `Send`, so a reactor lives where it is built). The first binds
+/// `args.listen` as given (port 0 picks a port); the others bind the port it got.
+/// With more than one thread every socket is bound with `SO_REUSEPORT`, and the
+/// kernel spreads connections (and datagrams) among the reactors: shared nothing,
+/// no locks. One `listening on` line is printed; every reactor stops on
+/// SIGINT/SIGTERM, and the process exits 0 once all have finished.
+pub fn serve_threads<F>(name: &'static str, args: &ServerArgs, build: F) -> !
+where
+    F: Fn(SocketAddr, ListenOptions) -> std::io::Result<Built> + Send + Sync + 'static,
+{
+    if args.threads <= 1 {
+        let (reactor, _, urls) = build(args.listen, args.listen_options)
+            .unwrap_or_else(|e| fatal(name, format_args!("cannot bind {}: {e}", args.listen)));
+        serve(name, reactor, &urls);
+    }
+    let mut options = args.listen_options;
+    options.reuse_port = true;
+    let build = std::sync::Arc::new(build);
+    let (tx, rx) = std::sync::mpsc::channel::<Result<(SocketAddr, Vec<String>), String>>();
+    let spawn = |addr: SocketAddr| {
+        let (build, tx) = (std::sync::Arc::clone(&build), tx.clone());
+        std::thread::spawn(move || -> Result<(), String> {
+            let (mut reactor, bound, urls) = match build(addr, options) {
+                Ok(built) => built,
+                Err(e) => {
+                    let msg = format!("cannot bind {addr}: {e}");
+                    let _ = tx.send(Err(msg.clone()));
+                    return Err(msg);
+                }
+            };
+            if let Err(e) = reactor.stop_on_signals() {
+                let msg = format!("cannot install signal handlers: {e}");
+                let _ = tx.send(Err(msg.clone()));
+                return Err(msg);
+            }
+            let _ = tx.send(Ok((bound, urls)));
+            reactor.run().map_err(|e| format!("event loop failed: {e}"))
+        })
+    };
+    let mut handles = vec![spawn(args.listen)];
+    let started = |rx: &std::sync::mpsc::Receiver<_>| match rx.recv() {
+        Ok(Ok(started)) => started,
+        Ok(Err(msg)) => fatal(name, msg),
+        Err(_) => fatal(name, "a reactor thread died while starting"),
+    };
+    let (bound, urls) = started(&rx);
+    for _ in 1..args.threads {
+        handles.push(spawn(bound));
+        started(&rx);
+    }
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "listening on {}", urls.join(" "));
+    let _ = stdout.flush();
+    for handle in handles {
+        match handle.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(msg)) => fatal(name, msg),
+            Err(_) => fatal(name, "a reactor thread panicked"),
+        }
+    }
+    exit(0)
 }

@@ -18,10 +18,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use common::child::{serve_as_child, status_kib, udp_socket_drops, ChildServer};
+use common::http_client::{http_server, Client};
 use common::interop::{assert_bad_command_line, wait_bounded, Example};
 use common::{connect, Server, TempDir, IO_TIMEOUT};
 use evloop::proto::echo::Echo;
-use evloop::proto::http::{HttpConfig, HttpService};
+use evloop::proto::http::HttpConfig;
 use evloop::Config;
 
 const HELLO: &[u8] = b"Hello, World!";
@@ -36,15 +37,6 @@ fn serial() -> MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn http_server(config: Config, http: HttpConfig) -> Server {
-    Server::start(config, move |r| {
-        let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let l = evloop::net::bind_tcp(addr, Default::default()).unwrap();
-        let service = HttpService::new(http).unwrap();
-        (Some(r.add_tcp_listener(l, service).unwrap()), None)
-    })
-}
-
 fn echo_server(config: Config) -> Server {
     Server::start(config, |r| {
         let tcp =
@@ -57,88 +49,11 @@ fn echo_server(config: Config) -> Server {
     })
 }
 
-/// An HTTP client connection that parses `Content-Length` responses.
-struct Client {
-    stream: TcpStream,
-    buf: Vec<u8>,
-    /// Bytes received in all.
-    received: usize,
-}
-
-impl Client {
-    fn new(stream: TcpStream) -> Client {
-        Client {
-            stream,
-            buf: Vec::new(),
-            received: 0,
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).expect("send request");
-    }
-
-    /// Reads more; false at EOF. A reset or a timeout fails the test.
-    fn fill(&mut self) -> bool {
-        let mut chunk = [0u8; 64 * 1024];
-        match self.stream.read(&mut chunk) {
-            Ok(0) => false,
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                self.received += n;
-                true
-            }
-            Err(e) => panic!("read failed: {e} ({} bytes buffered)", self.buf.len()),
-        }
-    }
-
-    /// The next complete response as (status, body); `None` at EOF between
-    /// responses. EOF inside a response fails the test: a truncated reply.
-    fn response(&mut self) -> Option<(u16, Vec<u8>)> {
-        let end = loop {
-            if let Some(at) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
-            }
-            if !self.fill() {
-                assert!(
-                    self.buf.is_empty(),
-                    "EOF inside a response head: {:?}",
-                    String::from_utf8_lossy(&self.buf)
-                );
-                return None;
-            }
-        };
-        let head = String::from_utf8(self.buf[..end].to_vec()).expect("ASCII head");
-        let status: u16 = head
-            .strip_prefix("HTTP/1.1 ")
-            .and_then(|rest| rest.get(..3))
-            .and_then(|code| code.parse().ok())
-            .unwrap_or_else(|| panic!("bad status line: {head:?}"));
-        let len: usize = head
-            .lines()
-            .find_map(|l| {
-                let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse().expect("numeric Content-Length"))
-            })
-            .unwrap_or_else(|| panic!("no Content-Length: {head:?}"));
-        while self.buf.len() < end + len {
-            assert!(
-                self.fill(),
-                "EOF inside a body of {len} bytes: a truncated reply"
-            );
-        }
-        let body = self.buf[end..end + len].to_vec();
-        self.buf.drain(..end + len);
-        Some((status, body))
-    }
-
-    fn get_hello(&mut self) {
-        self.send(GET);
-        let (status, body) = self.response().expect("a response, not EOF");
-        assert_eq!(status, 200);
-        assert_eq!(body, HELLO);
-    }
+/// `GET /` on `c`: 200 and the hello body.
+fn get_hello(c: &mut Client) {
+    let r = c.get("/");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, HELLO);
 }
 
 /// A client socket with a small receive buffer (set before connecting, so the
@@ -183,7 +98,7 @@ fn slowloris_dribblers_do_not_delay_others_and_are_closed_by_the_header_timeout(
         let mut worst = Duration::ZERO;
         for _ in 0..REQUESTS {
             let sent = Instant::now();
-            c.get_hello();
+            get_hello(&mut c);
             worst = worst.max(sent.elapsed());
             std::thread::sleep(Duration::from_millis(12)); // pacing, not a sync
         }
@@ -289,7 +204,7 @@ fn non_readers_keep_server_memory_bounded_and_others_are_served() {
             server.stats()
         );
         let sent = Instant::now();
-        normal.get_hello();
+        get_hello(&mut normal);
         worst = worst.max(sent.elapsed());
     }
     // ...and once every one of them is paused. (Their replies keep trickling into
@@ -302,7 +217,7 @@ fn non_readers_keep_server_memory_bounded_and_others_are_served() {
     let mut most_buffered = stalled.output_buffered;
     for _ in 0..20 {
         let sent = Instant::now();
-        normal.get_hello();
+        get_hello(&mut normal);
         worst = worst.max(sent.elapsed());
         most_buffered = most_buffered.max(server.stats().output_buffered);
     }
@@ -344,7 +259,7 @@ fn non_readers_keep_server_memory_bounded_and_others_are_served() {
     drop(clients);
     let stats = server.wait_for("non-readers gone", |s| s.active == 1);
     assert_eq!(stats.output_buffered, 0, "{stats:?}");
-    normal.get_hello();
+    get_hello(&mut normal);
 }
 
 #[test]
@@ -382,10 +297,10 @@ fn clients_that_reset_mid_response_leave_no_slot_behind() {
     assert_eq!(stats.output_buffered, 0, "{stats:?}");
     // Still serving.
     let mut c = Client::new(connect(addr));
-    c.get_hello();
+    get_hello(&mut c);
     c.send(b"GET /big.bin HTTP/1.1\r\n\r\n");
-    let (status, body) = c.response().unwrap();
-    assert_eq!((status, body.len()), (200, 4 * 1024 * 1024));
+    let r = c.response(false);
+    assert_eq!((r.status, r.body.len()), (200, 4 * 1024 * 1024));
 }
 
 /// Runs only as the child of the descriptor-exhaustion test (under `ulimit -n 64`).
@@ -411,7 +326,7 @@ fn http_descriptor_exhaustion_does_not_spin_and_service_resumes() {
     common::child::storm_past_the_descriptor_limit(&child);
     // Descriptors free up: a new client is served.
     let mut c = Client::new(connect(addr));
-    c.get_hello();
+    get_hello(&mut c);
     drop(c);
     let stats = child.stop();
     assert!(
@@ -453,18 +368,18 @@ fn sigterm_answers_every_request_read_then_exits_zero() {
     // Each client has its first response: the server has read its requests.
     let mut answered = vec![0usize; CONNS];
     for (c, n) in clients.iter_mut().zip(&mut answered) {
-        let (status, body) = c.response().expect("first response");
-        assert_eq!((status, body), (200, expected(0)));
+        let r = c.response(false);
+        assert_eq!((r.status, r.body), (200, expected(0)));
         *n = 1;
     }
     let signalled = Instant::now();
     server.sigterm();
     for (i, (c, n)) in clients.iter_mut().zip(&mut answered).enumerate() {
-        // Complete responses only, then EOF (`response` fails on a truncated one
+        // Complete responses only, then EOF (`next_response` fails on a truncated one
         // and on a reset).
-        while let Some((status, body)) = c.response() {
-            assert_eq!(status, 200, "connection {i}");
-            assert_eq!(body, expected(*n), "connection {i}, response {n}");
+        while let Some(r) = c.next_response(false) {
+            assert_eq!(r.status, 200, "connection {i}");
+            assert_eq!(r.body, expected(*n), "connection {i}, response {n}");
             *n += 1;
         }
         assert_eq!(

@@ -2,11 +2,13 @@
 //! handle to stop it and read its counters, a TCP client connection with bounded
 //! I/O, a self-removing temp directory, and a deterministic PRNG. The example
 //! programs as child processes are in [`interop`]; a server in a child copy of the
-//! test binary (own descriptor limit, own CPU and memory figures) in [`child`].
+//! test binary (own descriptor limit, own CPU and memory figures) in [`child`]; an
+//! HTTP client that parses `Content-Length` responses in [`http_client`].
 
 #![allow(dead_code)] // each test file uses a different subset
 
 pub mod child;
+pub mod http_client;
 pub mod interop;
 
 use std::net::{SocketAddr, TcpStream};

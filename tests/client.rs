@@ -200,3 +200,46 @@ fn a_udp_client_socket_sends_first_and_gets_replies() {
         vec![b"first".to_vec(), b"second".to_vec()]
     );
 }
+
+/// A session that never consumes anything: only the reactor's input cap can stop it.
+struct Hoarder;
+
+impl Session for Hoarder {
+    fn on_input(&mut self, _input: &[u8], _out: &mut Vec<u8>) -> Step {
+        Step::read(0)
+    }
+}
+
+struct HoarderService;
+
+impl evloop::StreamService for HoarderService {
+    fn open(&mut self, _peer: SocketAddr) -> Box<dyn Session> {
+        Box::new(Hoarder)
+    }
+}
+
+#[test]
+fn input_over_the_cap_that_the_session_never_consumes_closes_gracefully() {
+    use std::io::{Read, Write};
+    let server = Server::start(
+        Config {
+            max_input: 4096,
+            ..Config::default()
+        },
+        |r| {
+            let l =
+                evloop::net::bind_tcp("127.0.0.1:0".parse().unwrap(), Default::default()).unwrap();
+            (Some(r.add_tcp_listener(l, HoarderService).unwrap()), None)
+        },
+    );
+    let mut client = common::connect(server.tcp());
+    client.write_all(&[b'x'; 16 * 1024]).unwrap();
+    // The server stops at its cap and closes with FIN: a clean EOF, not a reset,
+    // and no unbounded buffering.
+    let mut buf = [0u8; 64];
+    assert_eq!(client.read(&mut buf).expect("EOF, not a reset"), 0);
+    drop(client);
+    let stats = server.wait_for("closed", |s| s.active == 0);
+    assert!(stats.bytes_in < 16 * 1024 + 64 * 1024);
+    assert_eq!(stats.io_errors, 0);
+}

@@ -96,13 +96,14 @@ fn a_connection_to_our_own_listener_round_trips() {
 
 #[test]
 fn a_refused_connect_is_reported_to_the_session() {
-    // A port that was just free: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let target: SocketAddr = ([127, 0, 0, 1], port).into();
+    // A socket bound but not listening holds the port, so no other test can take it,
+    // and a connect to it is refused.
+    let reserved =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    reserved
+        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let target = reserved.local_addr().unwrap().as_socket().unwrap();
     let (session, seen) = pinger(b"x");
     let server = Server::start(Config::default(), move |r| {
         r.connect(target, Box::new(session)).unwrap();

@@ -6,9 +6,9 @@
 //! `cargo test` builds the examples before running any test. (`cargo test --test
 //! kv_interop` alone does not: build them first with `cargo build --examples`.)
 //!
-//! `redis-cli` and `redis-benchmark` must be installed (package `redis-tools`, which
-//! `.ci/run` installs); if they are missing the tests fail and name the package,
-//! rather than skipping silently.
+//! The tests that need `redis-cli` and `redis-benchmark` (package `redis-tools`)
+//! print `skipped: redis-cli not installed` and pass when they are missing, unless
+//! `EVLOOP_REQUIRE_TOOLS=1` is set, as `.ci/run` sets it: then they fail.
 
 mod common;
 
@@ -18,9 +18,12 @@ use std::time::Duration;
 
 use common::connect;
 use common::interop::{
-    assert_bad_command_line, assert_help_prints_usage, require, run_bounded, run_bounded_for,
+    assert_bad_command_line, assert_help_prints_usage, have, run_bounded, run_bounded_for,
     taken_port, Example,
 };
+
+const REDIS_CLI: (&str, &str) = ("redis-cli", "redis-tools");
+const REDIS_BENCHMARK: (&str, &str) = ("redis-benchmark", "redis-tools");
 
 /// `redis-benchmark` runs under `timeout 120`; the test waits a little longer.
 const BENCH_TIMEOUT: Duration = Duration::from_secs(130);
@@ -71,7 +74,6 @@ impl Kv {
 
     /// `redis-cli -p PORT args...`: its stdout, after checking it succeeded.
     fn cli(&self, args: &[&str]) -> String {
-        require("redis-cli", "redis-tools");
         let out = run_bounded(
             Command::new("redis-cli")
                 .args(["-h", "127.0.0.1", "-p", &self.port()])
@@ -90,7 +92,6 @@ impl Kv {
     /// `timeout 120 redis-benchmark -p PORT args...`: the result lines (progress
     /// lines, which end in `\r`, are dropped).
     fn benchmark(&self, args: &[&str]) -> Vec<String> {
-        require("redis-benchmark", "redis-tools");
         let out = run_bounded_for(
             Command::new("timeout")
                 .args([
@@ -136,6 +137,9 @@ fn result_line<'a>(lines: &'a [String], test: &str) -> Option<&'a String> {
 
 #[test]
 fn redis_cli_set_get_info() {
+    if !have(&[REDIS_CLI, REDIS_BENCHMARK]) {
+        return;
+    }
     let kv = Kv::start();
     assert_eq!(kv.cli(&["SET", "greeting", "hello world"]).trim(), "OK");
     assert_eq!(kv.cli(&["GET", "greeting"]).trim(), "hello world");
@@ -150,6 +154,9 @@ fn redis_cli_set_get_info() {
 
 #[test]
 fn redis_benchmark_selected_tests_complete_without_errors() {
+    if !have(&[REDIS_CLI, REDIS_BENCHMARK]) {
+        return;
+    }
     let kv = Kv::start();
     let tests = "ping,set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange,mset";
     let lines = kv.benchmark(&["-q", "-n", "20000", "-t", tests]);
@@ -165,6 +172,9 @@ fn redis_benchmark_selected_tests_complete_without_errors() {
 
 #[test]
 fn redis_benchmark_plain_runs_every_default_test() {
+    if !have(&[REDIS_CLI, REDIS_BENCHMARK]) {
+        return;
+    }
     let kv = Kv::start();
     let lines = kv.benchmark(&["-q", "-n", "2000"]);
     // Tests a newer redis-benchmark may add (XADD, say) can fail here; only the

@@ -1,4 +1,5 @@
-//! HTTP/1.1 server: `/`, `/plaintext`, `/json`, `POST /echo`, and static files.
+//! HTTP/1.1 server: `/`, `/plaintext`, `/json`, `POST /echo`, and static files — the
+//! routes of `evloop::proto::http::Demo`, a `Handler` (write your own to serve yours).
 //!
 //! ```text
 //! cargo run --release --example http -- --listen 127.0.0.1:8080 --root ./public
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use evloop::net::bind_tcp;
-use evloop::proto::http::{HttpConfig, HttpService};
+use evloop::proto::http::{Demo, HttpConfig, HttpService};
 use evloop::{Config, Reactor};
 
 const NAME: &str = "http";
@@ -81,13 +82,13 @@ fn main() {
         .max(http.max_header_bytes.saturating_mul(2));
     common::init_logging();
     // Check --root once, up front, for one clear error.
-    if let Err(e) = HttpService::new(http.clone()) {
+    if let Err(e) = HttpService::new(http.clone(), Demo) {
         common::fatal(NAME, format_args!("--root: {e}"));
     }
     common::serve_threads(NAME, &args, move |listen, options| {
         let mut reactor = Reactor::new(config.clone())?;
         let listener = bind_tcp(listen, options)?;
-        let addr = reactor.add_tcp_listener(listener, HttpService::new(http.clone())?)?;
+        let addr = reactor.add_tcp_listener(listener, HttpService::new(http.clone(), Demo)?)?;
         Ok((reactor, addr, vec![format!("http://{addr}")]))
     })
 }

@@ -4,6 +4,74 @@
 //! it accepts TCP connections into a slab, drives each one's state machine from
 //! readiness events, and answers UDP datagrams. Protocols are sans-I/O
 //! [`Session`]s (see [`service`]): bytes in, bytes out, and a decision.
+//!
+//! # A server in forty lines
+//!
+//! A line protocol that answers every line in upper case: a [`Session`] per
+//! connection, a [`StreamService`] that opens them, a reactor on port 0 in its own
+//! thread, one client round trip, and a graceful stop through a [`Handle`].
+//!
+//! ```
+//! use std::io::{BufRead, BufReader, Write};
+//! use std::net::{SocketAddr, TcpStream};
+//! use evloop::{net, Config, Next, Reactor, Session, Step, StreamService};
+//!
+//! /// Answers each complete line in upper case; leaves a partial line for later.
+//! struct Upper;
+//!
+//! impl Session for Upper {
+//!     fn on_input(&mut self, input: &[u8], out: &mut Vec<u8>) -> Step {
+//!         let mut consumed = 0;
+//!         while let Some(end) = input[consumed..].iter().position(|&b| b == b'\n') {
+//!             let line = &input[consumed..consumed + end + 1];
+//!             out.extend(line.iter().map(u8::to_ascii_uppercase));
+//!             consumed += end + 1;
+//!         }
+//!         if input.len() - consumed > 4096 {
+//!             return Step { consumed: input.len(), next: Next::Close }; // line too long
+//!         }
+//!         Step::read(consumed)
+//!     }
+//! }
+//!
+//! struct UpperService;
+//!
+//! impl StreamService for UpperService {
+//!     fn open(&mut self, _peer: SocketAddr) -> Box<dyn Session> {
+//!         Box::new(Upper)
+//!     }
+//! }
+//!
+//! # fn main() -> std::io::Result<()> {
+//! let (tx, rx) = std::sync::mpsc::channel();
+//! let server = std::thread::spawn(move || -> std::io::Result<()> {
+//!     let mut reactor = Reactor::new(Config::default())?;
+//!     let listener = net::bind_tcp(([127, 0, 0, 1], 0).into(), Default::default())?;
+//!     let addr = reactor.add_tcp_listener(listener, UpperService)?;
+//!     tx.send((addr, reactor.handle())).unwrap();
+//!     reactor.run() // until the handle asks it to stop
+//! });
+//! let (addr, handle) = rx.recv().unwrap();
+//!
+//! let mut client = TcpStream::connect(addr)?;
+//! client.write_all(b"hello, evloop\n")?;
+//! let mut reply = String::new();
+//! BufReader::new(&client).read_line(&mut reply)?;
+//! assert_eq!(reply, "HELLO, EVLOOP\n");
+//!
+//! handle.shutdown(); // stop accepting, deliver what is owed, return from run()
+//! server.join().unwrap()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! The core — [`Reactor`], [`service`], [`net`], [`proto::echo`] — needs only mio,
+//! slab, log, socket2 and signal-hook. The protocol layers are cargo features, both on
+//! by default: `http` (`proto::http`, an HTTP/1.1 server whose routes the application
+//! supplies as a handler) and `resp` (`proto::resp`, a Redis-protocol key-value store).
+//! `default-features = false` leaves the core alone.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -109,7 +109,7 @@ fn slowloris_dribblers_do_not_delay_others_and_are_closed_by_the_header_timeout(
     // out at ~400 ms. The header timeout runs from the first byte, so the server
     // must close at ~500 ms; a deadline that each dribble extended would close at
     // ~900 ms or later.
-    const HEAD: &[u8] = b"GET / HTTP/1.1\r\nX-Slow: a";
+    const HEAD: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: a";
     let started = Instant::now();
     for tick in 0..5u32 {
         let at = started + Duration::from_millis(100) * tick;
@@ -276,7 +276,7 @@ fn clients_that_reset_mid_response_leave_no_slot_behind() {
         },
     );
     let addr = server.tcp();
-    let mut pipelined = b"GET /big.bin HTTP/1.1\r\n\r\n".repeat(2);
+    let mut pipelined = b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n".repeat(2);
     pipelined.extend_from_slice(&GET.repeat(100));
     for _ in 0..CLIENTS {
         let mut c = Client::new(connect(addr));
@@ -298,7 +298,7 @@ fn clients_that_reset_mid_response_leave_no_slot_behind() {
     // Still serving.
     let mut c = Client::new(connect(addr));
     get_hello(&mut c);
-    c.send(b"GET /big.bin HTTP/1.1\r\n\r\n");
+    c.send(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
     let r = c.response(false);
     assert_eq!((r.status, r.body.len()), (200, 4 * 1024 * 1024));
 }
@@ -347,7 +347,8 @@ fn sigterm_answers_every_request_read_then_exits_zero() {
             0 => batch.extend_from_slice(GET),
             1 => batch.extend_from_slice(b"GET /json HTTP/1.1\r\nHost: t\r\n\r\n"),
             _ => batch.extend_from_slice(
-                format!("POST /echo HTTP/1.1\r\nContent-Length: 6\r\n\r\nreq#{i:02}").as_bytes(),
+                format!("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nreq#{i:02}")
+                    .as_bytes(),
             ),
         }
     }

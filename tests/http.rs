@@ -139,9 +139,9 @@ fn thousands_of_pipelined_requests_pass_the_output_budget() {
         let mut batch = Vec::new();
         for i in 0..N {
             if i % 2 == 0 {
-                batch.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
+                batch.extend_from_slice(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
             } else {
-                batch.extend_from_slice(b"GET /json HTTP/1.1\r\n\r\n");
+                batch.extend_from_slice(b"GET /json HTTP/1.1\r\nHost: x\r\n\r\n");
             }
         }
         writer.write_all(&batch).unwrap();
@@ -217,7 +217,7 @@ fn head_has_content_length_and_no_body() {
         ("/plaintext", HELLO.len(), "text/plain"),
         ("/json", JSON.len(), "application/json"),
     ] {
-        c.send(format!("HEAD {path} HTTP/1.1\r\n\r\n").as_bytes());
+        c.send(format!("HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
         let r = c.response(true);
         assert_eq!(r.status, 200);
         assert_eq!(r.content_length(), len);
@@ -256,7 +256,7 @@ fn connection_close_is_honoured_after_the_response() {
     c.get("/").check(200, "text/plain", HELLO);
     // Requests pipelined after the closing one are not answered.
     c.send(
-        b"GET /json HTTP/1.1\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+        b"GET /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
     );
     let r = c.response(false);
     r.check(200, "application/json", JSON);
@@ -312,7 +312,7 @@ fn static_files_are_served_and_confined_to_the_root() {
     c.get("/docs")
         .check(200, "text/html; charset=utf-8", b"<h1>docs</h1>");
     c.get("/a%20b.json").check(200, "application/json", b"{}");
-    c.send(b"HEAD /big.bin HTTP/1.1\r\n\r\n");
+    c.send(b"HEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
     let r = c.response(true);
     assert_eq!(r.status, 200);
     assert_eq!(r.content_length(), big_len);
@@ -339,8 +339,9 @@ fn static_files_are_served_and_confined_to_the_root() {
         let r = c.get(path);
         assert_eq!(r.status, 404, "{path}: {r:?}");
         assert!(!r.body.windows(6).any(|w| w == b"do not"), "{path}");
-        assert_eq!(r.header("Connection"), Some("close"), "{path}");
-        c.expect_eof();
+        // A well-framed request: the connection stays open for the next one.
+        assert_eq!(r.header("Connection"), None, "{path}");
+        c.get("/").check(200, "text/plain", HELLO);
     }
     for path in ["/%00secret.txt", "/bad%zz"] {
         let mut c = Client::connect(addr);
@@ -354,7 +355,83 @@ fn static_files_are_served_and_confined_to_the_root() {
     let r = c.response(false);
     assert_eq!(r.status, 405);
     assert_eq!(r.header("Allow"), Some("GET, HEAD"));
-    c.expect_eof();
+    c.get("/").check(200, "text/plain", HELLO);
+}
+
+#[test]
+fn refusals_of_well_framed_requests_keep_the_connection_open() {
+    let server = http_server(Config::default(), HttpConfig::default());
+    let addr = server.tcp();
+    let cases: &[(&str, &[u8], u16, Option<&str>)] = &[
+        (
+            "unknown path",
+            b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n",
+            404,
+            None,
+        ),
+        (
+            "unknown path, HEAD",
+            b"HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n",
+            404,
+            None,
+        ),
+        (
+            "POST /",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+            405,
+            Some("GET, HEAD"),
+        ),
+        (
+            "DELETE /json",
+            b"DELETE /json HTTP/1.1\r\nHost: x\r\n\r\n",
+            405,
+            Some("GET, HEAD"),
+        ),
+        (
+            "GET /echo",
+            b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n",
+            405,
+            Some("POST"),
+        ),
+    ];
+    let mut c = Client::connect(addr);
+    for &(what, request, status, allow) in cases {
+        c.send(request);
+        let r = c.response(request.starts_with(b"HEAD "));
+        assert_eq!(r.status, status, "{what}: {r:?}");
+        assert_eq!(r.header("Connection"), None, "{what}");
+        assert_eq!(r.header("Allow"), allow, "{what}");
+    }
+    c.get("/").check(200, "text/plain", HELLO);
+
+    // 64 pipelined requests with a 404 in the middle: every one answered, in order.
+    let mut c = Client::connect(addr);
+    let mut pipeline = Vec::new();
+    for i in 0..64 {
+        let path = if i == 32 { "/missing" } else { "/json" };
+        pipeline.extend_from_slice(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+    }
+    c.send(&pipeline);
+    for i in 0..64 {
+        let r = c.response(false);
+        if i == 32 {
+            assert_eq!(r.status, 404, "{r:?}");
+        } else {
+            r.check(200, "application/json", JSON);
+        }
+    }
+
+    // A 405 whose body (Content-Length, then chunked) is read and dropped, then a good
+    // request on the same connection.
+    let mut c = Client::connect(addr);
+    c.send(&post("/json", &[b'x'; 100_000], ""));
+    let r = c.response(false);
+    assert_eq!((r.status, r.header("Allow")), (405, Some("GET, HEAD")));
+    let mut req = b"PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    req.extend_from_slice(&chunked(&[b'y'; 5000], &[1000, 3000]));
+    c.send(&req);
+    assert_eq!(c.response(false).status, 405);
+    c.get("/").check(200, "text/plain", HELLO);
 }
 
 /// Sends `request` on a fresh connection; expects `status` with `Connection: close`,
@@ -374,7 +451,7 @@ fn expect_rejection(addr: SocketAddr, what: &str, request: &[u8], status: u16) -
 }
 
 #[test]
-fn each_rejection_has_its_status_then_closes() {
+fn each_untrusted_request_has_its_status_then_closes() {
     let server = http_server(
         Config::default(),
         HttpConfig {
@@ -384,40 +461,47 @@ fn each_rejection_has_its_status_then_closes() {
         },
     );
     let addr = server.tcp();
-    let huge_head = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(8000));
-    let many_headers = format!("GET / HTTP/1.1\r\n{}\r\n", "X: y\r\n".repeat(100));
+    let huge_head = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(8000)
+    );
+    // Over the parser's field table (512) while within the byte limit.
+    let many_headers = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        "X: y\r\n".repeat(600)
+    );
     let cases: &[(&str, &[u8], u16)] = &[
-        ("malformed header", b"GET / HTTP/1.1\r\nNo colon here\r\n\r\n", 400),
+        ("malformed header", b"GET / HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n", 400),
         ("malformed request line", b"GET  /\r\n\r\n", 400),
-        ("binary garbage", b"\x01\x02\x03 / HTTP/1.1\r\n\r\n", 400),
+        ("binary garbage", b"\x01\x02\x03 / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
         (
             "Content-Length with Transfer-Encoding",
-            b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
             400,
         ),
         (
             "differing Content-Length",
-            b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
             400,
         ),
         (
             "non-numeric Content-Length",
-            b"POST /echo HTTP/1.1\r\nContent-Length: 3x\r\n\r\nabc",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3x\r\n\r\nabc",
             400,
         ),
         (
             "bad chunk size",
-            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
             400,
         ),
         (
             "chunk without CRLF after data",
-            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n",
             400,
         ),
         (
             "Transfer-Encoding gzip",
-            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
             501,
         ),
         (
@@ -429,37 +513,30 @@ fn each_rejection_has_its_status_then_closes() {
         ("too many headers", many_headers.as_bytes(), 431),
         (
             "Content-Length over max_body",
-            b"POST /echo HTTP/1.1\r\nContent-Length: 1001\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n",
             413,
         ),
         (
             "chunked body over max_body",
-            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3e9\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3e9\r\n",
             413,
         ),
         ("HTTP/2.0", b"GET / HTTP/2.0\r\n\r\n", 505),
         ("HTTP/1.2", b"GET / HTTP/1.2\r\n\r\n", 505),
-        ("unknown path", b"GET /nope HTTP/1.1\r\n\r\n", 404),
-        ("unknown path, HEAD", b"HEAD /nope HTTP/1.1\r\n\r\n", 404),
-        ("POST /", b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 405),
-        ("DELETE /json", b"DELETE /json HTTP/1.1\r\n\r\n", 405),
-        ("GET /echo", b"GET /echo HTTP/1.1\r\n\r\n", 405),
+        ("HTTP/1.1 without Host", b"GET / HTTP/1.1\r\n\r\n", 400),
+        ("two Host fields", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
     ];
     for &(what, request, status) in cases {
         let r = expect_rejection(addr, what, request, status);
-        match what {
-            "POST /" | "DELETE /json" => assert_eq!(r.header("Allow"), Some("GET, HEAD")),
-            "GET /echo" => assert_eq!(r.header("Allow"), Some("POST")),
-            _ => assert_eq!(r.header("Allow"), None, "{what}"),
-        }
+        assert_eq!(r.header("Allow"), None, "{what}");
     }
     // A chunked body that grows past max_body once its data arrives.
-    let mut req = b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut req = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
     req.extend_from_slice(&chunked(&[b'x'; 1500], &[400]));
     expect_rejection(addr, "chunked total over max_body", &req, 413);
     // A rejection after good pipelined requests: those are answered first.
     let mut c = Client::connect(addr);
-    c.send(b"GET / HTTP/1.1\r\n\r\nGET /json HTTP/1.1\r\n\r\nGET / HTTP/7.0\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+    c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /json HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/7.0\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
     c.response(false).check(200, "text/plain", HELLO);
     c.response(false).check(200, "application/json", JSON);
     assert_eq!(c.response(false).status, 505);
@@ -474,7 +551,7 @@ fn each_rejection_has_its_status_then_closes() {
 fn expect_continue_gets_100_before_the_body() {
     let server = default_server();
     let mut c = Client::connect(server.tcp());
-    c.send(b"POST /echo HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
     // Read just the interim response before sending the body.
     while !c.buf.windows(4).any(|w| w == b"\r\n\r\n") {
         assert!(c.fill(), "EOF before 100 Continue");
@@ -525,7 +602,9 @@ fn slow_header_dribble_is_closed_while_others_are_served() {
         })
     };
     let started = Instant::now();
-    writer.write_all(b"GET / HTTP/1.1\r\nX-Slow: ").unwrap();
+    writer
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .unwrap();
     let dribbler = std::thread::spawn(move || {
         // One byte every 100 ms: always active, never complete. Bounded at 5 s.
         while !closed.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(5) {
@@ -598,14 +677,14 @@ fn large_file_is_streamed_byte_for_byte() {
     c.get("/small.txt")
         .check(200, "text/plain; charset=utf-8", b"small");
     // Two of them pipelined, with a small request between.
-    c.send(b"GET /big.bin HTTP/1.1\r\n\r\nGET /json HTTP/1.1\r\n\r\nGET /big.bin HTTP/1.1\r\n\r\n");
+    c.send(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /json HTTP/1.1\r\nHost: x\r\n\r\nGET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(c.response(false).body == big);
     c.response(false).check(200, "application/json", JSON);
     assert!(c.response(false).body == big);
     // Just over one piece, with Connection: close.
     tmp.write("piece.bin", &big[..64 * 1024 + 1]);
     let mut c = Client::connect(server.tcp());
-    c.send(b"GET /piece.bin HTTP/1.1\r\nConnection: close\r\n\r\n");
+    c.send(b"GET /piece.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     let r = c.response(false);
     assert!(r.body == big[..64 * 1024 + 1]);
     c.expect_eof();

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::interop::{assert_bad_command_line, example, run_bounded_for};
 use common::Server;
 use evloop::proto::echo::Echo;
-use evloop::proto::http::{HttpConfig, HttpService};
+use evloop::proto::http::{Demo, HttpConfig, HttpService};
 use evloop::proto::resp::{KvConfig, KvService};
 use evloop::{Config, DatagramService, Datagrams, Session, Step, StreamService};
 
@@ -127,7 +127,7 @@ fn tcp_and_udp_echo_every_request_verified() {
 
 #[test]
 fn http_every_response_verified() {
-    let server = tcp_server(|| HttpService::new(HttpConfig::default()).unwrap());
+    let server = tcp_server(|| HttpService::new(HttpConfig::default(), Demo).unwrap());
     assert_clean_run("http", server.tcp(), &["--connections", "10"]);
     assert_clean_run(
         "http",

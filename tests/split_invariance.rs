@@ -88,7 +88,14 @@ fn http_request() -> impl Strategy<Value = Vec<u8>> {
         request_line(),
         select(&["", "", "", "", "", "", "", "Connection: close\r\n"][..]),
         any::<bool>(),
-        select(&["", "Content-Type: text/x\r\n", "Host: example\r\n"][..]),
+        select(
+            &[
+                "Host: x\r\n",
+                "Host: x\r\nContent-Type: text/x\r\n",
+                "Host: example\r\n",
+                "",
+            ][..],
+        ),
         select(&["", "", "\r\n"][..]),
     )
         .prop_map(
@@ -189,7 +196,7 @@ proptest! {
         ),
         cuts in cuts(),
     ) {
-        let one: String = requests.iter().map(|r| format!("{r}HTTP/1.1\r\n\r\n")).collect();
+        let one: String = requests.iter().map(|r| format!("{r}HTTP/1.1\r\nHost: x\r\n\r\n")).collect();
         let input = one.repeat(96 * 1024 / one.len() + 1).into_bytes();
         let (out, end) = check_http(&input, &cuts);
         prop_assert!(out.len() > HTTP_OUTPUT_BUDGET, "{} bytes: never paused", out.len());
@@ -200,7 +207,7 @@ proptest! {
 /// The generators reach the interesting outcomes (not just the first request's 400).
 #[test]
 fn http_generated_pipeline_is_answered_in_full() {
-    let input = b"GET / HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\
+    let input = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
 3;a=b\r\nabc\r\n0\r\nX-Sum: 1\r\n\r\nGET /json HTTP/1.0\r\n\r\n";
     let (out, end) = check_http(input, &[3, 7]);
     let text = String::from_utf8_lossy(&out);

@@ -11,7 +11,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use evloop::proto::http::chunked::{ChunkError, ChunkedDecoder};
-use evloop::proto::http::{HttpConfig, HttpService};
+use evloop::proto::http::{Demo, HttpConfig, HttpService};
 use evloop::proto::resp::frame::{Args, Frame, Limits, Parser};
 use evloop::proto::resp::{KvConfig, KvService, OUTPUT_BATCH};
 use evloop::{Next, Session};
@@ -212,7 +212,7 @@ pub fn check_http(data: &[u8], cuts: &[usize]) -> (Vec<u8>, End) {
         base: HTTP_OUTPUT_BUDGET + config.max_body + config.max_header_bytes + 1024,
         per_byte: 0,
     };
-    let svc = HttpService::with_clock(config, http_clock).expect("root-less config");
+    let svc = HttpService::with_clock(config, Demo, http_clock).expect("root-less config");
     let whole = drive(&mut svc.session(), &[data], &bounds);
     let split = drive(&mut svc.session(), &pieces(data, cuts), &bounds);
     assert_same(&whole, &split, cuts);

@@ -2,5 +2,7 @@
 //! [`Next`](crate::Next) decision, and never touches a socket.
 
 pub mod echo;
+#[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "resp")]
 pub mod resp;

@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
-use evloop::proto::http::{HttpConfig, HttpService};
+use evloop::proto::http::{Demo, HttpConfig, HttpService};
 use evloop::Config;
 
 use super::Server;
@@ -17,7 +17,7 @@ pub fn http_server(config: Config, http: HttpConfig) -> Server {
     Server::start(config, move |r| {
         let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let l = evloop::net::bind_tcp(addr, Default::default()).unwrap();
-        let service = HttpService::new(http).unwrap();
+        let service = HttpService::new(http, Demo).unwrap();
         (Some(r.add_tcp_listener(l, service).unwrap()), None)
     })
 }

@@ -8,6 +8,7 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 pub mod child;
+#[cfg(feature = "http")]
 pub mod http_client;
 pub mod interop;
 

@@ -7,21 +7,28 @@
 //! rules; it reads `Content-Length` and chunked bodies incrementally, within limits;
 //! and it streams static files under backpressure through [`Next::Stream`].
 //!
-//! The pieces, each in its own module: `request` validates a head that `httparse`
-//! parsed (framing, persistence, limits), [`chunked`] decodes chunked bodies,
-//! `response` writes responses from precomputed bytes, `files` finds files under the
-//! root without escaping it, and `date` formats the cached `Date` header.
+//! What each request gets is the application's choice: a [`Handler`] routes it (see
+//! [`handler`]); [`Demo`] is the example server's. The pieces, each in its own module:
+//! `request` validates a head that `httparse` parsed (framing, persistence, limits),
+//! [`chunked`] decodes chunked bodies, `response` writes responses from precomputed
+//! bytes, `files` finds files under the root without escaping it, and `date` formats
+//! the cached `Date` header.
 //!
-//! Every refusal (400, 404, 405, 413, 431, 501, 505) is answered with a short text body
-//! and `Connection: close`, and the session then closes ([`Next::Close`]), as issue 3
-//! asks. For malformed requests that is required (the framing of whatever follows is
-//! unknown); for 404 and 405 it is a choice, kept for uniformity with the issue.
+//! A refusal of a well-framed request (404, 405) is answered after its body has been
+//! read and keeps the connection open, so requests pipelined behind it are answered
+//! too. A request whose framing cannot be trusted (400, 413, 431, 501, 505: a
+//! malformed head or chunk, smuggling signs, oversize) is answered with `Connection:
+//! close`, and the session closes ([`Next::Close`]): where the next request would
+//! start is unknown.
 
 pub mod chunked;
 mod date;
 mod files;
+pub mod handler;
 mod request;
 mod response;
+
+pub use handler::{Demo, FixedResponse, Handler, Refusal, Reply, Request, Route};
 
 use std::cell::RefCell;
 use std::io;
@@ -32,11 +39,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::service::{Next, Session, Step, StreamService};
 use chunked::{ChunkError, ChunkedDecoder};
-use files::{FileBody, Refusal};
+use files::FileBody;
 use request::{Framing, Head, Parsed};
 use response::{
-    write_error, write_head, Canned, Conn, Fixed, Status, BAD_REQUEST, CONTENT_TOO_LARGE, CONTINUE,
-    METHOD_NOT_ALLOWED_GET, METHOD_NOT_ALLOWED_POST, NOT_FOUND, OCTET_STREAM, OK,
+    write_error, write_head, write_refusal, Canned, Conn, Status, BAD_REQUEST, CONTENT_TOO_LARGE,
+    CONTINUE, METHOD_NOT_ALLOWED, NOT_FOUND, OK,
 };
 
 /// Output a session appends in one [`Session::on_input`] call before it pauses to let
@@ -72,31 +79,41 @@ impl Default for HttpConfig {
 }
 
 /// State shared by all sessions of one service.
-#[derive(Debug)]
 struct Shared {
     config: HttpConfig,
     clock: fn() -> SystemTime,
     canned: RefCell<Canned>,
+    handler: Box<dyn Handler>,
 }
 
-/// The HTTP/1.1 service: opens an [`HttpSession`] per connection and refreshes the
-/// cached `Date` header once a second.
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The HTTP/1.1 service: opens an [`HttpSession`] per connection, answers requests as
+/// its [`Handler`] routes them, and refreshes the cached `Date` header once a second.
 #[derive(Debug)]
 pub struct HttpService {
     shared: Rc<Shared>,
 }
 
 impl HttpService {
-    /// A service with `config`. Fails if `config.root` cannot be canonicalized (it
-    /// does not exist, say) or is not a directory.
-    pub fn new(config: HttpConfig) -> io::Result<HttpService> {
-        HttpService::with_clock(config, SystemTime::now)
+    /// A service with `config`, answering as `handler` routes. Fails if
+    /// `config.root` cannot be canonicalized (it does not exist, say) or is not a
+    /// directory.
+    pub fn new(config: HttpConfig, handler: impl Handler + 'static) -> io::Result<HttpService> {
+        HttpService::with_clock(config, handler, SystemTime::now)
     }
 
     /// Like [`HttpService::new`], with the wall clock that dates responses replaced by
     /// `clock` (tests use a fixed one to compare responses byte for byte).
     pub fn with_clock(
         mut config: HttpConfig,
+        handler: impl Handler + 'static,
         clock: fn() -> SystemTime,
     ) -> io::Result<HttpService> {
         if let Some(root) = &config.root {
@@ -109,12 +126,13 @@ impl HttpService {
             }
             config.root = Some(root);
         }
-        let canned = Canned::new(date::unix_seconds(clock()));
+        let canned = Canned::new(date::unix_seconds(clock()), handler.fixed_responses());
         Ok(HttpService {
             shared: Rc::new(Shared {
                 config,
                 clock,
                 canned: RefCell::new(canned),
+                handler: Box::new(handler),
             }),
         })
     }
@@ -154,9 +172,13 @@ impl StreamService for HttpService {
 /// What a request asks for once its head is understood.
 #[derive(Debug)]
 enum Action {
-    Fixed(Fixed),
-    Echo,
+    /// The handler's fixed response with this index.
+    Fixed(usize),
+    /// Read the body, then ask the handler ([`Route::Body`]).
+    Body(u32),
     File(FileBody, &'static [u8]),
+    /// Refuse a well-framed request (read its body first), keeping the connection.
+    Refuse(Status, Option<&'static str>),
 }
 
 /// A request whose head has been read and whose body is still arriving.
@@ -196,9 +218,9 @@ pub struct HttpSession {
     /// Length of the incomplete head `httparse` last saw at the front of the input;
     /// it is parsed again only when the input has grown.
     head_scanned: usize,
-    /// The echo body being received (bounded by `max_body`).
+    /// The body being received for [`Route::Body`] (bounded by `max_body`).
     body: Vec<u8>,
-    /// The echo request's Content-Type, copied out of the input.
+    /// That request's Content-Type, copied out of the input.
     content_type: Vec<u8>,
 }
 
@@ -284,14 +306,22 @@ impl HttpSession {
             }
         };
         let body_start = pos + head.len;
-        let has_body = head.framing != Framing::Length(0);
+        let has_body = head.has_body();
+        if let (Action::Refuse(status, allow), true) = (&action, has_body && head.expect_continue) {
+            // The client holds the body back until it hears 100 Continue; refused, it
+            // may send the body anyway or the next request, so where the next request
+            // starts is unknown: answer and close.
+            write_refusal(out, canned.date(), *status, *allow, head_only, Conn::Close);
+            self.state = State::Closed;
+            return Flow::Return(close(input));
+        }
         if has_body && head.expect_continue {
             out.extend_from_slice(CONTINUE);
         }
-        if let Action::Echo = action {
+        if let Action::Body(_) = action {
             self.content_type.clear();
             self.content_type
-                .extend_from_slice(head.content_type.unwrap_or(OCTET_STREAM));
+                .extend_from_slice(head.content_type.unwrap_or_default());
         }
         let body = match head.framing {
             Framing::Length(n) => {
@@ -331,7 +361,7 @@ impl HttpSession {
         let State::Body(pending) = &mut self.state else {
             return Flow::Continue(pos);
         };
-        let keep = matches!(pending.action, Action::Echo);
+        let keep = matches!(pending.action, Action::Body(_));
         let complete = match &mut pending.body {
             BodyReader::Length { remaining } => {
                 let available = input.len() - pos;
@@ -405,18 +435,28 @@ impl HttpSession {
         out: &mut Vec<u8>,
     ) -> Flow {
         self.state = State::Head;
+        let date = canned.date();
         match action {
-            Action::Fixed(fixed) => out.extend_from_slice(canned.fixed(fixed, head_only, conn)),
-            Action::Echo => {
-                write_head(
-                    out,
-                    canned.date(),
-                    OK,
-                    Some(&self.content_type),
-                    body.len() as u64,
-                    conn,
-                );
-                out.extend_from_slice(body);
+            Action::Fixed(index) => match canned.fixed(index, head_only, conn) {
+                Some(response) => out.extend_from_slice(response),
+                None => write_refusal(out, date, NOT_FOUND, None, head_only, conn),
+            },
+            Action::Body(route) => {
+                match self.shared.handler.on_body(route, &self.content_type, body) {
+                    Reply::Ok { content_type, body } => {
+                        write_head(out, date, OK, Some(content_type), body.len() as u64, conn);
+                        if !head_only {
+                            out.extend_from_slice(&body);
+                        }
+                    }
+                    Reply::Refuse(refusal) => {
+                        let (status, allow) = refusal_status(refusal);
+                        write_refusal(out, date, status, allow, head_only, conn);
+                    }
+                }
+            }
+            Action::Refuse(status, allow) => {
+                write_refusal(out, date, status, allow, head_only, conn)
             }
             Action::File(mut file, content_type) => {
                 write_head(
@@ -461,31 +501,36 @@ impl HttpSession {
     }
 }
 
-/// Where a request goes. Built-in routes win over files under the root.
+/// Where a request goes, as the handler says; `Err` is a refusal that closes the
+/// connection.
 fn route(shared: &Shared, head: &Head<'_>) -> Result<Action, Status> {
-    let get_like = matches!(head.method, "GET" | "HEAD");
-    let fixed = match head.path {
-        b"/" | b"/plaintext" => Some(Fixed::Plaintext),
-        b"/json" => Some(Fixed::Json),
-        b"/echo" if head.method == "POST" => return Ok(Action::Echo),
-        b"/echo" => return Err(METHOD_NOT_ALLOWED_POST),
-        _ => None,
-    };
-    if let Some(fixed) = fixed {
-        return if get_like {
-            Ok(Action::Fixed(fixed))
-        } else {
-            Err(METHOD_NOT_ALLOWED_GET)
-        };
+    match shared.handler.route(&Request { head }) {
+        Route::Fixed(index) => Ok(Action::Fixed(index)),
+        Route::Body(route) => Ok(Action::Body(route)),
+        Route::Refuse(refusal) => {
+            let (status, allow) = refusal_status(refusal);
+            Ok(Action::Refuse(status, allow))
+        }
+        Route::File => {
+            let Some(root) = &shared.config.root else {
+                return Ok(Action::Refuse(NOT_FOUND, None));
+            };
+            match files::lookup(root, head.path) {
+                Ok(found) if matches!(head.method, "GET" | "HEAD") => {
+                    Ok(Action::File(found.body, found.content_type))
+                }
+                Ok(_) => Ok(Action::Refuse(METHOD_NOT_ALLOWED, Some("GET, HEAD"))),
+                Err(files::Refusal::NotFound) => Ok(Action::Refuse(NOT_FOUND, None)),
+                Err(files::Refusal::BadPath) => Err(BAD_REQUEST),
+            }
+        }
     }
-    let Some(root) = &shared.config.root else {
-        return Err(NOT_FOUND);
-    };
-    match files::lookup(root, head.path) {
-        Ok(found) if get_like => Ok(Action::File(found.body, found.content_type)),
-        Ok(_) => Err(METHOD_NOT_ALLOWED_GET),
-        Err(Refusal::NotFound) => Err(NOT_FOUND),
-        Err(Refusal::BadPath) => Err(BAD_REQUEST),
+}
+
+fn refusal_status(refusal: Refusal) -> (Status, Option<&'static str>) {
+    match refusal {
+        Refusal::NotFound => (NOT_FOUND, None),
+        Refusal::MethodNotAllowed { allow } => (METHOD_NOT_ALLOWED, Some(allow)),
     }
 }
 

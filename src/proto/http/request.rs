@@ -14,8 +14,11 @@ use super::response::{
     VERSION_NOT_SUPPORTED,
 };
 
-/// Most header fields a request may have; more is answered with 431.
-pub(crate) const MAX_HEADERS: usize = 64;
+/// Most header fields a request may have; more is answered with 431. The head is
+/// limited by its size in bytes (`HttpConfig::max_header_bytes`); this cap only sizes
+/// the parser's table and sits far above what clients send (browsers send 10–30), as
+/// nginx accepts any number of fields within its size limits.
+pub(crate) const MAX_HEADERS: usize = 512;
 
 /// How the body of a request is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,11 +37,20 @@ pub(crate) struct Head<'a> {
     pub(crate) method: &'a str,
     /// The target's path, without query or fragment.
     pub(crate) path: &'a [u8],
+    /// The target's query (after `?`, without the fragment), if any.
+    pub(crate) query: Option<&'a [u8]>,
     pub(crate) conn: Conn,
     pub(crate) framing: Framing,
     pub(crate) content_type: Option<&'a [u8]>,
     /// `Expect: 100-continue` from an HTTP/1.1 client.
     pub(crate) expect_continue: bool,
+}
+
+impl Head<'_> {
+    /// Whether a body follows the head.
+    pub(crate) fn has_body(&self) -> bool {
+        self.framing != Framing::Length(0)
+    }
 }
 
 /// The outcome of looking for a request head at the front of the input.
@@ -131,6 +143,7 @@ fn analyse<'a>(
     let mut keep_alive = false;
     let mut content_type = None;
     let mut expect_continue = false;
+    let mut hosts = 0usize;
 
     for header in headers {
         let name = header.name.as_bytes();
@@ -165,7 +178,14 @@ fn analyse<'a>(
             content_type = Some(value);
         } else if name.eq_ignore_ascii_case(b"expect") {
             expect_continue = value.eq_ignore_ascii_case(b"100-continue");
+        } else if name.eq_ignore_ascii_case(b"host") {
+            hosts += 1;
         }
+    }
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with more than
+    // one, gets 400.
+    if hosts > 1 || (version == 1 && hosts == 0) {
+        return Parsed::Reject(BAD_REQUEST);
     }
 
     let framing = match (transfer_encoding, content_length) {
@@ -193,10 +213,19 @@ fn analyse<'a>(
         .iter()
         .position(|&b| b == b'?' || b == b'#')
         .unwrap_or(path.len());
+    let query = match path.get(path_end) {
+        Some(b'?') => {
+            let rest = &path[path_end + 1..];
+            let end = rest.iter().position(|&b| b == b'#').unwrap_or(rest.len());
+            Some(&rest[..end])
+        }
+        _ => None,
+    };
     Parsed::Head(Head {
         len,
         method,
         path: &path[..path_end],
+        query,
         conn,
         framing,
         content_type,
@@ -292,8 +321,9 @@ mod tests {
     #[test]
     fn basic_head() {
         let h =
-            head(b"POST /echo?x=1 HTTP/1.1\r\nContent-Length: 5\r\nContent-Type: a/b\r\n\r\nhello");
-        assert_eq!(h.len, 65);
+            head(b"POST /echo?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Type: a/b\r\n\r\nhello");
+        assert_eq!(h.len, 74);
+        assert_eq!(h.query, Some(&b"x=1"[..]));
         assert_eq!(h.method, "POST");
         assert_eq!(h.path, b"/echo");
         assert_eq!(h.framing, Framing::Length(5));
@@ -304,7 +334,7 @@ mod tests {
     #[test]
     fn connection_handling() {
         assert_eq!(
-            head(b"GET / HTTP/1.1\r\nConnection: Close\r\n\r\n").conn,
+            head(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Close\r\n\r\n").conn,
             Conn::Close
         );
         assert_eq!(head(b"GET / HTTP/1.0\r\n\r\n").conn, Conn::Close);
@@ -315,37 +345,38 @@ mod tests {
     #[test]
     fn framing_rules() {
         assert_eq!(
-            head(b"POST / HTTP/1.1\r\nContent-Length: 7\r\nContent-Length: 7\r\n\r\n").framing,
+            head(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\nContent-Length: 7\r\n\r\n")
+                .framing,
             Framing::Length(7)
         );
         assert_eq!(
-            head(b"POST / HTTP/1.1\r\nContent-Length: 7, 7\r\n\r\n").framing,
+            head(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 7, 7\r\n\r\n").framing,
             Framing::Length(7)
         );
         assert_eq!(
-            head(b"POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n").framing,
+            head(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n").framing,
             Framing::Chunked
         );
         for (input, status) in [
             (
-                &b"POST / HTTP/1.1\r\nContent-Length: 7\r\nContent-Length: 8\r\n\r\n"[..],
+                &b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\nContent-Length: 8\r\n\r\n"[..],
                 BAD_REQUEST,
             ),
             (
-                b"POST / HTTP/1.1\r\nContent-Length: +7\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +7\r\n\r\n",
                 BAD_REQUEST,
             ),
-            (b"POST / HTTP/1.1\r\nContent-Length: \r\n\r\n", BAD_REQUEST),
+            (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \r\n\r\n", BAD_REQUEST),
             (
-                b"POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
                 BAD_REQUEST,
             ),
             (
-                b"POST / HTTP/1.1\r\nContent-Length: 1001\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n",
                 CONTENT_TOO_LARGE,
             ),
             (
-                b"POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
                 BAD_REQUEST,
             ),
             (
@@ -353,23 +384,23 @@ mod tests {
                 BAD_REQUEST,
             ),
             (
-                b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
                 NOT_IMPLEMENTED,
             ),
             (
-                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
                 NOT_IMPLEMENTED,
             ),
             (
-                b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
                 NOT_IMPLEMENTED,
             ),
             (
-                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
                 NOT_IMPLEMENTED,
             ),
             (
-                b"POST / HTTP/1.1\r\nTransfer-Encoding: ,\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ,\r\n\r\n",
                 BAD_REQUEST,
             ),
         ] {
@@ -399,18 +430,18 @@ mod tests {
     #[test]
     fn header_limits() {
         assert!(matches!(
-            parse(b"GET / HTTP/1.1\r\nA: b\r\n", 23, 0),
+            parse(b"GET / HTTP/1.1\r\nHost: x\r\nA: b\r\n", 32, 0),
             Parsed::Partial
         ));
         assert!(matches!(
-            parse(b"GET / HTTP/1.1\r\nA: b\r\n\r", 23, 0),
+            parse(b"GET / HTTP/1.1\r\nHost: x\r\nA: b\r\n\r", 32, 0),
             Parsed::Reject(HEADER_FIELDS_TOO_LARGE)
         ));
         assert!(matches!(
-            parse(b"GET / HTTP/1.1\r\nA: b\r\n\r\n", 24, 0),
+            parse(b"GET / HTTP/1.1\r\nHost: x\r\nA: b\r\n\r\n", 33, 0),
             Parsed::Head(_)
         ));
-        let mut many = b"GET / HTTP/1.1\r\n".to_vec();
+        let mut many = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
         for _ in 0..=MAX_HEADERS {
             many.extend_from_slice(b"X: y\r\n");
         }
@@ -421,10 +452,13 @@ mod tests {
     #[test]
     fn targets() {
         assert_eq!(
-            head(b"GET http://example.com/json?q HTTP/1.1\r\n\r\n").path,
+            head(b"GET http://example.com/json?q HTTP/1.1\r\nHost: x\r\n\r\n").path,
             b"/json"
         );
-        assert_eq!(head(b"GET http://example.com HTTP/1.1\r\n\r\n").path, b"/");
-        assert_eq!(head(b"GET /a#frag HTTP/1.1\r\n\r\n").path, b"/a");
+        assert_eq!(
+            head(b"GET http://example.com HTTP/1.1\r\nHost: x\r\n\r\n").path,
+            b"/"
+        );
+        assert_eq!(head(b"GET /a#frag HTTP/1.1\r\nHost: x\r\n\r\n").path, b"/a");
     }
 }

@@ -1,14 +1,15 @@
 //! Writing responses: fixed byte strings, appended.
 //!
 //! The hot path of an HTTP benchmark is "append a `Hello, World!` response", so this
-//! module keeps it to one `extend_from_slice`: the complete responses of the fixed
-//! routes (every combination of route, GET/HEAD and connection handling) are rebuilt
+//! module keeps it to one `extend_from_slice`: the complete fixed responses of the
+//! handler (every combination of response, GET/HEAD and connection handling) are rebuilt
 //! by [`Canned::refresh`] when the cached `Date` changes, once a second. Other
-//! responses (echo, files, rejections) are assembled from static pieces, the cached
+//! responses (bodies, files, refusals) are assembled from static pieces, the cached
 //! date and a hand-rolled integer formatter — no `format!`, no allocation beyond
 //! growing `out`.
 
 use super::date::{imf_fixdate, DATE_LEN};
+use super::handler::FixedResponse;
 
 /// How the connection continues after a response, and what the response says about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,19 +45,13 @@ impl Conn {
 pub(crate) struct Status {
     pub(crate) line: &'static [u8],
     pub(crate) body: &'static [u8],
-    /// An extra header block (ending in CRLF), e.g. `Allow` for 405.
-    pub(crate) extra: &'static [u8],
 }
 
 macro_rules! status {
     ($name:ident, $code:literal, $reason:literal) => {
-        status!($name, $code, $reason, "");
-    };
-    ($name:ident, $code:literal, $reason:literal, $extra:literal) => {
         pub(crate) const $name: Status = Status {
             line: concat!("HTTP/1.1 ", $code, " ", $reason, "\r\n").as_bytes(),
             body: concat!($reason, "\n").as_bytes(),
-            extra: $extra.as_bytes(),
         };
     };
 }
@@ -64,18 +59,7 @@ macro_rules! status {
 status!(OK, "200", "OK");
 status!(BAD_REQUEST, "400", "Bad Request");
 status!(NOT_FOUND, "404", "Not Found");
-status!(
-    METHOD_NOT_ALLOWED_GET,
-    "405",
-    "Method Not Allowed",
-    "Allow: GET, HEAD\r\n"
-);
-status!(
-    METHOD_NOT_ALLOWED_POST,
-    "405",
-    "Method Not Allowed",
-    "Allow: POST\r\n"
-);
+status!(METHOD_NOT_ALLOWED, "405", "Method Not Allowed");
 status!(CONTENT_TOO_LARGE, "413", "Content Too Large");
 status!(
     HEADER_FIELDS_TOO_LARGE,
@@ -89,53 +73,29 @@ status!(VERSION_NOT_SUPPORTED, "505", "HTTP Version Not Supported");
 pub(crate) const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 pub(crate) const TEXT_PLAIN: &[u8] = b"text/plain";
-pub(crate) const APPLICATION_JSON: &[u8] = b"application/json";
 pub(crate) const OCTET_STREAM: &[u8] = b"application/octet-stream";
-pub(crate) const HELLO: &[u8] = b"Hello, World!";
-pub(crate) const JSON_HELLO: &[u8] = br#"{"message":"Hello, World!"}"#;
 
-/// The fixed routes, whose whole responses are precomputed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Fixed {
-    /// `Hello, World!` as text/plain.
-    Plaintext,
-    /// `{"message":"Hello, World!"}` as application/json.
-    Json,
-}
+/// Variants of each fixed response: GET or HEAD, times the three [`Conn`]s.
+const VARIANTS: usize = 2 * 3;
 
-impl Fixed {
-    fn index(self) -> usize {
-        match self {
-            Fixed::Plaintext => 0,
-            Fixed::Json => 1,
-        }
-    }
-
-    fn content(self) -> (&'static [u8], &'static [u8]) {
-        match self {
-            Fixed::Plaintext => (TEXT_PLAIN, HELLO),
-            Fixed::Json => (APPLICATION_JSON, JSON_HELLO),
-        }
-    }
-}
-
-const CANNED: usize = 2 * 2 * 3;
-
-/// The cached `Date` value and the complete fixed-route responses that contain it.
+/// The cached `Date` value and the complete fixed responses that contain it.
 #[derive(Debug)]
 pub(crate) struct Canned {
     second: u64,
     date: [u8; DATE_LEN],
-    responses: [Vec<u8>; CANNED],
+    fixed: Vec<FixedResponse>,
+    /// `VARIANTS` rendered responses per fixed response, in `slot` order.
+    responses: Vec<Vec<u8>>,
 }
 
 impl Canned {
-    /// Responses dated `second` (seconds since the Unix epoch).
-    pub(crate) fn new(second: u64) -> Canned {
+    /// The responses in `fixed`, dated `second` (seconds since the Unix epoch).
+    pub(crate) fn new(second: u64, fixed: Vec<FixedResponse>) -> Canned {
         let mut canned = Canned {
             second,
             date: imf_fixdate(second),
-            responses: Default::default(),
+            responses: vec![Vec::new(); fixed.len() * VARIANTS],
+            fixed,
         };
         canned.rebuild();
         canned
@@ -151,24 +111,22 @@ impl Canned {
     }
 
     fn rebuild(&mut self) {
-        for fixed in [Fixed::Plaintext, Fixed::Json] {
+        for (index, fixed) in self.fixed.iter().enumerate() {
             for head_only in [false, true] {
                 for conn in [Conn::KeepAlive, Conn::KeepAlive10, Conn::Close] {
-                    let (content_type, body) = fixed.content();
-                    let mut buf = std::mem::take(&mut self.responses[slot(fixed, head_only, conn)]);
+                    let buf = &mut self.responses[slot(index, head_only, conn)];
                     buf.clear();
                     write_head(
-                        &mut buf,
+                        buf,
                         &self.date,
                         OK,
-                        Some(content_type),
-                        body.len() as u64,
+                        Some(fixed.content_type),
+                        fixed.body.len() as u64,
                         conn,
                     );
                     if !head_only {
-                        buf.extend_from_slice(body);
+                        buf.extend_from_slice(&fixed.body);
                     }
-                    self.responses[slot(fixed, head_only, conn)] = buf;
                 }
             }
         }
@@ -179,14 +137,17 @@ impl Canned {
         &self.date
     }
 
-    /// The complete response for a fixed route.
-    pub(crate) fn fixed(&self, fixed: Fixed, head_only: bool, conn: Conn) -> &[u8] {
-        &self.responses[slot(fixed, head_only, conn)]
+    /// The complete fixed response number `index`, if there is one.
+    pub(crate) fn fixed(&self, index: usize, head_only: bool, conn: Conn) -> Option<&[u8]> {
+        if index >= self.fixed.len() {
+            return None;
+        }
+        Some(&self.responses[slot(index, head_only, conn)])
     }
 }
 
-fn slot(fixed: Fixed, head_only: bool, conn: Conn) -> usize {
-    fixed.index() * 6 + usize::from(head_only) * 3 + conn.index()
+fn slot(index: usize, head_only: bool, conn: Conn) -> usize {
+    index * VARIANTS + usize::from(head_only) * 3 + conn.index()
 }
 
 /// Appends a status line and headers up to and including the blank line.
@@ -198,6 +159,19 @@ pub(crate) fn write_head(
     content_length: u64,
     conn: Conn,
 ) {
+    write_head_with(out, date, status, content_type, content_length, conn, None);
+}
+
+/// [`write_head`] with an optional `Allow` field.
+fn write_head_with(
+    out: &mut Vec<u8>,
+    date: &[u8; DATE_LEN],
+    status: Status,
+    content_type: Option<&[u8]>,
+    content_length: u64,
+    conn: Conn,
+    allow: Option<&str>,
+) {
     out.extend_from_slice(status.line);
     out.extend_from_slice(b"Server: evloop\r\nDate: ");
     out.extend_from_slice(date);
@@ -208,25 +182,44 @@ pub(crate) fn write_head(
     out.extend_from_slice(b"\r\nContent-Length: ");
     push_decimal(out, content_length);
     out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(status.extra);
+    if let Some(allow) = allow {
+        out.extend_from_slice(b"Allow: ");
+        out.extend_from_slice(allow.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
     out.extend_from_slice(conn.header());
     out.extend_from_slice(b"\r\n");
 }
 
-/// Appends an error response (text body unless `head_only`) with `Connection: close`.
+/// Appends an error response (text body unless `head_only`) with `Connection: close`:
+/// for requests whose framing cannot be trusted, after which the connection closes.
 pub(crate) fn write_error(
     out: &mut Vec<u8>,
     date: &[u8; DATE_LEN],
     status: Status,
     head_only: bool,
 ) {
-    write_head(
+    write_refusal(out, date, status, None, head_only, Conn::Close);
+}
+
+/// Appends a refusal of a well-framed request (text body unless `head_only`),
+/// continuing the connection as `conn` says.
+pub(crate) fn write_refusal(
+    out: &mut Vec<u8>,
+    date: &[u8; DATE_LEN],
+    status: Status,
+    allow: Option<&str>,
+    head_only: bool,
+    conn: Conn,
+) {
+    write_head_with(
         out,
         date,
         status,
         Some(TEXT_PLAIN),
         status.body.len() as u64,
-        Conn::Close,
+        conn,
+        allow,
     );
     if !head_only {
         out.extend_from_slice(status.body);
@@ -261,16 +254,27 @@ mod tests {
         }
     }
 
+    fn demo() -> Vec<FixedResponse> {
+        vec![
+            FixedResponse::new(TEXT_PLAIN, b"Hello, World!".to_vec()),
+            FixedResponse::new(
+                b"application/json",
+                br#"{"message":"Hello, World!"}"#.to_vec(),
+            ),
+        ]
+    }
+
     #[test]
     fn canned_plaintext() {
-        let canned = Canned::new(784_111_777);
+        let canned = Canned::new(784_111_777, demo());
+        assert_eq!(canned.fixed(2, false, Conn::KeepAlive), None);
         assert_eq!(
-            canned.fixed(Fixed::Plaintext, false, Conn::KeepAlive),
+            canned.fixed(0, false, Conn::KeepAlive).unwrap(),
             &b"HTTP/1.1 200 OK\r\nServer: evloop\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
                Content-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!"[..]
         );
         assert_eq!(
-            canned.fixed(Fixed::Json, true, Conn::KeepAlive10),
+            canned.fixed(1, true, Conn::KeepAlive10).unwrap(),
             &b"HTTP/1.1 200 OK\r\nServer: evloop\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
                Content-Type: application/json\r\nContent-Length: 27\r\n\
                Connection: keep-alive\r\n\r\n"[..]
@@ -279,10 +283,10 @@ mod tests {
 
     #[test]
     fn refresh_redates() {
-        let mut canned = Canned::new(0);
+        let mut canned = Canned::new(0, demo());
         canned.refresh(784_111_777);
         assert_eq!(canned.date(), b"Sun, 06 Nov 1994 08:49:37 GMT");
-        let r = canned.fixed(Fixed::Plaintext, false, Conn::Close);
+        let r = canned.fixed(0, false, Conn::Close).unwrap();
         assert!(r.windows(29).any(|w| w == b"Sun, 06 Nov 1994 08:49:37 GMT"));
         assert!(r.windows(19).any(|w| w == b"Connection: close\r\n"));
     }

@@ -13,7 +13,7 @@ fn fixed_clock() -> SystemTime {
 }
 
 fn service_with(config: HttpConfig) -> HttpService {
-    HttpService::with_clock(config, fixed_clock).unwrap()
+    HttpService::with_clock(config, Demo, fixed_clock).unwrap()
 }
 
 fn service() -> HttpService {
@@ -181,6 +181,13 @@ fn error(status: &str, extra: &str) -> Vec<u8> {
     response(status, Some("text/plain"), body.as_bytes(), &extra, false)
 }
 
+/// A refusal of a well-framed request: the connection stays open.
+fn refused(status: &str, extra: &str) -> Vec<u8> {
+    let reason = status.split_once(' ').unwrap().1;
+    let body = format!("{reason}\n");
+    response(status, Some("text/plain"), body.as_bytes(), extra, false)
+}
+
 const CLOSE: &str = "Connection: close\r\n";
 const CLOSED: End = End::Closed(Next::Close);
 
@@ -193,19 +200,22 @@ fn fixed_routes_and_head() {
     let svc = service();
     let cases: [(&[u8], Vec<u8>); 7] = [
         (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", hello("")),
-        (b"GET /plaintext HTTP/1.1\r\n\r\n", hello("")),
-        (b"GET /json HTTP/1.1\r\n\r\n", json("")),
-        (b"GET /plaintext?a=b&c HTTP/1.1\r\n\r\n", hello("")),
+        (b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n", hello("")),
+        (b"GET /json HTTP/1.1\r\nHost: x\r\n\r\n", json("")),
         (
-            b"HEAD / HTTP/1.1\r\n\r\n",
+            b"GET /plaintext?a=b&c HTTP/1.1\r\nHost: x\r\n\r\n",
+            hello(""),
+        ),
+        (
+            b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n",
             response("200 OK", Some("text/plain"), b"Hello, World!", "", true),
         ),
         (
-            b"HEAD /plaintext HTTP/1.1\r\n\r\n",
+            b"HEAD /plaintext HTTP/1.1\r\nHost: x\r\n\r\n",
             response("200 OK", Some("text/plain"), b"Hello, World!", "", true),
         ),
         (
-            b"HEAD /json?x HTTP/1.1\r\n\r\n",
+            b"HEAD /json?x HTTP/1.1\r\nHost: x\r\n\r\n",
             response(
                 "200 OK",
                 Some("application/json"),
@@ -228,7 +238,7 @@ fn fixed_routes_and_head() {
 #[test]
 fn keep_alive_and_connection_close() {
     let svc = service();
-    let input = b"GET / HTTP/1.1\r\n\r\nGET /json HTTP/1.1\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+    let input = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
     let want = [hello(""), json(CLOSE)].concat();
     assert_eq!(exchange(&svc, input), (want, CLOSED));
 }
@@ -267,11 +277,13 @@ fn many_pipelined_requests_in_order() {
                 want.extend(hello(""));
             }
             1 => {
-                input.extend_from_slice(b"GET /json HTTP/1.1\r\n\r\n");
+                input.extend_from_slice(b"GET /json HTTP/1.1\r\nHost: x\r\n\r\n");
                 want.extend(json(""));
             }
             _ => {
-                input.extend_from_slice(b"POST /echo HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi");
+                input.extend_from_slice(
+                    b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi",
+                );
                 want.extend(response(
                     "200 OK",
                     Some("application/octet-stream"),
@@ -301,7 +313,7 @@ fn many_pipelined_requests_in_order() {
 fn one_batch_gives_one_step() {
     let svc = service();
     let mut s = svc.session();
-    let input = b"GET / HTTP/1.1\r\n\r\n".repeat(64);
+    let input = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(64);
     let mut out = b"earlier unsent output".to_vec();
     let step = s.on_input(&input, &mut out);
     assert_eq!(step, Step::read(input.len()));
@@ -314,20 +326,20 @@ fn one_batch_gives_one_step() {
 #[test]
 fn echo_bodies() {
     let svc = service();
-    let input = b"POST /echo HTTP/1.1\r\nContent-Length: 11\r\nContent-Type: text/x-demo\r\n\r\nhello world";
+    let input = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nContent-Type: text/x-demo\r\n\r\nhello world";
     let want = response("200 OK", Some("text/x-demo"), b"hello world", "", false);
     assert_eq!(exchange(&svc, input), (want, End::PeerClosed));
 
-    let input = b"POST /echo HTTP/1.1\r\n\r\nPOST /echo?q HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
+    let input = b"POST /echo HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo?q HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
     let empty = response("200 OK", Some("application/octet-stream"), b"", "", false);
     assert_eq!(
         exchange(&svc, input),
         ([empty.clone(), empty].concat(), End::PeerClosed)
     );
 
-    let input = b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\
+    let input = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
                   5;ext=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: yes\r\n\r\n\
-                  GET / HTTP/1.1\r\n\r\n";
+                  GET / HTTP/1.1\r\nHost: x\r\n\r\n";
     let want = [
         response(
             "200 OK",
@@ -342,7 +354,7 @@ fn echo_bodies() {
     assert_eq!(exchange(&svc, input), (want, End::PeerClosed));
 
     // A body on a GET route is read and dropped; the connection stays in sync.
-    let input = b"GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /json HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n";
+    let input = b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /json HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n";
     assert_eq!(
         exchange(&svc, input),
         ([hello(""), json("")].concat(), End::PeerClosed)
@@ -352,7 +364,8 @@ fn echo_bodies() {
 #[test]
 fn expect_continue() {
     let svc = service();
-    let input = b"POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok";
+    let input =
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok";
     let want = [
         b"HTTP/1.1 100 Continue\r\n\r\n".to_vec(),
         response("200 OK", Some("application/octet-stream"), b"ok", "", false),
@@ -367,7 +380,7 @@ fn large_body_arrives_in_pieces_and_is_consumed() {
     let mut s = svc.session();
     let body = vec![b'z'; 100_000];
     let head = format!(
-        "POST /echo HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     let mut out = Vec::new();
@@ -405,24 +418,24 @@ fn rejections() {
         ..HttpConfig::default()
     });
     let cases: Vec<(&[u8], Vec<u8>)> = vec![
-        (b"GET / HTTP/1.1\r\nBad Header\r\n\r\n", error("400 Bad Request", "")),
-        (b"GET\x01 / HTTP/1.1\r\n\r\n", error("400 Bad Request", "")),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", error("400 Bad Request", "")),
+        (b"GET\x01 / HTTP/1.1\r\nHost: x\r\n\r\n", error("400 Bad Request", "")),
         (b"GET /\r\n\r\n", error("400 Bad Request", "")),
         (
-            b"POST /echo HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
             error("400 Bad Request", ""),
         ),
         (
-            b"POST /echo HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
             error("400 Bad Request", ""),
         ),
-        (b"POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n", error("400 Bad Request", "")),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", error("400 Bad Request", "")),
         (
-            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
             error("400 Bad Request", ""),
         ),
         (
-            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
             error("400 Bad Request", ""),
         ),
         (
@@ -430,28 +443,30 @@ fn rejections() {
             error("400 Bad Request", ""),
         ),
         (
-            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
             error("501 Not Implemented", ""),
         ),
         (
-            b"POST /echo HTTP/1.1\r\nContent-Length: 101\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n",
             error("413 Content Too Large", ""),
         ),
         (
-            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n32\r\n01234567890123456789012345678901234567890123456789\r\n33\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n32\r\n01234567890123456789012345678901234567890123456789\r\n33\r\n",
             error("413 Content Too Large", ""),
         ),
         (b"GET / HTTP/2.0\r\n\r\n", error("505 HTTP Version Not Supported", "")),
         (b"GET / HTTP/1.2\r\n\r\n", error("505 HTTP Version Not Supported", "")),
         (b"GET / HTTP/3\r\n\r\n", error("505 HTTP Version Not Supported", "")),
         (b"GET / HTTP/x\r\n\r\n", error("400 Bad Request", "")),
-        (b"GET /nope HTTP/1.1\r\n\r\n", error("404 Not Found", "")),
-        (b"DELETE /json HTTP/1.1\r\n\r\n", error("405 Method Not Allowed", "Allow: GET, HEAD\r\n")),
-        (b"POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\nx", error("405 Method Not Allowed", "Allow: GET, HEAD\r\n")),
-        (b"GET /echo HTTP/1.1\r\n\r\n", error("405 Method Not Allowed", "Allow: POST\r\n")),
+        // No Host in HTTP/1.1, or two of them (RFC 9112 §3.2).
+        (b"GET / HTTP/1.1\r\n\r\n", error("400 Bad Request", "")),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", error("400 Bad Request", "")),
+        (b"GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n", error("400 Bad Request", "")),
+        // A refused request with Expect: 100-continue: its body may or may not follow.
+        (b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n", error("405 Method Not Allowed", "Allow: GET, HEAD\r\n")),
         // A truncated request or body at FIN.
         (b"GET / HTTP/1.1\r\nHost: x\r\n", error("400 Bad Request", "")),
-        (b"POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", error("400 Bad Request", "")),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab", error("400 Bad Request", "")),
     ];
     for (input, want) in cases {
         let (out, end) = exchange(&svc, input);
@@ -460,16 +475,70 @@ fn rejections() {
             assert_eq!(end, CLOSED, "{}", text(input));
         }
     }
-    // Nothing after a refusal is answered.
-    let input = b"GET /nope HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n";
-    assert_eq!(exchange(&svc, input), (error("404 Not Found", ""), CLOSED));
-    // HEAD refusals carry no body.
-    let (out, _) = exchange(&svc, b"HEAD /echo HTTP/1.1\r\n\r\n");
-    assert!(
-        out.ends_with(b"Allow: POST\r\nConnection: close\r\n\r\n"),
-        "{}",
-        text(&out)
+    // Nothing after a refusal whose framing cannot be trusted is answered.
+    let input = b"GET / HTTP/x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_eq!(
+        exchange(&svc, input),
+        (error("400 Bad Request", ""), CLOSED)
     );
+}
+
+#[test]
+fn refusals_of_well_framed_requests_keep_the_connection() {
+    let svc = service();
+    let cases: [(&[u8], Vec<u8>); 6] = [
+        (
+            b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n",
+            refused("404 Not Found", ""),
+        ),
+        (
+            b"DELETE /json HTTP/1.1\r\nHost: x\r\n\r\n",
+            refused("405 Method Not Allowed", "Allow: GET, HEAD\r\n"),
+        ),
+        (
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx",
+            refused("405 Method Not Allowed", "Allow: GET, HEAD\r\n"),
+        ),
+        (
+            b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n",
+            refused("405 Method Not Allowed", "Allow: POST\r\n"),
+        ),
+        (b"GET /nope HTTP/1.0\r\n\r\n", error("404 Not Found", "")),
+        (
+            b"GET /nope HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+            refused("404 Not Found", "Connection: keep-alive\r\n"),
+        ),
+    ];
+    for (input, want) in cases {
+        let (out, end) = exchange(&svc, input);
+        assert_eq!(text(&out), text(&want), "{}", text(input));
+        let keeps = !text(&want).contains("Connection: close");
+        assert_eq!(end == End::PeerClosed, keeps, "{}", text(input));
+    }
+    // 64 pipelined requests with a 404 in the middle: all answered, in order.
+    let mut input = Vec::new();
+    let mut want = Vec::new();
+    for i in 0..64 {
+        if i == 31 {
+            input.extend_from_slice(b"GET /missing HTTP/1.1\r\nHost: x\r\n\r\n");
+            want.extend_from_slice(&refused("404 Not Found", ""));
+        } else {
+            input.extend_from_slice(b"GET /json HTTP/1.1\r\nHost: x\r\n\r\n");
+            want.extend_from_slice(&json(""));
+        }
+    }
+    assert_eq!(exchange(&svc, &input), (want, End::PeerClosed));
+    // A 405 with a body (Content-Length, then chunked), then a good request.
+    let input = b"PUT /json HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: x\r\n\r\n\
+                  PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n\
+                  POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok";
+    let not_allowed = refused("405 Method Not Allowed", "Allow: GET, HEAD\r\n");
+    let echoed = response("200 OK", Some("application/octet-stream"), b"ok", "", false);
+    let want = [not_allowed.clone(), hello(""), not_allowed, echoed].concat();
+    assert_eq!(exchange(&svc, input), (want, End::PeerClosed));
+    // HEAD refusals carry no body.
+    let (out, _) = exchange(&svc, b"HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(out.ends_with(b"Allow: POST\r\n\r\n"), "{}", text(&out));
 }
 
 #[test]
@@ -478,10 +547,10 @@ fn header_limits() {
         max_header_bytes: 64,
         ..HttpConfig::default()
     });
-    let ok = b"GET / HTTP/1.1\r\nX: 01234567890123456789012345678901234567890\r\n\r\n";
+    let ok = b"GET / HTTP/1.1\r\nHost: x\r\nX: 01234567890123456789012345678901\r\n\r\n";
     assert_eq!(ok.len(), 64);
     assert_eq!(exchange(&svc, ok), (hello(""), End::PeerClosed));
-    let long = b"GET / HTTP/1.1\r\nX: 012345678901234567890123456789012345678901\r\n\r\n";
+    let long = b"GET / HTTP/1.1\r\nHost: x\r\nX: 012345678901234567890123456789012\r\n\r\n";
     assert_eq!(
         exchange(&svc, long),
         (error("431 Request Header Fields Too Large", ""), CLOSED)
@@ -497,17 +566,29 @@ fn header_limits() {
     );
 
     let svc = service();
-    let mut many = b"GET / HTTP/1.1\r\n".to_vec();
-    for _ in 0..65 {
-        many.extend_from_slice(b"X: y\r\n");
+    // The head is limited by bytes: 120 small fields are a normal request …
+    let mut many = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..120 {
+        many.extend_from_slice(format!("X-{i}: y\r\n").as_bytes());
     }
     many.extend_from_slice(b"\r\n");
-    let (out, end) = drive(&svc, &[&many], true);
+    assert_eq!(drive(&svc, &[&many], true), (hello(""), End::PeerClosed));
+    // … and more fields than the parser's table holds get 431.
+    let mut too_many = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for _ in 0..request::MAX_HEADERS {
+        too_many.extend_from_slice(b"X: y\r\n");
+    }
+    too_many.extend_from_slice(b"\r\n");
+    let (out, end) = drive(&svc, &[&too_many], true);
     assert_eq!(
         (out, end),
         (error("431 Request Header Fields Too Large", ""), CLOSED)
     );
-    let default_long = [b"GET / HTTP/1.1\r\nX: ".to_vec(), vec![b'a'; 16 * 1024]].concat();
+    let default_long = [
+        b"GET / HTTP/1.1\r\nHost: x\r\nX: ".to_vec(),
+        vec![b'a'; 16 * 1024],
+    ]
+    .concat();
     let (out, _) = drive(&svc, &[&default_long], true);
     assert_eq!(out, error("431 Request Header Fields Too Large", ""));
 }
@@ -517,14 +598,16 @@ fn date_refreshes_on_tick_only() {
     fn later() -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(784_111_777 + 86_400 + 1)
     }
-    let mut svc = HttpService::with_clock(HttpConfig::default(), later).unwrap();
+    let mut svc = HttpService::with_clock(HttpConfig::default(), Demo, later).unwrap();
     let mut out = Vec::new();
-    svc.session().on_input(b"GET / HTTP/1.1\r\n\r\n", &mut out);
+    svc.session()
+        .on_input(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", &mut out);
     assert!(text(&out).contains("Date: Mon, 07 Nov 1994 08:49:38 GMT\r\n"));
     assert_eq!(svc.tick_interval(), Some(Duration::from_secs(1)));
     svc.on_tick(Instant::now());
     let mut out = Vec::new();
-    svc.session().on_input(b"GET / HTTP/1.1\r\n\r\n", &mut out);
+    svc.session()
+        .on_input(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", &mut out);
     assert!(text(&out).contains("Date: Mon, 07 Nov 1994 08:49:38 GMT\r\n"));
 }
 
@@ -594,19 +677,19 @@ fn static_files() {
         false,
     );
     let ok_cases: Vec<(&[u8], Vec<u8>)> = vec![
-        (b"GET /hello.txt HTTP/1.1\r\n\r\n", txt("")),
-        (b"GET /hello.txt?v=1 HTTP/1.1\r\n\r\n", txt("")),
-        (b"GET /./hello.txt HTTP/1.1\r\n\r\n", txt("")),
-        (b"GET /%68ello.txt HTTP/1.1\r\n\r\n", txt("")),
-        (b"GET /inside HTTP/1.1\r\n\r\n", txt("")),
-        (b"GET /sub HTTP/1.1\r\n\r\n", html.clone()),
-        (b"GET /sub/ HTTP/1.1\r\n\r\n", html.clone()),
+        (b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n", txt("")),
+        (b"GET /hello.txt?v=1 HTTP/1.1\r\nHost: x\r\n\r\n", txt("")),
+        (b"GET /./hello.txt HTTP/1.1\r\nHost: x\r\n\r\n", txt("")),
+        (b"GET /%68ello.txt HTTP/1.1\r\nHost: x\r\n\r\n", txt("")),
+        (b"GET /inside HTTP/1.1\r\nHost: x\r\n\r\n", txt("")),
+        (b"GET /sub HTTP/1.1\r\nHost: x\r\n\r\n", html.clone()),
+        (b"GET /sub/ HTTP/1.1\r\nHost: x\r\n\r\n", html.clone()),
         (
-            b"GET /a%20b.css HTTP/1.1\r\n\r\n",
+            b"GET /a%20b.css HTTP/1.1\r\nHost: x\r\n\r\n",
             response("200 OK", Some("text/css; charset=utf-8"), b"p{}", "", false),
         ),
         (
-            b"GET /data HTTP/1.1\r\n\r\n",
+            b"GET /data HTTP/1.1\r\nHost: x\r\n\r\n",
             response(
                 "200 OK",
                 Some("application/octet-stream"),
@@ -616,7 +699,7 @@ fn static_files() {
             ),
         ),
         (
-            b"HEAD /hello.txt HTTP/1.1\r\n\r\n",
+            b"HEAD /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n",
             response(
                 "200 OK",
                 Some("text/plain; charset=utf-8"),
@@ -626,7 +709,7 @@ fn static_files() {
             ),
         ),
         // Built-in routes win.
-        (b"GET /plaintext HTTP/1.1\r\n\r\n", hello("")),
+        (b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n", hello("")),
         (b"GET /hello.txt HTTP/1.0\r\n\r\n", txt(CLOSE)),
     ];
     for (input, want) in ok_cases {
@@ -634,20 +717,20 @@ fn static_files() {
         assert_eq!(text(&out), text(&want), "{}", text(input));
     }
 
-    let not_found = error("404 Not Found", "");
+    let not_found = refused("404 Not Found", "");
     for input in [
-        &b"GET /missing.txt HTTP/1.1\r\n\r\n"[..],
-        b"GET /../secret.txt HTTP/1.1\r\n\r\n",
-        b"GET /sub/../../secret.txt HTTP/1.1\r\n\r\n",
-        b"GET /%2e%2e/secret.txt HTTP/1.1\r\n\r\n",
-        b"GET /%2E%2E/secret.txt HTTP/1.1\r\n\r\n",
-        b"GET /sub/..%2f..%2fsecret.txt HTTP/1.1\r\n\r\n",
-        b"GET /%2e%2e%2fsecret.txt HTTP/1.1\r\n\r\n",
-        b"GET //etc/passwd HTTP/1.1\r\n\r\n",
-        b"GET http://host/../secret.txt HTTP/1.1\r\n\r\n",
-        b"GET /escape HTTP/1.1\r\n\r\n",
-        b"GET /sub/rel-escape HTTP/1.1\r\n\r\n",
-        b"GET / HTTP/1.1\r\n\r\nGET /../secret.txt HTTP/1.1\r\n\r\n",
+        &b"GET /missing.txt HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        b"GET /../secret.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /sub/../../secret.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /%2e%2e/secret.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /%2E%2E/secret.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /sub/..%2f..%2fsecret.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /%2e%2e%2fsecret.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET //etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET http://host/../secret.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /escape HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /sub/rel-escape HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /../secret.txt HTTP/1.1\r\nHost: x\r\n\r\n",
     ] {
         let (out, end) = exchange(&svc, input);
         assert!(
@@ -657,11 +740,11 @@ fn static_files() {
             text(&out)
         );
         assert!(!text(&out).contains("secret\n") && !text(&out).contains("Content-Length: 6\r"));
-        assert_eq!(end, CLOSED);
+        assert_eq!(end, End::PeerClosed);
     }
     for input in [
-        &b"GET /hello.txt%00 HTTP/1.1\r\n\r\n"[..],
-        b"GET /%zz HTTP/1.1\r\n\r\n",
+        &b"GET /hello.txt%00 HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n",
     ] {
         assert_eq!(
             exchange(&svc, input),
@@ -670,8 +753,11 @@ fn static_files() {
             text(input)
         );
     }
-    let (out, _) = exchange(&svc, b"POST /hello.txt HTTP/1.1\r\n\r\n");
-    assert_eq!(out, error("405 Method Not Allowed", "Allow: GET, HEAD\r\n"));
+    let (out, _) = exchange(&svc, b"POST /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(
+        out,
+        refused("405 Method Not Allowed", "Allow: GET, HEAD\r\n")
+    );
 }
 
 #[test]
@@ -681,7 +767,7 @@ fn root_must_exist() {
         root: Some(missing),
         ..HttpConfig::default()
     };
-    assert!(HttpService::new(config).is_err());
+    assert!(HttpService::new(config, Demo).is_err());
 }
 
 fn big_content(len: usize) -> Vec<u8> {
@@ -697,8 +783,8 @@ fn large_file_is_streamed_in_pieces() {
 
     // Directly: the first piece comes with the head, then produce adds at most 64 KiB.
     let mut s = svc.session();
-    let input = b"GET /big.bin HTTP/1.1\r\n\r\nGET /json HTTP/1.1\r\n\r\n";
-    let first_len = input.len() - b"GET /json HTTP/1.1\r\n\r\n".len();
+    let input = b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /json HTTP/1.1\r\nHost: x\r\n\r\n";
+    let first_len = input.len() - b"GET /json HTTP/1.1\r\nHost: x\r\n\r\n".len();
     let mut out = Vec::new();
     let step = s.on_input(input, &mut out);
     assert_eq!(
@@ -742,7 +828,7 @@ fn large_file_is_streamed_in_pieces() {
     assert!(out.ends_with(&json("")));
 
     // Through the split harness, pipelined with requests before and after.
-    let input = b"GET /json HTTP/1.1\r\n\r\nGET /big.bin HTTP/1.1\r\n\r\nHEAD /big.bin HTTP/1.1\r\n\r\nGET /big.bin HTTP/1.1\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+    let input = b"GET /json HTTP/1.1\r\nHost: x\r\n\r\nGET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nHEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
     let want = [
         json(""),
         head.clone(),
@@ -769,7 +855,7 @@ fn pipelined_small_files_pause_for_backpressure() {
     let content = big_content(40 * 1024);
     tmp.write("root/f.bin", &content);
     let svc = file_service(&tmp);
-    let input = b"GET /f.bin HTTP/1.1\r\n\r\n".repeat(20);
+    let input = b"GET /f.bin HTTP/1.1\r\nHost: x\r\n\r\n".repeat(20);
     let mut s = svc.session();
     let mut out = Vec::new();
     let step = s.on_input(&input, &mut out);
@@ -809,7 +895,7 @@ fn file_truncated_while_streaming_aborts() {
     let svc = file_service(&tmp);
     let mut s = svc.session();
     let mut out = Vec::new();
-    let step = s.on_input(b"GET /f.bin HTTP/1.1\r\n\r\n", &mut out);
+    let step = s.on_input(b"GET /f.bin HTTP/1.1\r\nHost: x\r\n\r\n", &mut out);
     assert_eq!(step.next, Next::Stream);
     fs::OpenOptions::new()
         .write(true)

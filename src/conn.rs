@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 
+use crate::ctx::{ConnId, Ctx, Links, OutputLimit};
 use crate::service::{Next, Session};
 use crate::stats::Stats;
 
@@ -64,6 +65,8 @@ pub(crate) enum CloseReason {
     Shutdown,
     /// An outbound connection could not be established.
     ConnectFailed,
+    /// Pushed output passed the connection's output limit.
+    OutputLimit,
 }
 
 /// What the reactor must do after driving a connection.
@@ -89,6 +92,7 @@ pub(crate) struct Limits {
     pub(crate) request_timeout: Option<Duration>,
     pub(crate) linger_timeout: Duration,
     pub(crate) connect_timeout: Duration,
+    pub(crate) push_limit: OutputLimit,
 }
 
 /// What the reactor lends a connection while it is being driven.
@@ -99,6 +103,7 @@ pub(crate) struct Io<'a> {
     pub(crate) stats: &'a mut Stats,
     pub(crate) limits: &'a Limits,
     pub(crate) now: Instant,
+    pub(crate) links: &'a mut Links,
 }
 
 /// One accepted TCP connection.
@@ -133,15 +138,24 @@ pub(crate) struct Conn {
     mark: Instant,
     /// Earliest deadline this connection has in the reactor's timer heap.
     pub(crate) armed: Option<Instant>,
-    /// Tells this connection apart from earlier ones that used the same slab slot.
-    pub(crate) generation: u32,
+    /// Slab key and generation (which tells this connection apart from earlier
+    /// ones that used the same slot).
+    pub(crate) id: ConnId,
+    /// The session's timers: (due, token). Empty (no allocation) for most sessions.
+    timers: Vec<(Instant, u64)>,
+    /// Another session called `Ctx::wake` on this one.
+    woken: bool,
+    /// This connection's own limit for pushed output, if the session set one.
+    push_limit: Option<Box<OutputLimit>>,
+    /// Since when unsent output has been over the soft push limit.
+    soft_since: Option<Instant>,
 }
 
 impl Conn {
     pub(crate) fn new(
         stream: TcpStream,
         session: Box<dyn Session>,
-        generation: u32,
+        id: ConnId,
         now: Instant,
     ) -> Conn {
         Conn {
@@ -161,7 +175,11 @@ impl Conn {
             last_active: now,
             mark: now,
             armed: None,
-            generation,
+            id,
+            timers: Vec::new(),
+            woken: false,
+            push_limit: None,
+            soft_since: None,
         }
     }
 
@@ -170,10 +188,10 @@ impl Conn {
     pub(crate) fn connecting(
         stream: TcpStream,
         session: Box<dyn Session>,
-        generation: u32,
+        id: ConnId,
         now: Instant,
     ) -> Conn {
-        let mut conn = Conn::new(stream, session, generation, now);
+        let mut conn = Conn::new(stream, session, id, now);
         conn.state = State::Connecting;
         // Nothing may be written before the connection is established; the
         // WRITABLE edge that reports completion clears this.
@@ -182,11 +200,107 @@ impl Conn {
     }
 
     /// Tell the session its connection failed (the reactor closes it after this).
-    pub(crate) fn fail_connect(&mut self, error: &io::Error) {
+    pub(crate) fn fail_connect(&mut self, error: &io::Error, links: &mut Links, now: Instant) {
         if self.state == State::Connecting {
             log::debug!("connect failed: {error}");
-            self.session.on_connect_failed(error);
+            let mut ctx = Ctx::new(self.id, now, links);
+            self.session.on_connect_failed(&mut ctx, error);
         }
+    }
+
+    /// The accepted connection is registered: let the session greet the peer.
+    pub(crate) fn open(&mut self, io: &mut Io<'_>) -> Drive {
+        let mut ctx = Ctx::new(self.id, io.now, io.links);
+        let next = self.session.on_open(&mut ctx, io.out);
+        if io.out.is_empty() && next == Next::Read {
+            return Drive::Wait;
+        }
+        let early = self.apply(next);
+        let result = self.flush_shared(io).and_then(|()| self.settle(io));
+        if !io.out.is_empty() {
+            self.keep_unsent(io.out, 0);
+        }
+        match (early, result) {
+            (Some(drive), _) => drive,
+            (None, Err(e)) => {
+                log::debug!("connection error: {e}");
+                io.stats.io_errors += 1;
+                Drive::Close(CloseReason::IoError)
+            }
+            (None, Ok(again)) if again || self.streaming => Drive::Again,
+            (None, Ok(_)) => self.finish_state(),
+        }
+    }
+
+    /// The connection is closed: the session's last call.
+    pub(crate) fn closed(&mut self, links: &mut Links, now: Instant) {
+        let mut ctx = Ctx::new(self.id, now, links);
+        self.session.on_closed(&mut ctx);
+    }
+
+    /// Whether pushes are taken (not closing or closed).
+    pub(crate) fn open_for_pushes(&self) -> bool {
+        matches!(self.state, State::Open | State::PeerClosedRead)
+    }
+
+    /// The hard and soft limit for pushed output.
+    pub(crate) fn push_limit(&self, limits: &Limits) -> OutputLimit {
+        self.push_limit
+            .as_deref()
+            .copied()
+            .unwrap_or(limits.push_limit)
+    }
+
+    pub(crate) fn set_push_limit(&mut self, limit: OutputLimit) {
+        self.push_limit = Some(Box::new(limit));
+    }
+
+    /// Append pushed bytes to the output. Returns `false` if the connection is now
+    /// over its soft limit for longer than allowed (the caller closes it).
+    pub(crate) fn push(&mut self, bytes: &[u8], limits: &Limits, now: Instant) -> bool {
+        self.output.extend_from_slice(bytes);
+        let limit = self.push_limit(limits);
+        if limit.soft == 0 || self.pending_output() <= limit.soft {
+            self.soft_since = None;
+            return true;
+        }
+        let since = *self.soft_since.get_or_insert(now);
+        now.duration_since(since) < limit.soft_for
+    }
+
+    pub(crate) fn wake(&mut self) {
+        self.woken = true;
+    }
+
+    pub(crate) fn set_timer(&mut self, at: Instant, token: u64) {
+        self.cancel_timer(token);
+        self.timers.push((at, token));
+    }
+
+    pub(crate) fn cancel_timer(&mut self, token: u64) {
+        self.timers.retain(|&(_, t)| t != token);
+        if self.timers.is_empty() {
+            self.timers = Vec::new();
+        }
+    }
+
+    /// The earliest of the session's timers.
+    fn next_timer(&self) -> Option<Instant> {
+        self.timers.iter().map(|&(at, _)| at).min()
+    }
+
+    /// When the reactor must look at this connection again if nothing happens:
+    /// its close deadline or a session timer, whichever is first.
+    pub(crate) fn wake_at(&self, limits: &Limits) -> Option<Instant> {
+        match (self.deadline(limits), self.next_timer()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether a session timer is due or a wake is waiting.
+    pub(crate) fn has_callbacks_due(&self, now: Instant) -> bool {
+        self.woken || self.next_timer().is_some_and(|at| at <= now)
     }
 
     pub(crate) fn is_connecting(&self) -> bool {
@@ -280,6 +394,11 @@ impl Conn {
                 return Ok(drive);
             }
         }
+        if self.state == State::Open || self.state == State::PeerClosedRead {
+            if let Some(drive) = self.run_callbacks(io) {
+                return Ok(drive);
+            }
+        }
         // Output first: a WRITABLE event may have made room, and room may let a
         // paused reader or a stream continue.
         if self.pending_output() > 0 {
@@ -304,7 +423,8 @@ impl Conn {
                 } else {
                     &mut self.output
                 };
-                let next = self.session.produce(out);
+                let mut ctx = Ctx::new(self.id, io.now, io.links);
+                let next = self.session.produce(&mut ctx, out);
                 let produced = io.out.len() + self.output.len() - before;
                 if produced == 0 && next == Next::Stream {
                     log::warn!("session asked to stream but produced nothing; aborting");
@@ -414,6 +534,42 @@ impl Conn {
         })
     }
 
+    /// Tell the session about a wake and its due timers.
+    fn run_callbacks(&mut self, io: &mut Io<'_>) -> Option<Drive> {
+        if std::mem::take(&mut self.woken) {
+            let out = if self.output.is_empty() {
+                &mut *io.out
+            } else {
+                &mut self.output
+            };
+            let mut ctx = Ctx::new(self.id, io.now, io.links);
+            let next = self.session.on_wake(&mut ctx, out);
+            if let Some(drive) = self.apply(next) {
+                return Some(drive);
+            }
+        }
+        while let Some(i) = self.timers.iter().position(|&(at, _)| at <= io.now) {
+            let (_, token) = self.timers.swap_remove(i);
+            if self.timers.is_empty() {
+                self.timers = Vec::new();
+            }
+            let out = if self.output.is_empty() {
+                &mut *io.out
+            } else {
+                &mut self.output
+            };
+            let mut ctx = Ctx::new(self.id, io.now, io.links);
+            let next = self.session.on_timer(&mut ctx, token, out);
+            if let Some(drive) = self.apply(next) {
+                return Some(drive);
+            }
+            if self.state != State::Open && self.state != State::PeerClosedRead {
+                break;
+            }
+        }
+        None
+    }
+
     /// Complete a non-blocking connect the way mio documents it: after a WRITABLE
     /// (or error) event, `take_error` reports a failure; otherwise `peer_addr`
     /// succeeds once connected and fails with `NotConnected` while still in
@@ -435,13 +591,14 @@ impl Conn {
         };
         if let Some(e) = failure {
             io.stats.connect_errors += 1;
-            self.fail_connect(&e);
+            self.fail_connect(&e, io.links, io.now);
             return Some(Drive::Close(CloseReason::ConnectFailed));
         }
         io.stats.connected += 1;
         self.state = State::Open;
         self.last_active = io.now;
-        let next = self.session.on_connected(io.out);
+        let mut ctx = Ctx::new(self.id, io.now, io.links);
+        let next = self.session.on_connected(&mut ctx, io.out);
         self.apply(next)
     }
 
@@ -541,7 +698,8 @@ impl Conn {
             } else {
                 &mut self.output
             };
-            let step = self.session.on_input(&io.scratch[..n], out);
+            let mut ctx = Ctx::new(self.id, io.now, io.links);
+            let step = self.session.on_input(&mut ctx, &io.scratch[..n], out);
             let consumed = step.consumed.min(n);
             if consumed < n {
                 self.input.extend_from_slice(&io.scratch[consumed..n]);
@@ -561,7 +719,8 @@ impl Conn {
         } else {
             &mut self.output
         };
-        let step = self.session.on_input(&input, out);
+        let mut ctx = Ctx::new(self.id, io.now, io.links);
+        let step = self.session.on_input(&mut ctx, &input, out);
         let consumed = step.consumed.min(input.len());
         if consumed == input.len() {
             self.input = Vec::new();
@@ -603,7 +762,8 @@ impl Conn {
             } else {
                 &mut self.output
             };
-            self.session.on_peer_closed(&input, out);
+            let mut ctx = Ctx::new(self.id, io.now, io.links);
+            self.session.on_peer_closed(&mut ctx, &input, out);
             self.state = State::PeerClosedRead;
         }
         self.flush_shared(io)?;

@@ -14,13 +14,13 @@
 //! ```
 //! use std::io::{BufRead, BufReader, Write};
 //! use std::net::{SocketAddr, TcpStream};
-//! use evloop::{net, Config, Next, Reactor, Session, Step, StreamService};
+//! use evloop::{net, Config, Ctx, Next, Reactor, Session, Step, StreamService};
 //!
 //! /// Answers each complete line in upper case; leaves a partial line for later.
 //! struct Upper;
 //!
 //! impl Session for Upper {
-//!     fn on_input(&mut self, input: &[u8], out: &mut Vec<u8>) -> Step {
+//!     fn on_input(&mut self, _ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
 //!         let mut consumed = 0;
 //!         while let Some(end) = input[consumed..].iter().position(|&b| b == b'\n') {
 //!             let line = &input[consumed..consumed + end + 1];
@@ -76,6 +76,7 @@
 #![warn(missing_docs)]
 
 mod conn;
+mod ctx;
 pub mod net;
 pub mod proto;
 mod reactor;
@@ -85,5 +86,8 @@ mod timer;
 mod udp;
 
 pub use reactor::{Config, Handle, Reactor};
-pub use service::{DatagramService, Datagrams, Next, Session, Step, StreamService};
+pub use service::{
+    ConnId, Ctx, DatagramService, Datagrams, Detached, Next, OutputLimit, PushError, Session, Step,
+    StreamService,
+};
 pub use stats::Stats;

@@ -26,6 +26,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use crate::conn::{CloseReason, Conn, Drive, Io, Limits};
+use crate::ctx::{ConnId, Effect, Links, OutputLimit, SlotView};
 use crate::service::{DatagramService, Session, StreamService};
 use crate::stats::{SharedStats, Stats};
 use crate::timer::Timers;
@@ -77,6 +78,10 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Readiness events taken per `poll`.
     pub events_capacity: usize,
+    /// How much output pushed by other connections ([`Ctx::push`](crate::Ctx::push))
+    /// a connection may hold unsent before it is closed; a session can set its own
+    /// with [`Ctx::set_output_limit`](crate::Ctx::set_output_limit).
+    pub push_output_limit: OutputLimit,
 }
 
 impl Default for Config {
@@ -96,6 +101,7 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
             events_capacity: 1024,
+            push_output_limit: OutputLimit::default(),
         }
     }
 }
@@ -190,6 +196,10 @@ pub struct Reactor {
     ready: Vec<Token>,
     /// Slots to free once the current event batch is handled.
     dead: Vec<usize>,
+    /// What sessions see of other connections, and the effects they queued.
+    links: Links,
+    /// `apply_effects` is running (effects queued meanwhile join its loop).
+    applying: bool,
     next_generation: u32,
     /// Set once shutdown begins: the instant by which everything closes.
     stopping: Option<Instant>,
@@ -216,6 +226,7 @@ impl Reactor {
             request_timeout: config.request_timeout,
             linger_timeout: config.linger_timeout,
             connect_timeout: config.connect_timeout,
+            push_limit: config.push_output_limit,
         };
         Ok(Reactor {
             poll,
@@ -236,6 +247,8 @@ impl Reactor {
             signals: None,
             ready: Vec::new(),
             dead: Vec::new(),
+            links: Links::default(),
+            applying: false,
             next_generation: 0,
             stopping: None,
             last_accept_warning: None,
@@ -314,15 +327,15 @@ impl Reactor {
             log::debug!("TCP_NODELAY to {addr}: {e}");
         }
         let now = Instant::now();
-        let entry = self.conns.vacant_entry();
-        let key = entry.key();
+        let key = self.conns.vacant_key();
         self.poll.registry().register(
             &mut stream,
             Token(key),
             Interest::READABLE | Interest::WRITABLE,
         )?;
-        self.next_generation = self.next_generation.wrapping_add(1);
-        entry.insert(Conn::connecting(stream, session, self.next_generation, now));
+        let id = self.new_id(key);
+        self.conns
+            .insert(Conn::connecting(stream, session, id, now));
         self.stats.active += 1;
         self.arm(key);
         Ok(())
@@ -409,6 +422,17 @@ impl Reactor {
     }
 
     fn drive_conn(&mut self, key: usize, now: Instant) {
+        self.drive_conn_with(key, now, Conn::drive);
+    }
+
+    /// Run `step` (drive, or open) on the connection at `key`, then act on the
+    /// outcome and on the effects its session queued.
+    fn drive_conn_with(
+        &mut self,
+        key: usize,
+        now: Instant,
+        step: fn(&mut Conn, &mut Io<'_>) -> Drive,
+    ) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
@@ -419,9 +443,12 @@ impl Reactor {
             stats: &mut self.stats,
             limits: &self.limits,
             now,
+            links: &mut self.links,
         };
-        let drive = conn.drive(&mut io);
+        let drive = step(conn, &mut io);
         let after = conn.pending_output() as u64;
+        self.links.slots[key].pending = after as usize;
+        self.links.slots[key].open = conn.open_for_pushes();
         self.stats.output_buffered = self.stats.output_buffered + after - before;
         self.stats.output_buffered_peak = self.stats.output_buffered_peak.max(after);
         if self.out.capacity() > 4 * SCRATCH_SIZE {
@@ -441,16 +468,135 @@ impl Reactor {
             }
             Drive::Close(reason) => self.close(key, reason),
         }
+        self.apply_effects(now);
     }
 
-    /// Make sure the timer heap holds this connection's current deadline.
+    /// A new id for the connection about to be inserted at `key`.
+    fn new_id(&mut self, key: usize) -> ConnId {
+        self.next_generation = self.next_generation.wrapping_add(1);
+        self.links.set(
+            key,
+            SlotView {
+                generation: self.next_generation,
+                open: true,
+                pending: 0,
+                hard_limit: self.limits.push_limit.hard,
+            },
+        );
+        ConnId::new(key, self.next_generation)
+    }
+
+    /// The live connection `id` names, if any.
+    fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        self.conns
+            .get_mut(id.key())
+            .filter(|c| c.id == id && c.state != crate::conn::State::Closed)
+    }
+
+    /// Have the connection at `key` driven after the current batch.
+    fn queue(&mut self, key: usize) {
+        if let Some(conn) = self.conns.get_mut(key) {
+            if !conn.queued {
+                conn.queued = true;
+                self.ready.push(Token(key));
+            }
+        }
+    }
+
+    /// Carry out what sessions asked of their contexts: pushes, wakes, timers,
+    /// limits. Targets are queued to be driven after this batch, so all the pushes
+    /// one connection receives in a loop iteration leave in one write.
+    fn apply_effects(&mut self, now: Instant) {
+        if self.applying || self.links.effects.is_empty() {
+            return;
+        }
+        self.applying = true;
+        let mut bytes = Vec::new();
+        while !self.links.effects.is_empty() {
+            let effects = std::mem::take(&mut self.links.effects);
+            std::mem::swap(&mut bytes, &mut self.links.bytes);
+            for effect in effects {
+                self.apply_effect(effect, &bytes, now);
+            }
+            bytes.clear();
+        }
+        if self.links.bytes.capacity() < bytes.capacity() && bytes.capacity() <= SCRATCH_SIZE {
+            self.links.bytes = bytes; // keep the larger allocation, within reason
+        }
+        self.applying = false;
+    }
+
+    fn apply_effect(&mut self, effect: Effect, bytes: &[u8], now: Instant) {
+        match effect {
+            Effect::Push { to, start, end } => {
+                let limits = &self.limits;
+                let Some(conn) = self
+                    .conns
+                    .get_mut(to.key())
+                    .filter(|c| c.id == to && c.open_for_pushes())
+                else {
+                    return; // closed since the push was checked
+                };
+                let pushed = &bytes[start..end];
+                let within = conn.push(pushed, limits, now);
+                let pending = conn.pending_output();
+                self.stats.pushes += 1;
+                self.stats.push_bytes += pushed.len() as u64;
+                self.stats.output_buffered += pushed.len() as u64;
+                self.stats.output_buffered_peak =
+                    self.stats.output_buffered_peak.max(pending as u64);
+                self.links.slots[to.key()].pending = pending;
+                if within {
+                    self.queue(to.key());
+                } else {
+                    log::warn!(
+                        "connection {to} closed: {pending} bytes of pushed output unsent, over \
+                         its soft limit for too long"
+                    );
+                    self.stats.output_limit_closes += 1;
+                    self.close(to.key(), CloseReason::OutputLimit);
+                }
+            }
+            Effect::OverLimit(to) => {
+                if self.conn_mut(to).is_some() {
+                    log::warn!("connection {to} closed: pushed output over its hard limit");
+                    self.stats.output_limit_closes += 1;
+                    self.close(to.key(), CloseReason::OutputLimit);
+                }
+            }
+            Effect::Wake(id) => {
+                if let Some(conn) = self.conn_mut(id) {
+                    conn.wake();
+                    self.queue(id.key());
+                }
+            }
+            Effect::SetTimer { on, at, token } => {
+                if let Some(conn) = self.conn_mut(on) {
+                    conn.set_timer(at, token);
+                    self.arm(on.key());
+                }
+            }
+            Effect::CancelTimer { on, token } => {
+                if let Some(conn) = self.conn_mut(on) {
+                    conn.cancel_timer(token);
+                }
+            }
+            Effect::SetOutputLimit { on, limit } => {
+                if let Some(conn) = self.conn_mut(on) {
+                    conn.set_push_limit(limit);
+                }
+            }
+        }
+    }
+
+    /// Make sure the timer heap holds this connection's next deadline or timer.
     fn arm(&mut self, key: usize) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        if let Some(deadline) = conn.deadline(&self.limits) {
+        if let Some(deadline) = conn.wake_at(&self.limits) {
             if conn.armed.is_none_or(|armed| deadline < armed) {
-                self.timers.push(deadline, key, conn.generation);
+                self.timers.push(deadline, key, conn.id.generation());
                 conn.armed = Some(deadline);
             }
         }
@@ -463,8 +609,11 @@ impl Reactor {
         if conn.state == crate::conn::State::Closed {
             return;
         }
-        log::debug!("connection {key} closed: {reason:?}");
+        log::debug!("connection {} closed: {reason:?}", conn.id);
         conn.state = crate::conn::State::Closed;
+        self.links.slots[key].open = false;
+        let now = Instant::now();
+        conn.closed(&mut self.links, now);
         self.stats.output_buffered -= conn.pending_output() as u64;
         self.stats.closed += 1;
         self.stats.active -= 1;
@@ -472,6 +621,7 @@ impl Reactor {
             self.stats.timeouts += 1;
         }
         self.dead.push(key);
+        self.apply_effects(now);
     }
 
     /// Free the slots of connections closed during this batch (dropping the socket
@@ -555,8 +705,7 @@ impl Reactor {
             if let Err(e) = stream.set_nodelay(true) {
                 log::debug!("TCP_NODELAY on {peer}: {e}");
             }
-            let entry = self.conns.vacant_entry();
-            let key = entry.key();
+            let key = self.conns.vacant_key();
             // Both interests, once: with edge-triggered polling a WRITABLE edge only
             // follows a full send buffer, so this costs no wake-ups, and it saves
             // two epoll_ctl calls every time a reply does not fit the socket.
@@ -574,12 +723,13 @@ impl Reactor {
                 return;
             }
             let session = self.services[service].0.open(peer);
-            self.next_generation = self.next_generation.wrapping_add(1);
-            entry.insert(Conn::new(stream, session, self.next_generation, now));
+            let id = self.new_id(key);
+            self.conns.insert(Conn::new(stream, session, id, now));
             self.stats.accepted += 1;
             self.stats.active += 1;
-            log::trace!("accepted {peer} as connection {key}");
-            self.arm(key);
+            log::trace!("accepted {peer} as connection {id}");
+            // Let the session greet its peer.
+            self.drive_conn_with(key, now, Conn::open);
         }
         // Budget spent with connections possibly still waiting: continue next turn.
         self.ready.push(Token(ENDPOINT_BASE + index));
@@ -590,7 +740,7 @@ impl Reactor {
             let Some(conn) = self.conns.get_mut(key) else {
                 continue;
             };
-            if conn.generation != generation || conn.armed != Some(at) {
+            if conn.id.generation() != generation || conn.armed != Some(at) {
                 continue; // a stale entry: superseded, or the slot was reused
             }
             conn.armed = None;
@@ -598,22 +748,23 @@ impl Reactor {
                 Some(deadline) if deadline <= now => {
                     if conn.is_connecting() {
                         self.stats.connect_errors += 1;
-                        conn.fail_connect(&io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            "connect timed out",
-                        ));
+                        conn.fail_connect(
+                            &io::Error::new(io::ErrorKind::TimedOut, "connect timed out"),
+                            &mut self.links,
+                            now,
+                        );
                     }
                     self.close(key, CloseReason::Timeout)
                 }
-                Some(_) => self.arm(key),
-                None => {}
+                _ if conn.has_callbacks_due(now) => self.drive_conn(key, now),
+                _ => self.arm(key),
             }
         }
         let conns = &self.conns;
         self.timers.compact(conns.len(), |key, generation, at| {
             conns
                 .get(key)
-                .is_some_and(|c| c.generation == generation && c.armed == Some(at))
+                .is_some_and(|c| c.id.generation() == generation && c.armed == Some(at))
         });
         for (service, ticker) in &mut self.services {
             if ticker.as_mut().is_some_and(|t| t.due(now)) {
@@ -710,10 +861,11 @@ impl Reactor {
                 continue;
             }
             if conn.is_connecting() {
-                conn.fail_connect(&io::Error::new(
-                    io::ErrorKind::Interrupted,
-                    "reactor shutting down",
-                ));
+                conn.fail_connect(
+                    &io::Error::new(io::ErrorKind::Interrupted, "reactor shutting down"),
+                    &mut self.links,
+                    now,
+                );
                 self.close(key, CloseReason::Shutdown);
                 continue;
             }

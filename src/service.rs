@@ -15,6 +15,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+pub use crate::ctx::{ConnId, Ctx, Detached, OutputLimit, PushError};
+
 /// What a session wants the reactor to do after it handled some input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
@@ -55,9 +57,20 @@ impl Step {
 ///
 /// The reactor guarantees: `input` always starts at the first byte not yet consumed
 /// and is offered again whenever new bytes arrive; output appended to `out` is sent in
-/// order; no method is called after one of them returned [`Next::Close`] or
-/// [`Next::Abort`].
+/// order; no method but [`Session::on_closed`] is called after one of them returned
+/// [`Next::Close`] or [`Next::Abort`].
+///
+/// Every method gets a [`Ctx`]: the connection's id, the time, and the requests that
+/// reach other connections (push, wake) and timers.
 pub trait Session {
+    /// An accepted connection is open: append a greeting to `out`, note
+    /// [`Ctx::id`] wherever other connections should find this one. Not called for
+    /// outbound connections (they hear [`Session::on_connected`]).
+    fn on_open(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Next {
+        let _ = (ctx, out);
+        Next::Read
+    }
+
     /// New bytes arrived. `input` is everything received and not yet consumed.
     /// Append replies to `out` (never clear it: it may hold earlier unsent output).
     ///
@@ -72,35 +85,56 @@ pub trait Session {
     /// mark, and offers the remaining input again when the stream ends — so a
     /// pipeline of large replies to a client that does not read cannot grow the
     /// server's memory.
-    fn on_input(&mut self, input: &[u8], out: &mut Vec<u8>) -> Step;
+    fn on_input(&mut self, ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step;
 
     /// Called after [`Next::Stream`] whenever the pending output dropped below the
     /// low-water mark. Append more output and say whether more is to come.
-    fn produce(&mut self, out: &mut Vec<u8>) -> Next {
-        let _ = out;
+    fn produce(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Next {
+        let _ = (ctx, out);
         Next::Read
     }
 
     /// An outbound connection opened with
     /// [`Reactor::connect`](crate::Reactor::connect) is established: append the
     /// first request(s) to `out`. Not called for accepted connections.
-    fn on_connected(&mut self, out: &mut Vec<u8>) -> Next {
-        let _ = out;
+    fn on_connected(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Next {
+        let _ = (ctx, out);
         Next::Read
     }
 
     /// An outbound connection could not be established (refused, unreachable,
     /// timed out after [`Config::connect_timeout`](crate::Config::connect_timeout)).
     /// No other method is called afterwards.
-    fn on_connect_failed(&mut self, error: &std::io::Error) {
-        let _ = error;
+    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_>, error: &std::io::Error) {
+        let _ = (ctx, error);
     }
 
     /// The peer shut down its sending half (FIN). `input` holds the bytes received
     /// but not consumed (an incomplete request). Whatever is appended to `out` is
     /// sent before the connection closes; the connection closes after that flush.
-    fn on_peer_closed(&mut self, input: &[u8], out: &mut Vec<u8>) {
-        let _ = (input, out);
+    fn on_peer_closed(&mut self, ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) {
+        let _ = (ctx, input, out);
+    }
+
+    /// Another connection called [`Ctx::wake`] on this one. Append output to `out`
+    /// (a blocked client's reply, say).
+    fn on_wake(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Next {
+        let _ = (ctx, out);
+        Next::Read
+    }
+
+    /// A timer set with [`Ctx::set_timer`] is due.
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, token: u64, out: &mut Vec<u8>) -> Next {
+        let _ = (ctx, token, out);
+        Next::Read
+    }
+
+    /// The connection is closed, for whatever reason (the session asked, the peer
+    /// left, an error, a timeout, an output limit, shutdown). Nothing more can be
+    /// written to it, but the session may still push to others (a chat's leave
+    /// notice) and must forget what it registered elsewhere. Called once, last.
+    fn on_closed(&mut self, ctx: &mut Ctx<'_>) {
+        let _ = ctx;
     }
 }
 

@@ -75,4 +75,10 @@ counters! {
     udp_out,
     /// UDP replies dropped: the reply queue was full or `send_to` failed.
     udp_dropped,
+    /// Pushes from one connection's session to another connection's output.
+    pushes,
+    /// Bytes pushed.
+    push_bytes,
+    /// Connections closed because pushed output passed their output limit.
+    output_limit_closes,
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::Server;
 use evloop::proto::echo::Echo;
-use evloop::{Config, DatagramService, Datagrams, Next, Session, Step};
+use evloop::{Config, Ctx, DatagramService, Datagrams, Next, Session, Step};
 
 /// What a client session saw.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -27,17 +27,17 @@ struct Pinger {
 }
 
 impl Session for Pinger {
-    fn on_connected(&mut self, out: &mut Vec<u8>) -> Next {
+    fn on_connected(&mut self, _ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Next {
         self.seen.lock().unwrap().connected = true;
         out.extend_from_slice(&self.message);
         Next::Read
     }
 
-    fn on_connect_failed(&mut self, error: &io::Error) {
+    fn on_connect_failed(&mut self, _ctx: &mut Ctx<'_>, error: &io::Error) {
         self.seen.lock().unwrap().failed = Some(error.kind());
     }
 
-    fn on_input(&mut self, input: &[u8], _out: &mut Vec<u8>) -> Step {
+    fn on_input(&mut self, _ctx: &mut Ctx<'_>, input: &[u8], _out: &mut Vec<u8>) -> Step {
         let mut seen = self.seen.lock().unwrap();
         seen.received.extend_from_slice(input);
         let next = if seen.received.len() >= self.message.len() {
@@ -206,7 +206,7 @@ fn a_udp_client_socket_sends_first_and_gets_replies() {
 struct Hoarder;
 
 impl Session for Hoarder {
-    fn on_input(&mut self, _input: &[u8], _out: &mut Vec<u8>) -> Step {
+    fn on_input(&mut self, _ctx: &mut Ctx<'_>, _input: &[u8], _out: &mut Vec<u8>) -> Step {
         Step::read(0)
     }
 }

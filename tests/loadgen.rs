@@ -15,7 +15,7 @@ use common::Server;
 use evloop::proto::echo::Echo;
 use evloop::proto::http::{Demo, HttpConfig, HttpService};
 use evloop::proto::resp::{KvConfig, KvService};
-use evloop::{Config, DatagramService, Datagrams, Session, Step, StreamService};
+use evloop::{Config, Ctx, DatagramService, Datagrams, Session, Step, StreamService};
 
 /// Every loadgen run must finish within this.
 const RUN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -193,7 +193,7 @@ fn a_duration_run_stops_on_time() {
 struct FlippingEcho;
 
 impl Session for FlippingEcho {
-    fn on_input(&mut self, input: &[u8], out: &mut Vec<u8>) -> Step {
+    fn on_input(&mut self, _ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
         let start = out.len();
         out.extend_from_slice(input);
         if let Some(b) = out.get_mut(start) {
@@ -225,7 +225,7 @@ impl DatagramService for FlippingEchoService {
 struct Http500;
 
 impl Session for Http500 {
-    fn on_input(&mut self, input: &[u8], out: &mut Vec<u8>) -> Step {
+    fn on_input(&mut self, _ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
         let mut consumed = 0;
         while let Some(end) = input[consumed..].windows(4).position(|w| w == b"\r\n\r\n") {
             consumed += end + 4;
@@ -241,7 +241,7 @@ impl Session for Http500 {
 struct RespError;
 
 impl Session for RespError {
-    fn on_input(&mut self, input: &[u8], out: &mut Vec<u8>) -> Step {
+    fn on_input(&mut self, _ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
         let mut consumed = 0;
         while let Some(end) = input[consumed..].windows(6).position(|w| w == b"PING\r\n") {
             consumed += end + 6;

@@ -267,12 +267,12 @@ impl<P: Protocol> Client<P> {
 }
 
 impl<P: Protocol> Session for Client<P> {
-    fn on_connected(&mut self, out: &mut Vec<u8>) -> Next {
+    fn on_connected(&mut self, _ctx: &mut evloop::Ctx<'_>, out: &mut Vec<u8>) -> Next {
         self.fill(out);
         Next::Read
     }
 
-    fn on_connect_failed(&mut self, error: &io::Error) {
+    fn on_connect_failed(&mut self, _ctx: &mut evloop::Ctx<'_>, error: &io::Error) {
         if self.ctx.control.stopped() {
             return; // interrupted by the end of the run
         }
@@ -282,7 +282,7 @@ impl<P: Protocol> Session for Client<P> {
         }
     }
 
-    fn on_input(&mut self, input: &[u8], out: &mut Vec<u8>) -> Step {
+    fn on_input(&mut self, _ctx: &mut evloop::Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
         let stopped = self.ctx.control.stopped();
         let Ok(mut results) = self.ctx.results.try_borrow_mut() else {
             return Step::read(0);

@@ -8,13 +8,13 @@
 //! stays within the configured limits (unconsumed input, output per call). Any
 //! difference or overrun is a panic, which is what libFuzzer and proptest report.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use evloop::proto::http::chunked::{ChunkError, ChunkedDecoder};
 use evloop::proto::http::{Demo, HttpConfig, HttpService};
 use evloop::proto::resp::frame::{Args, Frame, Limits, Parser};
 use evloop::proto::resp::{KvConfig, KvService, OUTPUT_BATCH};
-use evloop::{Next, Session};
+use evloop::{Detached, Next, Session};
 
 /// The HTTP session's output budget per `on_input` call (`OUTPUT_BUDGET` in
 /// `src/proto/http/mod.rs`, private there): it stops starting new requests past it.
@@ -143,7 +143,7 @@ pub fn drive(s: &mut dyn Session, pieces: &[&[u8]], bounds: &Bounds) -> (Vec<u8>
             return (out, End::Closed(next));
         }
     }
-    s.on_peer_closed(&input, &mut out);
+    s.on_peer_closed(&mut Detached::new().ctx(Instant::now()), &input, &mut out);
     (out, End::PeerClosed)
 }
 
@@ -161,7 +161,7 @@ fn pump(
         *calls += 1;
         assert!(*calls < MAX_CALLS, "session makes no progress");
         let before = out.len();
-        let step = s.on_input(input, out);
+        let step = s.on_input(&mut Detached::new().ctx(Instant::now()), input, out);
         assert!(step.consumed <= input.len(), "consumed more than offered");
         let grew = out.len() - before;
         assert!(
@@ -183,7 +183,7 @@ fn pump(
                 *calls += 1;
                 assert!(*calls < MAX_CALLS, "stream never ends");
                 let before = out.len();
-                let next = s.produce(out);
+                let next = s.produce(&mut Detached::new().ctx(Instant::now()), out);
                 let grew = out.len() - before;
                 assert!(
                     grew <= max_out,

@@ -4,14 +4,14 @@
 
 use std::net::SocketAddr;
 
-use crate::service::{DatagramService, Datagrams, Session, Step, StreamService};
+use crate::service::{Ctx, DatagramService, Datagrams, Session, Step, StreamService};
 
 /// Echo over TCP: every byte received is sent back.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Echo;
 
 impl Session for Echo {
-    fn on_input(&mut self, input: &[u8], out: &mut Vec<u8>) -> Step {
+    fn on_input(&mut self, _ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
         out.extend_from_slice(input);
         Step::read(input.len())
     }
@@ -34,12 +34,13 @@ impl DatagramService for Echo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Next;
+    use crate::{Detached, Next};
+    use std::time::Instant;
 
     #[test]
     fn echoes_bytes_and_consumes_all() {
         let mut out = b"earlier".to_vec();
-        let step = Echo.on_input(b"hello", &mut out);
+        let step = Echo.on_input(&mut Detached::new().ctx(Instant::now()), b"hello", &mut out);
         assert_eq!(step.consumed, 5);
         assert_eq!(step.next, Next::Read);
         assert_eq!(out, b"earlierhello");

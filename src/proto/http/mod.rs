@@ -37,7 +37,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::service::{Next, Session, Step, StreamService};
+use crate::service::{Ctx, Next, Session, Step, StreamService};
 use chunked::{ChunkError, ChunkedDecoder};
 use files::FileBody;
 use request::{Framing, Head, Parsed};
@@ -542,11 +542,11 @@ fn close(input: &[u8]) -> Step {
 }
 
 impl Session for HttpSession {
-    fn on_input(&mut self, input: &[u8], out: &mut Vec<u8>) -> Step {
+    fn on_input(&mut self, _ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
         self.run(input, out, false)
     }
 
-    fn produce(&mut self, out: &mut Vec<u8>) -> Next {
+    fn produce(&mut self, _ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Next {
         match std::mem::replace(&mut self.state, State::Head) {
             State::Stream { mut body, conn } => {
                 if body.fill(out).is_err() {
@@ -577,7 +577,7 @@ impl Session for HttpSession {
 
     /// Answers the complete requests still in `input` (those that need no streaming),
     /// then refuses a truncated request or body with 400.
-    fn on_peer_closed(&mut self, input: &[u8], out: &mut Vec<u8>) {
+    fn on_peer_closed(&mut self, _ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) {
         let step = self.run(input, out, true);
         if step.next != Next::Read {
             // Closing anyway, or a stream started that can no longer be driven

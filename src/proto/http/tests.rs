@@ -2,6 +2,7 @@
 //! byte, through a small model of the reactor, and must give identical output.
 
 use super::*;
+use crate::Detached;
 use std::fs;
 use std::path::Path;
 use std::time::UNIX_EPOCH;
@@ -38,7 +39,7 @@ enum Phase {
 
 /// Calls `on_input` like the reactor does, dropping what was consumed.
 fn offer(s: &mut HttpSession, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Phase {
-    let step = s.on_input(input, out);
+    let step = s.on_input(&mut Detached::new().ctx(Instant::now()), input, out);
     assert!(step.consumed <= input.len(), "consumed more than offered");
     input.drain(..step.consumed);
     match step.next {
@@ -51,7 +52,7 @@ fn offer(s: &mut HttpSession, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Phase {
 /// One `produce` call; after a finished stream, offers the remaining input again.
 fn produce_once(s: &mut HttpSession, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Phase {
     let before = out.len();
-    let next = s.produce(out);
+    let next = s.produce(&mut Detached::new().ctx(Instant::now()), out);
     assert!(
         out.len() - before <= files::PIECE as usize,
         "piece too large"
@@ -97,7 +98,7 @@ fn drive(svc: &HttpService, chunks: &[&[u8]], eager: bool) -> (Vec<u8>, End) {
     if let Phase::Closed(next) = phase {
         return (out, End::Closed(next));
     }
-    s.on_peer_closed(&input, &mut out);
+    s.on_peer_closed(&mut Detached::new().ctx(Instant::now()), &input, &mut out);
     (out, End::PeerClosed)
 }
 
@@ -315,7 +316,7 @@ fn one_batch_gives_one_step() {
     let mut s = svc.session();
     let input = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(64);
     let mut out = b"earlier unsent output".to_vec();
-    let step = s.on_input(&input, &mut out);
+    let step = s.on_input(&mut Detached::new().ctx(Instant::now()), &input, &mut out);
     assert_eq!(step, Step::read(input.len()));
     assert_eq!(
         out,
@@ -384,11 +385,18 @@ fn large_body_arrives_in_pieces_and_is_consumed() {
         body.len()
     );
     let mut out = Vec::new();
-    let step = s.on_input(head.as_bytes(), &mut out);
+    let step = s.on_input(
+        &mut Detached::new().ctx(Instant::now()),
+        head.as_bytes(),
+        &mut out,
+    );
     assert_eq!(step, Step::read(head.len()));
     for piece in body.chunks(4096) {
         // Body bytes never sit unconsumed.
-        assert_eq!(s.on_input(piece, &mut out), Step::read(piece.len()));
+        assert_eq!(
+            s.on_input(&mut Detached::new().ctx(Instant::now()), piece, &mut out),
+            Step::read(piece.len())
+        );
     }
     assert_eq!(
         out,
@@ -402,10 +410,20 @@ fn same_input_twice_gives_nothing_new() {
     let mut s = svc.session();
     let mut out = Vec::new();
     let partial = b"GET / HTTP/1.1\r\nHost: x\r\n";
-    assert_eq!(s.on_input(partial, &mut out), Step::read(0));
-    assert_eq!(s.on_input(partial, &mut out), Step::read(0));
     assert_eq!(
-        s.on_input(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", &mut out),
+        s.on_input(&mut Detached::new().ctx(Instant::now()), partial, &mut out),
+        Step::read(0)
+    );
+    assert_eq!(
+        s.on_input(&mut Detached::new().ctx(Instant::now()), partial, &mut out),
+        Step::read(0)
+    );
+    assert_eq!(
+        s.on_input(
+            &mut Detached::new().ctx(Instant::now()),
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+            &mut out
+        ),
         Step::read(27)
     );
     assert_eq!(out, hello(""));
@@ -600,14 +618,20 @@ fn date_refreshes_on_tick_only() {
     }
     let mut svc = HttpService::with_clock(HttpConfig::default(), Demo, later).unwrap();
     let mut out = Vec::new();
-    svc.session()
-        .on_input(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", &mut out);
+    svc.session().on_input(
+        &mut Detached::new().ctx(Instant::now()),
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        &mut out,
+    );
     assert!(text(&out).contains("Date: Mon, 07 Nov 1994 08:49:38 GMT\r\n"));
     assert_eq!(svc.tick_interval(), Some(Duration::from_secs(1)));
     svc.on_tick(Instant::now());
     let mut out = Vec::new();
-    svc.session()
-        .on_input(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", &mut out);
+    svc.session().on_input(
+        &mut Detached::new().ctx(Instant::now()),
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        &mut out,
+    );
     assert!(text(&out).contains("Date: Mon, 07 Nov 1994 08:49:38 GMT\r\n"));
 }
 
@@ -786,7 +810,7 @@ fn large_file_is_streamed_in_pieces() {
     let input = b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /json HTTP/1.1\r\nHost: x\r\n\r\n";
     let first_len = input.len() - b"GET /json HTTP/1.1\r\nHost: x\r\n\r\n".len();
     let mut out = Vec::new();
-    let step = s.on_input(input, &mut out);
+    let step = s.on_input(&mut Detached::new().ctx(Instant::now()), input, &mut out);
     assert_eq!(
         step,
         Step {
@@ -805,7 +829,7 @@ fn large_file_is_streamed_in_pieces() {
     // The reactor may offer the unconsumed request again mid-stream: it waits.
     let rest = &input[first_len..];
     assert_eq!(
-        s.on_input(rest, &mut out),
+        s.on_input(&mut Detached::new().ctx(Instant::now()), rest, &mut out),
         Step {
             consumed: 0,
             next: Next::Stream
@@ -814,7 +838,7 @@ fn large_file_is_streamed_in_pieces() {
     let mut pieces = 1;
     loop {
         let before = out.len();
-        let next = s.produce(&mut out);
+        let next = s.produce(&mut Detached::new().ctx(Instant::now()), &mut out);
         assert!(out.len() - before <= 64 * 1024 && out.len() > before);
         pieces += 1;
         if next != Next::Stream {
@@ -824,7 +848,10 @@ fn large_file_is_streamed_in_pieces() {
     }
     assert_eq!(pieces, 17);
     assert_eq!(out, [head.clone(), content.clone()].concat());
-    assert_eq!(s.on_input(rest, &mut out), Step::read(rest.len()));
+    assert_eq!(
+        s.on_input(&mut Detached::new().ctx(Instant::now()), rest, &mut out),
+        Step::read(rest.len())
+    );
     assert!(out.ends_with(&json("")));
 
     // Through the split harness, pipelined with requests before and after.
@@ -858,7 +885,7 @@ fn pipelined_small_files_pause_for_backpressure() {
     let input = b"GET /f.bin HTTP/1.1\r\nHost: x\r\n\r\n".repeat(20);
     let mut s = svc.session();
     let mut out = Vec::new();
-    let step = s.on_input(&input, &mut out);
+    let step = s.on_input(&mut Detached::new().ctx(Instant::now()), &input, &mut out);
     assert_eq!(
         step.next,
         Next::Stream,
@@ -895,7 +922,11 @@ fn file_truncated_while_streaming_aborts() {
     let svc = file_service(&tmp);
     let mut s = svc.session();
     let mut out = Vec::new();
-    let step = s.on_input(b"GET /f.bin HTTP/1.1\r\nHost: x\r\n\r\n", &mut out);
+    let step = s.on_input(
+        &mut Detached::new().ctx(Instant::now()),
+        b"GET /f.bin HTTP/1.1\r\nHost: x\r\n\r\n",
+        &mut out,
+    );
     assert_eq!(step.next, Next::Stream);
     fs::OpenOptions::new()
         .write(true)
@@ -903,7 +934,10 @@ fn file_truncated_while_streaming_aborts() {
         .unwrap()
         .set_len(70_000)
         .unwrap();
-    assert_eq!(s.produce(&mut out), Next::Abort);
+    assert_eq!(
+        s.produce(&mut Detached::new().ctx(Instant::now()), &mut out),
+        Next::Abort
+    );
 }
 
 #[test]

@@ -27,7 +27,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::service::{Next, Session, Step, StreamService};
+use crate::service::{Ctx, Next, Session, Step, StreamService};
 use frame::{Args, Frame, Limits, Parser};
 use store::Store;
 
@@ -219,7 +219,7 @@ impl Drop for KvSession {
 }
 
 impl Session for KvSession {
-    fn on_input(&mut self, input: &[u8], out: &mut Vec<u8>) -> Step {
+    fn on_input(&mut self, _ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
         let shared = &*self.shared;
         let now = (shared.clock)();
         let mut store = shared.store.borrow_mut();
@@ -282,7 +282,7 @@ impl Session for KvSession {
 
     /// The replies of the last batch have mostly been sent: stop streaming, so the
     /// reactor offers the commands left unconsumed to [`Session::on_input`] again.
-    fn produce(&mut self, _out: &mut Vec<u8>) -> Next {
+    fn produce(&mut self, _ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Next {
         Next::Read
     }
 }
@@ -330,7 +330,11 @@ pub(crate) mod testutil {
         /// Send raw bytes; return (reply text, step).
         pub fn raw(&mut self, input: &[u8]) -> (String, Step) {
             let mut out = Vec::new();
-            let step = self.sess.on_input(input, &mut out);
+            let step = self.sess.on_input(
+                &mut crate::Detached::new().ctx(std::time::Instant::now()),
+                input,
+                &mut out,
+            );
             (String::from_utf8_lossy(&out).into_owned(), step)
         }
 
@@ -420,7 +424,13 @@ mod tests {
                 assert_eq!(step.next, Next::Read);
             } else {
                 assert_eq!(step.next, Next::Stream);
-                assert_eq!(h.sess.produce(&mut Vec::new()), Next::Read);
+                assert_eq!(
+                    h.sess.produce(
+                        &mut crate::Detached::new().ctx(std::time::Instant::now()),
+                        &mut Vec::new()
+                    ),
+                    Next::Read
+                );
             }
         }
         assert!(calls > 10, "{calls} calls");
@@ -450,7 +460,11 @@ mod tests {
         drop(b);
         assert_eq!(svc.connected_clients(), 1);
         let mut out = Vec::new();
-        a.on_input(b"CLIENT ID\r\nINFO clients\r\n", &mut out);
+        a.on_input(
+            &mut crate::Detached::new().ctx(std::time::Instant::now()),
+            b"CLIENT ID\r\nINFO clients\r\n",
+            &mut out,
+        );
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with(":1\r\n$"), "{text}");
         assert!(text.contains("connected_clients:1\r\n"), "{text}");

@@ -1,0 +1,348 @@
+//! What a session can ask of the reactor besides answering its own connection:
+//! [`Ctx`] and the types around it.
+
+use std::time::{Duration, Instant};
+
+/// A connection's identity: its slab slot and a generation that tells it apart from
+/// every other connection that used the same slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId {
+    key: usize,
+    generation: u32,
+}
+
+impl ConnId {
+    pub(crate) fn new(key: usize, generation: u32) -> ConnId {
+        ConnId { key, generation }
+    }
+
+    pub(crate) fn key(self) -> usize {
+        self.key
+    }
+
+    pub(crate) fn generation(self) -> u32 {
+        self.generation
+    }
+
+    /// A number that is unique among the connections open at one time (Redis's
+    /// `CLIENT ID` is such a number, though never reused).
+    pub fn as_u64(self) -> u64 {
+        (u64::from(self.generation) << 32) | (self.key as u64 & 0xffff_ffff)
+    }
+}
+
+impl std::fmt::Display for ConnId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.key, self.generation)
+    }
+}
+
+/// How much pushed output a connection may hold unsent, as Redis's
+/// `client-output-buffer-limit`: over `hard` bytes the connection is closed at once;
+/// over `soft` bytes continuously for `soft_for`, too. Zero disables a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputLimit {
+    /// Close as soon as unsent output would pass this many bytes.
+    pub hard: usize,
+    /// Close when unsent output stays above this many bytes…
+    pub soft: usize,
+    /// …for this long.
+    pub soft_for: Duration,
+}
+
+impl OutputLimit {
+    /// No limit: pushes are never refused for size. Memory is then bounded only by
+    /// what pushers send; use it only where pushers are trusted and bounded.
+    pub const UNLIMITED: OutputLimit = OutputLimit {
+        hard: 0,
+        soft: 0,
+        soft_for: Duration::ZERO,
+    };
+}
+
+impl Default for OutputLimit {
+    /// Redis's default for pub/sub clients: 32 MiB hard, 8 MiB for 60 s.
+    fn default() -> OutputLimit {
+        OutputLimit {
+            hard: 32 * 1024 * 1024,
+            soft: 8 * 1024 * 1024,
+            soft_for: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why a push was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushError {
+    /// The target is closed, closing, or the id is stale.
+    Closed,
+    /// The push would have taken the target past its hard output limit: the target
+    /// has been closed.
+    OverLimit,
+}
+
+impl std::fmt::Display for PushError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PushError::Closed => "connection closed",
+            PushError::OverLimit => "connection over its output limit: closed",
+        })
+    }
+}
+
+impl std::error::Error for PushError {}
+
+/// What the reactor knows of each slot between drives, so that a push can be
+/// checked at once without touching the target connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SlotView {
+    pub(crate) generation: u32,
+    /// Open for pushes (not closing or closed).
+    pub(crate) open: bool,
+    /// Unsent output, pushes queued in this drive included.
+    pub(crate) pending: usize,
+    pub(crate) hard_limit: usize,
+}
+
+/// A request queued by a session, applied by the reactor after the callback.
+#[derive(Debug)]
+pub(crate) enum Effect {
+    /// Append `bytes[start..end]` of the effect buffer to the target's output.
+    Push {
+        to: ConnId,
+        start: usize,
+        end: usize,
+    },
+    /// Close the target: a push would pass its hard limit.
+    OverLimit(ConnId),
+    Wake(ConnId),
+    SetTimer {
+        on: ConnId,
+        at: Instant,
+        token: u64,
+    },
+    CancelTimer {
+        on: ConnId,
+        token: u64,
+    },
+    SetOutputLimit {
+        on: ConnId,
+        limit: OutputLimit,
+    },
+}
+
+/// The reactor's side of every [`Ctx`]: the slot views and the queue of effects.
+#[derive(Debug, Default)]
+pub(crate) struct Links {
+    pub(crate) slots: Vec<SlotView>,
+    pub(crate) effects: Vec<Effect>,
+    /// Bytes of queued pushes.
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl Links {
+    pub(crate) fn view(&mut self, id: ConnId) -> Option<&mut SlotView> {
+        self.slots
+            .get_mut(id.key)
+            .filter(|s| s.open && s.generation == id.generation)
+    }
+
+    pub(crate) fn set(&mut self, key: usize, view: SlotView) {
+        if self.slots.len() <= key {
+            self.slots.resize(key + 1, SlotView::default());
+        }
+        self.slots[key] = view;
+    }
+}
+
+/// What a session can ask of the reactor besides answering its own connection.
+///
+/// Every [`Session`](crate::Session) callback gets a [`Ctx`]: the connection's own
+/// [`ConnId`], the current time, and requests that reach beyond the connection —
+/// push bytes to another connection, wake another connection's session, set and
+/// cancel timers. Requests are *queued*, not carried out on the spot: the reactor
+/// applies them right after the callback returns, the way it frees closed slots only
+/// after an event batch. So a session never re-enters another session, and the
+/// reactor stays the only place that does I/O.
+///
+/// A push is checked when it is made, so the pusher gets an answer it can act on: a
+/// stale or closed id is [`PushError::Closed`] (ids carry a generation: an id kept
+/// after its connection closed never reaches a connection that reused the slot),
+/// and a push that would take the target past its hard output limit closes the target
+/// (logged) and answers [`PushError::OverLimit`]. Pushed bytes are written when the
+/// target next gets its turn in the loop — all pushes to one target in one loop
+/// iteration leave in one `write`.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    id: ConnId,
+    now: Instant,
+    links: &'a mut Links,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(id: ConnId, now: Instant, links: &'a mut Links) -> Ctx<'a> {
+        Ctx { id, now, links }
+    }
+
+    /// This connection's id: keep it to push to or wake this connection later.
+    pub fn id(&self) -> ConnId {
+        self.id
+    }
+
+    /// The time the reactor's current loop iteration began. Sessions take time from
+    /// here rather than reading a clock, so tests can drive them with any time.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Append `bytes` to connection `to`'s output, after anything it already owes.
+    /// See [`Ctx`] for the checks and their errors. A push
+    /// to this connection itself is allowed and comes after this callback's output.
+    pub fn push(&mut self, to: ConnId, bytes: &[u8]) -> Result<(), PushError> {
+        let Some(view) = self.links.view(to) else {
+            return Err(PushError::Closed);
+        };
+        let pending = view.pending.saturating_add(bytes.len());
+        if view.hard_limit != 0 && pending > view.hard_limit {
+            view.open = false;
+            self.links.effects.push(Effect::OverLimit(to));
+            return Err(PushError::OverLimit);
+        }
+        view.pending = pending;
+        let start = self.links.bytes.len();
+        self.links.bytes.extend_from_slice(bytes);
+        self.links.effects.push(Effect::Push {
+            to,
+            start,
+            end: self.links.bytes.len(),
+        });
+        Ok(())
+    }
+
+    /// Whether `id` names a connection that is open (a push to it would be taken,
+    /// size permitting).
+    pub fn is_open(&mut self, id: ConnId) -> bool {
+        self.links.view(id).is_some()
+    }
+
+    /// Have connection `id`'s session hear [`Session::on_wake`](crate::Session::on_wake)
+    /// when it next gets its turn (several wakes before then are one).
+    pub fn wake(&mut self, id: ConnId) -> Result<(), PushError> {
+        if self.links.view(id).is_none() {
+            return Err(PushError::Closed);
+        }
+        self.links.effects.push(Effect::Wake(id));
+        Ok(())
+    }
+
+    /// Have this session hear [`Session::on_timer`](crate::Session::on_timer) with
+    /// `token` once `after` has passed. Setting a token that is already set moves
+    /// it. Timers of a closed connection never fire.
+    pub fn set_timer(&mut self, after: Duration, token: u64) {
+        let at = self.now + after;
+        self.links.effects.push(Effect::SetTimer {
+            on: self.id,
+            at,
+            token,
+        });
+    }
+
+    /// Cancel this session's timer `token`, if it is set.
+    pub fn cancel_timer(&mut self, token: u64) {
+        self.links
+            .effects
+            .push(Effect::CancelTimer { on: self.id, token });
+    }
+
+    /// Limit the output that pushes may leave unsent on this connection (the
+    /// reactor's `Config::push_output_limit` otherwise).
+    pub fn set_output_limit(&mut self, limit: OutputLimit) {
+        if let Some(view) = self.links.view(self.id) {
+            view.hard_limit = limit.hard;
+        }
+        self.links
+            .effects
+            .push(Effect::SetOutputLimit { on: self.id, limit });
+    }
+}
+
+/// A context for driving a session outside a reactor (unit tests, fuzzing, model
+/// reactors): the connection is alone, so pushes and wakes answer
+/// [`PushError::Closed`], and timers and limits are recorded nowhere.
+#[derive(Debug, Default)]
+pub struct Detached {
+    links: Links,
+}
+
+impl Detached {
+    /// A new detached context owner.
+    pub fn new() -> Detached {
+        Detached::default()
+    }
+
+    /// A context for a connection at time `now`.
+    pub fn ctx(&mut self, now: Instant) -> Ctx<'_> {
+        self.links.effects.clear();
+        self.links.bytes.clear();
+        Ctx::new(ConnId::new(0, 0), now, &mut self.links)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn links_with(key: usize, generation: u32, hard: usize) -> Links {
+        let mut links = Links::default();
+        links.set(
+            key,
+            SlotView {
+                generation,
+                open: true,
+                pending: 0,
+                hard_limit: hard,
+            },
+        );
+        links
+    }
+
+    #[test]
+    fn stale_ids_are_refused() {
+        let mut links = links_with(3, 7, 0);
+        let now = Instant::now();
+        let mut ctx = Ctx::new(ConnId::new(0, 1), now, &mut links);
+        assert_eq!(ctx.push(ConnId::new(3, 6), b"x"), Err(PushError::Closed));
+        assert_eq!(ctx.push(ConnId::new(9, 7), b"x"), Err(PushError::Closed));
+        assert_eq!(ctx.wake(ConnId::new(3, 8)), Err(PushError::Closed));
+        assert_eq!(ctx.push(ConnId::new(3, 7), b"abc"), Ok(()));
+        assert_eq!(links.bytes, b"abc");
+        assert!(matches!(
+            links.effects[..],
+            [Effect::Push {
+                start: 0,
+                end: 3,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn the_hard_limit_closes_the_target_and_refuses_later_pushes() {
+        let mut links = links_with(1, 1, 10);
+        let now = Instant::now();
+        let mut ctx = Ctx::new(ConnId::new(0, 1), now, &mut links);
+        let target = ConnId::new(1, 1);
+        assert_eq!(ctx.push(target, &[0; 6]), Ok(()));
+        assert_eq!(ctx.push(target, &[0; 5]), Err(PushError::OverLimit));
+        assert_eq!(ctx.push(target, b"x"), Err(PushError::Closed));
+        assert!(matches!(links.effects[1], Effect::OverLimit(id) if id == target));
+    }
+
+    #[test]
+    fn detached_contexts_reach_nobody() {
+        let mut detached = Detached::new();
+        let mut ctx = detached.ctx(Instant::now());
+        let me = ctx.id();
+        assert_eq!(ctx.push(me, b"x"), Err(PushError::Closed));
+    }
+}

@@ -7,17 +7,20 @@ use std::time::{Duration, Instant};
 /// every other connection that used the same slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId {
-    key: usize,
+    /// The slab key; a reactor never holds anywhere near 2^32 connections (each
+    /// needs a descriptor).
+    key: u32,
     generation: u32,
 }
 
 impl ConnId {
     pub(crate) fn new(key: usize, generation: u32) -> ConnId {
+        let key = u32::try_from(key).expect("slab keys stay below 2^32");
         ConnId { key, generation }
     }
 
     pub(crate) fn key(self) -> usize {
-        self.key
+        self.key as usize
     }
 
     pub(crate) fn generation(self) -> u32 {
@@ -27,7 +30,7 @@ impl ConnId {
     /// A number that is unique among the connections open at one time (Redis's
     /// `CLIENT ID` is such a number, though never reused).
     pub fn as_u64(self) -> u64 {
-        (u64::from(self.generation) << 32) | (self.key as u64 & 0xffff_ffff)
+        (u64::from(self.generation) << 32) | u64::from(self.key)
     }
 }
 
@@ -143,7 +146,7 @@ pub(crate) struct Links {
 impl Links {
     pub(crate) fn view(&mut self, id: ConnId) -> Option<&mut SlotView> {
         self.slots
-            .get_mut(id.key)
+            .get_mut(id.key())
             .filter(|s| s.open && s.generation == id.generation)
     }
 

@@ -237,12 +237,13 @@ impl Session for Member {
         Step::read(at)
     }
 
-    fn on_peer_closed(&mut self, ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) {
+    fn on_peer_closed(&mut self, ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Next {
         // A last line without a newline still counts.
         if !input.is_empty() && !self.discarding && input.len() <= self.max_line {
             let line = input.strip_suffix(b"\r").unwrap_or(input);
             self.line(ctx, line, out);
         }
+        Next::Close
     }
 
     fn on_closed(&mut self, ctx: &mut Ctx<'_>) {

@@ -69,6 +69,16 @@ pub(crate) enum CloseReason {
     OutputLimit,
 }
 
+/// What one read found.
+enum ReadResult {
+    /// This many bytes, at the front of the scratch buffer.
+    Data(usize),
+    /// The peer's FIN.
+    Eof,
+    /// Nothing now (`WouldBlock`).
+    Empty,
+}
+
 /// What the reactor must do after driving a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Drive {
@@ -130,6 +140,9 @@ pub(crate) struct Conn {
     paused: bool,
     /// The session returned `Next::Stream` and has more output to produce.
     streaming: bool,
+    /// After the peer's FIN the session asked to keep the connection (and its
+    /// unconsumed input) open: it closes when the session says so, or on timeout.
+    held: bool,
     /// The reactor's `ready` list holds this connection.
     pub(crate) queued: bool,
     /// Last time bytes moved in either direction.
@@ -157,6 +170,12 @@ struct Extra {
     push_limit: Option<OutputLimit>,
     /// Since when unsent output has been over the soft push limit.
     soft_since: Option<Instant>,
+    /// The connection this one is linked to: bytes read here are written there.
+    link: Option<ConnId>,
+    /// We shut down writing here because the linked peer sent FIN.
+    fin_sent: bool,
+    /// Bytes received here and relayed to the linked peer.
+    relayed: u64,
 }
 
 impl Conn {
@@ -179,6 +198,7 @@ impl Conn {
             write_blocked: false,
             paused: false,
             streaming: false,
+            held: false,
             queued: false,
             last_active: now,
             mark: now,
@@ -240,7 +260,8 @@ impl Conn {
 
     /// The connection is closed: the session's last call.
     pub(crate) fn closed(&mut self, links: &mut Links, now: Instant) {
-        let mut ctx = Ctx::new(self.id, now, links);
+        let relayed = self.extra.as_ref().map_or(0, |e| e.relayed);
+        let mut ctx = Ctx::new(self.id, now, links).with_relayed(relayed);
         self.session.on_closed(&mut ctx);
     }
 
@@ -256,7 +277,10 @@ impl Conn {
     /// Drop the rarely used state once it holds nothing.
     fn trim_extra(&mut self) {
         if self.extra.as_ref().is_some_and(|e| {
-            e.timers.is_empty() && e.push_limit.is_none() && e.soft_since.is_none()
+            e.timers.is_empty()
+                && e.push_limit.is_none()
+                && e.soft_since.is_none()
+                && e.link.is_none()
         }) {
             self.extra = None;
         }
@@ -319,6 +343,124 @@ impl Conn {
         let (_, token) = timers.swap_remove(i);
         self.trim_extra();
         Some(token)
+    }
+
+    /// The connection this one relays to and from, if it is linked.
+    pub(crate) fn link(&self) -> Option<ConnId> {
+        self.extra.as_ref()?.link
+    }
+
+    /// Relay between this connection and `peer` from now on: the session hears
+    /// nothing more but `on_closed`.
+    pub(crate) fn set_link(&mut self, peer: ConnId) {
+        self.extra().link = Some(peer);
+        self.streaming = false;
+        self.paused = false;
+    }
+
+    /// Forget the link (the peer is gone).
+    pub(crate) fn unlink(&mut self) {
+        if let Some(extra) = &mut self.extra {
+            extra.link = None;
+        }
+    }
+
+    /// Move bytes from this connection to `dst` (its linked peer): what this side
+    /// received before the link, then reads until the socket is empty, `dst`'s
+    /// unsent output passes the high-water mark, or the read budget is spent. Bytes
+    /// go from the shared scratch buffer straight to `dst`'s socket; only what the
+    /// socket does not take is kept. Once this side has sent FIN and `dst` has sent
+    /// everything, `dst`'s writing half is shut down. Returns `true` if the budget
+    /// ran out with more to read.
+    pub(crate) fn relay_to(&mut self, dst: &mut Conn, io: &mut Io<'_>) -> io::Result<bool> {
+        if dst.pending_output() > 0 {
+            dst.flush(io)?;
+        }
+        if !self.input.is_empty() {
+            let input = std::mem::take(&mut self.input);
+            self.extra().relayed += input.len() as u64;
+            dst.send_or_keep(&input, io)?;
+        }
+        let mut budget = io.limits.read_budget;
+        let mut more = false;
+        while self.readable && !self.eof {
+            if dst.pending_output() >= io.limits.high_water {
+                if !self.paused {
+                    self.paused = true;
+                    io.stats.backpressure_pauses += 1;
+                }
+                break; // resumed when `dst` drains: its WRITABLE edge drives the pair
+            }
+            self.paused = false;
+            if budget == 0 {
+                more = true;
+                break;
+            }
+            let n = match self.read_some(io)? {
+                ReadResult::Data(n) => n,
+                ReadResult::Eof | ReadResult::Empty => break,
+            };
+            budget = budget.saturating_sub(n);
+            self.extra().relayed += n as u64;
+            let (scratch, rest) = (&*io.scratch, &mut *io.stats);
+            dst.send_or_keep_with(&scratch[..n], rest, io.now)?;
+        }
+        if self.eof && dst.pending_output() == 0 && !dst.fin_sent() {
+            match dst.stream.shutdown(Shutdown::Write) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
+                Err(e) => return Err(e),
+            }
+            dst.extra().fin_sent = true;
+        }
+        Ok(more)
+    }
+
+    /// Both directions are finished: each side sent FIN and its peer has written
+    /// everything and shut down writing.
+    pub(crate) fn relay_done(&self, peer: &Conn) -> bool {
+        self.eof && peer.eof && self.fin_sent() && peer.fin_sent()
+    }
+
+    fn fin_sent(&self) -> bool {
+        self.extra.as_ref().is_some_and(|e| e.fin_sent)
+    }
+
+    /// Write `bytes` now if nothing is queued before them, keep what the socket
+    /// does not take.
+    fn send_or_keep(&mut self, bytes: &[u8], io: &mut Io<'_>) -> io::Result<()> {
+        self.send_or_keep_with(bytes, io.stats, io.now)
+    }
+
+    fn send_or_keep_with(
+        &mut self,
+        bytes: &[u8],
+        stats: &mut Stats,
+        now: Instant,
+    ) -> io::Result<()> {
+        if self.pending_output() > 0 || self.write_blocked {
+            self.output.extend_from_slice(bytes);
+            return Ok(());
+        }
+        let written = self.write(bytes, stats)?;
+        if written > 0 {
+            self.last_active = now;
+        }
+        if written < bytes.len() {
+            if self.output.is_empty() {
+                self.sent = 0;
+            }
+            self.output.extend_from_slice(&bytes[written..]);
+        }
+        Ok(())
+    }
+
+    /// Write our own unsent tail (relay path).
+    pub(crate) fn flush_tail(&mut self, io: &mut Io<'_>) -> io::Result<()> {
+        if self.pending_output() > 0 {
+            self.flush(io)?;
+        }
+        Ok(())
     }
 
     /// When the reactor must look at this connection again if nothing happens:
@@ -497,35 +639,12 @@ impl Conn {
                 again = true;
                 break;
             }
-            io.stats.reads += 1;
-            let n = match self.stream.read(io.scratch) {
-                Ok(0) => {
-                    self.readable = false;
-                    self.read_closed = true;
-                    self.eof = true;
-                    return self.on_peer_fin(io);
-                }
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.readable = false;
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+            let n = match self.read_some(io)? {
+                ReadResult::Data(n) => n,
+                ReadResult::Eof => return self.on_peer_fin(io),
+                ReadResult::Empty => break,
             };
-            io.stats.bytes_in += n as u64;
-            self.last_active = io.now;
             budget = budget.saturating_sub(n);
-            // On a Linux stream socket a read that returns less than was asked for
-            // means the receive queue was empty at that moment, and any byte that
-            // arrives later raises a new edge: we may skip the read that would only
-            // return WouldBlock (as tokio does). Not once FIN or an error was
-            // reported: that edge has already fired, so read on until 0. (TCP
-            // urgent data can also cut a read short; evloop's protocols do not use
-            // it, and a peer that sends it only stalls its own connection.)
-            if n < io.scratch.len() && !self.read_closed {
-                self.readable = false;
-            }
             if let Some(drive) = self.feed_scratch(io, n)? {
                 return Ok(drive);
             }
@@ -598,6 +717,41 @@ impl Conn {
         None
     }
 
+    /// One `read` into the shared scratch buffer, with its bookkeeping.
+    fn read_some(&mut self, io: &mut Io<'_>) -> io::Result<ReadResult> {
+        loop {
+            io.stats.reads += 1;
+            let n = match self.stream.read(io.scratch) {
+                Ok(0) => {
+                    self.readable = false;
+                    self.read_closed = true;
+                    self.eof = true;
+                    return Ok(ReadResult::Eof);
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.readable = false;
+                    return Ok(ReadResult::Empty);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            io.stats.bytes_in += n as u64;
+            self.last_active = io.now;
+            // On a Linux stream socket a read that returns less than was asked for
+            // means the receive queue was empty at that moment, and any byte that
+            // arrives later raises a new edge: we may skip the read that would only
+            // return WouldBlock (as tokio does). Not once FIN or an error was
+            // reported: that edge has already fired, so read on until 0. (TCP
+            // urgent data can also cut a read short; evloop's protocols do not use
+            // it, and a peer that sends it only stalls its own connection.)
+            if n < io.scratch.len() && !self.read_closed {
+                self.readable = false;
+            }
+            return Ok(ReadResult::Data(n));
+        }
+    }
+
     /// Complete a non-blocking connect the way mio documents it: after a WRITABLE
     /// (or error) event, `take_error` reports a failure; otherwise `peer_addr`
     /// succeeds once connected and fails with `NotConnected` while still in
@@ -663,7 +817,9 @@ impl Conn {
 
     fn finish_state(&self) -> Drive {
         match self.state {
-            State::PeerClosedRead if self.pending_output() == 0 && !self.streaming => {
+            State::PeerClosedRead
+                if self.pending_output() == 0 && !self.streaming && !self.held =>
+            {
                 Drive::Close(CloseReason::Done)
             }
             State::Closed => Drive::Close(CloseReason::Done),
@@ -791,8 +947,19 @@ impl Conn {
                 &mut self.output
             };
             let mut ctx = Ctx::new(self.id, io.now, io.links);
-            self.session.on_peer_closed(&mut ctx, &input, out);
+            let next = self.session.on_peer_closed(&mut ctx, &input, out);
             self.state = State::PeerClosedRead;
+            match next {
+                // Keep the connection, and the input, until the session decides
+                // (a proxy waiting for its upstream).
+                Next::Read => {
+                    self.input = input;
+                    self.held = true;
+                }
+                Next::Stream => self.streaming = true,
+                Next::Close => {}
+                Next::Abort => return Ok(Drive::Close(CloseReason::Aborted)),
+            }
         }
         self.flush_shared(io)?;
         if self.state == State::Closing {

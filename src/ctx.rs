@@ -1,7 +1,10 @@
 //! What a session can ask of the reactor besides answering its own connection:
 //! [`Ctx`] and the types around it.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+
+use crate::service::Session;
 
 /// A connection's identity: its slab slot and a generation that tells it apart from
 /// every other connection that used the same slot.
@@ -108,8 +111,14 @@ pub(crate) struct SlotView {
 }
 
 /// A request queued by a session, applied by the reactor after the callback.
-#[derive(Debug)]
 pub(crate) enum Effect {
+    /// Open an outbound connection driven by `session`.
+    Connect {
+        addr: SocketAddr,
+        session: Box<dyn Session>,
+    },
+    /// Relay between two connections from now on.
+    Link(ConnId, ConnId),
     /// Append `bytes[start..end]` of the effect buffer to the target's output.
     Push {
         to: ConnId,
@@ -132,6 +141,21 @@ pub(crate) enum Effect {
         on: ConnId,
         limit: OutputLimit,
     },
+}
+
+impl std::fmt::Debug for Effect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Effect::Connect { addr, .. } => write!(f, "Connect({addr})"),
+            Effect::Link(a, b) => write!(f, "Link({a}, {b})"),
+            Effect::Push { to, start, end } => write!(f, "Push({to}, {start}..{end})"),
+            Effect::OverLimit(id) => write!(f, "OverLimit({id})"),
+            Effect::Wake(id) => write!(f, "Wake({id})"),
+            Effect::SetTimer { on, token, .. } => write!(f, "SetTimer({on}, {token})"),
+            Effect::CancelTimer { on, token } => write!(f, "CancelTimer({on}, {token})"),
+            Effect::SetOutputLimit { on, .. } => write!(f, "SetOutputLimit({on})"),
+        }
+    }
 }
 
 /// The reactor's side of every [`Ctx`]: the slot views and the queue of effects.
@@ -180,11 +204,29 @@ pub struct Ctx<'a> {
     id: ConnId,
     now: Instant,
     links: &'a mut Links,
+    relayed: u64,
 }
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(id: ConnId, now: Instant, links: &'a mut Links) -> Ctx<'a> {
-        Ctx { id, now, links }
+        Ctx {
+            id,
+            now,
+            links,
+            relayed: 0,
+        }
+    }
+
+    pub(crate) fn with_relayed(mut self, relayed: u64) -> Ctx<'a> {
+        self.relayed = relayed;
+        self
+    }
+
+    /// In [`Session::on_closed`](crate::Session::on_closed) of a linked
+    /// connection: the bytes it received that the reactor relayed to its peer
+    /// (zero elsewhere).
+    pub fn relayed(&self) -> u64 {
+        self.relayed
     }
 
     /// This connection's id: keep it to push to or wake this connection later.
@@ -255,6 +297,31 @@ impl<'a> Ctx<'a> {
         self.links
             .effects
             .push(Effect::CancelTimer { on: self.id, token });
+    }
+
+    /// Open an outbound TCP connection to `addr`, driven by `session` like any
+    /// other: it hears [`Session::on_connected`] once established, or
+    /// [`Session::on_connect_failed`] (refused, unreachable, out of descriptors,
+    /// or `Config::connect_timeout` passed) — where it can tell this session, whose
+    /// id it may carry, with [`Ctx::wake`] or [`Ctx::push`]. A proxy's upstream
+    /// session calls [`Ctx::link`] from `on_connected`.
+    pub fn connect(&mut self, addr: SocketAddr, session: Box<dyn Session>) {
+        self.links.effects.push(Effect::Connect { addr, session });
+    }
+
+    /// Link this connection with `peer`: from now on the reactor relays the bytes
+    /// each receives to the other, both ways, without handing them to either
+    /// session — input this connection has not consumed yet goes first. Reading
+    /// from one side stops while the other side's unsent output is above the
+    /// high-water mark; a FIN on one side becomes `shutdown(Write)` on the other
+    /// once everything before it is sent; an error or reset on one side, or a
+    /// timeout, closes both. Both sessions then hear only [`Session::on_closed`].
+    pub fn link(&mut self, peer: ConnId) -> Result<(), PushError> {
+        if self.links.view(peer).is_none() || peer == self.id {
+            return Err(PushError::Closed);
+        }
+        self.links.effects.push(Effect::Link(self.id, peer));
+        Ok(())
     }
 
     /// Limit the output that pushes may leave unsent on this connection (the

@@ -26,7 +26,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use crate::conn::{CloseReason, Conn, Drive, Io, Limits};
-use crate::ctx::{ConnId, Effect, Links, OutputLimit, SlotView};
+use crate::ctx::{ConnId, Ctx, Effect, Links, OutputLimit, SlotView};
 use crate::service::{DatagramService, Session, StreamService};
 use crate::stats::{SharedStats, Stats};
 use crate::timer::Timers;
@@ -322,23 +322,40 @@ impl Reactor {
     /// refused or takes longer than [`Config::connect_timeout`]. An error here
     /// means the socket could not even be created (e.g. out of descriptors).
     pub fn connect(&mut self, addr: SocketAddr, session: Box<dyn Session>) -> io::Result<()> {
-        let mut stream = TcpStream::connect(addr)?;
+        self.start_connect(addr, session)
+            .map(|_| ())
+            .map_err(|(e, _)| e)
+    }
+
+    /// Start a non-blocking connect; on failure the session comes back with the
+    /// error, so that it can be told.
+    fn start_connect(
+        &mut self,
+        addr: SocketAddr,
+        session: Box<dyn Session>,
+    ) -> Result<ConnId, (io::Error, Box<dyn Session>)> {
+        let mut stream = match TcpStream::connect(addr) {
+            Ok(stream) => stream,
+            Err(e) => return Err((e, session)),
+        };
         if let Err(e) = stream.set_nodelay(true) {
             log::debug!("TCP_NODELAY to {addr}: {e}");
         }
         let now = Instant::now();
         let key = self.conns.vacant_key();
-        self.poll.registry().register(
+        if let Err(e) = self.poll.registry().register(
             &mut stream,
             Token(key),
             Interest::READABLE | Interest::WRITABLE,
-        )?;
+        ) {
+            return Err((e, session));
+        }
         let id = self.new_id(key);
         self.conns
             .insert(Conn::connecting(stream, session, id, now));
         self.stats.active += 1;
         self.arm(key);
-        Ok(())
+        Ok(id)
     }
 
     /// Shut down gracefully on SIGINT or SIGTERM; a second signal during shutdown
@@ -422,7 +439,58 @@ impl Reactor {
     }
 
     fn drive_conn(&mut self, key: usize, now: Instant) {
-        self.drive_conn_with(key, now, Conn::drive);
+        match self.conns.get(key).and_then(Conn::link) {
+            Some(peer) => self.relay(key, peer, now),
+            None => self.drive_conn_with(key, now, Conn::drive),
+        }
+    }
+
+    /// Move bytes both ways between the linked connections at `key` and `peer`.
+    fn relay(&mut self, key: usize, peer: ConnId, now: Instant) {
+        let Some((a, b)) = self.conns.get2_mut(key, peer.key()) else {
+            self.close(key, CloseReason::Done);
+            return;
+        };
+        if b.id != peer || b.state == crate::conn::State::Closed {
+            self.close(key, CloseReason::Done);
+            return;
+        }
+        let before = (a.pending_output() + b.pending_output()) as u64;
+        let mut io = Io {
+            scratch: &mut self.scratch,
+            out: &mut self.out,
+            stats: &mut self.stats,
+            limits: &self.limits,
+            now,
+            links: &mut self.links,
+        };
+        let result = a
+            .flush_tail(&mut io)
+            .and_then(|()| b.flush_tail(&mut io))
+            .and_then(|()| Ok(a.relay_to(b, &mut io)? | b.relay_to(a, &mut io)?));
+        let (pa, pb) = (a.pending_output(), b.pending_output());
+        let done = a.relay_done(b);
+        let after = (pa + pb) as u64;
+        self.stats.output_buffered = self.stats.output_buffered + after - before;
+        self.stats.output_buffered_peak = self.stats.output_buffered_peak.max(pa.max(pb) as u64);
+        self.links.slots[key].pending = pa;
+        self.links.slots[peer.key()].pending = pb;
+        match result {
+            Err(e) => {
+                log::debug!("relay {} <-> {peer}: {e}", self.conns[key].id);
+                self.stats.io_errors += 1;
+                self.close(key, CloseReason::IoError);
+            }
+            Ok(_) if done => self.close(key, CloseReason::Done),
+            Ok(more) => {
+                if more {
+                    self.queue(key);
+                }
+                self.arm(key);
+                self.arm(peer.key());
+            }
+        }
+        self.apply_effects(now);
     }
 
     /// Run `step` (drive, or open) on the connection at `key`, then act on the
@@ -528,6 +596,29 @@ impl Reactor {
 
     fn apply_effect(&mut self, effect: Effect, bytes: &[u8], now: Instant) {
         match effect {
+            Effect::Connect { addr, session } => {
+                if let Err((e, mut session)) = self.start_connect(addr, session) {
+                    log::debug!("connect to {addr}: {e}");
+                    self.stats.connect_errors += 1;
+                    // The connection never existed: its session hears of it under
+                    // an id no connection ever has (generation 0).
+                    let mut ctx = Ctx::new(ConnId::new(0, 0), now, &mut self.links);
+                    session.on_connect_failed(&mut ctx, &e);
+                }
+            }
+            Effect::Link(a, b) => {
+                let linkable = |c: &Conn| c.open_for_pushes() && c.link().is_none();
+                if self.conn_mut(a).is_some_and(|c| linkable(c))
+                    && self.conn_mut(b).is_some_and(|c| linkable(c))
+                {
+                    log::debug!("linked {a} <-> {b}");
+                    self.conns[a.key()].set_link(b);
+                    self.conns[b.key()].set_link(a);
+                    // Input either side already holds, and readiness it already
+                    // reported, are relayed now.
+                    self.queue(a.key());
+                }
+            }
             Effect::Push { to, start, end } => {
                 let limits = &self.limits;
                 let Some(conn) = self
@@ -613,6 +704,8 @@ impl Reactor {
         conn.state = crate::conn::State::Closed;
         self.links.slots[key].open = false;
         let now = Instant::now();
+        let linked = conn.link();
+        conn.unlink();
         conn.closed(&mut self.links, now);
         self.stats.output_buffered -= conn.pending_output() as u64;
         self.stats.closed += 1;
@@ -621,6 +714,13 @@ impl Reactor {
             self.stats.timeouts += 1;
         }
         self.dead.push(key);
+        if let Some(peer) = linked {
+            // The pair lives and dies together.
+            if let Some(peer_conn) = self.conn_mut(peer) {
+                peer_conn.unlink();
+                self.close(peer.key(), reason);
+            }
+        }
         self.apply_effects(now);
     }
 
@@ -868,6 +968,9 @@ impl Reactor {
                 );
                 self.close(key, CloseReason::Shutdown);
                 continue;
+            }
+            if conn.link().is_some() {
+                continue; // relays finish on their own, within the shutdown deadline
             }
             conn.begin_shutdown();
             self.drive_conn(key, now);

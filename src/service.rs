@@ -111,9 +111,15 @@ pub trait Session {
 
     /// The peer shut down its sending half (FIN). `input` holds the bytes received
     /// but not consumed (an incomplete request). Whatever is appended to `out` is
-    /// sent before the connection closes; the connection closes after that flush.
-    fn on_peer_closed(&mut self, ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) {
+    /// sent, and then, as the returned [`Next`] says: `Close` (the default) closes
+    /// the connection after that flush; `Stream` finishes a stream first; `Read`
+    /// keeps the connection and its unconsumed input until the session acts from
+    /// another callback (it is woken, a timer fires, or it is linked — a proxy
+    /// whose upstream is still connecting) or a timeout closes it; `Abort` closes at
+    /// once.
+    fn on_peer_closed(&mut self, ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Next {
         let _ = (ctx, input, out);
+        Next::Close
     }
 
     /// Another connection called [`Ctx::wake`] on this one. Append output to `out`

@@ -239,14 +239,21 @@ pub fn init_logging() {
 
 /// Print the `listening on` line (flushed, so scripts can read it from a pipe),
 /// then serve until SIGINT/SIGTERM and exit.
-pub fn serve(name: &str, mut reactor: Reactor, urls: &[String]) -> ! {
+pub fn serve(name: &str, reactor: Reactor, urls: &[String]) -> ! {
+    serve_then(name, reactor, urls, || {})
+}
+
+/// [`serve`], running `at_exit` (a final report) after the reactor stopped.
+pub fn serve_then(name: &str, mut reactor: Reactor, urls: &[String], at_exit: impl FnOnce()) -> ! {
     if let Err(e) = reactor.stop_on_signals() {
         fatal(name, format_args!("cannot install signal handlers: {e}"));
     }
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "listening on {}", urls.join(" "));
     let _ = stdout.flush();
-    match reactor.run() {
+    let result = reactor.run();
+    at_exit();
+    match result {
         Ok(()) => exit(0),
         Err(e) => fatal(name, format_args!("event loop failed: {e}")),
     }

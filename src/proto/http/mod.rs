@@ -577,12 +577,14 @@ impl Session for HttpSession {
 
     /// Answers the complete requests still in `input` (those that need no streaming),
     /// then refuses a truncated request or body with 400.
-    fn on_peer_closed(&mut self, _ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) {
+    fn on_peer_closed(&mut self, _ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Next {
         let step = self.run(input, out, true);
-        if step.next != Next::Read {
-            // Closing anyway, or a stream started that can no longer be driven
-            // (the reactor should finish streams before reporting FIN).
-            return;
+        match step.next {
+            // A file answer started: the reactor finishes it, then closes.
+            // (Requests pipelined behind it are not answered after a FIN.)
+            Next::Stream => return Next::Stream,
+            Next::Read => {}
+            _ => return Next::Close,
         }
         let rest = input.get(step.consumed..).unwrap_or_default();
         let truncated = match self.state {
@@ -596,6 +598,7 @@ impl Session for HttpSession {
             drop(canned);
             self.state = State::Closed;
         }
+        Next::Close
     }
 }
 

@@ -22,11 +22,16 @@ use mio::net::TcpStream;
 
 use crate::ctx::{ConnId, Ctx, Links, OutputLimit};
 use crate::service::{Next, Session};
+use crate::splice::Pipe;
 use crate::stats::Stats;
 
 /// How long a closing connection may make no progress when no idle timeout is
 /// configured.
 const STALLED_CLOSE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Most bytes one `splice` moves from a socket into a pipe (the pipe's capacity,
+/// 64 KiB by default, is the real bound).
+const SPLICE_MAX: usize = 1 << 20;
 
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +181,8 @@ struct Extra {
     fin_sent: bool,
     /// Bytes received here and relayed to the linked peer.
     relayed: u64,
+    /// Zero-copy path for bulk relaying from this side (see `splice.rs`).
+    pipe: Option<Pipe>,
 }
 
 impl Conn {
@@ -281,6 +288,7 @@ impl Conn {
                 && e.push_limit.is_none()
                 && e.soft_since.is_none()
                 && e.link.is_none()
+                && e.pipe.is_none()
         }) {
             self.extra = None;
         }
@@ -381,9 +389,11 @@ impl Conn {
             self.extra().relayed += input.len() as u64;
             dst.send_or_keep(&input, io)?;
         }
+        // Bytes already in our pipe go before anything read now.
+        let mut pipe_empty = self.drain_pipe(dst, io)?;
         let mut budget = io.limits.read_budget;
         let mut more = false;
-        while self.readable && !self.eof {
+        while self.readable && !self.eof && pipe_empty {
             if dst.pending_output() >= io.limits.high_water {
                 if !self.paused {
                     self.paused = true;
@@ -396,6 +406,17 @@ impl Conn {
                 more = true;
                 break;
             }
+            if self.pipe().is_some() {
+                if dst.pending_output() > 0 || dst.write_blocked {
+                    break; // what is queued in user space goes first
+                }
+                let Some(n) = self.splice_in(io)? else {
+                    break;
+                };
+                budget = budget.saturating_sub(n);
+                pipe_empty = self.drain_pipe(dst, io)?;
+                continue;
+            }
             let n = match self.read_some(io)? {
                 ReadResult::Data(n) => n,
                 ReadResult::Eof | ReadResult::Empty => break,
@@ -404,8 +425,16 @@ impl Conn {
             self.extra().relayed += n as u64;
             let (scratch, rest) = (&*io.scratch, &mut *io.stats);
             dst.send_or_keep_with(&scratch[..n], rest, io.now)?;
+            if n == io.scratch.len() {
+                // A full buffer: a bulk transfer. Go on without copying, if a
+                // pipe can be had.
+                if let Some(pipe) = crate::splice::bulk_pipe() {
+                    self.extra().pipe = Some(pipe);
+                    io.stats.relay_pipes += 1;
+                }
+            }
         }
-        if self.eof && dst.pending_output() == 0 && !dst.fin_sent() {
+        if self.eof && dst.pending_output() == 0 && pipe_empty && !dst.fin_sent() {
             match dst.stream.shutdown(Shutdown::Write) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
@@ -414,6 +443,64 @@ impl Conn {
             dst.extra().fin_sent = true;
         }
         Ok(more)
+    }
+
+    fn pipe(&mut self) -> Option<&mut Pipe> {
+        self.extra.as_mut()?.pipe.as_mut()
+    }
+
+    /// Splice what the socket has into our pipe. `None`: nothing now, or FIN.
+    fn splice_in(&mut self, io: &mut Io<'_>) -> io::Result<Option<usize>> {
+        let Some(extra) = self.extra.as_mut() else {
+            return Ok(None);
+        };
+        let Some(pipe) = extra.pipe.as_mut() else {
+            return Ok(None);
+        };
+        io.stats.reads += 1;
+        match pipe.fill(&self.stream, SPLICE_MAX)? {
+            None => {
+                self.readable = false;
+                Ok(None)
+            }
+            Some(0) => {
+                self.readable = false;
+                self.read_closed = true;
+                self.eof = true;
+                Ok(None)
+            }
+            Some(n) => {
+                extra.relayed += n as u64;
+                io.stats.bytes_in += n as u64;
+                self.last_active = io.now;
+                Ok(Some(n))
+            }
+        }
+    }
+
+    /// Splice our pipe's bytes into `dst`. Returns whether the pipe is now empty;
+    /// if not, `dst`'s send buffer is full and its WRITABLE edge resumes the pair.
+    fn drain_pipe(&mut self, dst: &mut Conn, io: &mut Io<'_>) -> io::Result<bool> {
+        let Some(pipe) = self.pipe() else {
+            return Ok(true);
+        };
+        if pipe.len() == 0 {
+            return Ok(true);
+        }
+        if dst.write_blocked || dst.pending_output() > 0 {
+            return Ok(false);
+        }
+        io.stats.writes += 1;
+        let moved = pipe.drain(&dst.stream)?;
+        io.stats.bytes_out += moved as u64;
+        if moved > 0 {
+            dst.last_active = io.now;
+        }
+        if pipe.len() > 0 {
+            dst.write_blocked = true;
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     /// Both directions are finished: each side sent FIN and its peer has written

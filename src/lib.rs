@@ -81,6 +81,7 @@ pub mod net;
 pub mod proto;
 mod reactor;
 pub mod service;
+mod splice;
 mod stats;
 mod timer;
 mod udp;

@@ -81,4 +81,7 @@ counters! {
     push_bytes,
     /// Connections closed because pushed output passed their output limit.
     output_limit_closes,
+    /// Pipes created to relay a bulk transfer between linked connections with
+    /// `splice` (zero-copy), one per direction that needed one.
+    relay_pipes,
 }

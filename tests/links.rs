@@ -262,3 +262,99 @@ fn a_target_that_does_not_read_is_closed_at_its_output_limit() {
     assert_eq!(stats.output_limit_closes, 1, "{stats:?}");
     assert!(stats.output_buffered_peak <= 100_000, "{stats:?}");
 }
+
+/// Links every accepted connection to an outbound one to `upstream`, as a proxy.
+struct Linker {
+    upstream: SocketAddr,
+}
+
+impl StreamService for Linker {
+    fn open(&mut self, _peer: SocketAddr) -> Box<dyn Session> {
+        Box::new(Front {
+            upstream: self.upstream,
+        })
+    }
+}
+
+struct Front {
+    upstream: SocketAddr,
+}
+
+impl Session for Front {
+    fn on_open(&mut self, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Next {
+        ctx.connect(self.upstream, Box::new(Back { front: ctx.id() }));
+        Next::Read
+    }
+
+    fn on_input(&mut self, _ctx: &mut Ctx<'_>, _input: &[u8], _out: &mut Vec<u8>) -> Step {
+        Step::read(0) // held until linked
+    }
+
+    fn on_peer_closed(&mut self, _: &mut Ctx<'_>, _: &[u8], _: &mut Vec<u8>) -> Next {
+        Next::Read
+    }
+}
+
+struct Back {
+    front: ConnId,
+}
+
+impl Session for Back {
+    fn on_connected(&mut self, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Next {
+        match ctx.link(self.front) {
+            Ok(()) => Next::Read,
+            Err(_) => Next::Close,
+        }
+    }
+
+    fn on_input(&mut self, _ctx: &mut Ctx<'_>, input: &[u8], _out: &mut Vec<u8>) -> Step {
+        Step {
+            consumed: input.len(),
+            next: Next::Close,
+        }
+    }
+}
+
+#[test]
+fn linked_connections_relay_small_and_bulk_transfers_identically() {
+    let echo = Server::start(Config::default(), |r| {
+        let l = evloop::net::bind_tcp(([127, 0, 0, 1], 0).into(), Default::default()).unwrap();
+        (
+            Some(r.add_tcp_listener(l, evloop::proto::echo::Echo).unwrap()),
+            None,
+        )
+    });
+    let upstream = echo.tcp();
+    let relay = Server::start(Config::default(), move |r| {
+        let l = evloop::net::bind_tcp(([127, 0, 0, 1], 0).into(), Default::default()).unwrap();
+        (
+            Some(r.add_tcp_listener(l, Linker { upstream }).unwrap()),
+            None,
+        )
+    });
+    // Small: copied. Then 8 MiB in one go, then FIN: a bulk transfer, spliced on
+    // Linux; every byte back, in order, then EOF.
+    let mut s = connect(relay.tcp());
+    s.write_all(b"ping").unwrap();
+    let mut small = [0u8; 4];
+    std::io::Read::read_exact(&mut s, &mut small).unwrap();
+    assert_eq!(&small, b"ping");
+    let data: Vec<u8> = (0..8 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let mut w = s.try_clone().unwrap();
+    let sent = data.clone();
+    let writer = std::thread::spawn(move || {
+        w.write_all(&sent).unwrap();
+        w.shutdown(std::net::Shutdown::Write).unwrap();
+    });
+    let mut back = Vec::new();
+    std::io::Read::read_to_end(&mut s, &mut back).unwrap();
+    writer.join().unwrap();
+    assert!(back == data, "{} bytes back of {}", back.len(), data.len());
+    drop(s);
+    let stats = relay.stop();
+    echo.stop();
+    if cfg!(target_os = "linux") {
+        assert!(stats.relay_pipes >= 1, "{stats:?}");
+    }
+    assert_eq!(stats.active, 0, "{stats:?}");
+}

@@ -125,7 +125,7 @@ pub(crate) struct Io<'a> {
 pub(crate) struct Conn {
     stream: TcpStream,
     session: Box<dyn Session>,
-    pub(crate) state: State,
+    state: State,
     /// Received bytes the session has not consumed yet.
     input: Vec<u8>,
     /// Output the socket has not taken yet; `output[sent..]` is unsent.
@@ -143,8 +143,12 @@ pub(crate) struct Conn {
     write_blocked: bool,
     /// Reading stopped because unsent output passed the high-water mark.
     paused: bool,
-    /// The session returned `Next::Stream` and has more output to produce.
+    /// The session returned `Next::Stream` or `Next::Pause`: nothing more goes to
+    /// it until the pending output drains below the low-water mark.
     streaming: bool,
+    /// ...and then it is asked to `produce` more (`Next::Stream`), rather than
+    /// offered the unconsumed input again (`Next::Pause`).
+    produce: bool,
     /// After the peer's FIN the session asked to keep the connection (and its
     /// unconsumed input) open: it closes when the session says so, or on timeout.
     held: bool,
@@ -205,6 +209,7 @@ impl Conn {
             write_blocked: false,
             paused: false,
             streaming: false,
+            produce: false,
             held: false,
             queued: false,
             last_active: now,
@@ -225,7 +230,7 @@ impl Conn {
         now: Instant,
     ) -> Conn {
         let mut conn = Conn::new(stream, session, id, now);
-        conn.state = State::Connecting;
+        conn.set_state(State::Connecting);
         // Nothing may be written before the connection is established; the
         // WRITABLE edge that reports completion clears this.
         conn.write_blocked = true;
@@ -239,6 +244,25 @@ impl Conn {
             let mut ctx = Ctx::new(self.id, now, links);
             self.session.on_connect_failed(&mut ctx, error);
         }
+    }
+
+    /// Where the connection is in its life.
+    pub(crate) fn state(&self) -> State {
+        self.state
+    }
+
+    /// The one place the state changes, so every transition can be traced
+    /// (`RUST_LOG=evloop=trace`).
+    fn set_state(&mut self, to: State) {
+        if self.state != to {
+            log::trace!("conn {}: {:?} -> {:?}", self.id, self.state, to);
+            self.state = to;
+        }
+    }
+
+    /// The reactor is closing this connection (its slot is freed after the batch).
+    pub(crate) fn mark_closed(&mut self) {
+        self.set_state(State::Closed);
     }
 
     /// The accepted connection is registered: let the session greet the peer.
@@ -623,7 +647,7 @@ impl Conn {
     /// answered when the stream ends: only reading stops.
     pub(crate) fn begin_shutdown(&mut self) {
         if matches!(self.state, State::Open | State::PeerClosedRead) {
-            self.state = State::Closing;
+            self.set_state(State::Closing);
             if !self.streaming {
                 self.input = Vec::new();
             }
@@ -679,32 +703,38 @@ impl Conn {
                     break;
                 }
                 let before = io.out.len() + self.output.len();
-                let out = if self.output.is_empty() {
-                    &mut *io.out
+                let input_before = self.input.len();
+                let next = if self.produce {
+                    let out = if self.output.is_empty() {
+                        &mut *io.out
+                    } else {
+                        &mut self.output
+                    };
+                    let mut ctx = Ctx::new(self.id, io.now, io.links);
+                    self.session.produce(&mut ctx, out)
                 } else {
-                    &mut self.output
+                    Next::Read // a pause is over
                 };
-                let mut ctx = Ctx::new(self.id, io.now, io.links);
-                let next = self.session.produce(&mut ctx, out);
-                let produced = io.out.len() + self.output.len() - before;
-                if produced == 0 && next == Next::Stream {
-                    log::warn!("session asked to stream but produced nothing; aborting");
-                    return Ok(Drive::Close(CloseReason::Aborted));
-                }
-                budget = budget.saturating_sub(produced);
                 if next != Next::Stream {
                     self.streaming = false;
                     if let Some(drive) = self.apply(next) {
                         return Ok(drive);
                     }
-                    // The stream ended: requests that waited behind it go now.
-                    if !self.input.is_empty() && self.accepts_requests() {
+                    // The stream ended or the pause is over: requests that waited
+                    // behind it go now.
+                    if !self.streaming && !self.input.is_empty() && self.accepts_requests() {
                         let input = std::mem::take(&mut self.input);
                         if let Some(drive) = self.feed(io, input) {
                             return Ok(drive);
                         }
                     }
                 }
+                let produced = io.out.len() + self.output.len() - before;
+                if produced == 0 && self.streaming && self.input.len() >= input_before {
+                    log::warn!("session paused or streamed without producing output; aborting");
+                    return Ok(Drive::Close(CloseReason::Aborted));
+                }
+                budget = budget.saturating_sub(produced);
                 self.flush_shared(io)?;
                 continue;
             }
@@ -864,7 +894,7 @@ impl Conn {
             return Some(Drive::Close(CloseReason::ConnectFailed));
         }
         io.stats.connected += 1;
-        self.state = State::Open;
+        self.set_state(State::Open);
         self.last_active = io.now;
         let mut ctx = Ctx::new(self.id, io.now, io.links);
         let next = self.session.on_connected(&mut ctx, io.out);
@@ -884,16 +914,16 @@ impl Conn {
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
                 Err(e) => return Err(e),
             }
-            self.state = State::Draining;
+            self.set_state(State::Draining);
             self.mark = io.now;
             self.input = Vec::new();
             if self.eof {
                 // Both FINs are exchanged: nothing left to drain.
-                self.state = State::Closed;
+                self.set_state(State::Closed);
             } else if self.readable {
                 // Discard what is already there; the next edge handles the rest.
                 match self.drain(io)? {
-                    Drive::Close(_) => self.state = State::Closed,
+                    Drive::Close(_) => self.set_state(State::Closed),
                     Drive::Again => return Ok(true),
                     Drive::Wait => {}
                 }
@@ -1010,13 +1040,14 @@ impl Conn {
     fn apply(&mut self, next: Next) -> Option<Drive> {
         match next {
             Next::Read => None,
-            Next::Stream => {
+            Next::Stream | Next::Pause => {
                 self.streaming = true;
+                self.produce = next == Next::Stream;
                 None
             }
             Next::Close => {
                 if self.state != State::Draining {
-                    self.state = State::Closing;
+                    self.set_state(State::Closing);
                 }
                 self.input = Vec::new();
                 None
@@ -1035,7 +1066,7 @@ impl Conn {
             };
             let mut ctx = Ctx::new(self.id, io.now, io.links);
             let next = self.session.on_peer_closed(&mut ctx, &input, out);
-            self.state = State::PeerClosedRead;
+            self.set_state(State::PeerClosedRead);
             match next {
                 // Keep the connection, and the input, until the session decides
                 // (a proxy waiting for its upstream).
@@ -1043,7 +1074,16 @@ impl Conn {
                     self.input = input;
                     self.held = true;
                 }
-                Next::Stream => self.streaming = true,
+                Next::Stream => {
+                    self.streaming = true;
+                    self.produce = true;
+                }
+                // Offer the rest to `on_input` once the output drains, then close.
+                Next::Pause => {
+                    self.input = input;
+                    self.streaming = true;
+                    self.produce = false;
+                }
                 Next::Close => {}
                 Next::Abort => return Ok(Drive::Close(CloseReason::Aborted)),
             }

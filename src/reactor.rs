@@ -426,7 +426,7 @@ impl Reactor {
                 let Some(conn) = self.conns.get_mut(key) else {
                     return;
                 };
-                if conn.state == crate::conn::State::Closed {
+                if conn.state() == crate::conn::State::Closed {
                     return;
                 }
                 match event {
@@ -451,7 +451,7 @@ impl Reactor {
             self.close(key, CloseReason::Done);
             return;
         };
-        if b.id != peer || b.state == crate::conn::State::Closed {
+        if b.id != peer || b.state() == crate::conn::State::Closed {
             self.close(key, CloseReason::Done);
             return;
         }
@@ -558,7 +558,7 @@ impl Reactor {
     fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
         self.conns
             .get_mut(id.key())
-            .filter(|c| c.id == id && c.state != crate::conn::State::Closed)
+            .filter(|c| c.id == id && c.state() != crate::conn::State::Closed)
     }
 
     /// Have the connection at `key` driven after the current batch.
@@ -697,11 +697,11 @@ impl Reactor {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        if conn.state == crate::conn::State::Closed {
+        if conn.state() == crate::conn::State::Closed {
             return;
         }
         log::debug!("connection {} closed: {reason:?}", conn.id);
-        conn.state = crate::conn::State::Closed;
+        conn.mark_closed();
         self.links.slots[key].open = false;
         let now = Instant::now();
         let linked = conn.link();
@@ -957,7 +957,7 @@ impl Reactor {
         let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
         for key in keys {
             let conn = &mut self.conns[key];
-            if conn.state == crate::conn::State::Closed {
+            if conn.state() == crate::conn::State::Closed {
                 continue;
             }
             if conn.is_connecting() {

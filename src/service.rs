@@ -24,8 +24,17 @@ pub enum Next {
     Read,
     /// The session has more output than it wrote now (a file being streamed, say).
     /// The reactor calls [`Session::produce`] each time the pending output falls
-    /// below the low-water mark, until `produce` returns something else.
+    /// below the low-water mark, until `produce` returns something else; then the
+    /// input left unconsumed meanwhile is offered to [`Session::on_input`] again.
     Stream,
+    /// The session has written enough for now and left the rest of its input
+    /// unconsumed (a pipeline whose replies reached the session's output batch).
+    /// Nothing more is read or handed to the session until the pending output has
+    /// drained below the low-water mark; then the unconsumed input is offered to
+    /// [`Session::on_input`] again. Returned from
+    /// [`Session::on_peer_closed`], the remaining input goes to `on_input` the same
+    /// way before the connection closes.
+    Pause,
     /// Stop reading; send everything already written to `out`, then close the
     /// connection gracefully (FIN after the last byte).
     Close,
@@ -80,11 +89,10 @@ pub trait Session {
     ///
     /// A session should also bound the output of one call (the HTTP and RESP
     /// sessions stop after about 64–256 KiB): leave the remaining requests
-    /// unconsumed and return [`Next::Stream`]. The reactor sends what was produced,
-    /// calls [`Session::produce`] once the output has drained below the low-water
-    /// mark, and offers the remaining input again when the stream ends — so a
-    /// pipeline of large replies to a client that does not read cannot grow the
-    /// server's memory.
+    /// unconsumed and return [`Next::Pause`]. The reactor sends what was produced
+    /// and offers the remaining input again once the output has drained below the
+    /// low-water mark — so a pipeline of large replies to a client that does not
+    /// read cannot grow the server's memory.
     fn on_input(&mut self, ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step;
 
     /// Called after [`Next::Stream`] whenever the pending output dropped below the

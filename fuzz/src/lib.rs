@@ -179,6 +179,7 @@ fn pump(
                 );
                 return None;
             }
+            Next::Pause => continue, // no socket to drain: offer the rest again
             Next::Stream => loop {
                 *calls += 1;
                 assert!(*calls < MAX_CALLS, "stream never ends");

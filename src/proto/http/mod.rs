@@ -204,8 +204,6 @@ enum State {
     Body(Pending),
     /// Streaming a file; input waits until it is done.
     Stream { body: FileBody, conn: Conn },
-    /// Paused after a large batch of output; `produce` resumes (see OUTPUT_BUDGET).
-    Paused,
     /// Closed after a refusal or a `Connection: close` response.
     Closed,
 }
@@ -242,7 +240,7 @@ impl HttpSession {
         loop {
             let flow = match &mut self.state {
                 State::Closed => return close(input),
-                State::Stream { .. } | State::Paused => {
+                State::Stream { .. } => {
                     return Step {
                         consumed: pos,
                         next: Next::Stream,
@@ -255,8 +253,11 @@ impl HttpSession {
                         return Step::read(pos);
                     }
                     if !at_eof && out.len() - start_len >= OUTPUT_BUDGET {
-                        self.state = State::Paused;
-                        continue;
+                        // The rest waits until the client has read most of this.
+                        return Step {
+                            consumed: pos,
+                            next: Next::Pause,
+                        };
                     }
                     let max_header = shared.config.max_header_bytes;
                     if pos == 0 && !at_eof && scanned == rest.len() {
@@ -563,7 +564,6 @@ impl Session for HttpSession {
                     Next::Read
                 }
             }
-            State::Paused => Next::Read,
             State::Closed => {
                 self.state = State::Closed;
                 Next::Close

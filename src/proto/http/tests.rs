@@ -45,6 +45,9 @@ fn offer(s: &mut HttpSession, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Phase {
     match step.next {
         Next::Read => Phase::Reading,
         Next::Stream => Phase::Streaming,
+        // The model has no socket to drain: the pause is over at once.
+        Next::Pause if input.is_empty() => Phase::Reading,
+        Next::Pause => offer(s, input, out),
         next => Phase::Closed(next),
     }
 }
@@ -888,7 +891,7 @@ fn pipelined_small_files_pause_for_backpressure() {
     let step = s.on_input(&mut Detached::new().ctx(Instant::now()), &input, &mut out);
     assert_eq!(
         step.next,
-        Next::Stream,
+        Next::Pause,
         "paused after about {OUTPUT_BUDGET} bytes"
     );
     assert!(step.consumed < input.len());

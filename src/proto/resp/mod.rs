@@ -181,8 +181,8 @@ impl StreamService for KvService {
 }
 
 /// Most reply bytes one [`Session::on_input`] call appends before it stops and
-/// answers [`Next::Stream`]; the reactor calls [`Session::produce`] once the client
-/// has read most of them and then offers the unconsumed commands again. Without it
+/// answers [`Next::Pause`]; the reactor offers the unconsumed commands again once
+/// the client has read most of them. Without it
 /// one 64 KiB read of pipelined `LRANGE`s of a long list could produce hundreds of
 /// megabytes of replies at once, past the reactor's high-water mark.
 pub const OUTPUT_BATCH: usize = 64 * 1024;
@@ -249,7 +249,7 @@ impl Session for KvSession {
                     }
                     if out.len() - out_start >= OUTPUT_BATCH && pos < input.len() {
                         // Enough for now: the rest waits until the client reads.
-                        next = Next::Stream;
+                        next = Next::Pause;
                         break;
                     }
                 }
@@ -278,12 +278,6 @@ impl Session for KvSession {
             consumed: pos,
             next,
         }
-    }
-
-    /// The replies of the last batch have mostly been sent: stop streaming, so the
-    /// reactor offers the commands left unconsumed to [`Session::on_input`] again.
-    fn produce(&mut self, _ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Next {
-        Next::Read
     }
 }
 
@@ -423,14 +417,7 @@ mod tests {
             if input.is_empty() {
                 assert_eq!(step.next, Next::Read);
             } else {
-                assert_eq!(step.next, Next::Stream);
-                assert_eq!(
-                    h.sess.produce(
-                        &mut crate::Detached::new().ctx(std::time::Instant::now()),
-                        &mut Vec::new()
-                    ),
-                    Next::Read
-                );
+                assert_eq!(step.next, Next::Pause);
             }
         }
         assert!(calls > 10, "{calls} calls");

@@ -4,14 +4,22 @@
 Run through bench/run.sh (which installs the tools and builds everything). Each
 server runs pinned to SERVER_CPU, each load tool to LOAD_CPU; every scenario runs
 evloop and its peers in turn, RUNS times interleaved, and reports the median. The
-results go to bench/results/results.json, a Markdown table and an SVG chart per
-scenario under bench/results/, and BENCHMARKS.md (from bench/BENCHMARKS.in.md).
+results go to bench/results/results.json, Markdown tables and SVG charts (drawn
+with matplotlib) under bench/results/, and BENCHMARKS.md (from
+bench/BENCHMARKS.in.md).
 
 Environment: SECS (seconds per run, default 5), RUNS (default 3), QUICK=1 (one
-short run per scenario, for checking the runner itself).
+short run per scenario, for checking the runner itself), ONLY=render (redraw the
+charts and BENCHMARKS.md from bench/results/results.json, running nothing).
 """
-import json, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+import json, math, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib import ticker
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -282,63 +290,184 @@ def strace_check():
             "counters_per_req": (ours or 0) / max(r["requests"], 1)}
 
 
-# ---- SVG charts (no dependencies) -------------------------------------------------
+# ---- charts (matplotlib, SVG) -------------------------------------------------------
 
-COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
-
-
-def svg_bars(path, title, groups, series, unit):
-    """Grouped bars: groups on the x axis, one bar per series in each group."""
-    w, h, left, bottom, top = 760, 340, 70, 60, 40
-    vmax = max([v for s in series.values() for v in s if v] + [1])
-    gw = (w - left - 20) / max(len(groups), 1)
-    bw = gw * 0.8 / max(len(series), 1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
-             f'<text x="{w/2}" y="20" text-anchor="middle" font-size="14">{title}</text>']
-    for i in range(5):
-        y = top + (h - top - bottom) * i / 4
-        val = vmax * (4 - i) / 4
-        parts.append(f'<line x1="{left}" x2="{w-20}" y1="{y}" y2="{y}" stroke="#ddd"/>')
-        parts.append(f'<text x="{left-5}" y="{y+4}" text-anchor="end">{fmt(val)}</text>')
-    for gi, g in enumerate(groups):
-        x0 = left + gi * gw + gw * 0.1
-        for si, (name, vals) in enumerate(series.items()):
-            v = vals[gi] or 0
-            bh = (h - top - bottom) * v / vmax
-            x = x0 + si * bw
-            parts.append(f'<rect x="{x:.1f}" y="{h-bottom-bh:.1f}" width="{bw*0.95:.1f}" height="{bh:.1f}" fill="{COLORS[si % 5]}"><title>{name} {g}: {fmt(v)} {unit}</title></rect>')
-        parts.append(f'<text x="{x0 + gw*0.4:.1f}" y="{h-bottom+15}" text-anchor="middle">{g}</text>')
-    for si, name in enumerate(series):
-        parts.append(f'<rect x="{left + si*140}" y="{h-25}" width="12" height="12" fill="{COLORS[si % 5]}"/>')
-        parts.append(f'<text x="{left + si*140 + 16}" y="{h-15}">{name}</text>')
-    parts.append(f'<text x="15" y="{top-10}">{unit}</text></svg>')
-    path.write_text("\n".join(parts))
+plt.rcParams.update({
+    "svg.hashsalt": "evloop-bench",  # fixed element ids: the same results give the same SVG
+    "font.family": "DejaVu Sans",  # ships with matplotlib
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.axisbelow": True,
+})
+COLORS = {"evloop": "#1f77b4", "nginx": "#ff7f0e", "tokio": "#2ca02c", "redis": "#d62728"}
 
 
-def svg_lines(path, title, xs, series, unit):
-    """Lines over a log-scaled x axis (connection counts)."""
-    import math
-    w, h, left, bottom, top = 760, 340, 70, 60, 40
-    vmax = max([v for s in series.values() for v in s if v] + [1])
-    lx = [math.log10(float(x)) for x in xs]
-    span = (max(lx) - min(lx)) or 1
-    X = lambda i: left + (w - left - 30) * (lx[i] - min(lx)) / span
-    Y = lambda v: h - bottom - (h - top - bottom) * (v or 0) / vmax
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
-             f'<text x="{w/2}" y="20" text-anchor="middle" font-size="14">{title}</text>']
-    for i in range(5):
-        y = top + (h - top - bottom) * i / 4
-        parts.append(f'<line x1="{left}" x2="{w-20}" y1="{y}" y2="{y}" stroke="#ddd"/>')
-        parts.append(f'<text x="{left-5}" y="{y+4}" text-anchor="end">{fmt(vmax*(4-i)/4)}</text>')
-    for i, x in enumerate(xs):
-        parts.append(f'<text x="{X(i):.1f}" y="{h-bottom+15}" text-anchor="middle">{x}</text>')
-    for si, (name, vals) in enumerate(series.items()):
-        pts = " ".join(f"{X(i):.1f},{Y(v):.1f}" for i, v in enumerate(vals))
-        parts.append(f'<polyline points="{pts}" fill="none" stroke="{COLORS[si % 5]}" stroke-width="2"/>')
-        parts.append(f'<rect x="{left + si*140}" y="{h-25}" width="12" height="12" fill="{COLORS[si % 5]}"/>')
-        parts.append(f'<text x="{left + si*140 + 16}" y="{h-15}">{name}</text>')
-    parts.append(f'<text x="15" y="{top-10}">{unit}</text><text x="{w/2}" y="{h-32}" text-anchor="middle">connections (log scale)</text></svg>')
-    path.write_text("\n".join(parts))
+def color(server):
+    return COLORS[server.split("-")[0]]
+
+
+def tick(v, _pos=None):
+    """Tick text: 0.5, 20, 200k, 1.5M."""
+    for div, suffix in ((1e6, "M"), (1e3, "k")):
+        if v >= div:
+            return f"{v / div:g}{suffix}"
+    return f"{v:g}"
+
+
+def log_ticks(axis, formatter=tick):
+    """Labelled ticks at 1, 2 and 5 in each decade of a log axis."""
+    axis.set_major_locator(ticker.LogLocator(subs=(1, 2, 5)))
+    axis.set_minor_locator(ticker.NullLocator())
+    axis.set_major_formatter(ticker.FuncFormatter(formatter))
+
+
+def value_axis(ax, values, label):
+    """The y axis of a chart: its unit, a grid, and a log scale when the values span a
+    decade or more (else linear from 0). Returns whether it is a log scale."""
+    vals = [v for v in values if v]
+    log = max(vals) >= 10 * min(vals)
+    if log:
+        ax.set_yscale("log")
+        log_ticks(ax.yaxis)
+        label += " (log scale)"
+    else:
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(tick))
+        ax.set_ylim(bottom=0)
+    ax.set_ylabel(label)
+    ax.grid(axis="y", color="#ddd")
+    return log
+
+
+def series(section, key):
+    """{server: its `key` figure in each scenario of a results section}."""
+    servers = dict.fromkeys(s for by in section.values() for s in by)
+    return {s: [section[g].get(s, {}).get(key) for g in section] for s in servers}
+
+
+def bars(ax, groups, by_server, label):
+    """Grouped bars, one group per scenario and one bar per server, each with its value."""
+    width = 0.8 / len(by_server)
+    for i, (server, vals) in enumerate(by_server.items()):
+        xs = [g + (i - (len(by_server) - 1) / 2) * width for g in range(len(groups))]
+        drawn = ax.bar(xs, [v or 0 for v in vals], width * 0.92, label=server, color=color(server))
+        ax.bar_label(drawn, [fmt(v) for v in vals], padding=2, fontsize=8)
+    ax.set_xticks(range(len(groups)), groups)
+    values = [v for vals in by_server.values() for v in vals if v]
+    # Room above the bars for their values and the legend; on a log axis, a floor well below the shortest bar.
+    if value_axis(ax, values, label):
+        ax.set_ylim(10 ** math.floor(math.log10(min(values) / 2)), max(values) * 2.5)
+    else:
+        ax.set_ylim(0, max(values) * 1.25)
+
+
+def save(fig, name):
+    fig.savefig(RESULTS / name, metadata={"Date": None})
+    plt.close(fig)
+
+
+def bar_chart(name, title, section, key, xlabel, ylabel):
+    fig, ax = plt.subplots(figsize=(8, 4.2), layout="constrained")
+    bars(ax, list(section), series(section, key), ylabel)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.legend(loc="upper left", frameon=False, ncols=3)
+    save(fig, name)
+
+
+def sweep_chart(sweep):
+    conns = [int(c) for c in sweep]
+    fig, axes = plt.subplots(2, 1, sharex=True, figsize=(8, 6.5), layout="constrained")
+    for ax, key, label in zip(axes, ["rps", "cpu_us"], ["requests/s", "server CPU µs per request"]):
+        by_server = series(sweep, key)
+        for server, vals in by_server.items():
+            ax.plot(conns, vals, marker="o", label=server, color=color(server))
+        value_axis(ax, [v for vals in by_server.values() for v in vals], label)
+    axes[0].set_title("HTTP plaintext by concurrent connections (wrk -t1 -cN)")
+    axes[0].legend(loc="lower right", frameon=False)
+    axes[1].set_xscale("log")
+    axes[1].set_xticks(conns, [tick(c) for c in conns])
+    axes[1].xaxis.set_minor_locator(ticker.NullLocator())
+    axes[1].set_xlabel("concurrent connections (log scale)")
+    save(fig, "http_sweep.svg")
+
+
+def echo_chart(echo):
+    """One panel per load tool (echo-client, and loadgen where it was built)."""
+    tools = list(dict.fromkeys(k.split(": ")[0] for k in echo))
+    fig, axes = plt.subplots(len(tools), 1, sharey=True, squeeze=False, figsize=(9, 0.5 + 3.5 * len(tools)),
+                             layout="constrained")
+    axes = axes[:, 0]
+    for ax, tool in zip(axes, tools):
+        section = {k.split(": ")[1]: v for k, v in echo.items() if k.startswith(tool + ":")}
+        bars(ax, [k.replace(", ", "\n") for k in section], series(section, "rps"), "round trips/s")
+        ax.set_title(f"client: {tool}")
+    axes[-1].set_xlabel("connections, message size")
+    axes[0].legend(loc="upper left", frameon=False, ncols=2)
+    fig.suptitle("TCP echo: round trips/s (one message in flight per connection)")
+    save(fig, "echo_rps.svg")
+
+
+def ratio_rows(r):
+    """(section, "scenario vs peer", peer, evloop ÷ peer CPU per request, evloop ÷ peer
+    throughput) for every scenario run against a peer."""
+    sections = [("HTTP", {f"HTTP {k}": v for k, v in r["http"].items()}),
+                ("HTTP sweep", {f"HTTP sweep, {k} conns": v for k, v in r["sweep"].items()}),
+                ("RESP", {f"RESP {k}": v for k, v in r["resp"].items()}),
+                ("echo", {"echo {1}, {0}".format(*k.split(": ")): v for k, v in r["echo"].items()})]
+    rows = []
+    for section, scenarios in sections:
+        for scenario, by in scenarios.items():
+            ours = next(v for s, v in by.items() if s.startswith("evloop"))
+            for peer, theirs in by.items():
+                measured = all([ours["cpu_us"], ours["rps"], theirs["cpu_us"], theirs["rps"]])
+                if not peer.startswith("evloop") and measured:
+                    rows.append((section, f"{scenario} vs {peer}", peer, ours["cpu_us"] / theirs["cpu_us"],
+                                 ours["rps"] / theirs["rps"]))
+    return rows
+
+
+def ratio_chart(r):
+    """Horizontal bars from the 1.0 line: evloop's figure over the peer's, per scenario."""
+    rows = ratio_rows(r)
+    ys = range(len(rows))
+    fig, axes = plt.subplots(1, 2, sharey=True, figsize=(10, 0.26 * len(rows) + 1.6), layout="constrained")
+    panels = [(3, "server CPU per request\n(< 1×: evloop uses less CPU)"),
+              (4, "throughput (requests or round trips/s)\n(> 1×: evloop serves more)")]
+    for ax, (col, title) in zip(axes, panels):
+        vals = [row[col] for row in rows]
+        ax.barh(ys, [v - 1 for v in vals], left=1, height=0.7, color=[color(row[2]) for row in rows])
+        for y, v in zip(ys, vals):
+            ax.annotate(f"{v:.2f}×", (v, y), xytext=(3 if v >= 1 else -3, 0), textcoords="offset points",
+                        ha="left" if v >= 1 else "right", va="center", fontsize=8)
+        ax.axvline(1, color="black", linewidth=1)
+        ax.set_xscale("log")
+        ax.set_xlim(min(vals + [1]) / 1.8, max(vals + [1]) * 1.8)
+        log_ticks(ax.xaxis, lambda v, _pos: f"{v:g}×")
+        ax.grid(axis="x", color="#ddd")
+        ax.set_title(title, fontsize=10)
+        for y in range(1, len(rows)):
+            if rows[y][0] != rows[y - 1][0]:
+                ax.axhline(y - 0.5, color="#999", linewidth=0.8)
+    axes[0].set_yticks(ys, [row[1] for row in rows])
+    axes[0].set_ylim(len(rows) - 0.5, -0.5)
+    for ax in axes:
+        ax.tick_params(axis="y", length=0)
+    fig.supxlabel("evloop ÷ peer in the same scenario (log scale; 1× = level with the peer)", fontsize=10)
+    fig.suptitle("evloop relative to its peers, every scenario (medians; the sweep is one run per point)")
+    save(fig, "ratios.svg")
+
+
+def write_charts(r):
+    wrk_load = "wrk load (-t1, connections, pipelining)"
+    bar_chart("http_rps.svg", "HTTP plaintext: requests/s", r["http"], "rps", wrk_load, "requests/s")
+    bar_chart("http_cpu.svg", "HTTP plaintext: server CPU (user + system) per request", r["http"], "cpu_us",
+              wrk_load, "server CPU µs per request")
+    sweep_chart(r["sweep"])
+    bar_chart("resp_cpu.svg", "RESP (redis-benchmark -c 50): server CPU (user + system) per request", r["resp"],
+              "cpu_us", "redis-benchmark pipeline depth", "server CPU µs per request")
+    echo_chart(r["echo"])
+    ratio_chart(r)
 
 
 def fmt(v):
@@ -360,10 +489,13 @@ def main():
         print(strace_check())
         return
     if os.environ.get("ONLY") == "render":
-        # Re-render BENCHMARKS.md from the last results (after editing READING.md).
-        write_markdown(json.loads((RESULTS / "results.json").read_text()))
+        # Redraw the charts and BENCHMARKS.md from the last results, running nothing.
+        results = json.loads((RESULTS / "results.json").read_text())
+        write_charts(results)
+        write_markdown(results)
         return
-    results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "secs": SECS, "runs": RUNS}
+    results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "secs": SECS, "runs": RUNS,
+               "machine": this_machine()}
     t0 = time.time()
 
     log("HTTP plaintext")
@@ -415,6 +547,7 @@ def main():
     results["strace"] = strace_check()
     results["elapsed_s"] = round(time.time() - t0)
     (RESULTS / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    write_charts(results)
     write_markdown(results)
     log(f"done in {results['elapsed_s']} s")
 
@@ -428,10 +561,27 @@ def ratio(a, b):
     return f"{a/b:.2f}x" if a and b else "-"
 
 
+def this_machine():
+    return subprocess.run(["sh", "-c", "lscpu | grep -E 'Model name|^CPU\\(s\\)'; uname -sr"],
+                          capture_output=True, text=True).stdout.strip()
+
+
+def machine_in_benchmarks_md():
+    """The machine block of the current BENCHMARKS.md, for results.json files written
+    before the runner recorded the machine in them."""
+    path = ROOT / "BENCHMARKS.md"
+    m = re.search(r"## Machine and conditions\n\n```\n(.*?)\n```", path.read_text() if path.exists() else "", re.S)
+    return m and m.group(1)
+
+
 def write_markdown(r):
     md = []
     md.append(f"Run {r['date']}, {r['runs']} interleaved run(s) of {r['secs']} s per point, median shown "
               f"(all runs' req/s in brackets). Server on CPU {SERVER_CPU}, load tool on CPU {LOAD_CPU}.\n")
+    md.append("### Summary: evloop against its peers\n")
+    md.append("Every scenario below with a peer: evloop's server CPU per request and its throughput, each divided "
+              "by the peer's in the same scenario (1× is level; run-to-run noise is ±10–15 %).\n")
+    md.append("![evloop ÷ peer: CPU per request and throughput, every scenario](bench/results/ratios.svg)\n")
     md.append("### HTTP plaintext (`wrk -t1`, `GET /`)\n")
     md.append("| load | server | req/s | p99 ms | server CPU µs/req | syscalls/req | vs nginx req/s | vs nginx CPU/req | errors |")
     md.append("|---|---|---|---|---|---|---|---|---|")
@@ -441,11 +591,6 @@ def write_markdown(r):
             md.append(f"| {load_name} | {s} | {fmt(v['rps'])} {v['all_rps']} | {p99(v)} | "
                       f"{v['cpu_us']:.2f} | {fmt(v['syscalls'])} | {ratio(v['rps'], ng.get('rps'))} | "
                       f"{ratio(v['cpu_us'], ng.get('cpu_us'))} | {v['errors'] or 'none'} |")
-    groups = list(r["http"].keys())
-    svg_bars(RESULTS / "http_rps.svg", "HTTP plaintext: requests/s", groups,
-             {s: [r["http"][g].get(s, {}).get("rps") for g in groups] for s in ["evloop-http", "nginx", "tokio-http"]}, "req/s")
-    svg_bars(RESULTS / "http_cpu.svg", "HTTP plaintext: server CPU per request", groups,
-             {s: [r["http"][g].get(s, {}).get("cpu_us") for g in groups] for s in ["evloop-http", "nginx", "tokio-http"]}, "µs")
     md.append("\n![HTTP req/s](bench/results/http_rps.svg)\n![HTTP CPU per request](bench/results/http_cpu.svg)\n")
 
     md.append("### HTTP connection sweep (`wrk -t1 -cN`)\n")
@@ -455,8 +600,6 @@ def write_markdown(r):
     for c in xs:
         for s, v in r["sweep"][c].items():
             md.append(f"| {c} | {s} | {fmt(v['rps'])} | {p99(v)} | {fmt(v['cpu_us'])} | {v['errors'] or 'none'} |")
-    svg_lines(RESULTS / "http_sweep.svg", "HTTP: requests/s by connections", xs,
-              {s: [r["sweep"][c].get(s, {}).get("rps") for c in xs] for s in ["evloop-http", "nginx", "tokio-http"]}, "req/s")
     md.append("\n![HTTP sweep](bench/results/http_sweep.svg)\n")
 
     md.append("### RESP (`redis-benchmark -c 50 -t ping,set,get,incr,mset`)\n")
@@ -467,9 +610,6 @@ def write_markdown(r):
             t = v.get("tests", {})
             md.append(f"| {p} | {s} | " + " | ".join(fmt(t.get(k)) for k in ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"])
                       + f" | {v['cpu_us']:.2f} | {fmt(v['syscalls'])} |")
-    groups = list(r["resp"].keys())
-    svg_bars(RESULTS / "resp_cpu.svg", "RESP: server CPU per request", groups,
-             {s: [r["resp"][g].get(s, {}).get("cpu_us") for g in groups] for s in ["evloop-kv", "redis"]}, "µs")
     md.append("\n![RESP CPU per request](bench/results/resp_cpu.svg)\n")
 
     md.append("### TCP echo (round trips of one message per connection at a time)\n")
@@ -479,9 +619,6 @@ def write_markdown(r):
         tk = by.get("tokio-echo", {})
         for s, v in by.items():
             md.append(f"| {k} | {s} | {fmt(v['rps'])} {v['all_rps']} | {fmt(v['cpu_us'])} | {fmt(v['syscalls'])} | {ratio(v['rps'], tk.get('rps'))} | {v['errors'] or 'none'} |")
-    groups = list(r["echo"].keys())
-    svg_bars(RESULTS / "echo_rps.svg", "TCP echo: round trips/s", [g.replace("echo-client: ", "").replace("loadgen: ", "lg ") for g in groups],
-             {s: [r["echo"][g].get(s, {}).get("rps") for g in groups] for s in ["evloop-echo", "tokio-echo"]}, "round trips/s")
     md.append("\n![echo](bench/results/echo_rps.svg)\n")
     if r.get("udp"):
         v = r["udp"]["evloop-echo"]
@@ -503,8 +640,7 @@ def write_markdown(r):
     md.append(f"\nThe whole run took {r['elapsed_s']} s.\n")
     (RESULTS / "RESULTS.md").write_text("\n".join(md) + "\n")
     template = (ROOT / "bench" / "BENCHMARKS.in.md").read_text()
-    machine = subprocess.run(["sh", "-c", "lscpu | grep -E 'Model name|^CPU\\(s\\)'; uname -sr"],
-                             capture_output=True, text=True).stdout.strip()
+    machine = r.get("machine") or machine_in_benchmarks_md() or this_machine()
     reading = (ROOT / "bench" / "READING.md")
     reading = reading.read_text() if reading.exists() else "(no reading written for this run)"
     out = (template.replace("{{MACHINE}}", machine).replace("{{READING}}", reading.strip())

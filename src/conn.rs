@@ -15,7 +15,7 @@
 //! that would never come.
 
 use std::io::{self, Read, Write};
-use std::net::Shutdown;
+use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
@@ -84,6 +84,14 @@ enum ReadResult {
     Empty,
 }
 
+/// One readiness edge, as the poller reports it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Readiness {
+    pub(crate) readable: bool,
+    pub(crate) read_closed: bool,
+    pub(crate) writable: bool,
+}
+
 /// What the reactor must do after driving a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Drive {
@@ -94,6 +102,39 @@ pub(crate) enum Drive {
     Again,
     /// Close the connection and free its slot.
     Close(CloseReason),
+}
+
+/// What a connection's state machine needs of its socket. The reactor's
+/// connections are `mio::net::TcpStream`s; [`crate::sim`] drives the same state
+/// machine over an in-memory socket, so its decisions can be tested without a
+/// descriptor.
+pub(crate) trait Transport: Read + Write {
+    /// `shutdown(SHUT_WR)`: send FIN after what was written.
+    fn shutdown_write(&mut self) -> io::Result<()>;
+    /// `SO_ERROR`: how a non-blocking connect ended, if it failed.
+    fn take_error(&self) -> io::Result<Option<io::Error>>;
+    /// The peer's address; `NotConnected` while a connect is in progress.
+    fn peer_addr(&self) -> io::Result<SocketAddr>;
+    /// The kernel socket, for `splice(2)`; `None` for a socket that has none.
+    fn socket(&self) -> Option<&TcpStream>;
+}
+
+impl Transport for TcpStream {
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+
+    fn take_error(&self) -> io::Result<Option<io::Error>> {
+        TcpStream::take_error(self)
+    }
+
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        TcpStream::peer_addr(self)
+    }
+
+    fn socket(&self) -> Option<&TcpStream> {
+        Some(self)
+    }
 }
 
 /// Limits the reactor applies to every connection.
@@ -110,6 +151,22 @@ pub(crate) struct Limits {
     pub(crate) push_limit: OutputLimit,
 }
 
+impl Limits {
+    pub(crate) fn from_config(config: &crate::Config) -> Limits {
+        Limits {
+            high_water: config.high_water,
+            low_water: config.low_water,
+            max_input: config.max_input.max(1),
+            read_budget: config.read_budget.max(1),
+            idle_timeout: config.idle_timeout,
+            request_timeout: config.request_timeout,
+            linger_timeout: config.linger_timeout,
+            connect_timeout: config.connect_timeout,
+            push_limit: config.push_output_limit,
+        }
+    }
+}
+
 /// What the reactor lends a connection while it is being driven.
 pub(crate) struct Io<'a> {
     pub(crate) scratch: &'a mut [u8],
@@ -121,9 +178,9 @@ pub(crate) struct Io<'a> {
     pub(crate) links: &'a mut Links,
 }
 
-/// One accepted TCP connection.
-pub(crate) struct Conn {
-    stream: TcpStream,
+/// One TCP connection (accepted or outbound) and its session.
+pub(crate) struct Conn<T: Transport = TcpStream> {
+    stream: T,
     session: Box<dyn Session>,
     state: State,
     /// Received bytes the session has not consumed yet.
@@ -189,13 +246,8 @@ struct Extra {
     pipe: Option<Pipe>,
 }
 
-impl Conn {
-    pub(crate) fn new(
-        stream: TcpStream,
-        session: Box<dyn Session>,
-        id: ConnId,
-        now: Instant,
-    ) -> Conn {
+impl<T: Transport> Conn<T> {
+    pub(crate) fn new(stream: T, session: Box<dyn Session>, id: ConnId, now: Instant) -> Conn<T> {
         Conn {
             stream,
             session,
@@ -224,11 +276,11 @@ impl Conn {
     /// An outbound connection whose `connect` was started; the session hears
     /// [`Session::on_connected`] or [`Session::on_connect_failed`].
     pub(crate) fn connecting(
-        stream: TcpStream,
+        stream: T,
         session: Box<dyn Session>,
         id: ConnId,
         now: Instant,
-    ) -> Conn {
+    ) -> Conn<T> {
         let mut conn = Conn::new(stream, session, id, now);
         conn.set_state(State::Connecting);
         // Nothing may be written before the connection is established; the
@@ -404,7 +456,7 @@ impl Conn {
     /// socket does not take is kept. Once this side has sent FIN and `dst` has sent
     /// everything, `dst`'s writing half is shut down. Returns `true` if the budget
     /// ran out with more to read.
-    pub(crate) fn relay_to(&mut self, dst: &mut Conn, io: &mut Io<'_>) -> io::Result<bool> {
+    pub(crate) fn relay_to(&mut self, dst: &mut Conn<T>, io: &mut Io<'_>) -> io::Result<bool> {
         if dst.pending_output() > 0 {
             dst.flush(io)?;
         }
@@ -449,7 +501,7 @@ impl Conn {
             self.extra().relayed += n as u64;
             let (scratch, rest) = (&*io.scratch, &mut *io.stats);
             dst.send_or_keep_with(&scratch[..n], rest, io.now)?;
-            if n == io.scratch.len() {
+            if n == io.scratch.len() && self.stream.socket().is_some() {
                 // A full buffer: a bulk transfer. Go on without copying, if a
                 // pipe can be had.
                 if let Some(pipe) = crate::splice::bulk_pipe() {
@@ -459,7 +511,7 @@ impl Conn {
             }
         }
         if self.eof && dst.pending_output() == 0 && pipe_empty && !dst.fin_sent() {
-            match dst.stream.shutdown(Shutdown::Write) {
+            match dst.stream.shutdown_write() {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
                 Err(e) => return Err(e),
@@ -481,8 +533,11 @@ impl Conn {
         let Some(pipe) = extra.pipe.as_mut() else {
             return Ok(None);
         };
+        let Some(socket) = self.stream.socket() else {
+            return Ok(None);
+        };
         io.stats.reads += 1;
-        match pipe.fill(&self.stream, SPLICE_MAX)? {
+        match pipe.fill(socket, SPLICE_MAX)? {
             None => {
                 self.readable = false;
                 Ok(None)
@@ -504,7 +559,7 @@ impl Conn {
 
     /// Splice our pipe's bytes into `dst`. Returns whether the pipe is now empty;
     /// if not, `dst`'s send buffer is full and its WRITABLE edge resumes the pair.
-    fn drain_pipe(&mut self, dst: &mut Conn, io: &mut Io<'_>) -> io::Result<bool> {
+    fn drain_pipe(&mut self, dst: &mut Conn<T>, io: &mut Io<'_>) -> io::Result<bool> {
         let Some(pipe) = self.pipe() else {
             return Ok(true);
         };
@@ -514,8 +569,11 @@ impl Conn {
         if dst.write_blocked || dst.pending_output() > 0 {
             return Ok(false);
         }
+        let Some(socket) = dst.stream.socket() else {
+            return Ok(false);
+        };
         io.stats.writes += 1;
-        let moved = pipe.drain(&dst.stream)?;
+        let moved = pipe.drain(socket)?;
         io.stats.bytes_out += moved as u64;
         if moved > 0 {
             dst.last_active = io.now;
@@ -529,7 +587,7 @@ impl Conn {
 
     /// Both directions are finished: each side sent FIN and its peer has written
     /// everything and shut down writing.
-    pub(crate) fn relay_done(&self, peer: &Conn) -> bool {
+    pub(crate) fn relay_done(&self, peer: &Conn<T>) -> bool {
         self.eof && peer.eof && self.fin_sent() && peer.fin_sent()
     }
 
@@ -594,15 +652,27 @@ impl Conn {
 
     /// Record what a readiness event reported.
     pub(crate) fn on_event(&mut self, event: &mio::event::Event) {
-        if event.is_readable() || event.is_read_closed() || event.is_error() {
-            self.readable = true;
-        }
-        if event.is_read_closed() || event.is_error() {
-            self.read_closed = true;
-        }
-        if event.is_writable() || event.is_write_closed() || event.is_error() {
+        let error = event.is_error();
+        self.on_readiness(Readiness {
+            readable: event.is_readable() || event.is_read_closed() || error,
+            read_closed: event.is_read_closed() || error,
+            writable: event.is_writable() || event.is_write_closed() || error,
+        });
+    }
+
+    /// Record an edge: readable (data, FIN or an error to read), the read side
+    /// closed (FIN or error: sticky), writable (room in the send buffer).
+    pub(crate) fn on_readiness(&mut self, edge: Readiness) {
+        self.readable |= edge.readable;
+        self.read_closed |= edge.read_closed;
+        if edge.writable {
             self.write_blocked = false;
         }
+    }
+
+    /// The socket, for the reactor's (de)registration and tests.
+    pub(crate) fn transport_mut(&mut self) -> &mut T {
+        &mut self.stream
     }
 
     /// Unsent output bytes.
@@ -909,7 +979,7 @@ impl Conn {
             return Ok(false);
         }
         if self.state == State::Closing {
-            match self.stream.shutdown(Shutdown::Write) {
+            match self.stream.shutdown_write() {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
                 Err(e) => return Err(e),

@@ -81,6 +81,7 @@ pub mod net;
 pub mod proto;
 mod reactor;
 pub mod service;
+pub mod sim;
 mod splice;
 mod stats;
 mod timer;

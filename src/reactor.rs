@@ -37,7 +37,7 @@ const SIGNALS: Token = Token(usize::MAX - 1);
 /// Listeners and UDP sockets get `ENDPOINT_BASE + index`; connection keys stay below.
 const ENDPOINT_BASE: usize = usize::MAX / 2;
 /// Shared scratch buffer size: one read, or the largest UDP datagram (65,507 B).
-const SCRATCH_SIZE: usize = 64 * 1024;
+pub(crate) const SCRATCH_SIZE: usize = 64 * 1024;
 /// How long to stop accepting after an accept error such as EMFILE.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -217,17 +217,7 @@ impl Reactor {
         config.udp_budget = config.udp_budget.max(1);
         config.high_water = config.high_water.max(1);
         config.low_water = config.low_water.clamp(1, config.high_water);
-        let limits = Limits {
-            high_water: config.high_water,
-            low_water: config.low_water,
-            max_input: config.max_input.max(1),
-            read_budget: config.read_budget.max(1),
-            idle_timeout: config.idle_timeout,
-            request_timeout: config.request_timeout,
-            linger_timeout: config.linger_timeout,
-            connect_timeout: config.connect_timeout,
-            push_limit: config.push_output_limit,
-        };
+        let limits = Limits::from_config(&config);
         Ok(Reactor {
             poll,
             limits,

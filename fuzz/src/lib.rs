@@ -5,8 +5,13 @@
 //! Each check feeds the same bytes to a fresh session (or decoder) twice — all at
 //! once, then in pieces — through a small model of the reactor, and asserts that both
 //! runs give the same output bytes and the same final decision, and that every call
-//! stays within the configured limits (unconsumed input, output per call). Any
-//! difference or overrun is a panic, which is what libFuzzer and proptest report.
+//! stays within the configured limits (unconsumed input, output per call). The split
+//! run is then repeated through the reactor's real connection state machine
+//! (`evloop::sim::SimConn`), once with a client that reads everything at once and
+//! once with one that reads nothing until all input is sent: both must give the
+//! model's bytes and decision, and the stalled one must hold no more unsent output
+//! than the high-water mark plus one call's output. Any difference or overrun is a
+//! panic, which is what libFuzzer and proptest report.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -14,7 +19,8 @@ use evloop::proto::http::chunked::{ChunkError, ChunkedDecoder};
 use evloop::proto::http::{Demo, HttpConfig, HttpService};
 use evloop::proto::resp::frame::{Args, Frame, Limits, Parser};
 use evloop::proto::resp::{KvConfig, KvService, OUTPUT_BATCH};
-use evloop::{Detached, Next, Session};
+use evloop::sim::{Closed, SimConn};
+use evloop::{Config, Detached, Next, Session};
 
 /// The HTTP session's output budget per `on_input` call (`OUTPUT_BUDGET` in
 /// `src/proto/http/mod.rs`, private there): it stops starting new requests past it.
@@ -147,6 +153,88 @@ pub fn drive(s: &mut dyn Session, pieces: &[&[u8]], bounds: &Bounds) -> (Vec<u8>
     (out, End::PeerClosed)
 }
 
+/// How the client of a [`drive_conn`] run reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    /// Reads everything as soon as it is sent.
+    Eager,
+    /// Reads nothing until all its input is sent (backpressure, pauses).
+    Stalled,
+}
+
+/// Drives `session` through the reactor's connection state machine: `pieces`
+/// arrive one by one, then the client's FIN. Returns the bytes the client got and
+/// how the connection ended, in the model's terms: a FIN sent before the client's
+/// is the session's `Close`, an abort is `Abort`.
+pub fn drive_conn(
+    session: Box<dyn Session>,
+    pieces: &[&[u8]],
+    client: Client,
+    bounds: &Bounds,
+) -> (Vec<u8>, End) {
+    let config = Config::default();
+    let mut conn = SimConn::with_config(session, &config);
+    let mut got = Vec::new();
+    if client == Client::Stalled {
+        conn.set_send_room(0);
+    }
+    let mut fed = 0;
+    for piece in pieces.iter().filter(|p| !p.is_empty()) {
+        if conn.is_closed() || conn.fin_sent() {
+            break;
+        }
+        conn.receive(piece);
+        fed += piece.len();
+        let cap = config.high_water + bounds.base + bounds.per_byte * fed;
+        assert!(
+            conn.pending_output() <= cap,
+            "{} bytes unsent > {cap}",
+            conn.pending_output()
+        );
+        got.extend(conn.take_sent());
+    }
+    if client == Client::Stalled {
+        conn.set_send_room(usize::MAX);
+        got.extend(conn.take_sent());
+    }
+    assert_eq!(
+        conn.unread(),
+        0,
+        "input left unread after the output drained"
+    );
+    let end = if conn.closed() == Some(Closed::Aborted) {
+        End::Closed(Next::Abort)
+    } else if conn.fin_sent() {
+        End::Closed(Next::Close)
+    } else {
+        End::PeerClosed
+    };
+    if !conn.is_closed() {
+        conn.receive_fin();
+        got.extend(conn.take_sent());
+    }
+    assert!(
+        conn.closed().is_some(),
+        "the connection stayed open after the client's FIN"
+    );
+    (got, end)
+}
+
+/// The model's result for `pieces` must be what the real connection gives, with
+/// either client.
+fn assert_conn_agrees(
+    model: &(Vec<u8>, End),
+    session: &mut dyn FnMut() -> Box<dyn Session>,
+    pieces: &[&[u8]],
+    bounds: &Bounds,
+    cuts: &[usize],
+) {
+    for client in [Client::Eager, Client::Stalled] {
+        let real = drive_conn(session(), pieces, client, bounds);
+        assert_same(model, &real, cuts);
+    }
+}
+
 /// Offers `input` until the session wants more bytes (`None`) or closes.
 fn pump(
     s: &mut dyn Session,
@@ -214,9 +302,17 @@ pub fn check_http(data: &[u8], cuts: &[usize]) -> (Vec<u8>, End) {
         per_byte: 0,
     };
     let svc = HttpService::with_clock(config, Demo, http_clock).expect("root-less config");
+    let pieces = pieces(data, cuts);
     let whole = drive(&mut svc.session(), &[data], &bounds);
-    let split = drive(&mut svc.session(), &pieces(data, cuts), &bounds);
+    let split = drive(&mut svc.session(), &pieces, &bounds);
     assert_same(&whole, &split, cuts);
+    assert_conn_agrees(
+        &split,
+        &mut || Box::new(svc.session()),
+        &pieces,
+        &bounds,
+        cuts,
+    );
     whole
 }
 
@@ -286,10 +382,20 @@ pub fn check_kv(data: &[u8], cuts: &[usize]) -> (Vec<u8>, End) {
         let mut session = svc.session();
         drive(&mut session, pieces, &bounds)
     };
+    let pieces = pieces(data, cuts);
     let whole = run(&[data]);
-    let split = run(&pieces(data, cuts));
+    let split = run(&pieces);
     match kv_compare(data, &config) {
-        Compare::Bytes => assert_same(&whole, &split, cuts),
+        Compare::Bytes => {
+            assert_same(&whole, &split, cuts);
+            assert_conn_agrees(
+                &split,
+                &mut || Box::new(KvService::with_clock(config, kv_clock).session()),
+                &pieces,
+                &bounds,
+                cuts,
+            );
+        }
         Compare::Length => {
             assert_eq!(whole.1, split.1, "decision differs (cuts {cuts:?})");
             assert_eq!(

@@ -1,7 +1,10 @@
 //! The event loop: one `mio::Poll`, one thread, every syscall of the server.
 //!
 //! The loop is Redis's `ae.c` in shape: wait for readiness with a timeout equal to
-//! the next deadline, handle each event, fire due timers, repeat. Every source has a
+//! the next deadline, handle each event, fire due timers, repeat. One timer heap
+//! (`timer.rs`) holds everything due at a time: connection deadlines, session
+//! timers, service and UDP ticks, and the end of an accept back-off, so the
+//! `poll` timeout is one peek. Every source has a
 //! token: slab keys for connections, a block high in the token space for listeners
 //! and UDP sockets, and two fixed tokens for the waker and the signal pipe.
 //!
@@ -29,7 +32,7 @@ use crate::conn::{CloseReason, Conn, Drive, Io, Limits};
 use crate::ctx::{ConnId, Ctx, Effect, Links, OutputLimit, SlotView};
 use crate::service::{DatagramService, Session, StreamService};
 use crate::stats::{SharedStats, Stats};
-use crate::timer::Timers;
+use crate::timer::{Timer, Timers};
 use crate::udp::UdpEndpoint;
 
 const WAKER: Token = Token(usize::MAX);
@@ -151,29 +154,10 @@ enum Endpoint {
     Closed,
 }
 
-struct Ticker {
-    interval: Duration,
-    next: Instant,
-}
-
-impl Ticker {
-    fn new(interval: Duration) -> Ticker {
-        // A zero interval would make `poll` spin.
-        let interval = interval.max(Duration::from_millis(1));
-        Ticker {
-            interval,
-            next: Instant::now() + interval,
-        }
-    }
-
-    /// Whether the tick is due at `now`; if so, schedule the next one.
-    fn due(&mut self, now: Instant) -> bool {
-        if self.next > now {
-            return false;
-        }
-        self.next = now + self.interval;
-        true
-    }
+/// A tick interval as a service asked for it; a zero interval would make `poll`
+/// spin.
+fn tick_interval(interval: Duration) -> Duration {
+    interval.max(Duration::from_millis(1))
 }
 
 /// A single-threaded event loop serving TCP listeners and UDP sockets.
@@ -183,9 +167,10 @@ pub struct Reactor {
     limits: Limits,
     conns: Slab<Conn>,
     endpoints: Vec<Endpoint>,
-    services: Vec<(Box<dyn StreamService>, Option<Ticker>)>,
-    /// Tickers of UDP services that asked for them: (endpoint index, ticker).
-    udp_tickers: Vec<(usize, Ticker)>,
+    /// Stream services, each with the tick interval it asked for.
+    services: Vec<(Box<dyn StreamService>, Option<Duration>)>,
+    /// Tickers of UDP services that asked for them: (endpoint index, interval).
+    udp_tickers: Vec<(usize, Duration)>,
     timers: Timers,
     scratch: Vec<u8>,
     out: Vec<u8>,
@@ -270,8 +255,12 @@ impl Reactor {
         self.poll
             .registry()
             .register(&mut listener, token, Interest::READABLE)?;
-        let ticker = service.tick_interval().map(Ticker::new);
-        self.services.push((Box::new(service), ticker));
+        let interval = service.tick_interval().map(tick_interval);
+        if let Some(interval) = interval {
+            let tick = Timer::ServiceTick(self.services.len());
+            self.timers.push(Instant::now() + interval, tick);
+        }
+        self.services.push((Box::new(service), interval));
         self.endpoints.push(Endpoint::Tcp(Listener {
             socket: listener,
             service: self.services.len() - 1,
@@ -296,9 +285,10 @@ impl Reactor {
         )?;
         let mut endpoint = UdpEndpoint::new(socket, Box::new(service), self.config.udp_queue_bytes);
         endpoint.start(&mut self.stats);
-        if let Some(interval) = endpoint.tick_interval() {
-            self.udp_tickers
-                .push((self.endpoints.len(), Ticker::new(interval)));
+        if let Some(interval) = endpoint.tick_interval().map(tick_interval) {
+            let tick = Timer::UdpTick(self.udp_tickers.len());
+            self.timers.push(Instant::now() + interval, tick);
+            self.udp_tickers.push((self.endpoints.len(), interval));
         }
         self.endpoints.push(Endpoint::Udp(endpoint));
         Ok(addr)
@@ -677,7 +667,8 @@ impl Reactor {
         };
         if let Some(deadline) = conn.wake_at(&self.limits) {
             if conn.armed.is_none_or(|armed| deadline < armed) {
-                self.timers.push(deadline, key, conn.id.generation());
+                let generation = conn.id.generation();
+                self.timers.push(deadline, Timer::Conn { key, generation });
                 conn.armed = Some(deadline);
             }
         }
@@ -780,6 +771,8 @@ impl Reactor {
                 // spin. The connection stays in the backlog; try again shortly.
                 Err(e) => {
                     listener.paused_until = Some(now + ACCEPT_BACKOFF);
+                    self.timers
+                        .push(now + ACCEPT_BACKOFF, Timer::AcceptResume(index));
                     self.stats.accept_errors += 1;
                     if self
                         .last_accept_warning
@@ -809,6 +802,8 @@ impl Reactor {
                 self.stats.accept_errors += 1;
                 if let Some(Endpoint::Tcp(listener)) = self.endpoints.get_mut(index) {
                     listener.paused_until = Some(now + ACCEPT_BACKOFF);
+                    self.timers
+                        .push(now + ACCEPT_BACKOFF, Timer::AcceptResume(index));
                 }
                 return;
             }
@@ -826,28 +821,34 @@ impl Reactor {
     }
 
     fn fire_timers(&mut self, now: Instant) {
-        while let Some((at, key, generation)) = self.timers.pop_due(now) {
-            let Some(conn) = self.conns.get_mut(key) else {
-                continue;
-            };
-            if conn.id.generation() != generation || conn.armed != Some(at) {
-                continue; // a stale entry: superseded, or the slot was reused
-            }
-            conn.armed = None;
-            match conn.deadline(&self.limits) {
-                Some(deadline) if deadline <= now => {
-                    if conn.is_connecting() {
-                        self.stats.connect_errors += 1;
-                        conn.fail_connect(
-                            &io::Error::new(io::ErrorKind::TimedOut, "connect timed out"),
-                            &mut self.links,
-                            now,
-                        );
+        while let Some((at, timer)) = self.timers.pop_due(now) {
+            match timer {
+                Timer::Conn { key, generation } => self.fire_conn_timer(key, generation, at, now),
+                Timer::ServiceTick(index) => {
+                    if let Some((service, Some(interval))) = self.services.get_mut(index) {
+                        service.on_tick(now);
+                        self.timers.push(now + *interval, timer);
                     }
-                    self.close(key, CloseReason::Timeout)
                 }
-                _ if conn.has_callbacks_due(now) => self.drive_conn(key, now),
-                _ => self.arm(key),
+                Timer::UdpTick(index) => {
+                    let Some(&(endpoint, interval)) = self.udp_tickers.get(index) else {
+                        continue;
+                    };
+                    // A closed endpoint's ticker stops.
+                    if let Some(Endpoint::Udp(udp)) = self.endpoints.get_mut(endpoint) {
+                        udp.tick(now, &mut self.stats);
+                        self.timers.push(now + interval, timer);
+                    }
+                }
+                Timer::AcceptResume(index) => {
+                    if let Some(Endpoint::Tcp(listener)) = self.endpoints.get_mut(index) {
+                        if listener.paused_until.is_some_and(|t| t <= now) {
+                            listener.paused_until = None;
+                            listener.pending = true;
+                            self.ready.push(Token(ENDPOINT_BASE + index));
+                        }
+                    }
+                }
             }
         }
         let conns = &self.conns;
@@ -856,55 +857,41 @@ impl Reactor {
                 .get(key)
                 .is_some_and(|c| c.id.generation() == generation && c.armed == Some(at))
         });
-        for (service, ticker) in &mut self.services {
-            if ticker.as_mut().is_some_and(|t| t.due(now)) {
-                service.on_tick(now);
-            }
+    }
+
+    /// A connection's entry came due: close it past its deadline, run its due
+    /// session timers, or re-arm it for its next deadline.
+    fn fire_conn_timer(&mut self, key: usize, generation: u32, at: Instant, now: Instant) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        if conn.id.generation() != generation || conn.armed != Some(at) {
+            return; // a stale entry: superseded, or the slot was reused
         }
-        for (index, ticker) in &mut self.udp_tickers {
-            if let Some(Endpoint::Udp(udp)) = self.endpoints.get_mut(*index) {
-                if ticker.due(now) {
-                    udp.tick(now, &mut self.stats);
+        conn.armed = None;
+        match conn.deadline(&self.limits) {
+            Some(deadline) if deadline <= now => {
+                if conn.is_connecting() {
+                    self.stats.connect_errors += 1;
+                    conn.fail_connect(
+                        &io::Error::new(io::ErrorKind::TimedOut, "connect timed out"),
+                        &mut self.links,
+                        now,
+                    );
                 }
+                self.close(key, CloseReason::Timeout)
             }
-        }
-        for (i, endpoint) in self.endpoints.iter_mut().enumerate() {
-            if let Endpoint::Tcp(listener) = endpoint {
-                if listener.paused_until.is_some_and(|t| t <= now) {
-                    listener.paused_until = None;
-                    listener.pending = true;
-                    self.ready.push(Token(ENDPOINT_BASE + i));
-                }
-            }
+            _ if conn.has_callbacks_due(now) => self.drive_conn(key, now),
+            _ => self.arm(key),
         }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let mut next = self.timers.next_deadline();
-        let mut consider = |at: Instant| next = Some(next.map_or(at, |n: Instant| n.min(at)));
-        for (_, ticker) in &self.services {
-            if let Some(ticker) = ticker {
-                consider(ticker.next);
-            }
+        let next = self.timers.next_deadline();
+        match (next, self.stopping) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
-        for (index, ticker) in &self.udp_tickers {
-            if matches!(self.endpoints.get(*index), Some(Endpoint::Udp(_))) {
-                consider(ticker.next);
-            }
-        }
-        for endpoint in &self.endpoints {
-            if let Endpoint::Tcp(Listener {
-                paused_until: Some(at),
-                ..
-            }) = endpoint
-            {
-                consider(*at);
-            }
-        }
-        if let Some(at) = self.stopping {
-            consider(at);
-        }
-        next
     }
 
     fn on_signal(&mut self, now: Instant) {

@@ -92,6 +92,11 @@ impl StreamService for Chat {
             discarding: false,
         })
     }
+
+    /// A line being received, with room to spare.
+    fn max_unconsumed(&self) -> usize {
+        self.max_line.saturating_mul(2)
+    }
 }
 
 /// One member's session.
@@ -288,11 +293,8 @@ fn main() {
     if args.threads > 1 {
         common::usage_error(NAME, "--threads: the room is one, served by one reactor");
     }
-    let mut config = args.config;
-    // A line must fit in the input kept for a session, with room to spare.
-    config.max_input = config.max_input.max(max_line.saturating_mul(2));
     common::init_logging();
-    let mut reactor = common::reactor(NAME, config);
+    let mut reactor = common::reactor(NAME, args.config);
     let chat = Chat {
         room: Rc::default(),
         max_line,

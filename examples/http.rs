@@ -76,10 +76,6 @@ fn main() {
     if let Some(t) = keepalive_timeout {
         config.idle_timeout = t;
     }
-    // A request head must fit in the reactor's input cap with room to spare.
-    config.max_input = config
-        .max_input
-        .max(http.max_header_bytes.saturating_mul(2));
     common::init_logging();
     // Check --root once, up front, for one clear error.
     if let Err(e) = HttpService::new(http.clone(), Demo) {

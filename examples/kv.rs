@@ -62,9 +62,6 @@ fn main() {
     });
     let mut config = args.config;
     config.request_timeout = request_timeout;
-    // The session enforces the query-buffer cap with a Redis error reply; the
-    // reactor's own cap sits just above it as a backstop.
-    config.max_input = config.max_input.max(kv.max_query.saturating_add(64 * 1024));
     if args.threads > 1 {
         // Shared nothing would split the keyspace: a key set through one reactor
         // would be missing from the others.

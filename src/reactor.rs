@@ -61,7 +61,9 @@ pub struct Config {
     /// …and resume when it falls below this many.
     pub low_water: usize,
     /// Stop reading when this many received bytes wait unconsumed by the session
-    /// (close the connection if nothing else can make progress).
+    /// (close the connection if nothing else can make progress). Raised to what
+    /// a service declares in
+    /// [`StreamService::max_unconsumed`](crate::StreamService::max_unconsumed).
     pub max_input: usize,
     /// Bytes read from one connection per wake-up before others get their turn.
     pub read_budget: usize,
@@ -255,6 +257,11 @@ impl Reactor {
         self.poll
             .registry()
             .register(&mut listener, token, Interest::READABLE)?;
+        // The session's own limit on unconsumed input comes before the reactor's.
+        let wanted = service.max_unconsumed();
+        if wanted > self.limits.max_input {
+            self.limits.max_input = wanted;
+        }
         let interval = service.tick_interval().map(tick_interval);
         if let Some(interval) = interval {
             let tick = Timer::ServiceTick(self.services.len());

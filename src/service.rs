@@ -157,6 +157,17 @@ pub trait StreamService {
     /// A connection from `peer` was accepted.
     fn open(&mut self, peer: SocketAddr) -> Box<dyn Session>;
 
+    /// The most input a session of this service may leave unconsumed while it
+    /// waits for the rest of a request (its largest request head, line or query
+    /// buffer). The reactor raises its own input cap
+    /// ([`Config::max_input`](crate::Config::max_input)) to at least this when the
+    /// service is added, so the session's limit — and its error reply — comes
+    /// first, and no application has to patch the reactor's configuration to fit
+    /// its protocol.
+    fn max_unconsumed(&self) -> usize {
+        0
+    }
+
     /// If `Some`, the reactor calls [`StreamService::on_tick`] at this interval
     /// (housekeeping: refresh a cached `Date` header, expire keys).
     fn tick_interval(&self) -> Option<Duration> {

@@ -159,6 +159,12 @@ impl StreamService for HttpService {
         Box::new(self.session())
     }
 
+    /// A request head up to `max_header_bytes` (a body is consumed as it comes),
+    /// with room for the next request's start behind it.
+    fn max_unconsumed(&self) -> usize {
+        self.shared.config.max_header_bytes.saturating_mul(2)
+    }
+
     fn tick_interval(&self) -> Option<Duration> {
         Some(Duration::from_secs(1))
     }

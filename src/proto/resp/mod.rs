@@ -171,6 +171,12 @@ impl StreamService for KvService {
         Box::new(self.session())
     }
 
+    /// The query buffer (`max_query`), which the session enforces with Redis's
+    /// error reply, and one more read behind it.
+    fn max_unconsumed(&self) -> usize {
+        self.shared.config.max_query.saturating_add(64 * 1024)
+    }
+
     fn tick_interval(&self) -> Option<Duration> {
         Some(Duration::from_millis(100))
     }

@@ -72,12 +72,14 @@ fn main() {
     }
     common::init_logging();
     let mut reactor = common::reactor(NAME, config);
+    let service = KvService::new(kv);
     let addr = common::listen_tcp(
         NAME,
         &mut reactor,
         args.listen,
         args.listen_options,
-        KvService::new(kv),
+        service.clone(),
     );
+    service.set_local_addr(addr); // CLIENT LIST's laddr
     common::serve(NAME, reactor, &[format!("redis://{addr}")])
 }

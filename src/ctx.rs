@@ -141,6 +141,8 @@ pub(crate) enum Effect {
         on: ConnId,
         limit: OutputLimit,
     },
+    /// Close the target at once (CLIENT KILL).
+    Kill(ConnId),
 }
 
 impl std::fmt::Debug for Effect {
@@ -154,6 +156,7 @@ impl std::fmt::Debug for Effect {
             Effect::SetTimer { on, token, .. } => write!(f, "SetTimer({on}, {token})"),
             Effect::CancelTimer { on, token } => write!(f, "CancelTimer({on}, {token})"),
             Effect::SetOutputLimit { on, .. } => write!(f, "SetOutputLimit({on})"),
+            Effect::Kill(id) => write!(f, "Kill({id})"),
         }
     }
 }
@@ -327,12 +330,38 @@ impl<'a> Ctx<'a> {
     /// Limit the output that pushes may leave unsent on this connection (the
     /// reactor's `Config::push_output_limit` otherwise).
     pub fn set_output_limit(&mut self, limit: OutputLimit) {
-        if let Some(view) = self.links.view(self.id) {
-            view.hard_limit = limit.hard;
-        }
+        let me = self.id;
+        self.set_output_limit_of(me, limit);
+    }
+
+    /// Limit the output that pushes may leave unsent on connection `id` (a server
+    /// whose configuration changed applies it to every subscriber, say). A stale id
+    /// is ignored.
+    pub fn set_output_limit_of(&mut self, id: ConnId, limit: OutputLimit) {
+        let Some(view) = self.links.view(id) else {
+            return;
+        };
+        view.hard_limit = limit.hard;
         self.links
             .effects
-            .push(Effect::SetOutputLimit { on: self.id, limit });
+            .push(Effect::SetOutputLimit { on: id, limit });
+    }
+
+    /// Output connection `id` holds unsent (pushes made in this callback
+    /// included), as of the start of this callback; `None` if it is not open.
+    pub fn pending_output(&mut self, id: ConnId) -> Option<usize> {
+        self.links.view(id).map(|v| v.pending)
+    }
+
+    /// Close connection `id` at once, dropping what it has not sent (an operator's
+    /// CLIENT KILL). Its session hears [`Session::on_closed`](crate::Session::on_closed).
+    pub fn kill(&mut self, id: ConnId) -> Result<(), PushError> {
+        let Some(view) = self.links.view(id) else {
+            return Err(PushError::Closed);
+        };
+        view.open = false;
+        self.links.effects.push(Effect::Kill(id));
+        Ok(())
     }
 }
 

@@ -642,6 +642,12 @@ impl Reactor {
                     self.close(to.key(), CloseReason::OutputLimit);
                 }
             }
+            Effect::Kill(id) => {
+                if self.conn_mut(id).is_some() {
+                    log::debug!("connection {id} killed by another connection");
+                    self.close(id.key(), CloseReason::Aborted);
+                }
+            }
             Effect::Wake(id) => {
                 if let Some(conn) = self.conn_mut(id) {
                     conn.wake();

@@ -389,6 +389,7 @@ impl SimConn {
                     }
                 }
                 Effect::OverLimit(to) if to == me => self.close(CloseReason::OutputLimit),
+                Effect::Kill(to) if to == me => self.close(CloseReason::Aborted),
                 Effect::Wake(to) if to == me => self.conn.wake(),
                 Effect::SetTimer { on, at, token } if on == me => self.conn.set_timer(at, token),
                 Effect::CancelTimer { on, token } if on == me => self.conn.cancel_timer(token),

@@ -152,6 +152,99 @@ fn redis_cli_set_get_info() {
     assert!(errors.contains("unknown command"), "{errors}");
 }
 
+/// `redis-cli args...` in the background, its stdout lines coming through a
+/// channel (so every wait on it is bounded).
+fn cli_in_background(
+    kv: &Kv,
+    args: &[&str],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &kv.port()])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn redis-cli");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// Poll until `done` holds, bounded.
+fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} never happened"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn redis_cli_subscribe_publish_and_blpop() {
+    if !have(&[REDIS_CLI]) {
+        return;
+    }
+    let kv = Kv::start();
+    let (mut subscriber, lines) = cli_in_background(&kv, &["SUBSCRIBE", "news"]);
+    until("the subscription", || {
+        kv.cli(&["PUBSUB", "NUMSUB", "news"]).trim() == "news\n1"
+    });
+    assert_eq!(kv.cli(&["PUBLISH", "news", "hello there"]).trim(), "1");
+    let got: Vec<String> = (0..6)
+        .map(|_| {
+            lines
+                .recv_timeout(Duration::from_secs(20))
+                .expect("subscriber output")
+        })
+        .collect();
+    assert_eq!(
+        got,
+        ["subscribe", "news", "1", "message", "news", "hello there"],
+        "redis-cli's view of the subscription"
+    );
+    let _ = subscriber.kill();
+    let _ = subscriber.wait();
+
+    let (mut waiter, lines) = cli_in_background(&kv, &["BLPOP", "jobs", "20"]);
+    let info_blocked = || {
+        kv.cli(&["INFO", "clients"])
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("blocked_clients:")
+                    .map(str::to_string)
+            })
+            .unwrap_or_default()
+    };
+    until("BLPOP blocking", || info_blocked() == "1");
+    assert_eq!(kv.cli(&["RPUSH", "jobs", "job-1"]).trim(), "1");
+    let status =
+        common::interop::wait_bounded(&mut waiter, "redis-cli BLPOP", Duration::from_secs(20));
+    assert!(status.success());
+    let got: Vec<String> = (0..2)
+        .map(|_| {
+            lines
+                .recv_timeout(Duration::from_secs(20))
+                .expect("BLPOP output")
+        })
+        .collect();
+    assert_eq!(got, ["jobs", "job-1"]);
+    assert_eq!(kv.cli(&["LLEN", "jobs"]).trim(), "0");
+}
+
 #[test]
 fn redis_benchmark_selected_tests_complete_without_errors() {
     if !have(&[REDIS_CLI, REDIS_BENCHMARK]) {

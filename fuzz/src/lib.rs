@@ -320,7 +320,22 @@ pub fn check_http(data: &[u8], cuts: &[usize]) -> (Vec<u8>, End) {
 /// generator, both seeded per store: two fresh stores may answer them differently.
 const ORDER_DEPENDENT: &[&[u8]] = &[b"keys", b"hgetall", b"hkeys", b"hvals"];
 /// Commands after which two fresh stores may even differ in content or length.
-const RANDOM: &[&[u8]] = &[b"spop", b"scan"];
+/// Blocking commands are here too: the model (a detached session, which never
+/// blocks) answers them at once, a real connection waits; and CLIENT's LIST and
+/// INFO report how much input waits unconsumed, which depends on the split.
+const RANDOM: &[&[u8]] = &[
+    b"spop",
+    b"scan",
+    b"blpop",
+    b"brpop",
+    b"blmove",
+    b"brpoplpush",
+    b"blmpop",
+    b"bzpopmin",
+    b"bzpopmax",
+    b"bzmpop",
+    b"client",
+];
 
 /// How strictly two key-value runs of the same input can be compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

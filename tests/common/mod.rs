@@ -3,7 +3,8 @@
 //! I/O, a self-removing temp directory, and a deterministic PRNG. The example
 //! programs as child processes are in [`interop`]; a server in a child copy of the
 //! test binary (own descriptor limit, own CPU and memory figures) in [`child`]; an
-//! HTTP client that parses `Content-Length` responses in [`http_client`].
+//! HTTP client that parses `Content-Length` responses in [`http_client`]; a RESP
+//! client in [`resp_client`].
 
 #![allow(dead_code)] // each test file uses a different subset
 
@@ -11,6 +12,7 @@ pub mod child;
 #[cfg(feature = "http")]
 pub mod http_client;
 pub mod interop;
+pub mod resp_client;
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;

@@ -10,8 +10,13 @@
 //! and matches it against byte-string literals; the compiler turns that into a
 //! length switch plus a few comparisons.
 
+use super::blocking::{
+    blmove, blmpop, blpop, brpop, brpoplpush, bzmpop, bzpopmax, bzpopmin, lmove, lmpop, rpoplpush,
+    zmpop,
+};
 use super::frame::{parse_i64, Argv};
 use super::glob;
+use super::pubsub::{psubscribe, publish, pubsub, punsubscribe, subscribe, unsubscribe};
 use super::reply;
 use super::store::{Bytes, Entry, Hasher, Store, Ttl, Value, ZSet};
 use super::Shared;
@@ -21,7 +26,7 @@ use std::collections::{HashMap, VecDeque};
 use indexmap::IndexSet;
 
 /// Everything a command may touch.
-pub(crate) struct Ctx<'a> {
+pub(crate) struct Ctx<'a, 'n> {
     pub store: &'a mut Store,
     /// UNIX ms, read once for the batch.
     pub now: u64,
@@ -29,14 +34,18 @@ pub(crate) struct Ctx<'a> {
     pub client: &'a mut super::Client,
     /// Set by QUIT: flush the replies, then close.
     pub close: bool,
+    /// The reactor's side: this connection's id, pushes and wakes to others,
+    /// timers, output limits.
+    pub net: &'a mut crate::Ctx<'n>,
 }
 
-type Handler = fn(&mut Ctx<'_>, Argv<'_>, &mut Vec<u8>);
+type Handler = fn(&mut Ctx<'_, '_>, Argv<'_>, &mut Vec<u8>);
 
-const WRONGTYPE: &[u8] = b"WRONGTYPE Operation against a key holding the wrong kind of value";
+pub(crate) const WRONGTYPE: &[u8] =
+    b"WRONGTYPE Operation against a key holding the wrong kind of value";
 const NOT_INT: &[u8] = b"ERR value is not an integer or out of range";
 const NOT_FLOAT: &[u8] = b"ERR value is not a valid float";
-const SYNTAX: &[u8] = b"ERR syntax error";
+pub(crate) const SYNTAX: &[u8] = b"ERR syntax error";
 const OVERFLOW: &[u8] = b"ERR increment or decrement would overflow";
 const NO_KEY: &[u8] = b"ERR no such key";
 const MUST_BE_POSITIVE: &[u8] = b"ERR value is out of range, must be positive";
@@ -139,6 +148,43 @@ commands! {
     b"zrem" -3 zrem;
     b"zrange" -4 zrange;
     b"zrank" 3 zrank;
+    b"zpopmax" -2 zpopmax;
+    b"lmove" 5 lmove;
+    b"rpoplpush" 3 rpoplpush;
+    b"lmpop" -4 lmpop;
+    b"zmpop" -4 zmpop;
+    b"blpop" -3 blpop;
+    b"brpop" -3 brpop;
+    b"blmove" 6 blmove;
+    b"brpoplpush" 4 brpoplpush;
+    b"blmpop" -5 blmpop;
+    b"bzpopmin" -3 bzpopmin;
+    b"bzpopmax" -3 bzpopmax;
+    b"bzmpop" -5 bzmpop;
+    b"subscribe" -2 subscribe;
+    b"unsubscribe" -1 unsubscribe;
+    b"psubscribe" -2 psubscribe;
+    b"punsubscribe" -1 punsubscribe;
+    b"publish" 3 publish;
+    b"pubsub" -2 pubsub;
+    b"reset" 1 reset;
+}
+
+/// Commands a RESP2 client may run while subscribed.
+const SUBSCRIBED_MODE: &[&[u8]] = &[
+    b"subscribe",
+    b"unsubscribe",
+    b"psubscribe",
+    b"punsubscribe",
+    b"ping",
+    b"quit",
+    b"reset",
+];
+
+/// Whether this client can block (a session driven without a reactor has no
+/// connection to be woken on: there blocking commands answer at once).
+pub(crate) fn can_block(c: &Ctx<'_, '_>) -> bool {
+    c.net.id().generation() != 0
 }
 
 /// Lowercase `name` into `buf`; `None` if it is longer than any command name.
@@ -159,23 +205,32 @@ fn arity_ok(argc: usize, arity: i32) -> bool {
 }
 
 /// `-ERR wrong number of arguments for 'name' command`.
-fn arity_error(out: &mut Vec<u8>, name: &[u8]) {
+pub(crate) fn arity_error(out: &mut Vec<u8>, name: &[u8]) {
     out.extend_from_slice(b"-ERR wrong number of arguments for '");
     out.extend_from_slice(name);
     out.extend_from_slice(b"' command\r\n");
 }
 
 /// Run one command and append its reply.
-pub(crate) fn execute(ctx: &mut Ctx<'_>, argv: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Vec<u8>) {
     let mut buf = [0u8; 16];
     let found = lower(argv.get(0), &mut buf).and_then(lookup);
     match found {
         Some((name, arity, handler)) => {
-            if arity_ok(argv.len(), arity) {
-                handler(ctx, argv, out)
-            } else {
-                arity_error(out, name)
+            if !arity_ok(argv.len(), arity) {
+                return arity_error(out, name);
             }
+            if ctx.client.subscribed() && !SUBSCRIBED_MODE.contains(&name) {
+                let mut msg = b"ERR Can't execute '".to_vec();
+                msg.extend_from_slice(name);
+                msg.extend_from_slice(
+                    b"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are \
+                      allowed in this context",
+                );
+                return reply::error(out, &msg);
+            }
+            ctx.client.record.cmd.set(name);
+            handler(ctx, argv, out)
         }
         None => unknown_command(argv, out),
     }
@@ -202,7 +257,7 @@ fn unknown_command(argv: Argv<'_>, out: &mut Vec<u8>) {
     reply::error(out, &msg);
 }
 
-fn unknown_subcommand(out: &mut Vec<u8>, sub: &[u8], container: &[u8]) {
+pub(crate) fn unknown_subcommand(out: &mut Vec<u8>, sub: &[u8], container: &[u8]) {
     let mut msg = b"ERR unknown subcommand '".to_vec();
     msg.extend_from_slice(&sub[..sub.len().min(128)]);
     msg.extend_from_slice(b"'. Try ");
@@ -228,24 +283,43 @@ fn parse_f64(a: &[u8]) -> Option<f64> {
 
 // ---------------------------------------------------------------- connection/server
 
-fn ping(_: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
-    match a.len() {
-        1 => out.extend_from_slice(b"+PONG\r\n"),
-        2 => reply::bulk(out, a.get(1)),
-        _ => arity_error(out, b"ping"),
+fn ping(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    if a.len() > 2 {
+        return arity_error(out, b"ping");
+    }
+    if c.client.subscribed() {
+        // RESP2 subscribed mode: a pong frame like a message's.
+        reply::array(out, 2);
+        reply::bulk(out, b"pong");
+        reply::bulk(out, if a.len() == 2 { a.get(1) } else { b"" });
+    } else if a.len() == 2 {
+        reply::bulk(out, a.get(1));
+    } else {
+        out.extend_from_slice(b"+PONG\r\n");
     }
 }
 
-fn echo(_: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+/// RESET: the connection as new — subscriptions left, name cleared.
+fn reset(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
+    if let Some(subs) = c.client.subs.take() {
+        let id = c.net.id();
+        super::pubsub::forget(&mut c.shared.pubsub.borrow_mut(), id, &subs);
+        c.client.note_subscriptions();
+    }
+    *c.client.record.name.borrow_mut() = None;
+    reply::simple(out, b"RESET");
+}
+
+fn echo(_: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::bulk(out, a.get(1));
 }
 
-fn quit(c: &mut Ctx<'_>, _: Argv<'_>, out: &mut Vec<u8>) {
+fn quit(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
     reply::ok(out);
     c.close = true;
 }
 
-fn select(_: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn select(_: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     match parse_i64(a.get(1)) {
         None => reply::error(out, NOT_INT),
         Some(0) => reply::ok(out),
@@ -262,7 +336,7 @@ fn valid_client_name(name: &[u8]) -> bool {
 
 const BAD_NAME: &[u8] = b"ERR Client names cannot contain spaces, newlines or special characters.";
 
-fn hello(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn hello(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if a.len() >= 2 {
         match parse_i64(a.get(1)) {
             None => {
@@ -297,7 +371,7 @@ fn hello(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
         if !valid_client_name(name) {
             return reply::error(out, BAD_NAME);
         }
-        c.client.name = (!name.is_empty()).then(|| name.into());
+        *c.client.record.name.borrow_mut() = (!name.is_empty()).then(|| name.into());
     }
     reply::array(out, 14);
     reply::bulk(out, b"server");
@@ -307,7 +381,7 @@ fn hello(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::bulk(out, b"proto");
     reply::int(out, 2);
     reply::bulk(out, b"id");
-    reply::int(out, c.client.id as i64);
+    reply::int(out, c.client.record.id as i64);
     reply::bulk(out, b"mode");
     reply::bulk(out, b"standalone");
     reply::bulk(out, b"role");
@@ -316,7 +390,7 @@ fn hello(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::array(out, 0);
 }
 
-fn client(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn client(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let sub = a.get(1);
     let (name, arity): (&[u8], i32) = if eq(sub, b"setname") {
         (b"client|setname", 3)
@@ -326,6 +400,14 @@ fn client(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
         (b"client|id", 2)
     } else if eq(sub, b"setinfo") {
         (b"client|setinfo", 4)
+    } else if eq(sub, b"list") {
+        (b"client|list", -2)
+    } else if eq(sub, b"info") {
+        (b"client|info", 2)
+    } else if eq(sub, b"kill") {
+        (b"client|kill", -3)
+    } else if eq(sub, b"unblock") {
+        (b"client|unblock", -3)
     } else {
         return unknown_subcommand(out, sub, b"CLIENT");
     };
@@ -338,14 +420,18 @@ fn client(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
             if !valid_client_name(n) {
                 return reply::error(out, BAD_NAME);
             }
-            c.client.name = (!n.is_empty()).then(|| n.into());
+            *c.client.record.name.borrow_mut() = (!n.is_empty()).then(|| n.into());
             reply::ok(out);
         }
-        b"client|getname" => match &c.client.name {
+        b"client|getname" => match &*c.client.record.name.borrow() {
             Some(n) => reply::bulk(out, n),
             None => reply::nil(out),
         },
-        b"client|id" => reply::int(out, c.client.id as i64),
+        b"client|id" => reply::int(out, c.client.record.id as i64),
+        b"client|list" => super::clients::list(c, a, out),
+        b"client|info" => super::clients::info(c, out),
+        b"client|kill" => super::clients::kill(c, a, out),
+        b"client|unblock" => super::clients::unblock(c, a, out),
         _ => {
             let attr = a.get(2);
             if eq(attr, b"lib-name") || eq(attr, b"lib-ver") {
@@ -360,7 +446,7 @@ fn client(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn info(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     use std::fmt::Write as _;
     let want = |section: &str| {
         a.len() == 1
@@ -404,8 +490,9 @@ fn info(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
         section(&mut s, "Clients");
         let _ = write!(
             s,
-            "connected_clients:{}\r\nblocked_clients:0\r\n",
-            sh.connected_clients.get()
+            "connected_clients:{}\r\nblocked_clients:{}\r\n",
+            sh.connected_clients.get(),
+            c.store.blocked.len(),
         );
     }
     if want("memory") {
@@ -421,10 +508,13 @@ fn info(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
         section(&mut s, "Stats");
         let _ = write!(
             s,
-            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\n",
+            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\n\
+             pubsub_channels:{}\r\npubsub_patterns:{}\r\n",
             sh.total_connections.get(),
             sh.total_commands.get(),
             c.store.stats.expired_keys,
+            sh.pubsub.borrow().channel_count(),
+            sh.pubsub.borrow().pattern_count(),
         );
     }
     if want("keyspace") {
@@ -441,14 +531,15 @@ fn info(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::bulk(out, s.as_bytes());
 }
 
-fn config(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn config(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let sub = a.get(1);
     if eq(sub, b"get") {
         if a.len() < 3 {
             return arity_error(out, b"config|get");
         }
         let max_bulk = c.shared.config.max_bulk.to_string();
-        let params: [(&[u8], &[u8]); 7] = [
+        let obuf = super::clients::output_limits(&c.shared.pubsub.borrow().limits);
+        let params: [(&[u8], &[u8]); 8] = [
             (b"save", b""),
             (b"appendonly", b"no"),
             (b"databases", b"1"),
@@ -456,6 +547,7 @@ fn config(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
             (b"timeout", b"0"),
             (b"maxmemory-policy", b"noeviction"),
             (b"proto-max-bulk-len", max_bulk.as_bytes()),
+            (b"client-output-buffer-limit", obuf.as_bytes()),
         ];
         let hits: Vec<_> = params
             .iter()
@@ -469,6 +561,9 @@ fn config(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     } else if eq(sub, b"set") {
         if a.len() < 4 {
             return arity_error(out, b"config|set");
+        }
+        if a.len() == 4 && eq(a.get(2), b"client-output-buffer-limit") {
+            return super::clients::set_output_limits(c, a.get(3), out);
         }
         let mut msg = b"ERR Unknown option or number of arguments for CONFIG SET - '".to_vec();
         msg.extend_from_slice(a.get(2));
@@ -484,7 +579,7 @@ fn config(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn command(_: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn command(_: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if a.len() == 1 {
         return reply::array(out, 0);
     }
@@ -503,11 +598,11 @@ fn command(_: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn dbsize(c: &mut Ctx<'_>, _: Argv<'_>, out: &mut Vec<u8>) {
+fn dbsize(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, c.store.len() as i64);
 }
 
-fn flushdb(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn flushdb(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if a.len() > 2 || (a.len() == 2 && !eq(a.get(1), b"sync") && !eq(a.get(1), b"async")) {
         return reply::error(out, SYNTAX);
     }
@@ -515,7 +610,7 @@ fn flushdb(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::ok(out);
 }
 
-fn time(c: &mut Ctx<'_>, _: Argv<'_>, out: &mut Vec<u8>) {
+fn time(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
     reply::array(out, 2);
     reply::bulk_int(out, (c.now / 1000) as i64);
     reply::bulk_int(out, ((c.now % 1000) * 1000) as i64);
@@ -523,7 +618,7 @@ fn time(c: &mut Ctx<'_>, _: Argv<'_>, out: &mut Vec<u8>) {
 
 // ---------------------------------------------------------------- keys
 
-fn del(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn del(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let mut n = 0;
     for k in a.iter_from(1) {
         if c.store.remove(k, c.now).is_some() {
@@ -533,7 +628,7 @@ fn del(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, n);
 }
 
-fn exists(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn exists(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let mut n = 0;
     for k in a.iter_from(1) {
         if c.store.exists(k, c.now) {
@@ -543,7 +638,7 @@ fn exists(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, n);
 }
 
-fn type_(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn type_(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let name = match c.store.get(a.get(1), c.now) {
         Some(e) => e.value.type_name(),
         None => "none",
@@ -551,7 +646,7 @@ fn type_(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::simple(out, name.as_bytes());
 }
 
-fn keys(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn keys(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let pattern = a.get(1);
     let all = pattern == b"*";
     let mut hits: Vec<&[u8]> = Vec::new();
@@ -566,7 +661,7 @@ fn keys(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn scan(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn scan(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let cursor = std::str::from_utf8(a.get(1))
         .ok()
         .and_then(|s| s.parse::<u64>().ok());
@@ -617,7 +712,7 @@ fn scan(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn rename(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn rename(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let (src, dst) = (a.get(1), a.get(2));
     let Some(e) = c.store.remove(src, c.now) else {
         return reply::error(out, NO_KEY);
@@ -630,7 +725,7 @@ fn rename(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
 /// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT: `unit` is 1000 for seconds, `relative`
 /// adds the current time.
 fn expire_generic(
-    c: &mut Ctx<'_>,
+    c: &mut Ctx<'_, '_>,
     a: Argv<'_>,
     out: &mut Vec<u8>,
     unit: i64,
@@ -700,23 +795,23 @@ fn expire_generic(
     reply::int(out, 1);
 }
 
-fn expire(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn expire(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     expire_generic(c, a, out, 1000, true, "expire")
 }
 
-fn pexpire(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn pexpire(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     expire_generic(c, a, out, 1, true, "pexpire")
 }
 
-fn expireat(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn expireat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     expire_generic(c, a, out, 1000, false, "expireat")
 }
 
-fn pexpireat(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn pexpireat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     expire_generic(c, a, out, 1, false, "pexpireat")
 }
 
-fn ttl_generic(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>, millis: bool) {
+fn ttl_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, millis: bool) {
     let now = c.now;
     let n = match c.store.get(a.get(1), now) {
         None => -2,
@@ -735,15 +830,15 @@ fn ttl_generic(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>, millis: bool) {
     reply::int(out, n);
 }
 
-fn ttl(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn ttl(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     ttl_generic(c, a, out, false)
 }
 
-fn pttl(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn pttl(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     ttl_generic(c, a, out, true)
 }
 
-fn persist(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn persist(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let key = a.get(1);
     let had = matches!(c.store.get(key, c.now), Some(e) if e.expire_at().is_some());
     if had {
@@ -754,7 +849,7 @@ fn persist(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
 
 // ---------------------------------------------------------------- strings
 
-fn get(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn get(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     match c.store.get(a.get(1), c.now) {
         None => reply::nil(out),
         Some(Entry {
@@ -781,7 +876,7 @@ fn expire_arg(arg: &[u8], unit: i64, relative: bool, now: u64, cmd: &str) -> Res
     Ok(at as u64)
 }
 
-fn set(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn set(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let (key, val) = (a.get(1), a.get(2));
     if a.len() == 3 {
         c.store.set_string(key, val, Ttl::Clear, c.now);
@@ -871,7 +966,7 @@ fn set(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn setnx(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn setnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if c.store.exists(a.get(1), c.now) {
         return reply::int(out, 0);
     }
@@ -879,7 +974,7 @@ fn setnx(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, 1);
 }
 
-fn setex_generic(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>, unit: i64, name: &str) {
+fn setex_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, unit: i64, name: &str) {
     match expire_arg(a.get(2), unit, true, c.now, name) {
         Ok(at) => {
             c.store.set_string(a.get(1), a.get(3), Ttl::At(at), c.now);
@@ -889,15 +984,15 @@ fn setex_generic(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>, unit: i64, nam
     }
 }
 
-fn setex(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn setex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     setex_generic(c, a, out, 1000, "setex")
 }
 
-fn psetex(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn psetex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     setex_generic(c, a, out, 1, "psetex")
 }
 
-fn getset(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn getset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     match c.store.get(a.get(1), c.now) {
         None => reply::nil(out),
         Some(Entry {
@@ -909,7 +1004,7 @@ fn getset(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     c.store.set_string(a.get(1), a.get(2), Ttl::Clear, c.now);
 }
 
-fn getdel(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn getdel(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     match c.store.get(a.get(1), c.now) {
         None => return reply::nil(out),
         Some(Entry {
@@ -921,7 +1016,7 @@ fn getdel(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     c.store.remove(a.get(1), c.now);
 }
 
-fn mget(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn mget(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::array(out, a.len() - 1);
     for k in a.iter_from(1) {
         match c.store.get(k, c.now) {
@@ -934,7 +1029,7 @@ fn mget(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn mset(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn mset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if a.len() % 2 == 0 {
         return arity_error(out, b"mset");
     }
@@ -945,7 +1040,7 @@ fn mset(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::ok(out);
 }
 
-fn msetnx(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn msetnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if a.len() % 2 == 0 {
         return arity_error(out, b"msetnx");
     }
@@ -963,7 +1058,7 @@ fn msetnx(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
 
 /// INCR and friends: the value must be a decimal i64; the result replaces it in
 /// place (keeping the TTL) without allocating.
-fn incr_by(c: &mut Ctx<'_>, key: &[u8], delta: i64, out: &mut Vec<u8>) {
+fn incr_by(c: &mut Ctx<'_, '_>, key: &[u8], delta: i64, out: &mut Vec<u8>) {
     match c.store.get(key, c.now) {
         Some(e) => {
             let Value::Str(s) = &mut e.value else {
@@ -988,22 +1083,22 @@ fn incr_by(c: &mut Ctx<'_>, key: &[u8], delta: i64, out: &mut Vec<u8>) {
     }
 }
 
-fn incr(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn incr(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     incr_by(c, a.get(1), 1, out)
 }
 
-fn decr(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn decr(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     incr_by(c, a.get(1), -1, out)
 }
 
-fn incrby(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn incrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     match parse_i64(a.get(2)) {
         Some(d) => incr_by(c, a.get(1), d, out),
         None => reply::error(out, NOT_INT),
     }
 }
 
-fn decrby(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn decrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     match parse_i64(a.get(2)) {
         Some(i64::MIN) => reply::error(out, b"ERR decrement would overflow"),
         Some(d) => incr_by(c, a.get(1), -d, out),
@@ -1011,7 +1106,7 @@ fn decrby(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn incrbyfloat(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn incrbyfloat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let key = a.get(1);
     let Some(incr) = parse_f64(a.get(2)) else {
         return reply::error(out, NOT_FLOAT);
@@ -1047,7 +1142,7 @@ fn incrbyfloat(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::bulk(out, text.as_bytes());
 }
 
-fn append(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn append(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let max = c.shared.config.max_bulk;
     let add = a.get(2);
     let e = c
@@ -1063,7 +1158,7 @@ fn append(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, s.len() as i64);
 }
 
-fn strlen(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn strlen(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     match c.store.get(a.get(1), c.now) {
         None => reply::int(out, 0),
         Some(Entry {
@@ -1074,7 +1169,7 @@ fn strlen(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn getrange(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn getrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let (Some(mut start), Some(mut end)) = (parse_i64(a.get(2)), parse_i64(a.get(3))) else {
         return reply::error(out, NOT_INT);
     };
@@ -1107,7 +1202,7 @@ fn getrange(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::bulk(out, &s[start as usize..=end as usize]);
 }
 
-fn setrange(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn setrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let key = a.get(1);
     let value = a.get(3);
     let Some(offset) = parse_i64(a.get(2)) else {
@@ -1159,7 +1254,7 @@ fn new_list() -> Value {
     Value::List(Box::default())
 }
 
-fn push(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>, left: bool) {
+fn push(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, left: bool) {
     let e = c.store.get_or_insert_with(a.get(1), c.now, new_list);
     let Value::List(l) = &mut e.value else {
         return reply::error(out, WRONGTYPE);
@@ -1174,11 +1269,11 @@ fn push(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>, left: bool) {
     reply::int(out, l.len() as i64);
 }
 
-fn lpush(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn lpush(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     push(c, a, out, true)
 }
 
-fn rpush(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn rpush(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     push(c, a, out, false)
 }
 
@@ -1201,7 +1296,7 @@ fn pop_count(a: &Argv<'_>, name: &[u8], out: &mut Vec<u8>) -> Result<Option<usiz
     }
 }
 
-fn pop(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>, left: bool) {
+fn pop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, left: bool) {
     let name: &[u8] = if left { b"lpop" } else { b"rpop" };
     let Ok(count) = pop_count(&a, name, out) else {
         return;
@@ -1237,17 +1332,17 @@ fn pop(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>, left: bool) {
     }
 }
 
-fn lpop(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn lpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     pop(c, a, out, true)
 }
 
-fn rpop(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn rpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     pop(c, a, out, false)
 }
 
 /// The live list at `key`: Ok(None) if missing, Err after replying WRONGTYPE.
 fn list<'s>(
-    c: &'s mut Ctx<'_>,
+    c: &'s mut Ctx<'_, '_>,
     key: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<Option<&'s mut VecDeque<Bytes>>, ()> {
@@ -1279,7 +1374,7 @@ fn range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     Some((start as usize, end as usize))
 }
 
-fn lrange(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn lrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let (Some(start), Some(end)) = (parse_i64(a.get(2)), parse_i64(a.get(3))) else {
         return reply::error(out, NOT_INT);
     };
@@ -1300,7 +1395,7 @@ fn lrange(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn llen(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn llen(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if let Ok(l) = list(c, a.get(1), out) {
         reply::int(out, l.map_or(0, |l| l.len()) as i64);
     }
@@ -1311,7 +1406,7 @@ fn list_index(idx: i64, len: usize) -> Option<usize> {
     (i >= 0 && i < len as i64).then_some(i as usize)
 }
 
-fn lindex(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn lindex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let Some(idx) = parse_i64(a.get(2)) else {
         return reply::error(out, NOT_INT);
     };
@@ -1323,7 +1418,7 @@ fn lindex(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn lset(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn lset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let Some(idx) = parse_i64(a.get(2)) else {
         return reply::error(out, NOT_INT);
     };
@@ -1341,7 +1436,7 @@ fn lset(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn lrem(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn lrem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let Some(count) = parse_i64(a.get(2)) else {
         return reply::error(out, NOT_INT);
     };
@@ -1385,7 +1480,7 @@ fn lrem(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, removed as i64);
 }
 
-fn ltrim(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn ltrim(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let (Some(start), Some(end)) = (parse_i64(a.get(2)), parse_i64(a.get(3))) else {
         return reply::error(out, NOT_INT);
     };
@@ -1416,7 +1511,11 @@ fn new_hash() -> Value {
     Value::Hash(Box::default())
 }
 
-fn hash<'s>(c: &'s mut Ctx<'_>, key: &[u8], out: &mut Vec<u8>) -> Result<Option<&'s mut Hash>, ()> {
+fn hash<'s>(
+    c: &'s mut Ctx<'_, '_>,
+    key: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<Option<&'s mut Hash>, ()> {
     match c.store.get(key, c.now) {
         None => Ok(None),
         Some(Entry {
@@ -1431,7 +1530,7 @@ fn hash<'s>(c: &'s mut Ctx<'_>, key: &[u8], out: &mut Vec<u8>) -> Result<Option<
 }
 
 /// HSET/HMSET: returns the number of fields added, or None after an error reply.
-fn hset_generic(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>, name: &[u8]) -> Option<i64> {
+fn hset_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, name: &[u8]) -> Option<i64> {
     if a.len() % 2 == 1 {
         arity_error(out, name);
         return None;
@@ -1455,19 +1554,19 @@ fn hset_generic(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>, name: &[u8]) ->
     Some(added)
 }
 
-fn hset(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn hset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if let Some(n) = hset_generic(c, a, out, b"hset") {
         reply::int(out, n);
     }
 }
 
-fn hmset(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn hmset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if hset_generic(c, a, out, b"hmset").is_some() {
         reply::ok(out);
     }
 }
 
-fn hget(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn hget(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let f = a.get(2);
     if let Ok(h) = hash(c, a.get(1), out) {
         match h.and_then(|h| h.get(f)) {
@@ -1477,7 +1576,7 @@ fn hget(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn hmget(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn hmget(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if let Ok(h) = hash(c, a.get(1), out) {
         reply::array(out, a.len() - 2);
         for f in a.iter_from(2) {
@@ -1489,7 +1588,7 @@ fn hmget(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn hdel(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn hdel(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let key = a.get(1);
     let Ok(h) = hash(c, key, out) else {
         return;
@@ -1504,20 +1603,20 @@ fn hdel(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, n as i64);
 }
 
-fn hlen(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn hlen(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if let Ok(h) = hash(c, a.get(1), out) {
         reply::int(out, h.map_or(0, |h| h.len()) as i64);
     }
 }
 
-fn hexists(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn hexists(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let f = a.get(2);
     if let Ok(h) = hash(c, a.get(1), out) {
         reply::int(out, h.is_some_and(|h| h.contains_key(f)) as i64);
     }
 }
 
-fn hgetall_generic(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>, keys: bool, vals: bool) {
+fn hgetall_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, keys: bool, vals: bool) {
     let Ok(h) = hash(c, a.get(1), out) else {
         return;
     };
@@ -1535,19 +1634,19 @@ fn hgetall_generic(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>, keys: bool, 
     }
 }
 
-fn hgetall(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn hgetall(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     hgetall_generic(c, a, out, true, true)
 }
 
-fn hkeys(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn hkeys(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     hgetall_generic(c, a, out, true, false)
 }
 
-fn hvals(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn hvals(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     hgetall_generic(c, a, out, false, true)
 }
 
-fn hincrby(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn hincrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let Some(incr) = parse_i64(a.get(3)) else {
         return reply::error(out, NOT_INT);
     };
@@ -1578,7 +1677,7 @@ fn hincrby(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
 type Set = IndexSet<Bytes, Hasher>;
 
 fn set_of<'s>(
-    c: &'s mut Ctx<'_>,
+    c: &'s mut Ctx<'_, '_>,
     key: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<Option<&'s mut Set>, ()> {
@@ -1595,7 +1694,7 @@ fn set_of<'s>(
     }
 }
 
-fn sadd(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn sadd(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let e = c
         .store
         .get_or_insert_with(a.get(1), c.now, || Value::Set(Box::default()));
@@ -1612,7 +1711,7 @@ fn sadd(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, added);
 }
 
-fn srem(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn srem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let key = a.get(1);
     let Ok(s) = set_of(c, key, out) else {
         return;
@@ -1627,7 +1726,7 @@ fn srem(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, n as i64);
 }
 
-fn smembers(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn smembers(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if let Ok(s) = set_of(c, a.get(1), out) {
         let Some(s) = s else {
             return reply::array(out, 0);
@@ -1639,20 +1738,20 @@ fn smembers(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn sismember(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn sismember(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let m = a.get(2);
     if let Ok(s) = set_of(c, a.get(1), out) {
         reply::int(out, s.is_some_and(|s| s.contains(m)) as i64);
     }
 }
 
-fn scard(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn scard(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if let Ok(s) = set_of(c, a.get(1), out) {
         reply::int(out, s.map_or(0, |s| s.len()) as i64);
     }
 }
 
-fn spop(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn spop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let Ok(count) = pop_count(&a, b"spop", out) else {
         return;
     };
@@ -1696,7 +1795,11 @@ fn spop(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
 
 // ---------------------------------------------------------------- sorted sets
 
-fn zset<'s>(c: &'s mut Ctx<'_>, key: &[u8], out: &mut Vec<u8>) -> Result<Option<&'s mut ZSet>, ()> {
+fn zset<'s>(
+    c: &'s mut Ctx<'_, '_>,
+    key: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<Option<&'s mut ZSet>, ()> {
     match c.store.get(key, c.now) {
         None => Ok(None),
         Some(Entry {
@@ -1710,7 +1813,7 @@ fn zset<'s>(c: &'s mut Ctx<'_>, key: &[u8], out: &mut Vec<u8>) -> Result<Option<
     }
 }
 
-fn zadd(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn zadd(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
         (false, false, false, false, false, false);
     let mut i = 2;
@@ -1830,7 +1933,7 @@ fn zadd(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn zscore(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn zscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let m = a.get(2);
     if let Ok(z) = zset(c, a.get(1), out) {
         match z.and_then(|z| z.score(m)) {
@@ -1840,13 +1943,13 @@ fn zscore(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn zcard(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn zcard(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if let Ok(z) = zset(c, a.get(1), out) {
         reply::int(out, z.map_or(0, |z| z.len()) as i64);
     }
 }
 
-fn zrem(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn zrem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let key = a.get(1);
     let Ok(z) = zset(c, key, out) else {
         return;
@@ -1861,7 +1964,7 @@ fn zrem(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, n as i64);
 }
 
-fn zrange(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn zrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let (Some(start), Some(end)) = (parse_i64(a.get(2)), parse_i64(a.get(3))) else {
         // Redis parses the options first; a BYSCORE range is not an integer.
         if a.iter_from(4).any(|o| eq(o, b"byscore") || eq(o, b"bylex")) {
@@ -1905,7 +2008,7 @@ fn zrange(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn zrank(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn zrank(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let m = a.get(2);
     if let Ok(z) = zset(c, a.get(1), out) {
         match z.and_then(|z| z.rank(m)) {
@@ -1915,8 +2018,9 @@ fn zrank(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn zpopmin(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
-    let Ok(count) = pop_count(&a, b"zpopmin", out) else {
+fn zpop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, max: bool) {
+    let name: &[u8] = if max { b"zpopmax" } else { b"zpopmin" };
+    let Ok(count) = pop_count(&a, name, out) else {
         return;
     };
     let key = a.get(1);
@@ -1929,7 +2033,7 @@ fn zpopmin(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let n = count.unwrap_or(1).min(z.len());
     reply::array(out, 2 * n);
     for _ in 0..n {
-        if let Some((m, s)) = z.pop_min() {
+        if let Some((m, s)) = if max { z.pop_max() } else { z.pop_min() } {
             reply::bulk(out, &m);
             reply::double(out, s);
         }
@@ -1937,6 +2041,14 @@ fn zpopmin(c: &mut Ctx<'_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if z.len() == 0 {
         c.store.remove_if_empty(key);
     }
+}
+
+fn zpopmin(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    zpop_generic(c, a, out, false)
+}
+
+fn zpopmax(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    zpop_generic(c, a, out, true)
 }
 
 #[cfg(test)]

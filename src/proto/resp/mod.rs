@@ -10,24 +10,33 @@
 //!   with Redis's limits and protocol-error messages;
 //! - `command`: the command table and each command's Redis-exact replies;
 //! - `store`: the keyspace (strings, lists, hashes, sets, sorted sets, expiry);
+//! - `pubsub`: channels and patterns, and `PUBLISH`'s fan-out through pushes to
+//!   the subscribers' connections, under their output limit;
+//! - `blocking`: `BLPOP` and the other blocking commands, whose clients wait on
+//!   keys and are served, in order, by whichever session writes to them;
 //! - `reply` and `glob`: RESP encoding and Redis's glob matcher.
 //!
 //! All sessions of one [`KvService`] share one store through an `Rc` (the reactor is
 //! single-threaded, so no lock is needed). Time is read once per input batch, as UNIX
 //! milliseconds, and passed down; the service's timer runs Redis's active expiry.
 
+mod blocking;
+mod clients;
 mod command;
 pub mod frame;
 mod glob;
+mod pubsub;
 mod reply;
 mod store;
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::service::{Ctx, Next, Session, Step, StreamService};
+use crate::ConnId;
 use frame::{Args, Frame, Limits, Parser};
 use store::Store;
 
@@ -67,6 +76,12 @@ pub(crate) struct Shared {
     total_connections: Cell<u64>,
     total_commands: Cell<u64>,
     next_client_id: Cell<u64>,
+    pubsub: RefCell<pubsub::PubSub>,
+    /// Every client, by id (CLIENT LIST, KILL, UNBLOCK).
+    clients: RefCell<BTreeMap<u64, Rc<ClientRecord>>>,
+    /// The address the service is served on, if the application said (CLIENT
+    /// LIST's `laddr`).
+    local_addr: Cell<Option<SocketAddr>>,
 }
 
 /// The current time in UNIX milliseconds (the default clock).
@@ -79,6 +94,8 @@ pub fn unix_ms() -> u64 {
 
 /// The Redis-protocol key-value service: opens one session per connection, all
 /// sharing one in-memory store, and runs active expiry from the reactor's timer.
+/// A clone is another handle on the same service (same store, same clients).
+#[derive(Clone)]
 pub struct KvService {
     shared: Rc<Shared>,
 }
@@ -117,8 +134,16 @@ impl KvService {
                 total_connections: Cell::new(0),
                 total_commands: Cell::new(0),
                 next_client_id: Cell::new(1),
+                pubsub: RefCell::default(),
+                clients: RefCell::default(),
+                local_addr: Cell::new(None),
             }),
         }
+    }
+
+    /// Tell the service the address it is served on, for CLIENT LIST's `laddr`.
+    pub fn set_local_addr(&self, addr: SocketAddr) {
+        self.shared.local_addr.set(Some(addr));
     }
 
     /// Number of keys in the store.
@@ -157,18 +182,38 @@ impl KvService {
             max_inline: shared.config.max_inline,
             max_multibulk: shared.config.max_multibulk,
         };
+        let record = Rc::new(ClientRecord {
+            id,
+            conn: Cell::new(None),
+            addr: Cell::new(None),
+            created_ms: (shared.clock)(),
+            last_ms: Cell::new((shared.clock)()),
+            name: RefCell::new(None),
+            sub: Cell::new(0),
+            psub: Cell::new(0),
+            blocked: Cell::new(false),
+            cmd: Cell::new(b"NULL"),
+            qbuf: Cell::new(0),
+        });
+        shared.clients.borrow_mut().insert(id, Rc::clone(&record));
         KvSession {
             shared,
             parser: Parser::new(limits),
             args: Args::new(),
-            client: Client { id, name: None },
+            client: Client {
+                record,
+                subs: None,
+                blocked: false,
+            },
         }
     }
 }
 
 impl StreamService for KvService {
-    fn open(&mut self, _peer: SocketAddr) -> Box<dyn Session> {
-        Box::new(self.session())
+    fn open(&mut self, peer: SocketAddr) -> Box<dyn Session> {
+        let session = self.session();
+        session.client.record.addr.set(Some(peer));
+        Box::new(session)
     }
 
     /// The query buffer (`max_query`), which the session enforces with Redis's
@@ -193,11 +238,67 @@ impl StreamService for KvService {
 /// megabytes of replies at once, past the reactor's high-water mark.
 pub const OUTPUT_BATCH: usize = 64 * 1024;
 
-/// Per-connection identity (CLIENT ID / SETNAME).
+/// What CLIENT LIST shows of a client: kept where every session can see it, and
+/// updated by its own session in place (cells, no lookups on the hot path).
+#[derive(Debug)]
+pub(crate) struct ClientRecord {
+    id: u64,
+    /// Its connection, once the session has heard from the reactor.
+    conn: Cell<Option<ConnId>>,
+    addr: Cell<Option<SocketAddr>>,
+    created_ms: u64,
+    /// When it last sent a command.
+    last_ms: Cell<u64>,
+    name: RefCell<Option<Box<[u8]>>>,
+    sub: Cell<u32>,
+    psub: Cell<u32>,
+    blocked: Cell<bool>,
+    /// The last command it ran.
+    cmd: Cell<&'static [u8]>,
+    /// Bytes it sent that wait unconsumed (a partial command, or commands behind
+    /// a block).
+    qbuf: Cell<usize>,
+}
+
+/// One connection's client state.
 #[derive(Debug)]
 pub(crate) struct Client {
-    id: u64,
-    name: Option<Box<[u8]>>,
+    record: Rc<ClientRecord>,
+    /// Channels and patterns, while it is subscribed to any.
+    subs: Option<Box<pubsub::Subscriptions>>,
+    /// Waiting in a blocking command: no command is taken until it is served,
+    /// times out or is unblocked.
+    blocked: bool,
+}
+
+impl Client {
+    fn block(&mut self) {
+        self.blocked = true;
+        self.record.blocked.set(true);
+    }
+
+    fn unblock(&mut self) {
+        self.blocked = false;
+        self.record.blocked.set(false);
+    }
+
+    /// In RESP2 subscribed mode (only (P)(UN)SUBSCRIBE, PING, QUIT, RESET run).
+    fn subscribed(&self) -> bool {
+        self.subs.is_some()
+    }
+
+    /// After (un)subscribing: leave subscribed mode at zero, update CLIENT LIST.
+    fn note_subscriptions(&mut self) {
+        let (sub, psub) = self
+            .subs
+            .as_ref()
+            .map_or((0, 0), |s| (s.channels(), s.patterns()));
+        self.record.sub.set(sub as u32);
+        self.record.psub.set(psub as u32);
+        if sub + psub == 0 {
+            self.subs = None;
+        }
+    }
 }
 
 /// One connection's RESP session: a parser, the reused argument list, the client's
@@ -212,7 +313,7 @@ pub struct KvSession {
 impl std::fmt::Debug for KvSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KvSession")
-            .field("id", &self.client.id)
+            .field("id", &self.client.record.id)
             .finish()
     }
 }
@@ -221,13 +322,38 @@ impl Drop for KvSession {
     fn drop(&mut self) {
         let n = self.shared.connected_clients.get();
         self.shared.connected_clients.set(n.saturating_sub(1));
+        self.shared
+            .clients
+            .borrow_mut()
+            .remove(&self.client.record.id);
+    }
+}
+
+impl KvSession {
+    /// Leave every registry: blocked-key queues and pub/sub.
+    fn forget(&mut self, id: ConnId) {
+        if self.client.blocked {
+            blocking::forget(&mut self.shared.store.borrow_mut(), id);
+            self.client.unblock();
+        }
+        if let Some(subs) = self.client.subs.take() {
+            pubsub::forget(&mut self.shared.pubsub.borrow_mut(), id, &subs);
+        }
     }
 }
 
 impl Session for KvSession {
-    fn on_input(&mut self, _ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
+    fn on_input(&mut self, net: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
+        if self.client.blocked {
+            // Commands wait until the client is served, times out or is unblocked.
+            self.client.record.qbuf.set(input.len());
+            return Step::read(0);
+        }
         let shared = &*self.shared;
         let now = (shared.clock)();
+        let record = &self.client.record;
+        record.conn.set(Some(net.id()));
+        record.last_ms.set(now);
         let mut store = shared.store.borrow_mut();
         let mut pos = 0;
         let mut next = Next::Read;
@@ -243,14 +369,23 @@ impl Session for KvSession {
                         shared,
                         client: &mut self.client,
                         close: false,
+                        net: &mut *net,
                     };
                     command::execute(&mut ctx, argv, out);
+                    let close = ctx.close;
                     // Counted per command, after it ran (as Redis's `call()` does), so
                     // an INFO later in the same batch sees every command before it.
                     shared.total_commands.set(shared.total_commands.get() + 1);
                     pos += len;
-                    if ctx.close {
+                    if !store.ready.is_empty() {
+                        // The command filled keys that clients are blocked on.
+                        blocking::serve_ready(&mut store, now, net);
+                    }
+                    if close {
                         next = Next::Close;
+                        break;
+                    }
+                    if self.client.blocked {
                         break;
                     }
                     if out.len() - out_start >= OUTPUT_BATCH && pos < input.len() {
@@ -280,10 +415,38 @@ impl Session for KvSession {
         if !self.parser.is_mid_command() {
             self.args.shrink();
         }
+        self.client.record.qbuf.set(input.len() - pos);
         Step {
             consumed: pos,
             next,
         }
+    }
+
+    /// Another client served this one's blocking command (its reply is pushed
+    /// ahead of anything written now) or unblocked it: take commands again.
+    fn on_wake(&mut self, net: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Next {
+        if !self.client.blocked || self.shared.store.borrow().blocked.is_waiting(net.id()) {
+            return Next::Read;
+        }
+        self.client.unblock();
+        net.cancel_timer(blocking::TIMEOUT_TIMER);
+        Next::Pause // offers the commands that arrived meanwhile
+    }
+
+    /// A blocking command's timeout: a null array, and commands again.
+    fn on_timer(&mut self, net: &mut Ctx<'_>, token: u64, out: &mut Vec<u8>) -> Next {
+        if token != blocking::TIMEOUT_TIMER || !self.client.blocked {
+            return Next::Read;
+        }
+        if blocking::forget(&mut self.shared.store.borrow_mut(), net.id()) {
+            reply::nil_array(out);
+        }
+        self.client.unblock();
+        Next::Pause
+    }
+
+    fn on_closed(&mut self, net: &mut Ctx<'_>) {
+        self.forget(net.id());
     }
 }
 

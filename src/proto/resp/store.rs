@@ -151,6 +151,13 @@ pub struct Store {
     next_scan: u64,
     /// Counters for INFO.
     pub stats: StoreStats,
+    /// Clients blocked on keys (BLPOP and friends), as Redis keeps them per
+    /// database.
+    pub blocked: super::blocking::Blocked,
+    /// Keys clients are blocked on that a write may have filled since they were
+    /// last served (Redis's `ready_keys`); the command layer serves them after
+    /// each command.
+    pub ready: Vec<Bytes>,
 }
 
 impl Default for Store {
@@ -182,6 +189,19 @@ impl Store {
             scans: Vec::new(),
             next_scan: 1,
             stats: StoreStats::default(),
+            blocked: Default::default(),
+            ready: Vec::new(),
+        }
+    }
+
+    /// A write is about to fill `key`: if clients are blocked on it, it is ready.
+    /// (Free when nobody is blocked: one emptiness check.)
+    fn note_write(&mut self, key: &[u8]) {
+        if !self.blocked.is_empty()
+            && self.blocked.watches(key)
+            && !self.ready.iter().any(|k| **k == *key)
+        {
+            self.ready.push(key.into());
         }
     }
 
@@ -261,6 +281,7 @@ impl Store {
         now: u64,
         make: impl FnOnce() -> Value,
     ) -> &mut Entry {
+        self.note_write(key);
         let hash = self.hash(key);
         let Store {
             table,
@@ -363,6 +384,7 @@ impl Store {
 
     /// Put `value` at `key` with the given deadline (0: none), replacing what was there.
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64) {
+        self.note_write(key);
         self.remove_any(key);
         let hash = self.hash(key);
         let key: Rc<[u8]> = Rc::from(key);
@@ -631,6 +653,13 @@ impl ZSet {
     /// Remove and return the member with the lowest score.
     pub fn pop_min(&mut self) -> Option<(Bytes, f64)> {
         let (s, m) = self.order.pop_first()?;
+        self.scores.remove(&m);
+        Some((m, s.0))
+    }
+
+    /// Remove and return the member with the highest score.
+    pub fn pop_max(&mut self) -> Option<(Bytes, f64)> {
+        let (s, m) = self.order.pop_last()?;
         self.scores.remove(&m);
         Some((m, s.0))
     }

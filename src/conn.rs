@@ -382,10 +382,51 @@ impl<T: Transport> Conn<T> {
         self.extra().push_limit = Some(limit);
     }
 
-    /// Append pushed bytes to the output. Returns `false` if the connection is now
-    /// over its soft limit for longer than allowed (the caller closes it).
-    pub(crate) fn push(&mut self, bytes: &[u8], limits: &Limits, now: Instant) -> bool {
-        self.output.extend_from_slice(bytes);
+    /// Deliver the pushes one loop iteration made to this connection: when nothing
+    /// is queued before them and the socket has room, they go out in one `write`,
+    /// gathered in the reactor's shared output buffer `gather` (empty between
+    /// drives); only what the socket does not take is kept. (One contiguous write,
+    /// not a `writev` of the pieces: the kernel's per-segment copy of many small
+    /// iovecs costs more than gathering them here.) Returns `Ok(false)` if the
+    /// connection is now over its soft limit for longer than allowed.
+    pub(crate) fn push_slices(
+        &mut self,
+        slices: &[&[u8]],
+        gather: &mut Vec<u8>,
+        limits: &Limits,
+        stats: &mut Stats,
+        now: Instant,
+    ) -> io::Result<bool> {
+        if self.pending_output() == 0 && !self.write_blocked && self.state != State::Connecting {
+            debug_assert!(gather.is_empty());
+            for s in slices {
+                gather.extend_from_slice(s);
+            }
+            let written = match self.write(gather, stats) {
+                Ok(n) => n,
+                Err(e) => {
+                    gather.clear();
+                    return Err(e);
+                }
+            };
+            if written > 0 {
+                self.last_active = now;
+            }
+            if written < gather.len() {
+                self.keep_unsent(gather, written);
+            }
+            gather.clear();
+        } else {
+            for s in slices {
+                self.output.extend_from_slice(s);
+            }
+        }
+        Ok(self.within_soft_limit(limits, now))
+    }
+
+    /// Whether unsent output is within the soft push limit, or over it for less
+    /// than the allowed time (which starts now if it just went over).
+    fn within_soft_limit(&mut self, limits: &Limits, now: Instant) -> bool {
         let limit = self.push_limit(limits);
         if limit.soft == 0 || self.pending_output() <= limit.soft {
             if let Some(extra) = &mut self.extra {

@@ -41,6 +41,12 @@ const SIGNALS: Token = Token(usize::MAX - 1);
 const ENDPOINT_BASE: usize = usize::MAX / 2;
 /// Shared scratch buffer size: one read, or the largest UDP datagram (65,507 B).
 pub(crate) const SCRATCH_SIZE: usize = 64 * 1024;
+
+/// No entry, in the push plan's lists.
+const NONE: u32 = u32::MAX;
+
+/// Most capacity the buffer of queued pushes keeps between loop iterations.
+const MAX_KEPT_PUSH_BYTES: usize = 4 * 1024 * 1024;
 /// How long to stop accepting after an accept error such as EMFILE.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -185,6 +191,11 @@ pub struct Reactor {
     dead: Vec<usize>,
     /// What sessions see of other connections, and the effects they queued.
     links: Links,
+    /// The pushes of the effects being applied, delivered per target at the end of
+    /// the round: (target, start, end, next entry for the same target).
+    push_plan: Vec<(ConnId, u32, u32, u32)>,
+    /// Per slab key: the first and last entry of `push_plan` for it (`NONE`: none).
+    push_lists: Vec<(u32, u32)>,
     /// `apply_effects` is running (effects queued meanwhile join its loop).
     applying: bool,
     next_generation: u32,
@@ -225,6 +236,8 @@ impl Reactor {
             ready: Vec::new(),
             dead: Vec::new(),
             links: Links::default(),
+            push_plan: Vec::new(),
+            push_lists: Vec::new(),
             applying: false,
             next_generation: 0,
             stopping: None,
@@ -396,6 +409,7 @@ impl Reactor {
                 self.dispatch(token, None, now);
             }
             self.fire_timers(now);
+            self.deliver_all_pushes(now);
             self.free_dead();
             self.shared.stats.publish(&self.stats);
         }
@@ -426,6 +440,8 @@ impl Reactor {
     }
 
     fn drive_conn(&mut self, key: usize, now: Instant) {
+        // What was pushed to it goes before anything its session writes now.
+        self.deliver_pushes_to(key, now);
         match self.conns.get(key).and_then(Conn::link) {
             Some(peer) => self.relay(key, peer, now),
             None => self.drive_conn_with(key, now, Conn::drive),
@@ -566,22 +582,118 @@ impl Reactor {
             return;
         }
         self.applying = true;
-        let mut bytes = Vec::new();
         while !self.links.effects.is_empty() {
             let effects = std::mem::take(&mut self.links.effects);
-            std::mem::swap(&mut bytes, &mut self.links.bytes);
             for effect in effects {
-                self.apply_effect(effect, &bytes, now);
+                match effect {
+                    Effect::Push { to, start, end } => self.plan_push(to, start, end),
+                    effect => self.apply_effect(effect, now),
+                }
             }
-            bytes.clear();
-        }
-        if self.links.bytes.capacity() < bytes.capacity() && bytes.capacity() <= SCRATCH_SIZE {
-            self.links.bytes = bytes; // keep the larger allocation, within reason
         }
         self.applying = false;
     }
 
-    fn apply_effect(&mut self, effect: Effect, bytes: &[u8], now: Instant) {
+    /// Note a push for delivery, linked after the target's earlier pushes. Pushed
+    /// bytes stay in `links.bytes` until the target is driven or the loop
+    /// iteration ends, whichever is first: so all a target is pushed in one
+    /// iteration leaves in one write, ahead of anything its session writes later.
+    fn plan_push(&mut self, to: ConnId, start: usize, end: usize) {
+        let key = to.key();
+        if self.push_lists.len() <= key {
+            self.push_lists.resize(key + 1, (NONE, NONE));
+        }
+        let index = self.push_plan.len() as u32;
+        self.push_plan.push((to, start as u32, end as u32, NONE));
+        match self.push_lists[key] {
+            (NONE, _) => self.push_lists[key] = (index, index),
+            (first, last) => {
+                self.push_plan[last as usize].3 = index;
+                self.push_lists[key] = (first, index);
+            }
+        }
+    }
+
+    /// Deliver every planned push (the end of a loop iteration), then recycle the
+    /// push buffer.
+    fn deliver_all_pushes(&mut self, now: Instant) {
+        let mut i = 0;
+        // Closing a connection may plan more pushes (its session's last words).
+        while i < self.push_plan.len() {
+            let key = self.push_plan[i].0.key();
+            if self.push_lists[key].0 == i as u32 {
+                self.deliver_pushes_to(key, now);
+            }
+            i += 1;
+        }
+        self.push_plan.clear();
+        self.links.bytes.clear();
+        // Keep the allocation, within reason: a fan-out (a PUBLISH batch to a
+        // thousand subscribers) queues megabytes per iteration, and freeing them each
+        // time makes the allocator hand the pages back and fault them in again.
+        if self.links.bytes.capacity() > MAX_KEPT_PUSH_BYTES {
+            self.links.bytes = Vec::new();
+        }
+    }
+
+    /// Deliver the pushes planned for the connection at `key`, in order, in one
+    /// vectored write (or appended to its unsent output), then check its soft
+    /// limit.
+    fn deliver_pushes_to(&mut self, key: usize, now: Instant) {
+        let Some(&(first, _)) = self.push_lists.get(key) else {
+            return;
+        };
+        if first == NONE {
+            return;
+        }
+        self.push_lists[key] = (NONE, NONE);
+        let to = self.push_plan[first as usize].0;
+        let Some(conn) = self
+            .conns
+            .get_mut(key)
+            .filter(|c| c.id == to && c.open_for_pushes())
+        else {
+            return; // closed since the pushes were checked
+        };
+        let bytes = &self.links.bytes;
+        let mut slices = Vec::new();
+        let mut next = first;
+        while next != NONE {
+            let (id, start, end, after) = self.push_plan[next as usize];
+            if id == to {
+                slices.push(&bytes[start as usize..end as usize]);
+            }
+            next = after;
+        }
+        let before = conn.pending_output();
+        let pushed: usize = slices.iter().map(|s| s.len()).sum();
+        let result = conn.push_slices(&slices, &mut self.out, &self.limits, &mut self.stats, now);
+        let pending = conn.pending_output();
+        self.stats.pushes += slices.len() as u64;
+        self.stats.push_bytes += pushed as u64;
+        self.stats.output_buffered = self.stats.output_buffered + pending as u64 - before as u64;
+        self.stats.output_buffered_peak = self.stats.output_buffered_peak.max(pending as u64);
+        self.links.slots[key].pending = pending;
+        match result {
+            Ok(true) if pending > 0 => self.queue(key),
+            Ok(true) => {}
+            Ok(false) => {
+                log::warn!(
+                    "connection {to} closed: {pending} bytes of pushed output unsent, over its \
+                     soft limit for too long"
+                );
+                self.stats.output_limit_closes += 1;
+                self.close(key, CloseReason::OutputLimit);
+            }
+            Err(e) => {
+                log::debug!("connection {to}: push write failed: {e}");
+                self.stats.io_errors += 1;
+                self.close(key, CloseReason::IoError);
+            }
+        }
+    }
+
+    fn apply_effect(&mut self, effect: Effect, now: Instant) {
         match effect {
             Effect::Connect { addr, session } => {
                 if let Err((e, mut session)) = self.start_connect(addr, session) {
@@ -606,35 +718,7 @@ impl Reactor {
                     self.queue(a.key());
                 }
             }
-            Effect::Push { to, start, end } => {
-                let limits = &self.limits;
-                let Some(conn) = self
-                    .conns
-                    .get_mut(to.key())
-                    .filter(|c| c.id == to && c.open_for_pushes())
-                else {
-                    return; // closed since the push was checked
-                };
-                let pushed = &bytes[start..end];
-                let within = conn.push(pushed, limits, now);
-                let pending = conn.pending_output();
-                self.stats.pushes += 1;
-                self.stats.push_bytes += pushed.len() as u64;
-                self.stats.output_buffered += pushed.len() as u64;
-                self.stats.output_buffered_peak =
-                    self.stats.output_buffered_peak.max(pending as u64);
-                self.links.slots[to.key()].pending = pending;
-                if within {
-                    self.queue(to.key());
-                } else {
-                    log::warn!(
-                        "connection {to} closed: {pending} bytes of pushed output unsent, over \
-                         its soft limit for too long"
-                    );
-                    self.stats.output_limit_closes += 1;
-                    self.close(to.key(), CloseReason::OutputLimit);
-                }
-            }
+            Effect::Push { .. } => unreachable!("pushes are planned, then delivered"),
             Effect::OverLimit(to) => {
                 if self.conn_mut(to).is_some() {
                     log::warn!("connection {to} closed: pushed output over its hard limit");

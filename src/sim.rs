@@ -104,6 +104,24 @@ impl Write for SimSocket {
         Ok(n)
     }
 
+    /// Like a socket's `writev`: as much of all the slices as there is room for.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let mut n = 0;
+        for buf in bufs {
+            match self.write(buf) {
+                Ok(k) => {
+                    n += k;
+                    if k < buf.len() {
+                        break;
+                    }
+                }
+                Err(e) if n == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(n)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
@@ -380,14 +398,11 @@ impl SimConn {
     fn apply_effects(&mut self) {
         let effects = std::mem::take(&mut self.env.links.effects);
         let me = self.conn.id;
+        // Pushes to itself are delivered together at the end, as the reactor does.
+        let mut pushes = Vec::new();
         for effect in effects {
             match effect {
-                Effect::Push { to, start, end } if to == me => {
-                    let bytes = self.env.links.bytes[start..end].to_vec();
-                    if !self.conn.push(&bytes, &self.env.limits, self.env.now) {
-                        self.close(CloseReason::OutputLimit);
-                    }
-                }
+                Effect::Push { to, start, end } if to == me => pushes.push((start, end)),
                 Effect::OverLimit(to) if to == me => self.close(CloseReason::OutputLimit),
                 Effect::Kill(to) if to == me => self.close(CloseReason::Aborted),
                 Effect::Wake(to) if to == me => self.conn.wake(),
@@ -396,6 +411,22 @@ impl SimConn {
                 Effect::SetOutputLimit { on, limit } if on == me => self.conn.set_push_limit(limit),
                 // Alone: connects, links and effects on others reach nobody.
                 _ => {}
+            }
+        }
+        if !pushes.is_empty() && self.closed.is_none() {
+            let bytes = std::mem::take(&mut self.env.links.bytes);
+            let slices: Vec<&[u8]> = pushes
+                .iter()
+                .map(|&(start, end)| &bytes[start..end])
+                .collect();
+            let env = &mut self.env;
+            match self
+                .conn
+                .push_slices(&slices, &mut env.out, &env.limits, &mut env.stats, env.now)
+            {
+                Ok(true) => {}
+                Ok(false) => self.close(CloseReason::OutputLimit),
+                Err(_) => self.close(CloseReason::IoError),
             }
         }
         self.env.links.bytes.clear();

@@ -200,3 +200,30 @@ fn a_stream_that_produces_nothing_is_aborted() {
     conn.receive(b"go");
     assert_eq!(conn.closed(), Some(Closed::Aborted));
 }
+
+/// Pushes to itself: three per input, delivered after the callback's own output.
+struct SelfPusher;
+
+impl Session for SelfPusher {
+    fn on_input(&mut self, ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
+        out.extend_from_slice(b"[reply]");
+        let me = ctx.id();
+        for part in [&b"one,"[..], b"two,", b"three;"] {
+            ctx.push(me, part).unwrap();
+        }
+        Step::read(input.len())
+    }
+}
+
+#[test]
+fn pushes_keep_their_order_through_short_writes() {
+    let mut conn = SimConn::new(Box::new(SelfPusher));
+    conn.set_send_room(10); // the reply and part of the pushes fit
+    conn.receive(b"x");
+    conn.receive(b"y");
+    let mut got = conn.take_sent();
+    conn.set_send_room(usize::MAX);
+    got.extend(conn.take_sent());
+    assert_eq!(got, b"[reply]one,two,three;[reply]one,two,three;");
+    assert_eq!(conn.pending_output(), 0);
+}

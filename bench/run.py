@@ -78,8 +78,9 @@ class Server:
             return False
 
     def cpu_seconds(self):
+        """(user, kernel) CPU seconds: utime and stime, fields 14 and 15 of /proc/PID/stat."""
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / HZ
+        return int(fields[11]) / HZ, int(fields[12]) / HZ
 
     def rss_kib(self):
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -157,13 +158,16 @@ def measure(server_name, run_load):
     and (for evloop) syscalls/req."""
     srv = start(server_name)
     try:
-        cpu0 = srv.cpu_seconds()
+        user0, kernel0 = srv.cpu_seconds()
         result = run_load(srv.port)
-        cpu = srv.cpu_seconds() - cpu0
+        user1, kernel1 = srv.cpu_seconds()
     finally:
         err = srv.stop()
     n = result.get("requests") or 0
-    result["cpu_us"] = cpu * 1e6 / n if n else None
+    user, kernel = user1 - user0, kernel1 - kernel0
+    result["cpu_us"] = (user + kernel) * 1e6 / n if n else None
+    result["cpu_user_us"] = user * 1e6 / n if n else None
+    result["cpu_kernel_us"] = kernel * 1e6 / n if n else None
     sc = evloop_syscalls(err) if server_name.startswith("evloop") else None
     result["syscalls"] = sc / n if sc and n else None
     return result
@@ -470,6 +474,16 @@ def write_charts(r):
     ratio_chart(r)
 
 
+def cpu_cell(v):
+    """CPU per request, with its user and kernel parts when the run recorded them."""
+    total = v.get("cpu_us")
+    if total is None:
+        return "-"
+    if v.get("cpu_user_us") is None:
+        return f"{total:.2f}"
+    return f"{total:.2f} ({v['cpu_user_us']:.2f} u + {v['cpu_kernel_us']:.2f} k)"
+
+
 def fmt(v):
     if v is None:
         return "-"
@@ -583,33 +597,33 @@ def write_markdown(r):
               "by the peer's in the same scenario (1× is level; run-to-run noise is ±10–15 %).\n")
     md.append("![evloop ÷ peer: CPU per request and throughput, every scenario](bench/results/ratios.svg)\n")
     md.append("### HTTP plaintext (`wrk -t1`, `GET /`)\n")
-    md.append("| load | server | req/s | p99 ms | server CPU µs/req | syscalls/req | vs nginx req/s | vs nginx CPU/req | errors |")
+    md.append("| load | server | req/s | p99 ms | server CPU µs/req (user u + kernel k) | syscalls/req | vs nginx req/s | vs nginx CPU/req | errors |")
     md.append("|---|---|---|---|---|---|---|---|---|")
     for load_name, by in r["http"].items():
         ng = by.get("nginx", {})
         for s, v in by.items():
             md.append(f"| {load_name} | {s} | {fmt(v['rps'])} {v['all_rps']} | {p99(v)} | "
-                      f"{v['cpu_us']:.2f} | {fmt(v['syscalls'])} | {ratio(v['rps'], ng.get('rps'))} | "
+                      f"{cpu_cell(v)} | {fmt(v['syscalls'])} | {ratio(v['rps'], ng.get('rps'))} | "
                       f"{ratio(v['cpu_us'], ng.get('cpu_us'))} | {v['errors'] or 'none'} |")
     md.append("\n![HTTP req/s](bench/results/http_rps.svg)\n![HTTP CPU per request](bench/results/http_cpu.svg)\n")
 
     md.append("### HTTP connection sweep (`wrk -t1 -cN`)\n")
-    md.append("| connections | server | req/s | p99 ms | server CPU µs/req | errors |")
+    md.append("| connections | server | req/s | p99 ms | server CPU µs/req (user u + kernel k) | errors |")
     md.append("|---|---|---|---|---|---|")
     xs = list(r["sweep"].keys())
     for c in xs:
         for s, v in r["sweep"][c].items():
-            md.append(f"| {c} | {s} | {fmt(v['rps'])} | {p99(v)} | {fmt(v['cpu_us'])} | {v['errors'] or 'none'} |")
+            md.append(f"| {c} | {s} | {fmt(v['rps'])} | {p99(v)} | {cpu_cell(v)} | {v['errors'] or 'none'} |")
     md.append("\n![HTTP sweep](bench/results/http_sweep.svg)\n")
 
     md.append("### RESP (`redis-benchmark -c 50 -t ping,set,get,incr,mset`)\n")
-    md.append("| pipeline | server | PING_INLINE | PING_MBULK | SET | GET | INCR | MSET (10 keys) | server CPU µs/req | syscalls/req |")
+    md.append("| pipeline | server | PING_INLINE | PING_MBULK | SET | GET | INCR | MSET (10 keys) | server CPU µs/req (user u + kernel k) | syscalls/req |")
     md.append("|---|---|---|---|---|---|---|---|---|---|")
     for p, by in r["resp"].items():
         for s, v in by.items():
             t = v.get("tests", {})
             md.append(f"| {p} | {s} | " + " | ".join(fmt(t.get(k)) for k in ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"])
-                      + f" | {v['cpu_us']:.2f} | {fmt(v['syscalls'])} |")
+                      + f" | {cpu_cell(v)} | {fmt(v['syscalls'])} |")
     md.append("\n![RESP CPU per request](bench/results/resp_cpu.svg)\n")
 
     md.append("### TCP echo (round trips of one message per connection at a time)\n")
@@ -618,7 +632,7 @@ def write_markdown(r):
     for k, by in r["echo"].items():
         tk = by.get("tokio-echo", {})
         for s, v in by.items():
-            md.append(f"| {k} | {s} | {fmt(v['rps'])} {v['all_rps']} | {fmt(v['cpu_us'])} | {fmt(v['syscalls'])} | {ratio(v['rps'], tk.get('rps'))} | {v['errors'] or 'none'} |")
+            md.append(f"| {k} | {s} | {fmt(v['rps'])} {v['all_rps']} | {cpu_cell(v)} | {fmt(v['syscalls'])} | {ratio(v['rps'], tk.get('rps'))} | {v['errors'] or 'none'} |")
     md.append("\n![echo](bench/results/echo_rps.svg)\n")
     if r.get("udp"):
         v = r["udp"]["evloop-echo"]
@@ -644,8 +658,36 @@ def write_markdown(r):
     reading = (ROOT / "bench" / "READING.md")
     reading = reading.read_text() if reading.exists() else "(no reading written for this run)"
     out = (template.replace("{{MACHINE}}", machine).replace("{{READING}}", reading.strip())
-           .replace("{{RESULTS}}", "\n".join(md)))
+           .replace("{{RESULTS}}", "\n".join(md)).replace("{{OTHER}}", other_reports()))
     (ROOT / "BENCHMARKS.md").write_text(out)
+
+
+# Reports of the benchmarks with their own runners, included whole when present.
+OTHER_REPORTS = [
+    ("PROXY.md", "bench/proxy.py"),
+    ("CHAT.md", "bench/chat.py"),
+    ("PUBSUB.md", "bench/pubsub.py"),
+    ("CALLGRIND.md", "bench/callgrind.py --peers --out bench/results/CALLGRIND.md"),
+]
+
+
+def other_reports():
+    """The reports of bench/proxy.py, chat.py and pubsub.py, headings moved two levels down."""
+    parts = []
+    for name, runner in OTHER_REPORTS:
+        path = RESULTS / name
+        if not path.exists():
+            parts.append(f"(`{runner}` has not been run: no `bench/results/{name}`.)\n")
+            continue
+        lines, fenced = [], False
+        for line in path.read_text().splitlines():
+            if line.startswith("```"):
+                fenced = not fenced
+            elif not fenced and re.match(r"#+ ", line):
+                line = "##" + line  # a heading two levels down (not a config comment)
+            lines.append(line)
+        parts.append("\n".join(lines).strip() + "\n")
+    return "\n".join(parts)
 
 
 if __name__ == "__main__":

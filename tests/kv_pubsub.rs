@@ -410,3 +410,48 @@ fn a_blocking_timeout_fires_on_the_simulated_clock() {
     conn.advance(Duration::from_millis(1));
     assert_eq!(conn.take_sent(), b"*-1\r\n+PONG\r\n");
 }
+
+#[test]
+fn a_transaction_runs_at_exec_does_not_block_inside_and_wakes_blocked_clients() {
+    let server = kv_server();
+    let mut c = Client::connect(server.tcp());
+    let mut waiter = Client::connect(server.tcp());
+    let mut admin = Client::connect(server.tcp());
+    waiter.send(b"BLPOP jobs 0\r\n");
+    eventually("the waiter to block", || {
+        info_field(&mut admin, "blocked_clients") == "1"
+    });
+    assert_eq!(c.cmd(&[b"EXEC"]), err("ERR EXEC without MULTI"));
+    assert_eq!(c.cmd(&[b"MULTI"]), ok());
+    assert_eq!(c.cmd(&[b"MULTI"]), err("ERR MULTI calls can not be nested"));
+    let queued = Reply::Simple("QUEUED".into());
+    assert_eq!(c.cmd(&[b"RPUSH", b"jobs", b"a", b"b"]), queued);
+    assert_eq!(c.cmd(&[b"BLPOP", b"empty", b"0"]), queued);
+    assert_eq!(c.cmd(&[b"LLEN", b"jobs"]), queued);
+    // Nothing ran yet: the waiter is still blocked.
+    assert_eq!(info_field(&mut admin, "blocked_clients"), "1");
+    assert_eq!(
+        c.cmd(&[b"EXEC"]),
+        arr(vec![int(2), Reply::Array(None), int(2)]),
+        "a blocking command inside EXEC answers at once"
+    );
+    // After EXEC the waiter is served from what the transaction pushed.
+    assert_eq!(waiter.read(), arr(vec![bulk("jobs"), bulk("a")]));
+    assert_eq!(admin.cmd(&[b"LLEN", b"jobs"]), int(1));
+    // A command refused while queuing aborts the whole transaction.
+    assert_eq!(c.cmd(&[b"MULTI"]), ok());
+    assert_eq!(c.cmd(&[b"SET", b"k", b"v"]), queued);
+    assert_eq!(
+        c.cmd(&[b"GET"]),
+        err("ERR wrong number of arguments for 'get' command")
+    );
+    assert_eq!(
+        c.cmd(&[b"EXEC"]),
+        err("EXECABORT Transaction discarded because of previous errors.")
+    );
+    assert_eq!(c.cmd(&[b"EXISTS", b"k"]), int(0));
+    assert_eq!(c.cmd(&[b"MULTI"]), ok());
+    assert_eq!(c.cmd(&[b"SET", b"k", b"v"]), queued);
+    assert_eq!(c.cmd(&[b"DISCARD"]), ok());
+    assert_eq!(c.cmd(&[b"EXISTS", b"k"]), int(0));
+}

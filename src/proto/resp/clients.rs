@@ -41,6 +41,9 @@ fn line(c: &mut Ctx<'_, '_>, r: &ClientRecord, s: &mut String) {
     if is_pubsub(r) {
         flags.push('P');
     }
+    if r.multi.get() >= 0 {
+        flags.push('x');
+    }
     if r.blocked.get() {
         flags.push('b');
     }
@@ -55,13 +58,14 @@ fn line(c: &mut Ctx<'_, '_>, r: &ClientRecord, s: &mut String) {
     let _ = writeln!(
         s,
         "id={} addr={addr} laddr={laddr} name={name} age={} idle={} flags={flags} db=0 sub={} \
-         psub={} ssub=0 multi=-1 qbuf={} obl={pending} oll=0 omem={pending} events=r cmd={} \
+         psub={} ssub=0 multi={} qbuf={} obl={pending} oll=0 omem={pending} events=r cmd={} \
          user=default resp=2",
         r.id,
         c.now.saturating_sub(r.created_ms) / 1000,
         c.now.saturating_sub(r.last_ms.get()) / 1000,
         r.sub.get(),
         r.psub.get(),
+        r.multi.get(),
         r.qbuf.get(),
         String::from_utf8_lossy(r.cmd.get()),
     );

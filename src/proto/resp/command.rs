@@ -16,6 +16,7 @@ use super::blocking::{
 };
 use super::frame::{parse_i64, Argv};
 use super::glob;
+use super::multi::{discard, exec, multi};
 use super::pubsub::{psubscribe, publish, pubsub, punsubscribe, subscribe, unsubscribe};
 use super::reply;
 use super::store::{Bytes, Entry, Hasher, Store, Ttl, Value, ZSet};
@@ -168,6 +169,9 @@ commands! {
     b"publish" 3 publish;
     b"pubsub" -2 pubsub;
     b"reset" 1 reset;
+    b"multi" 1 multi;
+    b"exec" 1 exec;
+    b"discard" 1 discard;
 }
 
 /// Commands a RESP2 client may run while subscribed.
@@ -184,7 +188,7 @@ const SUBSCRIBED_MODE: &[&[u8]] = &[
 /// Whether this client can block (a session driven without a reactor has no
 /// connection to be woken on: there blocking commands answer at once).
 pub(crate) fn can_block(c: &Ctx<'_, '_>) -> bool {
-    c.net.id().generation() != 0
+    c.net.id().generation() != 0 && !c.client.in_exec
 }
 
 /// Lowercase `name` into `buf`; `None` if it is longer than any command name.
@@ -218,6 +222,9 @@ pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Vec<u8>) 
     match found {
         Some((name, arity, handler)) => {
             if !arity_ok(argv.len(), arity) {
+                if let Some(multi) = &mut ctx.client.multi {
+                    multi.flag_error();
+                }
                 return arity_error(out, name);
             }
             if ctx.client.subscribed() && !SUBSCRIBED_MODE.contains(&name) {
@@ -229,10 +236,18 @@ pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Vec<u8>) 
                 );
                 return reply::error(out, &msg);
             }
+            if ctx.client.multi.is_some() && !super::multi::runs_immediately(name) {
+                return super::multi::queue(ctx, argv, out);
+            }
             ctx.client.record.cmd.set(name);
             handler(ctx, argv, out)
         }
-        None => unknown_command(argv, out),
+        None => {
+            if let Some(multi) = &mut ctx.client.multi {
+                multi.flag_error();
+            }
+            unknown_command(argv, out)
+        }
     }
 }
 
@@ -307,6 +322,8 @@ fn reset(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
         c.client.note_subscriptions();
     }
     *c.client.record.name.borrow_mut() = None;
+    c.client.multi = None;
+    c.client.record.multi.set(-1);
     reply::simple(out, b"RESET");
 }
 

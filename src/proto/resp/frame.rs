@@ -179,6 +179,11 @@ pub struct Argv<'a> {
 }
 
 impl<'a> Argv<'a> {
+    /// Arguments held elsewhere (a queued transaction): `ranges` index `buf`.
+    pub(crate) fn new(buf: &'a [u8], ranges: &'a [(usize, usize)]) -> Argv<'a> {
+        Argv { buf, ranges }
+    }
+
     /// Number of arguments, the command name included.
     pub fn len(&self) -> usize {
         self.ranges.len()

@@ -25,6 +25,7 @@ mod clients;
 mod command;
 pub mod frame;
 mod glob;
+mod multi;
 mod pubsub;
 mod reply;
 mod store;
@@ -192,6 +193,7 @@ impl KvService {
             sub: Cell::new(0),
             psub: Cell::new(0),
             blocked: Cell::new(false),
+            multi: Cell::new(-1),
             cmd: Cell::new(b"NULL"),
             qbuf: Cell::new(0),
         });
@@ -204,6 +206,8 @@ impl KvService {
                 record,
                 subs: None,
                 blocked: false,
+                multi: None,
+                in_exec: false,
             },
         }
     }
@@ -253,6 +257,8 @@ pub(crate) struct ClientRecord {
     sub: Cell<u32>,
     psub: Cell<u32>,
     blocked: Cell<bool>,
+    /// Commands queued in its transaction; -1 outside one.
+    multi: Cell<i64>,
     /// The last command it ran.
     cmd: Cell<&'static [u8]>,
     /// Bytes it sent that wait unconsumed (a partial command, or commands behind
@@ -269,6 +275,10 @@ pub(crate) struct Client {
     /// Waiting in a blocking command: no command is taken until it is served,
     /// times out or is unblocked.
     blocked: bool,
+    /// Queuing a transaction (MULTI).
+    multi: Option<Box<multi::Multi>>,
+    /// Running a transaction's commands (EXEC): blocking commands do not block.
+    in_exec: bool,
 }
 
 impl Client {

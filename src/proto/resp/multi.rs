@@ -1,0 +1,106 @@
+//! Transactions, as Redis's `multi.c` (without WATCH): `MULTI` starts queuing,
+//! every command but `EXEC`, `DISCARD`, `MULTI`, `WATCH`, `QUIT` and `RESET` answers
+//! `+QUEUED`, and `EXEC` runs them all at once — no other client's command runs in
+//! between — replying with an array of their replies. A command refused while
+//! queuing (unknown, wrong number of arguments) makes `EXEC` answer `EXECABORT`.
+//! Inside `EXEC` a blocking command does not block: it behaves like its
+//! non-blocking form, as in Redis. Clients blocked on keys the transaction filled
+//! are served after `EXEC`, like after any other command.
+//!
+//! The queue is bounded: a transaction that would hold more than the service's
+//! query-buffer limit (`max_query`) of queued arguments is refused at that command
+//! and discarded at `EXEC`, so one client cannot grow the server's memory without
+//! bound by queuing.
+
+use super::command::{self, Ctx};
+use super::frame::Argv;
+use super::reply;
+
+/// One queued command: its argument bytes, and each argument's range in them.
+type Queued = (Vec<u8>, Vec<(usize, usize)>);
+
+/// A transaction being queued.
+#[derive(Debug, Default)]
+pub(crate) struct Multi {
+    /// Each queued command: its argument bytes and their ranges.
+    queued: Vec<Queued>,
+    bytes: usize,
+    /// A command was refused while queuing: EXEC aborts.
+    dirty: bool,
+}
+
+impl Multi {
+    /// A command was refused while queuing.
+    pub(crate) fn flag_error(&mut self) {
+        self.dirty = true;
+    }
+}
+
+/// Commands that run at once even inside MULTI.
+pub(crate) fn runs_immediately(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"exec" | b"discard" | b"multi" | b"watch" | b"quit" | b"reset"
+    )
+}
+
+/// Queue `argv` in the client's transaction (the caller checked it is in one).
+pub(crate) fn queue(c: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Vec<u8>) {
+    let limit = c.shared.config.max_query;
+    let Some(multi) = c.client.multi.as_mut() else {
+        return;
+    };
+    let mut buf = Vec::new();
+    let mut ranges = Vec::with_capacity(argv.len());
+    for arg in argv.iter_from(0) {
+        ranges.push((buf.len(), buf.len() + arg.len()));
+        buf.extend_from_slice(arg);
+    }
+    if multi.bytes.saturating_add(buf.len()) > limit {
+        multi.dirty = true;
+        return reply::error(
+            out,
+            b"ERR transaction too large: queued commands passed the query buffer limit",
+        );
+    }
+    multi.bytes += buf.len();
+    multi.queued.push((buf, ranges));
+    c.client.record.multi.set(multi.queued.len() as i64);
+    reply::simple(out, b"QUEUED");
+}
+
+pub(crate) fn multi(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
+    if c.client.multi.is_some() {
+        return reply::error(out, b"ERR MULTI calls can not be nested");
+    }
+    c.client.multi = Some(Box::default());
+    c.client.record.multi.set(0);
+    reply::ok(out);
+}
+
+pub(crate) fn discard(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
+    if c.client.multi.take().is_none() {
+        return reply::error(out, b"ERR DISCARD without MULTI");
+    }
+    c.client.record.multi.set(-1);
+    reply::ok(out);
+}
+
+pub(crate) fn exec(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
+    let Some(multi) = c.client.multi.take() else {
+        return reply::error(out, b"ERR EXEC without MULTI");
+    };
+    c.client.record.multi.set(-1);
+    if multi.dirty {
+        return reply::error(
+            out,
+            b"EXECABORT Transaction discarded because of previous errors.",
+        );
+    }
+    reply::array(out, multi.queued.len());
+    c.client.in_exec = true;
+    for (buf, ranges) in &multi.queued {
+        command::execute(c, Argv::new(buf, ranges), out);
+    }
+    c.client.in_exec = false;
+}

@@ -193,7 +193,7 @@ pub struct Reactor {
     links: Links,
     /// The pushes of the effects being applied, delivered per target at the end of
     /// the round: (target, start, end, next entry for the same target).
-    push_plan: Vec<(ConnId, u32, u32, u32)>,
+    push_plan: Vec<(ConnId, usize, usize, u32)>,
     /// Per slab key: the first and last entry of `push_plan` for it (`NONE`: none).
     push_lists: Vec<(u32, u32)>,
     /// `apply_effects` is running (effects queued meanwhile join its loop).
@@ -450,6 +450,7 @@ impl Reactor {
 
     /// Move bytes both ways between the linked connections at `key` and `peer`.
     fn relay(&mut self, key: usize, peer: ConnId, now: Instant) {
+        self.deliver_pushes_to(peer.key(), now);
         let Some((a, b)) = self.conns.get2_mut(key, peer.key()) else {
             self.close(key, CloseReason::Done);
             return;
@@ -544,7 +545,8 @@ impl Reactor {
 
     /// A new id for the connection about to be inserted at `key`.
     fn new_id(&mut self, key: usize) -> ConnId {
-        self.next_generation = self.next_generation.wrapping_add(1);
+        // Generation 0 names no connection (a failed connect, a detached session).
+        self.next_generation = self.next_generation.wrapping_add(1).max(1);
         self.links.set(
             key,
             SlotView {
@@ -604,7 +606,7 @@ impl Reactor {
             self.push_lists.resize(key + 1, (NONE, NONE));
         }
         let index = self.push_plan.len() as u32;
-        self.push_plan.push((to, start as u32, end as u32, NONE));
+        self.push_plan.push((to, start, end, NONE));
         match self.push_lists[key] {
             (NONE, _) => self.push_lists[key] = (index, index),
             (first, last) => {
@@ -661,13 +663,16 @@ impl Reactor {
         while next != NONE {
             let (id, start, end, after) = self.push_plan[next as usize];
             if id == to {
-                slices.push(&bytes[start as usize..end as usize]);
+                slices.push(&bytes[start..end]);
             }
             next = after;
         }
         let before = conn.pending_output();
         let pushed: usize = slices.iter().map(|s| s.len()).sum();
         let result = conn.push_slices(&slices, &mut self.out, &self.limits, &mut self.stats, now);
+        if self.out.capacity() > 4 * SCRATCH_SIZE {
+            self.out = Vec::new(); // as after a drive: a large gather is not kept
+        }
         let pending = conn.pending_output();
         self.stats.pushes += slices.len() as u64;
         self.stats.push_bytes += pushed as u64;
@@ -1012,6 +1017,8 @@ impl Reactor {
     /// replies are delivered and the peer has seen our FIN, or when the shutdown
     /// deadline passes.
     fn begin_shutdown(&mut self, now: Instant) {
+        // Pushes already accepted are owed like any other output.
+        self.deliver_all_pushes(now);
         self.stopping = Some(now + self.config.shutdown_timeout);
         self.shared.stop.store(true, Ordering::Release);
         for endpoint in &mut self.endpoints {

@@ -455,3 +455,55 @@ fn a_transaction_runs_at_exec_does_not_block_inside_and_wakes_blocked_clients() 
     assert_eq!(c.cmd(&[b"DISCARD"]), ok());
     assert_eq!(c.cmd(&[b"EXISTS", b"k"]), int(0));
 }
+
+#[test]
+fn huge_key_and_channel_lists_are_handled_in_linear_time() {
+    let server = kv_server();
+    let mut c = Client::connect(server.tcp());
+    let n = 100_000;
+    let names: Vec<Vec<u8>> = (0..n).map(|i| format!("k{i}").into_bytes()).collect();
+    // BLPOP on 100,000 empty keys (and a timeout): queued once each, then a null.
+    let mut args: Vec<&[u8]> = vec![b"BLPOP"];
+    args.extend(names.iter().map(Vec::as_slice));
+    args.push(b"0.05");
+    let start = Instant::now();
+    assert_eq!(c.cmd(&args), Reply::Array(None));
+    // SUBSCRIBE to 100,000 channels, then UNSUBSCRIBE from all of them.
+    let mut args: Vec<&[u8]> = vec![b"SUBSCRIBE"];
+    args.extend(names.iter().map(Vec::as_slice));
+    c.send(&common::resp_client::encode(&args));
+    for i in 0..n {
+        let Reply::Array(Some(r)) = c.read() else {
+            panic!()
+        };
+        assert_eq!(r[2], int(i as i64 + 1));
+    }
+    c.send(b"UNSUBSCRIBE\r\n");
+    for i in 0..n {
+        let Reply::Array(Some(r)) = c.read() else {
+            panic!()
+        };
+        assert_eq!(r[2], int((n - i - 1) as i64));
+    }
+    assert_eq!(c.cmd(&[b"PING"]), Reply::Simple("PONG".into()));
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn client_kill_reaches_a_client_that_never_sent_a_command() {
+    let server = kv_server();
+    let mut admin = Client::connect(server.tcp());
+    let mut quiet = Client::connect(server.tcp());
+    eventually("both clients to be registered", || {
+        let Reply::Bulk(Some(list)) = admin.cmd(&[b"CLIENT", b"LIST"]) else {
+            panic!()
+        };
+        String::from_utf8_lossy(&list).lines().count() == 2
+    });
+    assert_eq!(admin.cmd(&[b"CLIENT", b"KILL", b"TYPE", b"normal"]), int(1));
+    quiet.assert_eof();
+}

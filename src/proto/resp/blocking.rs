@@ -93,14 +93,8 @@ impl Blocked {
 
     fn block(&mut self, id: ConnId, mut keys: Vec<Bytes>, op: Op) {
         // A key named twice queues the client once (as Redis's per-client key dict).
-        let mut seen = Vec::with_capacity(keys.len());
-        keys.retain(|k| {
-            let new = !seen.contains(k);
-            if new {
-                seen.push(k.clone());
-            }
-            new
-        });
+        let mut seen = std::collections::HashSet::with_capacity(keys.len());
+        keys.retain(|k| seen.insert(k.clone()));
         for key in &keys {
             self.by_key.entry(key.clone()).or_default().push_back(id);
         }
@@ -281,29 +275,44 @@ fn move_element(
 /// ready too, and it is served in the same pass.
 pub(crate) fn serve_ready(store: &mut Store, now: u64, net: &mut crate::Ctx<'_>) {
     let mut reply = Vec::new();
-    while let Some(key) = store.ready.pop() {
-        loop {
-            let list = match store.get(&key, now).map(|e| &e.value) {
-                Some(Value::List(l)) if !l.is_empty() => true,
-                Some(Value::ZSet(z)) if z.len() > 0 => false,
-                _ => break,
-            };
-            let Some(id) = store.blocked.first_for(&key, list) else {
-                break;
-            };
-            let Some(op) = store.blocked.remove(id) else {
-                break;
-            };
-            if !net.is_open(id) {
-                continue; // closing: its session forgets it on close
-            }
-            reply.clear();
-            attempt(store, &key, &op, now, &mut reply);
-            // The receiver's own output limit is lifted while it blocks, so its
-            // reply cannot be refused for size.
-            let _ = net.push(id, &reply);
-            let _ = net.wake(id);
+    // In the order the keys became ready, as Redis walks its ready list; keys a
+    // move makes ready are served after this round's.
+    while !store.ready.is_empty() {
+        for key in std::mem::take(&mut store.ready) {
+            serve_key(store, &key, now, net, &mut reply);
         }
+    }
+}
+
+/// Serve the clients blocked on `key`, in the order they blocked, while it has data.
+fn serve_key(
+    store: &mut Store,
+    key: &[u8],
+    now: u64,
+    net: &mut crate::Ctx<'_>,
+    reply: &mut Vec<u8>,
+) {
+    loop {
+        let list = match store.get(key, now).map(|e| &e.value) {
+            Some(Value::List(l)) if !l.is_empty() => true,
+            Some(Value::ZSet(z)) if z.len() > 0 => false,
+            _ => return,
+        };
+        let Some(id) = store.blocked.first_for(key, list) else {
+            return;
+        };
+        let Some(op) = store.blocked.remove(id) else {
+            return;
+        };
+        if !net.is_open(id) {
+            continue; // closing: its session forgets it on close
+        }
+        reply.clear();
+        attempt(store, key, &op, now, reply);
+        // The receiver's own output limit is lifted while it blocks, so its
+        // reply cannot be refused for size.
+        let _ = net.push(id, reply);
+        let _ = net.wake(id);
     }
 }
 

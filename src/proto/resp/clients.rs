@@ -132,13 +132,14 @@ pub(crate) fn info(c: &mut Ctx<'_, '_>, out: &mut Vec<u8>) {
     reply::bulk(out, s.as_bytes());
 }
 
-/// Close `r`'s connection (this one: after the reply, as Redis does).
-fn kill_one(c: &mut Ctx<'_, '_>, r: &ClientRecord) {
+/// Close `r`'s connection (this one: after the reply, as Redis does); whether it
+/// is being closed.
+fn kill_one(c: &mut Ctx<'_, '_>, r: &ClientRecord) -> bool {
     if r.id == c.client.record.id {
         c.close = true;
-    } else if let Some(id) = r.conn.get() {
-        let _ = c.net.kill(id);
+        return true;
     }
+    r.conn.get().is_some_and(|id| c.net.kill(id).is_ok())
 }
 
 /// `CLIENT KILL addr` (old form: OK or "No such client"), or `CLIENT KILL
@@ -150,11 +151,8 @@ pub(crate) fn kill(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if a.len() == 3 {
         let want = String::from_utf8_lossy(a.get(2)).into_owned();
         return match records.iter().find(|r| addr_of(r) == want) {
-            Some(r) => {
-                kill_one(c, r);
-                reply::ok(out);
-            }
-            None => reply::error(out, b"ERR No such client"),
+            Some(r) if kill_one(c, r) => reply::ok(out),
+            _ => reply::error(out, b"ERR No such client"),
         };
     }
     let (mut id, mut addr, mut laddr, mut kind, mut skipme) = (None, None, None, None, true);
@@ -223,8 +221,7 @@ pub(crate) fn kill(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             && laddr.as_ref().is_none_or(|a| *a == local)
             && kind.is_none_or(|k| k == Some(is_pubsub(r)))
             && !(skipme && r.id == me);
-        if matches {
-            kill_one(c, r);
+        if matches && kill_one(c, r) {
             killed += 1;
         }
     }

@@ -227,7 +227,7 @@ pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Vec<u8>) 
                 }
                 return arity_error(out, name);
             }
-            if ctx.client.subscribed() && !SUBSCRIBED_MODE.contains(&name) {
+            if ctx.client.subscribed() && !ctx.client.in_exec && !SUBSCRIBED_MODE.contains(&name) {
                 let mut msg = b"ERR Can't execute '".to_vec();
                 msg.extend_from_slice(name);
                 msg.extend_from_slice(

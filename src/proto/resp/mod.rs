@@ -432,6 +432,12 @@ impl Session for KvSession {
         }
     }
 
+    fn on_open(&mut self, net: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Next {
+        // Known to CLIENT KILL and UNBLOCK before its first command.
+        self.client.record.conn.set(Some(net.id()));
+        Next::Read
+    }
+
     /// Another client served this one's blocking command (its reply is pushed
     /// ahead of anything written now) or unblocked it: take commands again.
     fn on_wake(&mut self, net: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Next {

@@ -19,7 +19,7 @@ use super::frame::Argv;
 use super::glob;
 use super::reply;
 use super::store::{Bytes, Hasher};
-use crate::ConnId;
+use crate::{ConnId, PushError};
 
 /// Subscribers of each channel, or of each pattern, in subscription order.
 type Registry = IndexMap<Bytes, IndexSet<ConnId, Hasher>, Hasher>;
@@ -152,10 +152,12 @@ fn subscribe_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind: 
         c.net.set_output_limit(limit);
     }
     let id = c.net.id();
+    // A session without a connection (driven detached) is reachable by no push.
+    let reachable = id.generation() != 0;
     let mut pubsub = c.shared.pubsub.borrow_mut();
     let subs = c.client.subs.get_or_insert_with(Box::default);
     for name in a.iter_from(1) {
-        if subs.set(kind).insert(name.into()) {
+        if subs.set(kind).insert(name.into()) && reachable {
             pubsub
                 .registry(kind)
                 .entry(name.into())
@@ -181,19 +183,25 @@ fn unsubscribe_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind
         }
         return;
     };
-    let named: Vec<Bytes> = if a.len() == 1 {
-        subs.set(kind).iter().cloned().collect()
-    } else {
-        a.iter_from(1).map(Bytes::from).collect()
-    };
-    if named.is_empty() {
-        confirm(out, kind.unsubscribe(), None, subs.count());
-    }
-    for name in named {
-        if subs.set(kind).shift_remove(&*name) {
-            remove_from(pubsub.registry(kind), &name, id);
+    if a.len() == 1 {
+        // Every one: take the set whole (linear, however many there are).
+        let all = std::mem::take(subs.set(kind));
+        if all.is_empty() {
+            confirm(out, kind.unsubscribe(), None, subs.count());
         }
-        confirm(out, kind.unsubscribe(), Some(&name), subs.count());
+        let mut left = all.len();
+        for name in all {
+            remove_from(pubsub.registry(kind), &name, id);
+            left -= 1;
+            confirm(out, kind.unsubscribe(), Some(&name), subs.count() + left);
+        }
+    } else {
+        for name in a.iter_from(1) {
+            if subs.set(kind).swap_remove(name) {
+                remove_from(pubsub.registry(kind), name, id);
+            }
+            confirm(out, kind.unsubscribe(), Some(name), subs.count());
+        }
     }
     c.client.note_subscriptions();
 }
@@ -226,9 +234,10 @@ pub(crate) fn publish(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         reply::bulk(&mut frame, channel);
         reply::bulk(&mut frame, message);
         for &id in ids {
-            // A receiver past its hard limit is closed by the reactor (logged);
-            // a closed one leaves the registry from its own `on_closed`.
-            if c.net.push(id, &frame).is_ok() {
+            // A receiver past its hard limit is closed by the reactor (logged) but
+            // counted, as Redis counts it; a closed one leaves the registry from its
+            // own `on_closed`.
+            if c.net.push(id, &frame) != Err(PushError::Closed) {
                 receivers += 1;
             }
         }
@@ -244,7 +253,7 @@ pub(crate) fn publish(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         reply::bulk(&mut frame, channel);
         reply::bulk(&mut frame, message);
         for &id in ids {
-            if c.net.push(id, &frame).is_ok() {
+            if c.net.push(id, &frame) != Err(PushError::Closed) {
                 receivers += 1;
             }
         }

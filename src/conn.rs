@@ -244,6 +244,8 @@ struct Extra {
     relayed: u64,
     /// Zero-copy path for bulk relaying from this side (see `splice.rs`).
     pipe: Option<Pipe>,
+    /// The session waits on other connections: no idle or request timeout.
+    waiting: bool,
 }
 
 impl<T: Transport> Conn<T> {
@@ -365,6 +367,7 @@ impl<T: Transport> Conn<T> {
                 && e.soft_since.is_none()
                 && e.link.is_none()
                 && e.pipe.is_none()
+                && !e.waiting
         }) {
             self.extra = None;
         }
@@ -441,6 +444,20 @@ impl<T: Transport> Conn<T> {
 
     pub(crate) fn wake(&mut self) {
         self.woken = true;
+    }
+
+    /// See [`Ctx::set_waiting`](crate::Ctx::set_waiting).
+    pub(crate) fn set_waiting(&mut self, waiting: bool) {
+        if waiting {
+            self.extra().waiting = true;
+        } else if let Some(extra) = &mut self.extra {
+            extra.waiting = false;
+            self.trim_extra();
+        }
+    }
+
+    fn is_waiting(&self) -> bool {
+        self.extra.as_ref().is_some_and(|e| e.waiting)
     }
 
     pub(crate) fn set_timer(&mut self, at: Instant, token: u64) {
@@ -732,6 +749,9 @@ impl<T: Transport> Conn<T> {
             State::Closing | State::PeerClosedRead => {
                 Some(self.last_active + limits.idle_timeout.unwrap_or(STALLED_CLOSE_TIMEOUT))
             }
+            // Waiting on other connections (a subscriber, a blocked client):
+            // silence is expected.
+            State::Open if self.is_waiting() => None,
             // A partial request we are reading (not one we stopped reading because
             // of backpressure or a stream): the request timeout runs from its first
             // byte and is not extended by further dribbles (slowloris); the idle

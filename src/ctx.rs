@@ -143,6 +143,11 @@ pub(crate) enum Effect {
     },
     /// Close the target at once (CLIENT KILL).
     Kill(ConnId),
+    /// Exempt the connection from its idle and request timeouts, or not.
+    Waiting {
+        on: ConnId,
+        waiting: bool,
+    },
 }
 
 impl std::fmt::Debug for Effect {
@@ -157,6 +162,7 @@ impl std::fmt::Debug for Effect {
             Effect::CancelTimer { on, token } => write!(f, "CancelTimer({on}, {token})"),
             Effect::SetOutputLimit { on, .. } => write!(f, "SetOutputLimit({on})"),
             Effect::Kill(id) => write!(f, "Kill({id})"),
+            Effect::Waiting { on, waiting } => write!(f, "Waiting({on}, {waiting})"),
         }
     }
 }
@@ -347,6 +353,17 @@ impl<'a> Ctx<'a> {
         self.links
             .effects
             .push(Effect::SetOutputLimit { on: id, limit });
+    }
+
+    /// Mark this connection as waiting on other connections (a subscriber, a
+    /// client blocked until another pushes): while set, its idle and request
+    /// timeouts do not run — silence is expected, and input it sent behind the
+    /// command it waits on is not a stalled request. Its own timers still fire.
+    pub fn set_waiting(&mut self, waiting: bool) {
+        self.links.effects.push(Effect::Waiting {
+            on: self.id,
+            waiting,
+        });
     }
 
     /// Output connection `id` holds unsent (pushes made in this callback

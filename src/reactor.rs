@@ -731,6 +731,12 @@ impl Reactor {
                     self.close(to.key(), CloseReason::OutputLimit);
                 }
             }
+            Effect::Waiting { on, waiting } => {
+                if let Some(conn) = self.conn_mut(on) {
+                    conn.set_waiting(waiting);
+                    self.arm(on.key());
+                }
+            }
             Effect::Kill(id) => {
                 if self.conn_mut(id).is_some() {
                     log::debug!("connection {id} killed by another connection");

@@ -405,6 +405,7 @@ impl SimConn {
                 Effect::Push { to, start, end } if to == me => pushes.push((start, end)),
                 Effect::OverLimit(to) if to == me => self.close(CloseReason::OutputLimit),
                 Effect::Kill(to) if to == me => self.close(CloseReason::Aborted),
+                Effect::Waiting { on, waiting } if on == me => self.conn.set_waiting(waiting),
                 Effect::Wake(to) if to == me => self.conn.wake(),
                 Effect::SetTimer { on, at, token } if on == me => self.conn.set_timer(at, token),
                 Effect::CancelTimer { on, token } if on == me => self.conn.cancel_timer(token),

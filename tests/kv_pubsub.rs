@@ -507,3 +507,32 @@ fn client_kill_reaches_a_client_that_never_sent_a_command() {
     assert_eq!(admin.cmd(&[b"CLIENT", b"KILL", b"TYPE", b"normal"]), int(1));
     quiet.assert_eof();
 }
+
+/// Subscribers and blocked clients wait on others: the idle and request timeouts
+/// leave them alone (as Redis's `timeout` does), and apply again once they stop.
+#[test]
+fn subscribers_and_blocked_clients_are_exempt_from_idle_timeouts() {
+    use evloop::proto::resp::{KvConfig, KvService};
+    use evloop::sim::{Closed, SimConn};
+    use evloop::StreamService;
+    let config = evloop::Config {
+        idle_timeout: Some(Duration::from_secs(10)),
+        request_timeout: Some(Duration::from_secs(5)),
+        ..evloop::Config::default()
+    };
+    let mut svc = KvService::new(KvConfig::default());
+    let mut sub = SimConn::with_config(svc.open("127.0.0.1:1".parse().unwrap()), &config);
+    sub.receive(b"SUBSCRIBE news\r\n");
+    sub.advance(Duration::from_secs(60));
+    assert!(!sub.is_closed(), "a quiet subscriber stays");
+    sub.receive(b"UNSUBSCRIBE\r\n");
+    sub.advance(Duration::from_secs(11));
+    assert_eq!(sub.closed(), Some(Closed::Timeout));
+
+    let mut blocked = SimConn::with_config(svc.open("127.0.0.1:2".parse().unwrap()), &config);
+    // Commands pipelined behind a BLPOP are not a stalled request.
+    blocked.receive(b"BLPOP jobs 0\r\nPING\r\n");
+    blocked.advance(Duration::from_secs(60));
+    assert!(!blocked.is_closed(), "a blocked client stays");
+    assert_eq!(blocked.take_sent(), b"");
+}

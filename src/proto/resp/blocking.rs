@@ -359,7 +359,8 @@ fn pop_or_block(
     }
     c.store.blocked.block(id, keys, op);
     c.client.block();
-    // Pushed replies must not be refused for size while blocked.
+    c.net.set_waiting(true); // no idle or request timeout while it waits
+                             // Pushed replies must not be refused for size while blocked.
     c.net.set_output_limit(crate::OutputLimit::UNLIMITED);
     if let Some(after) = timeout {
         c.net.set_timer(after, TIMEOUT_TIMER);

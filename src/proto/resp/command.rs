@@ -320,6 +320,7 @@ fn reset(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
         let id = c.net.id();
         super::pubsub::forget(&mut c.shared.pubsub.borrow_mut(), id, &subs);
         c.client.note_subscriptions();
+        c.net.set_waiting(false);
     }
     *c.client.record.name.borrow_mut() = None;
     c.client.multi = None;

@@ -446,6 +446,7 @@ impl Session for KvSession {
         }
         self.client.unblock();
         net.cancel_timer(blocking::TIMEOUT_TIMER);
+        net.set_waiting(false);
         Next::Pause // offers the commands that arrived meanwhile
     }
 
@@ -458,6 +459,7 @@ impl Session for KvSession {
             reply::nil_array(out);
         }
         self.client.unblock();
+        net.set_waiting(false);
         Next::Pause
     }
 

@@ -167,6 +167,8 @@ fn subscribe_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind: 
         confirm(out, kind.subscribe(), Some(name), subs.count());
     }
     c.client.note_subscriptions();
+    // A subscriber waits for publishers: no idle timeout while it listens.
+    c.net.set_waiting(c.client.subscribed());
 }
 
 /// UNSUBSCRIBE / PUNSUBSCRIBE: the named ones, or without arguments every one.
@@ -204,6 +206,8 @@ fn unsubscribe_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind
         }
     }
     c.client.note_subscriptions();
+    // A subscriber waits for publishers: no idle timeout while it listens.
+    c.net.set_waiting(c.client.subscribed());
 }
 
 pub(crate) fn subscribe(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {

@@ -105,9 +105,17 @@ pub(crate) struct SlotView {
     pub(crate) generation: u32,
     /// Open for pushes (not closing or closed).
     pub(crate) open: bool,
-    /// Unsent output, pushes queued in this drive included.
-    pub(crate) pending: usize,
-    pub(crate) hard_limit: usize,
+    /// Unsent output, pushes queued in this drive included (saturating: past
+    /// 4 GiB every limit has long been passed).
+    pub(crate) pending: u32,
+    /// The hard push limit, 0 for none (saturating, like `pending`). Kept small:
+    /// every connection has a view.
+    pub(crate) hard_limit: u32,
+}
+
+/// A byte count in a [`SlotView`] field.
+pub(crate) fn view_bytes(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// A request queued by a session, applied by the reactor after the callback.
@@ -256,13 +264,13 @@ impl<'a> Ctx<'a> {
         let Some(view) = self.links.view(to) else {
             return Err(PushError::Closed);
         };
-        let pending = view.pending.saturating_add(bytes.len());
-        if view.hard_limit != 0 && pending > view.hard_limit {
+        let pending = (view.pending as usize).saturating_add(bytes.len());
+        if view.hard_limit != 0 && pending > view.hard_limit as usize {
             view.open = false;
             self.links.effects.push(Effect::OverLimit(to));
             return Err(PushError::OverLimit);
         }
-        view.pending = pending;
+        view.pending = view_bytes(pending);
         let start = self.links.bytes.len();
         self.links.bytes.extend_from_slice(bytes);
         self.links.effects.push(Effect::Push {
@@ -349,7 +357,7 @@ impl<'a> Ctx<'a> {
         let Some(view) = self.links.view(id) else {
             return;
         };
-        view.hard_limit = limit.hard;
+        view.hard_limit = view_bytes(limit.hard);
         self.links
             .effects
             .push(Effect::SetOutputLimit { on: id, limit });
@@ -369,7 +377,7 @@ impl<'a> Ctx<'a> {
     /// Output connection `id` holds unsent (pushes made in this callback
     /// included), as of the start of this callback; `None` if it is not open.
     pub fn pending_output(&mut self, id: ConnId) -> Option<usize> {
-        self.links.view(id).map(|v| v.pending)
+        self.links.view(id).map(|v| v.pending as usize)
     }
 
     /// Close connection `id` at once, dropping what it has not sent (an operator's
@@ -418,7 +426,7 @@ mod tests {
                 generation,
                 open: true,
                 pending: 0,
-                hard_limit: hard,
+                hard_limit: view_bytes(hard),
             },
         );
         links
@@ -454,6 +462,12 @@ mod tests {
         assert_eq!(ctx.push(target, &[0; 5]), Err(PushError::OverLimit));
         assert_eq!(ctx.push(target, b"x"), Err(PushError::Closed));
         assert!(matches!(links.effects[1], Effect::OverLimit(id) if id == target));
+    }
+
+    /// Every connection has a view, idle or not: keep it from creeping up.
+    #[test]
+    fn a_slot_view_stays_small() {
+        assert!(std::mem::size_of::<SlotView>() <= 16);
     }
 
     #[test]

@@ -29,7 +29,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use crate::conn::{CloseReason, Conn, Drive, Io, Limits};
-use crate::ctx::{ConnId, Ctx, Effect, Links, OutputLimit, SlotView};
+use crate::ctx::{view_bytes, ConnId, Ctx, Effect, Links, OutputLimit, SlotView};
 use crate::service::{DatagramService, Session, StreamService};
 use crate::stats::{SharedStats, Stats};
 use crate::timer::{Timer, Timers};
@@ -477,8 +477,8 @@ impl Reactor {
         let after = (pa + pb) as u64;
         self.stats.output_buffered = self.stats.output_buffered + after - before;
         self.stats.output_buffered_peak = self.stats.output_buffered_peak.max(pa.max(pb) as u64);
-        self.links.slots[key].pending = pa;
-        self.links.slots[peer.key()].pending = pb;
+        self.links.slots[key].pending = view_bytes(pa);
+        self.links.slots[peer.key()].pending = view_bytes(pb);
         match result {
             Err(e) => {
                 log::debug!("relay {} <-> {peer}: {e}", self.conns[key].id);
@@ -519,7 +519,7 @@ impl Reactor {
         };
         let drive = step(conn, &mut io);
         let after = conn.pending_output() as u64;
-        self.links.slots[key].pending = after as usize;
+        self.links.slots[key].pending = view_bytes(after as usize);
         self.links.slots[key].open = conn.open_for_pushes();
         self.stats.output_buffered = self.stats.output_buffered + after - before;
         self.stats.output_buffered_peak = self.stats.output_buffered_peak.max(after);
@@ -553,7 +553,7 @@ impl Reactor {
                 generation: self.next_generation,
                 open: true,
                 pending: 0,
-                hard_limit: self.limits.push_limit.hard,
+                hard_limit: view_bytes(self.limits.push_limit.hard),
             },
         );
         ConnId::new(key, self.next_generation)
@@ -678,7 +678,7 @@ impl Reactor {
         self.stats.push_bytes += pushed as u64;
         self.stats.output_buffered = self.stats.output_buffered + pending as u64 - before as u64;
         self.stats.output_buffered_peak = self.stats.output_buffered_peak.max(pending as u64);
-        self.links.slots[key].pending = pending;
+        self.links.slots[key].pending = view_bytes(pending);
         match result {
             Ok(true) if pending > 0 => self.queue(key),
             Ok(true) => {}

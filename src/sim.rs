@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 
 use crate::conn::{CloseReason, Conn, Drive, Io, Limits, Readiness, Transport};
-use crate::ctx::{ConnId, Effect, Links, SlotView};
+use crate::ctx::{view_bytes, ConnId, Effect, Links, SlotView};
 use crate::reactor::Config;
 use crate::service::Session;
 use crate::stats::Stats;
@@ -228,7 +228,7 @@ impl SimConn {
                 generation: 1,
                 open: true,
                 pending: 0,
-                hard_limit: config.push_output_limit.hard,
+                hard_limit: view_bytes(config.push_output_limit.hard),
             },
         );
         let mut sim = SimConn {
@@ -382,7 +382,7 @@ impl SimConn {
     fn settle(&mut self, drive: Drive) -> bool {
         self.apply_effects();
         if let Some(view) = self.env.links.slots.get_mut(0) {
-            view.pending = self.conn.pending_output();
+            view.pending = view_bytes(self.conn.pending_output());
             view.open = view.open && self.conn.open_for_pushes();
         }
         match drive {

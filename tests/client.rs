@@ -112,7 +112,11 @@ fn a_refused_connect_is_reported_to_the_session() {
     let seen = wait_until(&seen, |s| s.failed.is_some());
     assert_eq!(seen.failed, Some(io::ErrorKind::ConnectionRefused));
     assert!(!seen.connected);
-    let stats = server.wait_for("slot freed", |s| s.active == 0);
+    // Counters are published at the end of a loop iteration: before the first
+    // one ends they still read zero, `active` included.
+    let stats = server.wait_for("the failure counted and the slot freed", |s| {
+        s.connect_errors >= 1 && s.active == 0
+    });
     assert_eq!(stats.connect_errors, 1);
 }
 

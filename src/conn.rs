@@ -55,6 +55,20 @@ pub(crate) enum State {
     Closed,
 }
 
+/// What a session asked for about its output (see [`Next::Stream`] and
+/// [`Next::Pause`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    /// Hand it input as it comes.
+    Free,
+    /// Nothing until the pending output drains below the low-water mark, then
+    /// `produce` more.
+    Stream,
+    /// Nothing until the pending output drains, then offer the unconsumed input
+    /// again.
+    Pause,
+}
+
 /// Why a connection was closed, for the counters and debug logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CloseReason {
@@ -200,12 +214,9 @@ pub(crate) struct Conn<T: Transport = TcpStream> {
     write_blocked: bool,
     /// Reading stopped because unsent output passed the high-water mark.
     paused: bool,
-    /// The session returned `Next::Stream` or `Next::Pause`: nothing more goes to
-    /// it until the pending output drains below the low-water mark.
-    streaming: bool,
-    /// ...and then it is asked to `produce` more (`Next::Stream`), rather than
-    /// offered the unconsumed input again (`Next::Pause`).
-    produce: bool,
+    /// Whether the session waits for the pending output to drain, and what it
+    /// wants then.
+    flow: Flow,
     /// After the peer's FIN the session asked to keep the connection (and its
     /// unconsumed input) open: it closes when the session says so, or on timeout.
     held: bool,
@@ -262,8 +273,7 @@ impl<T: Transport> Conn<T> {
             eof: false,
             write_blocked: false,
             paused: false,
-            streaming: false,
-            produce: false,
+            flow: Flow::Free,
             held: false,
             queued: false,
             last_active: now,
@@ -298,6 +308,11 @@ impl<T: Transport> Conn<T> {
             let mut ctx = Ctx::new(self.id, now, links);
             self.session.on_connect_failed(&mut ctx, error);
         }
+    }
+
+    /// The session waits for the pending output to drain (a stream or a pause).
+    fn waits_for_drain(&self) -> bool {
+        self.flow != Flow::Free
     }
 
     /// Where the connection is in its life.
@@ -338,7 +353,7 @@ impl<T: Transport> Conn<T> {
                 io.stats.io_errors += 1;
                 Drive::Close(CloseReason::IoError)
             }
-            (None, Ok(again)) if again || self.streaming => Drive::Again,
+            (None, Ok(again)) if again || self.waits_for_drain() => Drive::Again,
             (None, Ok(_)) => self.finish_state(),
         }
     }
@@ -385,22 +400,29 @@ impl<T: Transport> Conn<T> {
         self.extra().push_limit = Some(limit);
     }
 
-    /// Deliver the pushes one loop iteration made to this connection: when nothing
-    /// is queued before them and the socket has room, they go out in one `write`,
-    /// gathered in the reactor's shared output buffer `gather` (empty between
-    /// drives); only what the socket does not take is kept. (One contiguous write,
+    /// Deliver the pushes one loop iteration made to this connection (`ranges` of
+    /// the reactor's push buffer `bytes`): when nothing
+    /// is queued before them and the socket has room, they go out in one `write` —
+    /// a single push straight from the push buffer, several gathered in the
+    /// reactor's shared output buffer `gather` (empty between drives); only what
+    /// the socket does not take is kept. (One contiguous write,
     /// not a `writev` of the pieces: the kernel's per-segment copy of many small
     /// iovecs costs more than gathering them here.) Returns `Ok(false)` if the
     /// connection is now over its soft limit for longer than allowed.
-    pub(crate) fn push_slices(
+    pub(crate) fn push_ranges(
         &mut self,
-        slices: &[&[u8]],
+        bytes: &[u8],
+        ranges: &[(usize, usize)],
         gather: &mut Vec<u8>,
         limits: &Limits,
         stats: &mut Stats,
         now: Instant,
     ) -> io::Result<bool> {
-        if self.pending_output() == 0 && !self.write_blocked && self.state != State::Connecting {
+        let slices = ranges.iter().map(|&(start, end)| &bytes[start..end]);
+        if let [(start, end)] = *ranges {
+            // One push: written straight from the push buffer, no gathering.
+            self.send_or_keep_with(&bytes[start..end], stats, now)?;
+        } else if self.pending_output() == 0 && !self.write_blocked {
             debug_assert!(gather.is_empty());
             for s in slices {
                 gather.extend_from_slice(s);
@@ -496,7 +518,7 @@ impl<T: Transport> Conn<T> {
     /// nothing more but `on_closed`.
     pub(crate) fn set_link(&mut self, peer: ConnId) {
         self.extra().link = Some(peer);
-        self.streaming = false;
+        self.flow = Flow::Free;
         self.paused = false;
     }
 
@@ -728,7 +750,7 @@ impl<T: Transport> Conn<T> {
         }
     }
 
-    /// The socket, for the reactor's (de)registration and tests.
+    /// The socket (the simulator sets up its arrivals and room through it).
     pub(crate) fn transport_mut(&mut self) -> &mut T {
         &mut self.stream
     }
@@ -756,7 +778,7 @@ impl<T: Transport> Conn<T> {
             // of backpressure or a stream): the request timeout runs from its first
             // byte and is not extended by further dribbles (slowloris); the idle
             // timeout still applies if it is shorter.
-            _ if !self.input.is_empty() && !self.paused && !self.streaming => {
+            _ if !self.input.is_empty() && !self.paused && !self.waits_for_drain() => {
                 let request = limits.request_timeout.map(|t| self.mark + t);
                 let idle = limits.idle_timeout.map(|t| self.last_active + t);
                 match (request, idle) {
@@ -779,7 +801,7 @@ impl<T: Transport> Conn<T> {
     pub(crate) fn begin_shutdown(&mut self) {
         if matches!(self.state, State::Open | State::PeerClosedRead) {
             self.set_state(State::Closing);
-            if !self.streaming {
+            if !self.waits_for_drain() {
                 self.input = Vec::new();
             }
         }
@@ -823,19 +845,21 @@ impl<T: Transport> Conn<T> {
         let mut budget = io.limits.read_budget;
         let mut again = false;
         loop {
-            if self.streaming && self.pending_output() + io.out.len() >= io.limits.low_water {
+            if self.waits_for_drain() && self.pending_output() + io.out.len() >= io.limits.low_water
+            {
                 // Send what the stream produced so far: if the socket takes it all,
                 // no WRITABLE edge will come to ask for the next piece.
                 self.flush_shared(io)?;
             }
-            if self.streaming && self.pending_output() + io.out.len() < io.limits.low_water {
+            if self.waits_for_drain() && self.pending_output() + io.out.len() < io.limits.low_water
+            {
                 if budget == 0 {
                     again = true;
                     break;
                 }
                 let before = io.out.len() + self.output.len();
                 let input_before = self.input.len();
-                let next = if self.produce {
+                let next = if self.flow == Flow::Stream {
                     let out = if self.output.is_empty() {
                         &mut *io.out
                     } else {
@@ -847,13 +871,14 @@ impl<T: Transport> Conn<T> {
                     Next::Read // a pause is over
                 };
                 if next != Next::Stream {
-                    self.streaming = false;
+                    self.flow = Flow::Free;
                     if let Some(drive) = self.apply(next) {
                         return Ok(drive);
                     }
                     // The stream ended or the pause is over: requests that waited
                     // behind it go now.
-                    if !self.streaming && !self.input.is_empty() && self.accepts_requests() {
+                    if !self.waits_for_drain() && !self.input.is_empty() && self.accepts_requests()
+                    {
                         let input = std::mem::take(&mut self.input);
                         if let Some(drive) = self.feed(io, input) {
                             return Ok(drive);
@@ -861,7 +886,7 @@ impl<T: Transport> Conn<T> {
                     }
                 }
                 let produced = io.out.len() + self.output.len() - before;
-                if produced == 0 && self.streaming && self.input.len() >= input_before {
+                if produced == 0 && self.waits_for_drain() && self.input.len() >= input_before {
                     log::warn!("session paused or streamed without producing output; aborting");
                     return Ok(Drive::Close(CloseReason::Aborted));
                 }
@@ -876,7 +901,7 @@ impl<T: Transport> Conn<T> {
                 break;
             }
             match self.state {
-                State::Open if !self.paused && !self.streaming => {}
+                State::Open if !self.paused && !self.waits_for_drain() => {}
                 State::Draining => return self.drain(io),
                 _ => break,
             }
@@ -904,7 +929,7 @@ impl<T: Transport> Conn<T> {
         }
         self.flush_shared(io)?;
         // The flush may have made room that no WRITABLE edge will report.
-        again |= self.streaming && self.pending_output() < io.limits.low_water;
+        again |= self.waits_for_drain() && self.pending_output() < io.limits.low_water;
         if self.paused && self.pending_output() < io.limits.low_water {
             self.paused = false;
             again |= self.readable;
@@ -912,7 +937,7 @@ impl<T: Transport> Conn<T> {
         if self.state == State::Open
             && self.input.len() >= io.limits.max_input
             && self.pending_output() == 0
-            && !self.streaming
+            && !self.waits_for_drain()
         {
             // The session keeps more than the cap without consuming it, and no
             // output is left whose draining could change that: close gracefully.
@@ -1036,7 +1061,7 @@ impl<T: Transport> Conn<T> {
     /// `PeerClosedRead` connection that owes nothing more.
     /// Returns `true` if draining stopped at the read budget.
     fn settle(&mut self, io: &mut Io<'_>) -> io::Result<bool> {
-        if self.pending_output() > 0 || self.streaming {
+        if self.pending_output() > 0 || self.waits_for_drain() {
             return Ok(false);
         }
         if self.state == State::Closing {
@@ -1066,7 +1091,7 @@ impl<T: Transport> Conn<T> {
     fn finish_state(&self) -> Drive {
         match self.state {
             State::PeerClosedRead
-                if self.pending_output() == 0 && !self.streaming && !self.held =>
+                if self.pending_output() == 0 && !self.waits_for_drain() && !self.held =>
             {
                 Drive::Close(CloseReason::Done)
             }
@@ -1171,9 +1196,12 @@ impl<T: Transport> Conn<T> {
     fn apply(&mut self, next: Next) -> Option<Drive> {
         match next {
             Next::Read => None,
-            Next::Stream | Next::Pause => {
-                self.streaming = true;
-                self.produce = next == Next::Stream;
+            Next::Stream => {
+                self.flow = Flow::Stream;
+                None
+            }
+            Next::Pause => {
+                self.flow = Flow::Pause;
                 None
             }
             Next::Close => {
@@ -1205,15 +1233,11 @@ impl<T: Transport> Conn<T> {
                     self.input = input;
                     self.held = true;
                 }
-                Next::Stream => {
-                    self.streaming = true;
-                    self.produce = true;
-                }
+                Next::Stream => self.flow = Flow::Stream,
                 // Offer the rest to `on_input` once the output drains, then close.
                 Next::Pause => {
                     self.input = input;
-                    self.streaming = true;
-                    self.produce = false;
+                    self.flow = Flow::Pause;
                 }
                 Next::Close => {}
                 Next::Abort => return Ok(Drive::Close(CloseReason::Aborted)),

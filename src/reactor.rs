@@ -196,6 +196,9 @@ pub struct Reactor {
     push_plan: Vec<(ConnId, usize, usize, u32)>,
     /// Per slab key: the first and last entry of `push_plan` for it (`NONE`: none).
     push_lists: Vec<(u32, u32)>,
+    /// The ranges of one target's pushes, while they are delivered (kept for its
+    /// allocation).
+    push_ranges: Vec<(usize, usize)>,
     /// `apply_effects` is running (effects queued meanwhile join its loop).
     applying: bool,
     next_generation: u32,
@@ -238,6 +241,7 @@ impl Reactor {
             links: Links::default(),
             push_plan: Vec::new(),
             push_lists: Vec::new(),
+            push_ranges: Vec::new(),
             applying: false,
             next_generation: 0,
             stopping: None,
@@ -587,10 +591,7 @@ impl Reactor {
         while !self.links.effects.is_empty() {
             let effects = std::mem::take(&mut self.links.effects);
             for effect in effects {
-                match effect {
-                    Effect::Push { to, start, end } => self.plan_push(to, start, end),
-                    effect => self.apply_effect(effect, now),
-                }
+                self.apply_effect(effect, now);
             }
         }
         self.applying = false;
@@ -657,24 +658,31 @@ impl Reactor {
         else {
             return; // closed since the pushes were checked
         };
-        let bytes = &self.links.bytes;
-        let mut slices = Vec::new();
+        let ranges = &mut self.push_ranges;
+        ranges.clear();
         let mut next = first;
         while next != NONE {
             let (id, start, end, after) = self.push_plan[next as usize];
             if id == to {
-                slices.push(&bytes[start..end]);
+                ranges.push((start, end));
             }
             next = after;
         }
         let before = conn.pending_output();
-        let pushed: usize = slices.iter().map(|s| s.len()).sum();
-        let result = conn.push_slices(&slices, &mut self.out, &self.limits, &mut self.stats, now);
+        let pushed: usize = ranges.iter().map(|&(start, end)| end - start).sum();
+        let result = conn.push_ranges(
+            &self.links.bytes,
+            ranges,
+            &mut self.out,
+            &self.limits,
+            &mut self.stats,
+            now,
+        );
         if self.out.capacity() > 4 * SCRATCH_SIZE {
             self.out = Vec::new(); // as after a drive: a large gather is not kept
         }
         let pending = conn.pending_output();
-        self.stats.pushes += slices.len() as u64;
+        self.stats.pushes += self.push_ranges.len() as u64;
         self.stats.push_bytes += pushed as u64;
         self.stats.output_buffered = self.stats.output_buffered + pending as u64 - before as u64;
         self.stats.output_buffered_peak = self.stats.output_buffered_peak.max(pending as u64);
@@ -723,7 +731,7 @@ impl Reactor {
                     self.queue(a.key());
                 }
             }
-            Effect::Push { .. } => unreachable!("pushes are planned, then delivered"),
+            Effect::Push { to, start, end } => self.plan_push(to, start, end),
             Effect::OverLimit(to) => {
                 if self.conn_mut(to).is_some() {
                     log::warn!("connection {to} closed: pushed output over its hard limit");

@@ -104,24 +104,6 @@ impl Write for SimSocket {
         Ok(n)
     }
 
-    /// Like a socket's `writev`: as much of all the slices as there is room for.
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        let mut n = 0;
-        for buf in bufs {
-            match self.write(buf) {
-                Ok(k) => {
-                    n += k;
-                    if k < buf.len() {
-                        break;
-                    }
-                }
-                Err(e) if n == 0 => return Err(e),
-                Err(_) => break,
-            }
-        }
-        Ok(n)
-    }
-
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
@@ -416,15 +398,15 @@ impl SimConn {
         }
         if !pushes.is_empty() && self.closed.is_none() {
             let bytes = std::mem::take(&mut self.env.links.bytes);
-            let slices: Vec<&[u8]> = pushes
-                .iter()
-                .map(|&(start, end)| &bytes[start..end])
-                .collect();
             let env = &mut self.env;
-            match self
-                .conn
-                .push_slices(&slices, &mut env.out, &env.limits, &mut env.stats, env.now)
-            {
+            match self.conn.push_ranges(
+                &bytes,
+                &pushes,
+                &mut env.out,
+                &env.limits,
+                &mut env.stats,
+                env.now,
+            ) {
                 Ok(true) => {}
                 Ok(false) => self.close(CloseReason::OutputLimit),
                 Err(_) => self.close(CloseReason::IoError),

@@ -361,9 +361,7 @@ impl Session for KvSession {
         }
         let shared = &*self.shared;
         let now = (shared.clock)();
-        let record = &self.client.record;
-        record.conn.set(Some(net.id()));
-        record.last_ms.set(now);
+        self.client.record.last_ms.set(now);
         let mut store = shared.store.borrow_mut();
         let mut pos = 0;
         let mut next = Next::Read;

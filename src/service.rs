@@ -31,7 +31,9 @@ pub enum Next {
     /// unconsumed (a pipeline whose replies reached the session's output batch).
     /// Nothing more is read or handed to the session until the pending output has
     /// drained below the low-water mark; then the unconsumed input is offered to
-    /// [`Session::on_input`] again. Returned from
+    /// [`Session::on_input`] again. Returned from [`Session::on_wake`] or
+    /// [`Session::on_timer`], it hands back the input that waited meanwhile (a
+    /// client that was blocked on another connection). Returned from
     /// [`Session::on_peer_closed`], the remaining input goes to `on_input` the same
     /// way before the connection closes.
     Pause,

@@ -26,13 +26,16 @@ ROUTES:
   GET|HEAD /, /plaintext   Hello, World! (text/plain)
   GET|HEAD /json           {\"message\":\"Hello, World!\"}
   POST /echo               the request body back
-  GET|HEAD /<path>         a file under --root, if given
+  GET|HEAD /<path>         a file under --root, if given (Range, If-None-Match,
+                           If-Modified-Since, If-Range; large bodies by sendfile)
 
 OPTIONS:
   --listen ADDR              address to bind (default 127.0.0.1:8080; port 0 = any)
   --root DIR                 serve static files under DIR
   --max-body BYTES           largest request body (default 8388608)
   --max-header BYTES         largest request head (default 16384)
+  --max-open-files N         static files held open at once, cached or being
+                             sent; beyond it a request gets 503 (default 1024)
   --header-timeout SECS      close a connection whose request head is not complete
                              this long after its first byte, 0 = never (default 10)
   --keepalive-timeout SECS   close a connection idle this long, 0 = never (default 60)
@@ -59,6 +62,9 @@ fn main() {
             "root" => http.root = Some(common::value::<PathBuf>(NAME, "--root", parser)),
             "max-body" => http.max_body = common::value(NAME, "--max-body", parser),
             "max-header" => http.max_header_bytes = common::value(NAME, "--max-header", parser),
+            "max-open-files" => {
+                http.max_open_files = common::value(NAME, "--max-open-files", parser)
+            }
             "header-timeout" => {
                 header_timeout = Some(common::timeout_secs(NAME, "--header-timeout", parser))
             }

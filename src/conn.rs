@@ -14,13 +14,14 @@
 //! input cap) leaves the flag set so reading resumes without waiting for an edge
 //! that would never come.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 
-use crate::ctx::{ConnId, Ctx, Links, OutputLimit};
+use crate::ctx::{ConnId, Ctx, FileRange, Links, OutputLimit};
 use crate::service::{Next, Session};
 use crate::splice::Pipe;
 use crate::stats::Stats;
@@ -129,8 +130,14 @@ pub(crate) trait Transport: Read + Write {
     fn take_error(&self) -> io::Result<Option<io::Error>>;
     /// The peer's address; `NotConnected` while a connect is in progress.
     fn peer_addr(&self) -> io::Result<SocketAddr>;
-    /// The kernel socket, for `splice(2)`; `None` for a socket that has none.
+    /// The kernel socket, for `splice(2)` and `sendfile(2)`; `None` for a socket
+    /// that has none.
     fn socket(&self) -> Option<&TcpStream>;
+    /// A write after which more follows at once (`MSG_MORE`: the kernel may hold a
+    /// partial segment back for it).
+    fn write_more(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write(buf)
+    }
 }
 
 impl Transport for TcpStream {
@@ -148,6 +155,10 @@ impl Transport for TcpStream {
 
     fn socket(&self) -> Option<&TcpStream> {
         Some(self)
+    }
+
+    fn write_more(&mut self, buf: &[u8]) -> io::Result<usize> {
+        crate::sendfile::send_more(self, buf)
     }
 }
 
@@ -257,6 +268,30 @@ struct Extra {
     pipe: Option<Pipe>,
     /// The session waits on other connections: no idle or request timeout.
     waiting: bool,
+    /// Output behind a file: everything after `Conn::output` (see [`Chunk`]).
+    queue: VecDeque<Chunk>,
+    /// Bytes `queue` holds, the files' remaining lengths included.
+    queued: u64,
+}
+
+/// Output queued behind `Conn::output` once a session sends a file: the file, and
+/// what the session wrote after it. The first chunk is always a file (bytes
+/// before it are `Conn::output`).
+#[derive(Debug)]
+enum Chunk {
+    File(FileRange),
+    Bytes(Vec<u8>),
+}
+
+/// Which buffer a session callback writes its output to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutTarget {
+    /// The reactor's shared buffer: nothing is pending.
+    Shared,
+    /// The connection's own unsent tail.
+    Own,
+    /// The last chunk of the queue behind a file.
+    Queue,
 }
 
 impl<T: Transport> Conn<T> {
@@ -383,6 +418,7 @@ impl<T: Transport> Conn<T> {
                 && e.link.is_none()
                 && e.pipe.is_none()
                 && !e.waiting
+                && e.queue.is_empty()
         }) {
             self.extra = None;
         }
@@ -443,7 +479,7 @@ impl<T: Transport> Conn<T> {
             gather.clear();
         } else {
             for s in slices {
-                self.output.extend_from_slice(s);
+                self.append_output(s);
             }
         }
         Ok(self.within_soft_limit(limits, now))
@@ -688,7 +724,7 @@ impl<T: Transport> Conn<T> {
         now: Instant,
     ) -> io::Result<()> {
         if self.pending_output() > 0 || self.write_blocked {
-            self.output.extend_from_slice(bytes);
+            self.append_output(bytes);
             return Ok(());
         }
         let written = self.write(bytes, stats)?;
@@ -755,9 +791,141 @@ impl<T: Transport> Conn<T> {
         &mut self.stream
     }
 
-    /// Unsent output bytes.
+    /// Output owed and not yet sent: unsent bytes and the files queued behind them.
     pub(crate) fn pending_output(&self) -> usize {
-        self.output.len() - self.sent
+        let queued = self.extra.as_ref().map_or(0, |e| e.queued);
+        (self.output.len() - self.sent)
+            .saturating_add(usize::try_from(queued).unwrap_or(usize::MAX))
+    }
+
+    /// Output bytes held in memory (the files being sent are not).
+    pub(crate) fn buffered_output(&self) -> usize {
+        let queued = self.extra.as_ref().map_or(0, |e| {
+            e.queue
+                .iter()
+                .map(|c| match c {
+                    Chunk::Bytes(b) => b.len(),
+                    Chunk::File(_) => 0,
+                })
+                .sum()
+        });
+        self.output.len() - self.sent + queued
+    }
+
+    /// Whether output is queued behind a file.
+    fn has_queue(&self) -> bool {
+        self.extra.as_ref().is_some_and(|e| !e.queue.is_empty())
+    }
+
+    /// Where a session callback's output goes now: behind everything pending.
+    fn out_target(&self) -> OutTarget {
+        if self.has_queue() {
+            OutTarget::Queue
+        } else if self.output.is_empty() {
+            OutTarget::Shared
+        } else {
+            OutTarget::Own
+        }
+    }
+
+    /// The buffer for `target` (see [`Conn::out_target`]).
+    fn out_buf<'b>(
+        output: &'b mut Vec<u8>,
+        extra: &'b mut Option<Box<Extra>>,
+        shared: &'b mut Vec<u8>,
+        target: OutTarget,
+    ) -> &'b mut Vec<u8> {
+        match target {
+            OutTarget::Shared => shared,
+            OutTarget::Own => output,
+            OutTarget::Queue => {
+                let extra = extra.get_or_insert_with(Box::default);
+                if !matches!(extra.queue.back(), Some(Chunk::Bytes(_))) {
+                    extra.queue.push_back(Chunk::Bytes(Vec::new()));
+                }
+                match extra.queue.back_mut() {
+                    Some(Chunk::Bytes(bytes)) => bytes,
+                    _ => unreachable!("a bytes chunk was just pushed"),
+                }
+            }
+        }
+    }
+
+    /// Append bytes behind everything this connection owes.
+    fn append_output(&mut self, bytes: &[u8]) {
+        if self.has_queue() {
+            let mut empty = Vec::new();
+            Self::out_buf(
+                &mut self.output,
+                &mut self.extra,
+                &mut empty,
+                OutTarget::Queue,
+            )
+            .extend_from_slice(bytes);
+            self.extra().queued += bytes.len() as u64;
+        } else {
+            self.output.extend_from_slice(bytes);
+        }
+    }
+
+    /// After a session callback that wrote to `target`: account for what it wrote
+    /// behind a file, and queue the files it asked to send, each at its place in
+    /// that output.
+    fn settle_output(&mut self, io: &mut Io<'_>, target: OutTarget, queue_len_before: usize) {
+        if target == OutTarget::Queue {
+            let extra = self.extra();
+            if let Some(Chunk::Bytes(bytes)) = extra.queue.back() {
+                let grown = bytes.len().saturating_sub(queue_len_before);
+                extra.queued += grown as u64;
+            }
+        }
+        if io.links.files.is_empty() {
+            return;
+        }
+        let files = std::mem::take(&mut io.links.files);
+        let buf = Self::out_buf(&mut self.output, &mut self.extra, io.out, target);
+        let base = if target == OutTarget::Queue {
+            queue_len_before
+        } else {
+            0
+        };
+        // Positions were recorded in this buffer; anything out of order (the
+        // session shrank its buffer) is clamped so bytes are never lost or repeated.
+        let first = files[0].at.clamp(base, buf.len());
+        let tail = buf.split_off(first);
+        let mut chunks = Vec::with_capacity(2 * files.len());
+        let mut done = first;
+        for file in files {
+            let at = file.at.clamp(done, first + tail.len());
+            if at > done {
+                chunks.push(Chunk::Bytes(tail[done - first..at - first].to_vec()));
+            }
+            done = at;
+            chunks.push(Chunk::File(file.range));
+        }
+        if done < first + tail.len() {
+            chunks.push(Chunk::Bytes(tail[done - first..].to_vec()));
+        }
+        if target == OutTarget::Shared {
+            // The bytes before the first file are this connection's to send now.
+            self.keep_unsent(io.out, 0);
+        }
+        let extra = self.extra();
+        if target == OutTarget::Queue {
+            // The queue's last chunk was the buffer just split: what moved out of
+            // it into new chunks is counted again below.
+            extra.queued -= (tail.len()) as u64;
+            if matches!(extra.queue.back(), Some(Chunk::Bytes(b)) if b.is_empty()) {
+                extra.queue.pop_back();
+            }
+        }
+        for chunk in chunks {
+            extra.queued += match &chunk {
+                Chunk::Bytes(b) => b.len() as u64,
+                Chunk::File(f) => f.len,
+            };
+            extra.queue.push_back(chunk);
+        }
     }
 
     /// When this connection must be closed if nothing happens before.
@@ -857,16 +1025,16 @@ impl<T: Transport> Conn<T> {
                     again = true;
                     break;
                 }
-                let before = io.out.len() + self.output.len();
+                let before = io.out.len() + self.pending_output();
                 let input_before = self.input.len();
                 let next = if self.flow == Flow::Stream {
-                    let out = if self.output.is_empty() {
-                        &mut *io.out
-                    } else {
-                        &mut self.output
-                    };
+                    let target = self.out_target();
+                    let out = Self::out_buf(&mut self.output, &mut self.extra, io.out, target);
+                    let out_before = out.len();
                     let mut ctx = Ctx::new(self.id, io.now, io.links);
-                    self.session.produce(&mut ctx, out)
+                    let next = self.session.produce(&mut ctx, out);
+                    self.settle_output(io, target, out_before);
+                    next
                 } else {
                     Next::Read // a pause is over
                 };
@@ -885,7 +1053,7 @@ impl<T: Transport> Conn<T> {
                         }
                     }
                 }
-                let produced = io.out.len() + self.output.len() - before;
+                let produced = (io.out.len() + self.pending_output()).saturating_sub(before);
                 if produced == 0 && self.waits_for_drain() && self.input.len() >= input_before {
                     log::warn!("session paused or streamed without producing output; aborting");
                     return Ok(Drive::Close(CloseReason::Aborted));
@@ -961,25 +1129,23 @@ impl<T: Transport> Conn<T> {
     /// Tell the session about a wake and its due timers.
     fn run_callbacks(&mut self, io: &mut Io<'_>) -> Option<Drive> {
         if std::mem::take(&mut self.woken) {
-            let out = if self.output.is_empty() {
-                &mut *io.out
-            } else {
-                &mut self.output
-            };
+            let target = self.out_target();
+            let out = Self::out_buf(&mut self.output, &mut self.extra, io.out, target);
+            let out_before = out.len();
             let mut ctx = Ctx::new(self.id, io.now, io.links);
             let next = self.session.on_wake(&mut ctx, out);
+            self.settle_output(io, target, out_before);
             if let Some(drive) = self.apply(next) {
                 return Some(drive);
             }
         }
         while let Some(token) = self.take_due_timer(io.now) {
-            let out = if self.output.is_empty() {
-                &mut *io.out
-            } else {
-                &mut self.output
-            };
+            let target = self.out_target();
+            let out = Self::out_buf(&mut self.output, &mut self.extra, io.out, target);
+            let out_before = out.len();
             let mut ctx = Ctx::new(self.id, io.now, io.links);
             let next = self.session.on_timer(&mut ctx, token, out);
+            self.settle_output(io, target, out_before);
             if let Some(drive) = self.apply(next) {
                 return Some(drive);
             }
@@ -1052,8 +1218,12 @@ impl<T: Transport> Conn<T> {
         io.stats.connected += 1;
         self.set_state(State::Open);
         self.last_active = io.now;
+        let target = self.out_target();
+        let out = Self::out_buf(&mut self.output, &mut self.extra, io.out, target);
+        let out_before = out.len();
         let mut ctx = Ctx::new(self.id, io.now, io.links);
-        let next = self.session.on_connected(&mut ctx, io.out);
+        let next = self.session.on_connected(&mut ctx, out);
+        self.settle_output(io, target, out_before);
         self.apply(next)
     }
 
@@ -1150,13 +1320,12 @@ impl<T: Transport> Conn<T> {
     fn feed_scratch(&mut self, io: &mut Io<'_>, n: usize) -> io::Result<Option<Drive>> {
         if self.input.is_empty() {
             self.mark = io.now;
-            let out = if self.output.is_empty() {
-                &mut *io.out
-            } else {
-                &mut self.output
-            };
+            let target = self.out_target();
+            let out = Self::out_buf(&mut self.output, &mut self.extra, io.out, target);
+            let out_before = out.len();
             let mut ctx = Ctx::new(self.id, io.now, io.links);
             let step = self.session.on_input(&mut ctx, &io.scratch[..n], out);
+            self.settle_output(io, target, out_before);
             let consumed = step.consumed.min(n);
             if consumed < n {
                 self.input.extend_from_slice(&io.scratch[consumed..n]);
@@ -1171,13 +1340,12 @@ impl<T: Transport> Conn<T> {
 
     /// Hand `input` (everything unconsumed) to the session; keep what it leaves.
     fn feed(&mut self, io: &mut Io<'_>, mut input: Vec<u8>) -> Option<Drive> {
-        let out = if self.output.is_empty() {
-            &mut *io.out
-        } else {
-            &mut self.output
-        };
+        let target = self.out_target();
+        let out = Self::out_buf(&mut self.output, &mut self.extra, io.out, target);
+        let out_before = out.len();
         let mut ctx = Ctx::new(self.id, io.now, io.links);
         let step = self.session.on_input(&mut ctx, &input, out);
+        self.settle_output(io, target, out_before);
         let consumed = step.consumed.min(input.len());
         if consumed == input.len() {
             self.input = Vec::new();
@@ -1218,13 +1386,12 @@ impl<T: Transport> Conn<T> {
     fn on_peer_fin(&mut self, io: &mut Io<'_>) -> io::Result<Drive> {
         if self.state == State::Open {
             let input = std::mem::take(&mut self.input);
-            let out = if self.output.is_empty() {
-                &mut *io.out
-            } else {
-                &mut self.output
-            };
+            let target = self.out_target();
+            let out = Self::out_buf(&mut self.output, &mut self.extra, io.out, target);
+            let out_before = out.len();
             let mut ctx = Ctx::new(self.id, io.now, io.links);
             let next = self.session.on_peer_closed(&mut ctx, &input, out);
+            self.settle_output(io, target, out_before);
             self.set_state(State::PeerClosedRead);
             match next {
                 // Keep the connection, and the input, until the session decides
@@ -1279,7 +1446,9 @@ impl<T: Transport> Conn<T> {
 
     /// Move the unsent part of the shared buffer into this connection's own tail.
     fn keep_unsent(&mut self, out: &mut Vec<u8>, written: usize) {
-        if self.output.is_empty() {
+        if self.has_queue() {
+            self.append_output(&out[written..]);
+        } else if self.output.is_empty() {
             // Take the shared buffer's allocation instead of copying into a new one.
             std::mem::swap(&mut self.output, out);
             self.sent = written;
@@ -1289,25 +1458,123 @@ impl<T: Transport> Conn<T> {
         out.clear();
     }
 
-    /// Write our own tail.
+    /// Write our own tail, then what is queued behind it, until the socket is full
+    /// or everything is sent.
     fn flush(&mut self, io: &mut Io<'_>) -> io::Result<()> {
-        if self.write_blocked {
-            return Ok(());
-        }
-        let output = std::mem::take(&mut self.output);
-        let written = self.write(&output[self.sent..], io.stats);
-        self.output = output;
-        let written = written?;
-        if written > 0 {
-            self.last_active = io.now;
-        }
-        self.sent += written;
-        if self.sent == self.output.len() {
+        loop {
+            if self.write_blocked {
+                return Ok(());
+            }
+            if self.sent < self.output.len() {
+                // A file next: the kernel may hold a partial segment for it.
+                let more = matches!(
+                    self.extra.as_ref().and_then(|e| e.queue.front()),
+                    Some(Chunk::File(_))
+                );
+                let output = std::mem::take(&mut self.output);
+                let written = self.write_with(&output[self.sent..], io.stats, more);
+                self.output = output;
+                let written = written?;
+                if written > 0 {
+                    self.last_active = io.now;
+                }
+                self.sent += written;
+                if self.sent < self.output.len() {
+                    if self.sent > self.output.len() / 2 && self.sent > 64 * 1024 {
+                        self.output.drain(..self.sent);
+                        self.sent = 0;
+                    }
+                    return Ok(());
+                }
+            }
             self.output = Vec::new();
             self.sent = 0;
-        } else if self.sent > self.output.len() / 2 && self.sent > 64 * 1024 {
-            self.output.drain(..self.sent);
-            self.sent = 0;
+            let Some(extra) = self.extra.as_mut() else {
+                return Ok(());
+            };
+            match extra.queue.pop_front() {
+                None => {
+                    self.trim_extra();
+                    return Ok(());
+                }
+                Some(Chunk::Bytes(bytes)) => {
+                    extra.queued -= bytes.len() as u64;
+                    self.output = bytes;
+                }
+                Some(Chunk::File(mut range)) => {
+                    let before = range.len;
+                    let result = self.send_file_part(&mut range, io);
+                    let extra = self.extra();
+                    extra.queued -= before - range.len;
+                    if range.len > 0 {
+                        extra.queue.push_front(Chunk::File(range));
+                    }
+                    result?;
+                }
+            }
+        }
+    }
+
+    /// Send as much of `range` as the socket takes now: with `sendfile(2)` if the
+    /// transport is a kernel socket, else read into the scratch buffer and written
+    /// (what the socket does not take of that becomes our tail, before the rest of
+    /// the file). A file shorter than the range is an error.
+    fn send_file_part(&mut self, range: &mut FileRange, io: &mut Io<'_>) -> io::Result<()> {
+        let shrank =
+            || io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being sent");
+        while range.len > 0 && !self.write_blocked {
+            if let Some(socket) = self.stream.socket() {
+                let count = range.len.min(crate::sendfile::SENDFILE_MAX) as usize;
+                io.stats.writes += 1;
+                match crate::sendfile::send_file(socket, &range.file, &mut range.offset, count) {
+                    Ok(0) => return Err(file_shrank()),
+                    // A short count may mean a full send buffer or the file's end
+                    // (it shrank): only the next call tells which. Taking it for a
+                    // full buffer could wait forever for a WRITABLE edge that the
+                    // kernel raises only after a send found no room.
+                    Ok(n) => {
+                        range.len -= n as u64;
+                        io.stats.bytes_out += n as u64;
+                        io.stats.file_bytes += n as u64;
+                        self.last_active = io.now;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.write_blocked = true,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                        return self.copy_file_part(range, io)
+                    }
+                    Err(e) => return Err(e),
+                }
+            } else {
+                return self.copy_file_part(range, io);
+            }
+        }
+        Ok(())
+    }
+
+    /// The copying path of [`Conn::send_file_part`].
+    fn copy_file_part(&mut self, range: &mut FileRange, io: &mut Io<'_>) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        while range.len > 0 && !self.write_blocked {
+            let want = range.len.min(io.scratch.len() as u64) as usize;
+            let got = match range.file.read_at(&mut io.scratch[..want], range.offset) {
+                Ok(0) => return Err(file_shrank()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            range.offset += got as u64;
+            range.len -= got as u64;
+            io.stats.file_bytes += got as u64;
+            let written = self.write_with(&io.scratch[..got], io.stats, range.len > 0)?;
+            if written > 0 {
+                self.last_active = io.now;
+            }
+            if written < got {
+                debug_assert!(self.output.is_empty());
+                self.output.extend_from_slice(&io.scratch[written..got]);
+                self.sent = 0;
+            }
         }
         Ok(())
     }
@@ -1316,10 +1583,20 @@ impl<T: Transport> Conn<T> {
     /// send buffer is full, so we stop there (and write nothing more until a
     /// WRITABLE edge) instead of making a call that would only return `WouldBlock`.
     fn write(&mut self, buf: &[u8], stats: &mut Stats) -> io::Result<usize> {
+        self.write_with(buf, stats, false)
+    }
+
+    /// [`Conn::write`], with `MSG_MORE` if `more` follows at once.
+    fn write_with(&mut self, buf: &[u8], stats: &mut Stats, more: bool) -> io::Result<usize> {
         let mut written = 0;
         while written < buf.len() {
             stats.writes += 1;
-            match self.stream.write(&buf[written..]) {
+            let result = if more {
+                self.stream.write_more(&buf[written..])
+            } else {
+                self.stream.write(&buf[written..])
+            };
+            match result {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     written += n;
@@ -1339,6 +1616,11 @@ impl<T: Transport> Conn<T> {
         }
         Ok(written)
     }
+}
+
+/// A queued file turned out shorter than its range.
+fn file_shrank() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being sent")
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! What a session can ask of the reactor besides answering its own connection:
 //! [`Ctx`] and the types around it.
 
+use std::fs::File;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::service::Session;
@@ -175,6 +177,67 @@ impl std::fmt::Debug for Effect {
     }
 }
 
+/// Part of a file to send on a connection, as its output: see [`Ctx::send_file`].
+///
+/// The file is shared (`Rc`): a server keeps one descriptor per file however many
+/// connections are sending it.
+#[derive(Debug, Clone)]
+pub struct FileRange {
+    pub(crate) file: Rc<File>,
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+}
+
+impl FileRange {
+    /// `len` bytes of `file` from `offset`.
+    pub fn new(file: Rc<File>, offset: u64, len: u64) -> FileRange {
+        FileRange { file, offset, len }
+    }
+
+    /// The file.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Where the bytes still to send begin.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// How many bytes are still to send.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether nothing is left to send.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Reads what is left into `out`, as a model reactor (a test) stands in for
+    /// the real one. A file that has shrunk below the range is `UnexpectedEof`.
+    pub fn read_into(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let start = out.len();
+        let len = usize::try_from(self.len).map_err(|_| std::io::ErrorKind::OutOfMemory)?;
+        out.resize(start + len, 0);
+        let result = self.file.read_exact_at(&mut out[start..], self.offset);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+}
+
+/// A file a session queued in one callback, and where in its output it goes.
+#[derive(Debug)]
+pub(crate) struct QueuedFile {
+    /// The length the callback's output buffer had when the file was queued: the
+    /// file's bytes go after the buffer's first `at` bytes.
+    pub(crate) at: usize,
+    pub(crate) range: FileRange,
+}
+
 /// The reactor's side of every [`Ctx`]: the slot views and the queue of effects.
 #[derive(Debug, Default)]
 pub(crate) struct Links {
@@ -182,6 +245,8 @@ pub(crate) struct Links {
     pub(crate) effects: Vec<Effect>,
     /// Bytes of queued pushes.
     pub(crate) bytes: Vec<u8>,
+    /// Files the current callback queued on its own connection, in order.
+    pub(crate) files: Vec<QueuedFile>,
 }
 
 impl Links {
@@ -255,6 +320,24 @@ impl<'a> Ctx<'a> {
     /// here rather than reading a clock, so tests can drive them with any time.
     pub fn now(&self) -> Instant {
         self.now
+    }
+
+    /// Send `range` of a file as this connection's output, right after the first
+    /// `out.len()` bytes of this callback's output buffer `out` (so write a
+    /// response head to `out`, then call this; what is written to `out` afterwards
+    /// follows the file). The file goes out with `sendfile(2)` where the kernel has
+    /// it (its bytes never enter user space) and is copied through a buffer
+    /// elsewhere; either way it counts as pending output for backpressure, like
+    /// bytes written to `out`. A file that turns out shorter than the range when
+    /// its turn comes (truncated meanwhile) aborts the connection: whatever was
+    /// promised about its length cannot be kept.
+    pub fn send_file(&mut self, out: &[u8], range: FileRange) {
+        if range.len > 0 {
+            self.links.files.push(QueuedFile {
+                at: out.len(),
+                range,
+            });
+        }
     }
 
     /// Append `bytes` to connection `to`'s output, after anything it already owes.
@@ -410,7 +493,37 @@ impl Detached {
     pub fn ctx(&mut self, now: Instant) -> Ctx<'_> {
         self.links.effects.clear();
         self.links.bytes.clear();
+        self.links.files.clear();
         Ctx::new(ConnId::new(0, 0), now, &mut self.links)
+    }
+
+    /// The files the last callback queued with [`Ctx::send_file`]: each with the
+    /// position in that callback's output buffer where its bytes go.
+    pub fn take_files(&mut self) -> Vec<(usize, FileRange)> {
+        self.links
+            .files
+            .drain(..)
+            .map(|f| (f.at, f.range))
+            .collect()
+    }
+
+    /// Stands in for the reactor after a callback that wrote `out`: splices the
+    /// files it queued into `out` where they belong.
+    pub fn resolve_files(&mut self, out: &mut Vec<u8>) -> std::io::Result<()> {
+        let files = self.take_files();
+        if files.is_empty() {
+            return Ok(());
+        }
+        let start = files[0].0;
+        let tail = out.split_off(start);
+        let mut done = start;
+        for (at, range) in files {
+            out.extend_from_slice(&tail[done - start..at - start]);
+            done = at;
+            range.read_into(out)?;
+        }
+        out.extend_from_slice(&tail[done - start..]);
+        Ok(())
     }
 }
 

@@ -80,6 +80,7 @@ mod ctx;
 pub mod net;
 pub mod proto;
 mod reactor;
+mod sendfile;
 pub mod service;
 pub mod sim;
 mod splice;
@@ -89,7 +90,7 @@ mod udp;
 
 pub use reactor::{Config, Handle, Reactor};
 pub use service::{
-    ConnId, Ctx, DatagramService, Datagrams, Detached, Next, OutputLimit, PushError, Session, Step,
-    StreamService,
+    ConnId, Ctx, DatagramService, Datagrams, Detached, FileRange, Next, OutputLimit, PushError,
+    Session, Step, StreamService,
 };
 pub use stats::Stats;

@@ -463,7 +463,7 @@ impl Reactor {
             self.close(key, CloseReason::Done);
             return;
         }
-        let before = (a.pending_output() + b.pending_output()) as u64;
+        let before = (a.buffered_output() + b.buffered_output()) as u64;
         let mut io = Io {
             scratch: &mut self.scratch,
             out: &mut self.out,
@@ -476,7 +476,7 @@ impl Reactor {
             .flush_tail(&mut io)
             .and_then(|()| b.flush_tail(&mut io))
             .and_then(|()| Ok(a.relay_to(b, &mut io)? | b.relay_to(a, &mut io)?));
-        let (pa, pb) = (a.pending_output(), b.pending_output());
+        let (pa, pb) = (a.buffered_output(), b.buffered_output());
         let done = a.relay_done(b);
         let after = (pa + pb) as u64;
         self.stats.output_buffered = self.stats.output_buffered + after - before;
@@ -512,7 +512,7 @@ impl Reactor {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        let before = conn.pending_output() as u64;
+        let before = conn.buffered_output() as u64;
         let mut io = Io {
             scratch: &mut self.scratch,
             out: &mut self.out,
@@ -522,8 +522,8 @@ impl Reactor {
             links: &mut self.links,
         };
         let drive = step(conn, &mut io);
-        let after = conn.pending_output() as u64;
-        self.links.slots[key].pending = view_bytes(after as usize);
+        let after = conn.buffered_output() as u64;
+        self.links.slots[key].pending = view_bytes(conn.pending_output());
         self.links.slots[key].open = conn.open_for_pushes();
         self.stats.output_buffered = self.stats.output_buffered + after - before;
         self.stats.output_buffered_peak = self.stats.output_buffered_peak.max(after);
@@ -668,7 +668,7 @@ impl Reactor {
             }
             next = after;
         }
-        let before = conn.pending_output();
+        let before = conn.buffered_output();
         let pushed: usize = ranges.iter().map(|&(start, end)| end - start).sum();
         let result = conn.push_ranges(
             &self.links.bytes,
@@ -681,11 +681,12 @@ impl Reactor {
         if self.out.capacity() > 4 * SCRATCH_SIZE {
             self.out = Vec::new(); // as after a drive: a large gather is not kept
         }
-        let pending = conn.pending_output();
+        let buffered = conn.buffered_output();
         self.stats.pushes += self.push_ranges.len() as u64;
         self.stats.push_bytes += pushed as u64;
-        self.stats.output_buffered = self.stats.output_buffered + pending as u64 - before as u64;
-        self.stats.output_buffered_peak = self.stats.output_buffered_peak.max(pending as u64);
+        self.stats.output_buffered = self.stats.output_buffered + buffered as u64 - before as u64;
+        self.stats.output_buffered_peak = self.stats.output_buffered_peak.max(buffered as u64);
+        let pending = conn.pending_output();
         self.links.slots[key].pending = view_bytes(pending);
         match result {
             Ok(true) if pending > 0 => self.queue(key),
@@ -804,7 +805,7 @@ impl Reactor {
         let linked = conn.link();
         conn.unlink();
         conn.closed(&mut self.links, now);
-        self.stats.output_buffered -= conn.pending_output() as u64;
+        self.stats.output_buffered -= conn.buffered_output() as u64;
         self.stats.closed += 1;
         self.stats.active -= 1;
         if reason == CloseReason::Timeout {

@@ -15,7 +15,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-pub use crate::ctx::{ConnId, Ctx, Detached, OutputLimit, PushError};
+pub use crate::ctx::{ConnId, Ctx, Detached, FileRange, OutputLimit, PushError};
 
 /// What a session wants the reactor to do after it handled some input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

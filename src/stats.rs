@@ -56,8 +56,12 @@ counters! {
     bytes_out,
     /// `read` syscalls on TCP connections (including ones that found no data).
     reads,
-    /// `write` syscalls on TCP connections (including ones that wrote nothing).
+    /// `write` syscalls on TCP connections (including ones that wrote nothing;
+    /// `sendfile` calls count here too).
     writes,
+    /// Bytes of files sent with [`Ctx::send_file`](crate::Ctx::send_file) (part of
+    /// `bytes_out`).
+    file_bytes,
     /// `epoll_wait` calls (`Poll::poll`).
     polls,
     /// `accept` calls that failed with something other than `WouldBlock`.

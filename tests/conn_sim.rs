@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use evloop::proto::echo::Echo;
 use evloop::sim::{Closed, SimConn};
-use evloop::{Config, Ctx, Next, Session, Step};
+use evloop::{Config, Ctx, FileRange, Next, Session, Step};
 
 /// Answers each line `N\n` with N bytes of `x`; pauses once one call has written
 /// `batch` bytes (0: never). Records what it heard.
@@ -226,4 +226,123 @@ fn pushes_keep_their_order_through_short_writes() {
     got.extend(conn.take_sent());
     assert_eq!(got, b"[reply]one,two,three;[reply]one,two,three;");
     assert_eq!(conn.pending_output(), 0);
+}
+
+/// For each input line, a head, a queued file range (the line's length in bytes of
+/// the file, from the start), then a tail; a timer writes `tick` when it fires.
+struct FileSender {
+    file: Rc<std::fs::File>,
+}
+
+impl Session for FileSender {
+    fn on_input(&mut self, ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
+        let mut pos = 0;
+        while let Some(end) = input[pos..].iter().position(|&b| b == b'\n') {
+            let n: u64 = std::str::from_utf8(&input[pos..pos + end])
+                .unwrap()
+                .parse()
+                .unwrap();
+            pos += end + 1;
+            out.extend_from_slice(b"<head>");
+            ctx.send_file(out, FileRange::new(Rc::clone(&self.file), 0, n));
+            out.extend_from_slice(b"<tail>");
+            ctx.set_timer(Duration::from_secs(1), 1);
+        }
+        Step::read(pos)
+    }
+
+    fn on_timer(&mut self, _ctx: &mut Ctx<'_>, _token: u64, out: &mut Vec<u8>) -> Next {
+        out.extend_from_slice(b"tick");
+        Next::Read
+    }
+}
+
+/// A file under the temp dir with `len` patterned bytes, removed on drop.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(name: &str, len: usize) -> (TempFile, Vec<u8>) {
+        let path = std::env::temp_dir().join(format!("evloop-sim-{name}-{}", std::process::id()));
+        let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        (TempFile(path), content)
+    }
+
+    fn open(&self) -> Rc<std::fs::File> {
+        Rc::new(std::fs::File::open(&self.0).unwrap())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn file_sender(file: &TempFile) -> SimConn {
+    SimConn::new(Box::new(FileSender { file: file.open() }))
+}
+
+#[test]
+fn queued_files_keep_their_place_in_the_output_through_short_writes() {
+    let (tmp, content) = TempFile::new("order", 300_000);
+    let mut conn = file_sender(&tmp);
+    conn.set_send_room(0);
+    conn.receive(b"300000\n1000\n");
+    assert_eq!(conn.pending_output(), 2 * 12 + 301_000);
+    // A timer firing while files are queued writes behind them.
+    conn.advance(Duration::from_secs(2));
+    let mut sent = Vec::new();
+    for _ in 0..1000 {
+        conn.set_send_room(7_000);
+        let got = conn.take_sent();
+        if got.is_empty() {
+            break;
+        }
+        sent.extend_from_slice(&got);
+    }
+    let want = [
+        &b"<head>"[..],
+        &content,
+        b"<tail><head>",
+        &content[..1000],
+        b"<tail>tick",
+    ]
+    .concat();
+    assert_eq!(sent.len(), want.len());
+    assert!(sent == want, "bytes out of order");
+    assert_eq!(conn.pending_output(), 0);
+    assert!(!conn.is_closed());
+}
+
+#[test]
+fn a_file_that_shrinks_before_it_is_sent_closes_the_connection() {
+    let (tmp, _) = TempFile::new("shrink", 200_000);
+    let mut conn = file_sender(&tmp);
+    conn.set_send_room(0);
+    conn.receive(b"200000\n");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&tmp.0)
+        .unwrap()
+        .set_len(70_000)
+        .unwrap();
+    conn.set_send_room(usize::MAX);
+    let sent = conn.take_sent();
+    assert!(sent.len() < 200_000, "sent {} bytes", sent.len());
+    assert_eq!(conn.closed(), Some(Closed::IoError));
+}
+
+#[test]
+fn a_queued_file_holds_the_fin_until_it_is_sent() {
+    let (tmp, content) = TempFile::new("fin", 100_000);
+    let mut conn = file_sender(&tmp);
+    conn.set_send_room(0);
+    conn.receive(b"100000\n");
+    conn.receive_fin();
+    assert!(!conn.is_closed(), "the file is still owed");
+    conn.set_send_room(usize::MAX);
+    let sent = conn.take_sent();
+    assert_eq!(sent, [&b"<head>"[..], &content, b"<tail>"].concat());
+    assert_eq!(conn.closed(), Some(Closed::Done));
 }

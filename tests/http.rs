@@ -689,3 +689,131 @@ fn large_file_is_streamed_byte_for_byte() {
     assert!(r.body == big[..64 * 1024 + 1]);
     c.expect_eof();
 }
+
+#[test]
+fn files_go_out_with_sendfile_and_carry_validators() {
+    let tmp = TempDir::new("sendfile");
+    let big = Rng::new(9).bytes(3 * 1024 * 1024 + 17);
+    tmp.write("big.bin", &big);
+    let server = file_server(&tmp.0);
+    let mut c = Client::connect(server.tcp());
+    let r = c.get("/big.bin");
+    assert!(r.body == big);
+    assert_eq!(r.header("Accept-Ranges"), Some("bytes"));
+    let etag = r.header("ETag").expect("an ETag").to_string();
+    let last_modified = r
+        .header("Last-Modified")
+        .expect("Last-Modified")
+        .to_string();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    let stats = server.wait_for("the file counted", |s| s.file_bytes >= big.len() as u64);
+    // The kernel moved the file: far fewer calls than 64 KiB pieces would need.
+    assert!(stats.writes < 40, "{} writes for 3 MiB", stats.writes);
+
+    // Revalidation: 304 with the validators and no body, on the same connection.
+    c.send(format!("GET /big.bin HTTP/1.1\r\nHost: x\r\nIf-None-Match: {etag}\r\n\r\n").as_bytes());
+    let r = c.response(true);
+    assert_eq!(r.status, 304);
+    assert_eq!(r.header("ETag"), Some(etag.as_str()));
+    assert_eq!(r.header("Content-Length"), None);
+    c.send(
+        format!("GET /big.bin HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: {last_modified}\r\n\r\n")
+            .as_bytes(),
+    );
+    assert_eq!(c.response(true).status, 304);
+
+    // Ranges: a middle slice (sent with sendfile from an offset), a suffix, and an
+    // unsatisfiable one; then If-Range with a stale tag gets the whole file.
+    c.send(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=1000000-2999999\r\n\r\n");
+    let r = c.response(false);
+    assert_eq!(r.status, 206);
+    assert_eq!(
+        r.header("Content-Range"),
+        Some(format!("bytes 1000000-2999999/{}", big.len()).as_str())
+    );
+    assert!(r.body == big[1_000_000..3_000_000]);
+    c.send(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=-10\r\n\r\n");
+    let r = c.response(false);
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body, &big[big.len() - 10..]);
+    c.send(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=99999999-\r\n\r\n");
+    let r = c.response(false);
+    assert_eq!(r.status, 416);
+    assert_eq!(
+        r.header("Content-Range"),
+        Some(format!("bytes */{}", big.len()).as_str())
+    );
+    c.send(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9\r\nIf-Range: \"stale\"\r\n\r\n");
+    let r = c.response(false);
+    assert_eq!(r.status, 200);
+    assert!(r.body == big);
+    // HEAD mirrors GET.
+    c.send(b"HEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+    let r = c.response(true);
+    assert_eq!((r.status, r.content_length()), (200, big.len()));
+    assert_eq!(r.header("ETag"), Some(etag.as_str()));
+}
+
+#[test]
+fn a_file_truncated_while_it_is_sent_ends_the_connection() {
+    let tmp = TempDir::new("truncate");
+    let path = tmp.write("big.bin", &Rng::new(3).bytes(32 * 1024 * 1024));
+    let server = file_server(&tmp.0);
+    let mut stream = common::connect(server.tcp());
+    stream
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    // Read a little, so the response has started, then cut the file short.
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = stream.read(&mut buf).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(1024 * 1024)
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("read failed after {got} bytes: {e}"),
+        }
+    }
+    assert!(got < 32 * 1024 * 1024, "the promised length cannot be sent");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    server.wait_for("closed", |s| s.active == 0);
+}
+
+#[test]
+fn open_files_are_bounded_and_shared() {
+    let tmp = TempDir::new("bound");
+    let a = Rng::new(1).bytes(8 * 1024 * 1024);
+    tmp.write("a.bin", &a);
+    tmp.write("b.txt", b"bee");
+    let server = http_server(
+        Config::default(),
+        HttpConfig {
+            root: Some(tmp.0.clone()),
+            max_open_files: 1,
+            ..HttpConfig::default()
+        },
+    );
+    // A client that does not read holds a.bin open while its response is sent.
+    let mut slow = common::connect(server.tcp());
+    slow.write_all(b"GET /a.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    server.wait_for("a.bin being sent", |s| s.file_bytes > 0);
+    let mut c = Client::connect(server.tcp());
+    c.get("/b.txt")
+        .check(503, "text/plain", b"Service Unavailable\n");
+    // The same file shares the descriptor: no new one is needed.
+    c.send(b"HEAD /a.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(c.response(true).status, 200);
+    // Once the slow client has everything, the descriptor is free for b.txt.
+    let mut slow = Client::new(slow);
+    assert!(slow.response(false).body == a);
+    c.get("/b.txt")
+        .check(200, "text/plain; charset=utf-8", b"bee");
+}

@@ -32,6 +32,7 @@ pub fn http_config() -> HttpConfig {
         root: None,
         max_body: 4096,
         max_header_bytes: 1024,
+        ..HttpConfig::default()
     }
 }
 

@@ -1,26 +1,34 @@
-//! Static files under a root directory, looked up safely and streamed in pieces.
+//! Static files under a root directory, looked up safely, kept open in a bounded
+//! cache, and sent by the reactor with `sendfile(2)`.
 //!
 //! Serving files is where an HTTP server most easily hands out more than it meant to:
 //! `..` segments, their percent-encoded spellings, encoded slashes, NUL bytes and
 //! symlinks pointing outside the root. [`lookup`] turns a request path into an open
 //! file only if every one of those checks passes, and the final check is the one that
 //! cannot be fooled by spelling: the canonical path must lie under the canonical root.
-//! [`FileBody`] then hands the file out in bounded pieces, so a large file is never
-//! read into memory whole and a slow client only ever costs one piece of buffer.
 //!
-//! File reads are ordinary blocking reads on the reactor thread: regular files do not
-//! support readiness, and page-cache hits cost about as much as a memcpy.
+//! [`FileCache`] keeps what [`lookup`] found, open, like nginx's `open_file_cache`:
+//! a request for a cached path costs one `fstat` (so a file changed in place is seen
+//! at once) instead of canonicalizing and opening again, and an entry older than
+//! its validity time (`HttpConfig::file_cache_valid`) is looked up afresh, so a file replaced or removed under
+//! its name is noticed within that time. The cache also bounds the descriptors files
+//! take: a file being sent holds its descriptor until the response is out, entries
+//! nobody is sending are closed first when room is needed, and when every open file
+//! is in use a request is refused with 503 rather than growing past the bound.
+//!
+//! File reads (for small files copied into the response) are ordinary blocking reads
+//! on the reactor thread: regular files do not support readiness, and page-cache
+//! hits cost about as much as a memcpy.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::rc::{Rc, Weak};
+use std::time::{Duration, Instant};
 
 use super::response::OCTET_STREAM;
-
-/// Largest piece of a file appended to the output at once.
-pub(crate) const PIECE: u64 = 64 * 1024;
 
 /// Why a path does not name a servable file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,17 +38,19 @@ pub(crate) enum Refusal {
     NotFound,
     /// The path is not valid percent-encoding or contains NUL: 400.
     BadPath,
+    /// No descriptor can be had now (the open-file bound, or the process's): 503.
+    Busy,
 }
 
 /// An open file and what the response needs to say about it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Found {
-    pub(crate) body: FileBody,
+    pub(crate) file: Rc<File>,
     pub(crate) content_type: &'static [u8],
 }
 
 /// Finds the file that `path` (the request target without its query) names under
-/// `root`, which must be canonical.
+/// `root`, which must be canonical, and opens it.
 pub(crate) fn lookup(root: &Path, path: &[u8]) -> Result<Found, Refusal> {
     let decoded = percent_decode(path)?;
     let mut candidate = root.to_path_buf();
@@ -55,18 +65,110 @@ pub(crate) fn lookup(root: &Path, path: &[u8]) -> Result<Found, Refusal> {
     if resolved.is_dir() {
         resolved = confine(root, &resolved.join("index.html"))?;
     }
-    let file = File::open(&resolved).map_err(|_| Refusal::NotFound)?;
+    let file = File::open(&resolved).map_err(|e| match e.raw_os_error() {
+        // EMFILE, ENFILE: out of descriptors, not a missing file.
+        Some(24 | 23) => Refusal::Busy,
+        _ => Refusal::NotFound,
+    })?;
     let meta = file.metadata().map_err(|_| Refusal::NotFound)?;
     if !meta.is_file() {
         return Err(Refusal::NotFound);
     }
     Ok(Found {
-        body: FileBody {
-            file,
-            remaining: meta.len(),
-        },
+        file: Rc::new(file),
         content_type: content_type(&resolved),
     })
+}
+
+/// Open files by request path; see the module documentation.
+#[derive(Debug)]
+pub(crate) struct FileCache {
+    entries: HashMap<Vec<u8>, Entry>,
+    /// Files dropped from `entries` while a response was still sending them: they
+    /// count against the bound until the response is done.
+    evicted: Vec<Weak<File>>,
+    max_open: usize,
+    valid_for: Duration,
+}
+
+#[derive(Debug)]
+struct Entry {
+    found: Found,
+    looked_up: Instant,
+    used: Instant,
+}
+
+impl FileCache {
+    /// A cache holding at most `max_open` descriptors (at least 1), trusting a
+    /// lookup for `valid_for`.
+    pub(crate) fn new(max_open: usize, valid_for: Duration) -> FileCache {
+        FileCache {
+            entries: HashMap::new(),
+            evicted: Vec::new(),
+            max_open: max_open.max(1),
+            valid_for,
+        }
+    }
+
+    /// Descriptors held: cached files and files still being sent.
+    pub(crate) fn open_files(&mut self) -> usize {
+        self.evicted.retain(|w| w.strong_count() > 0);
+        self.entries.len() + self.evicted.len()
+    }
+
+    /// The file `path` names under `root`, from the cache if its lookup is recent.
+    pub(crate) fn get(&mut self, root: &Path, path: &[u8], now: Instant) -> Result<Found, Refusal> {
+        if let Some(entry) = self.entries.get_mut(path) {
+            if now.saturating_duration_since(entry.looked_up) < self.valid_for {
+                entry.used = now;
+                return Ok(entry.found.clone());
+            }
+        }
+        // A stale entry goes first: its descriptor may be the room we need.
+        if let Some(stale) = self.entries.remove(path) {
+            self.retire(stale);
+        }
+        if self.open_files() >= self.max_open && !self.make_room() {
+            return Err(Refusal::Busy);
+        }
+        let found = lookup(root, path)?;
+        self.entries.insert(
+            path.to_vec(),
+            Entry {
+                found: found.clone(),
+                looked_up: now,
+                used: now,
+            },
+        );
+        Ok(found)
+    }
+
+    /// Drop an entry, remembering its file if a response still sends it.
+    fn retire(&mut self, entry: Entry) {
+        let weak = Rc::downgrade(&entry.found.file);
+        drop(entry);
+        if weak.strong_count() > 0 {
+            self.evicted.push(weak);
+        }
+    }
+
+    /// Close the least recently used file nobody is sending; `false` if every open
+    /// file is in use.
+    fn make_room(&mut self) -> bool {
+        let idle = self
+            .entries
+            .iter()
+            .filter(|(_, e)| Rc::strong_count(&e.found.file) == 1)
+            .min_by_key(|(_, e)| e.used)
+            .map(|(path, _)| path.clone());
+        match idle {
+            Some(path) => {
+                self.entries.remove(&path);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// The canonical form of `path`, if it exists and lies under `root`.
@@ -137,33 +239,21 @@ pub(crate) fn content_type(path: &Path) -> &'static [u8] {
         "wasm" => b"application/wasm",
         "pdf" => b"application/pdf",
         "ico" => b"image/x-icon",
+        "xml" => b"application/xml",
+        "csv" => b"text/csv; charset=utf-8",
+        "md" => b"text/markdown; charset=utf-8",
+        "webp" => b"image/webp",
+        "avif" => b"image/avif",
+        "woff" => b"font/woff",
+        "woff2" => b"font/woff2",
+        "ttf" => b"font/ttf",
+        "otf" => b"font/otf",
+        "mp4" => b"video/mp4",
+        "webm" => b"video/webm",
+        "mp3" => b"audio/mpeg",
+        "ogg" => b"audio/ogg",
+        "zip" => b"application/zip",
         _ => OCTET_STREAM,
-    }
-}
-
-/// The not-yet-sent part of a file being served.
-#[derive(Debug)]
-pub(crate) struct FileBody {
-    file: File,
-    remaining: u64,
-}
-
-impl FileBody {
-    /// Bytes still to send.
-    pub(crate) fn remaining(&self) -> u64 {
-        self.remaining
-    }
-
-    /// Appends the next piece (at most [`PIECE`] bytes) to `out`. A file that shrank
-    /// since it was opened is an error: the `Content-Length` already sent would lie.
-    pub(crate) fn fill(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
-        let want = self.remaining.min(PIECE);
-        let got = (&mut self.file).take(want).read_to_end(out)? as u64;
-        if got < want {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        self.remaining -= got;
-        Ok(())
     }
 }
 

@@ -5,14 +5,16 @@
 //! bytes. It answers every complete request in its input in order (pipelining), so one
 //! read batch becomes one write; it keeps connections alive per HTTP/1.0 and 1.1
 //! rules; it reads `Content-Length` and chunked bodies incrementally, within limits;
-//! and it streams static files under backpressure through [`Next::Stream`].
+//! and it serves static files with validators, conditional requests and byte ranges,
+//! their bodies queued with [`Ctx::send_file`] for the reactor's `sendfile` path.
 //!
 //! What each request gets is the application's choice: a [`Handler`] routes it (see
 //! [`handler`]); [`Demo`] is the example server's. The pieces, each in its own module:
 //! `request` validates a head that `httparse` parsed (framing, persistence, limits),
 //! [`chunked`] decodes chunked bodies, `response` writes responses from precomputed
-//! bytes, `files` finds files under the root without escaping it, and `date` formats
-//! the cached `Date` header.
+//! bytes, `files` finds files under the root without escaping it and keeps them open
+//! in a bounded cache, `conditional` decides 200/206/304/412/416 from the request's
+//! preconditions and ranges, and `date` formats the cached `Date` header.
 //!
 //! A refusal of a well-framed request (404, 405) is answered after its body has been
 //! read and keeps the connection open, so requests pipelined behind it are answered
@@ -22,6 +24,7 @@
 //! start is unknown.
 
 pub mod chunked;
+mod conditional;
 mod date;
 mod files;
 pub mod handler;
@@ -37,19 +40,26 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::service::{Ctx, Next, Session, Step, StreamService};
+use crate::service::{Ctx, FileRange, Next, Session, Step, StreamService};
 use chunked::{ChunkError, ChunkedDecoder};
-use files::FileBody;
+use conditional::{Outcome, Validators};
+use files::{FileCache, Found};
 use request::{Framing, Head, Parsed};
 use response::{
-    write_error, write_head, write_refusal, Canned, Conn, Status, BAD_REQUEST, CONTENT_TOO_LARGE,
-    CONTINUE, METHOD_NOT_ALLOWED, NOT_FOUND, OK,
+    write_error, write_file_head, write_head, write_refusal, write_unsatisfiable, Canned, Conn,
+    FileHead, Status, BAD_REQUEST, CONTENT_TOO_LARGE, CONTINUE, METHOD_NOT_ALLOWED, NOT_FOUND,
+    NOT_MODIFIED, OK, PARTIAL_CONTENT, PRECONDITION_FAILED, SERVICE_UNAVAILABLE,
 };
 
-/// Output a session appends in one [`Session::on_input`] call before it pauses to let
-/// the reactor flush (via [`Next::Stream`]): pipelined requests for small files could
-/// otherwise turn a bounded input into unbounded output.
+/// Output a session appends (or queues from files) in one [`Session::on_input`] call
+/// before it pauses to let the reactor flush (via [`Next::Pause`]): pipelined
+/// requests for files could otherwise turn a bounded input into unbounded output.
 const OUTPUT_BUDGET: usize = 256 * 1024;
+
+/// File bodies up to this size are copied into the response right behind the head
+/// (one `pread`, and pipelined responses share a `write`); larger ones are left to
+/// the reactor's `sendfile` path, so their bytes never enter user space.
+const COPY_MAX: u64 = 16 * 1024;
 
 /// Echo bodies up to this size keep their buffer for the next request; larger ones
 /// give the memory back, so an idle connection holds no large buffer.
@@ -66,6 +76,12 @@ pub struct HttpConfig {
     /// Largest request head (request line and headers) accepted, in bytes (431
     /// beyond). Default 16 KiB.
     pub max_header_bytes: usize,
+    /// Most static files held open at once, cached or being sent (at least 1);
+    /// beyond it a request for another file gets 503. Default 1,024.
+    pub max_open_files: usize,
+    /// How long a file lookup is trusted: a file replaced or removed under its name
+    /// is noticed within this time (one changed in place, at once). Default 1 s.
+    pub file_cache_valid: Duration,
 }
 
 impl Default for HttpConfig {
@@ -74,6 +90,8 @@ impl Default for HttpConfig {
             root: None,
             max_body: 8 * 1024 * 1024,
             max_header_bytes: 16 * 1024,
+            max_open_files: 1024,
+            file_cache_valid: Duration::from_secs(1),
         }
     }
 }
@@ -84,6 +102,7 @@ struct Shared {
     clock: fn() -> SystemTime,
     canned: RefCell<Canned>,
     handler: Box<dyn Handler>,
+    files: RefCell<FileCache>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -127,12 +146,14 @@ impl HttpService {
             config.root = Some(root);
         }
         let canned = Canned::new(date::unix_seconds(clock()), handler.fixed_responses());
+        let files = FileCache::new(config.max_open_files, config.file_cache_valid);
         Ok(HttpService {
             shared: Rc::new(Shared {
                 config,
                 clock,
                 canned: RefCell::new(canned),
                 handler: Box::new(handler),
+                files: RefCell::new(files),
             }),
         })
     }
@@ -150,6 +171,7 @@ impl HttpService {
             head_scanned: 0,
             body: Vec::new(),
             content_type: Vec::new(),
+            queued: 0,
         }
     }
 }
@@ -182,9 +204,19 @@ enum Action {
     Fixed(usize),
     /// Read the body, then ask the handler ([`Route::Body`]).
     Body(u32),
-    File(FileBody, &'static [u8]),
+    /// A static file, and what to answer about it.
+    File(Box<FileAnswer>),
     /// Refuse a well-framed request (read its body first), keeping the connection.
     Refuse(Status, Option<&'static str>),
+}
+
+/// A static file request, decided.
+#[derive(Debug)]
+struct FileAnswer {
+    found: Found,
+    len: u64,
+    validators: Validators,
+    outcome: Outcome,
 }
 
 /// A request whose head has been read and whose body is still arriving.
@@ -208,8 +240,6 @@ enum State {
     Head,
     /// Reading a request body.
     Body(Pending),
-    /// Streaming a file; input waits until it is done.
-    Stream { body: FileBody, conn: Conn },
     /// Closed after a refusal or a `Connection: close` response.
     Closed,
 }
@@ -226,6 +256,9 @@ pub struct HttpSession {
     body: Vec<u8>,
     /// That request's Content-Type, copied out of the input.
     content_type: Vec<u8>,
+    /// File bytes queued in the current `on_input` call (they count against
+    /// [`OUTPUT_BUDGET`] like bytes written).
+    queued: u64,
 }
 
 /// How one request step ended.
@@ -237,28 +270,24 @@ enum Flow {
 }
 
 impl HttpSession {
-    fn run(&mut self, input: &[u8], out: &mut Vec<u8>, at_eof: bool) -> Step {
+    fn run(&mut self, ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>, at_eof: bool) -> Step {
         let shared = Rc::clone(&self.shared);
         let canned = shared.canned.borrow();
         let start_len = out.len();
         let scanned = std::mem::take(&mut self.head_scanned);
+        self.queued = 0;
         let mut pos = 0;
         loop {
             let flow = match &mut self.state {
                 State::Closed => return close(input),
-                State::Stream { .. } => {
-                    return Step {
-                        consumed: pos,
-                        next: Next::Stream,
-                    }
-                }
-                State::Body(_) => self.read_body(&canned, input, pos, out),
+                State::Body(_) => self.read_body(ctx, &canned, input, pos, out),
                 State::Head => {
                     let rest = &input[pos..];
                     if rest.is_empty() {
                         return Step::read(pos);
                     }
-                    if !at_eof && out.len() - start_len >= OUTPUT_BUDGET {
+                    let written = (out.len() - start_len) as u64 + self.queued;
+                    if !at_eof && written >= OUTPUT_BUDGET as u64 {
                         // The rest waits until the client has read most of this.
                         return Step {
                             consumed: pos,
@@ -281,7 +310,7 @@ impl HttpSession {
                             return close(input);
                         }
                         Parsed::Head(head) => {
-                            self.start_request(&shared, &canned, input, pos, head, out)
+                            self.start_request(ctx, &shared, &canned, input, pos, head, out)
                         }
                     }
                 }
@@ -295,8 +324,10 @@ impl HttpSession {
 
     /// A head at `input[pos..]` was parsed: route it, then answer it or start reading
     /// its body.
+    #[allow(clippy::too_many_arguments)]
     fn start_request(
         &mut self,
+        ctx: &mut Ctx<'_>,
         shared: &Shared,
         canned: &Canned,
         input: &[u8],
@@ -305,7 +336,7 @@ impl HttpSession {
         out: &mut Vec<u8>,
     ) -> Flow {
         let head_only = head.method == "HEAD";
-        let action = match route(shared, &head) {
+        let action = match route(shared, &head, ctx.now()) {
             Ok(action) => action,
             Err(status) => {
                 self.reject(canned, out, status, head_only);
@@ -337,7 +368,8 @@ impl HttpSession {
                     // The whole body is here: answer straight from the input.
                     let body_end = body_start + n as usize;
                     let body = &input[body_start..body_end];
-                    return self.respond(canned, action, head_only, head.conn, body, body_end, out);
+                    let answer = (action, head_only, head.conn);
+                    return self.respond(ctx, canned, answer, body, body_end, out);
                 }
                 BodyReader::Length { remaining: n }
             }
@@ -360,6 +392,7 @@ impl HttpSession {
     /// complete.
     fn read_body(
         &mut self,
+        ctx: &mut Ctx<'_>,
         canned: &Canned,
         input: &[u8],
         mut pos: usize,
@@ -412,15 +445,8 @@ impl HttpSession {
             return Flow::Continue(pos);
         };
         let body = std::mem::take(&mut self.body);
-        let flow = self.respond(
-            canned,
-            pending.action,
-            pending.head_only,
-            pending.conn,
-            &body,
-            pos,
-            out,
-        );
+        let answer = (pending.action, pending.head_only, pending.conn);
+        let flow = self.respond(ctx, canned, answer, &body, pos, out);
         self.body = body;
         self.body.clear();
         if self.body.capacity() > KEEP_BODY_CAPACITY {
@@ -429,14 +455,13 @@ impl HttpSession {
         flow
     }
 
-    /// Answers a request whose body (if any) is complete and ends at `end`.
-    #[allow(clippy::too_many_arguments)]
+    /// Answers a request (`action`, whether it is `HEAD`, how the connection goes
+    /// on) whose body (if any) is complete and ends at `end`.
     fn respond(
         &mut self,
+        ctx: &mut Ctx<'_>,
         canned: &Canned,
-        action: Action,
-        head_only: bool,
-        conn: Conn,
+        (action, head_only, conn): (Action, bool, Conn),
         body: &[u8],
         end: usize,
         out: &mut Vec<u8>,
@@ -465,30 +490,18 @@ impl HttpSession {
             Action::Refuse(status, allow) => {
                 write_refusal(out, date, status, allow, head_only, conn)
             }
-            Action::File(mut file, content_type) => {
-                write_head(
-                    out,
-                    canned.date(),
-                    OK,
-                    Some(content_type),
-                    file.remaining(),
-                    conn,
-                );
-                if !head_only && file.remaining() > 0 {
-                    if file.fill(out).is_err() {
-                        self.state = State::Closed;
-                        return Flow::Return(Step {
-                            consumed: end,
-                            next: Next::Abort,
-                        });
-                    }
-                    if file.remaining() > 0 {
-                        self.state = State::Stream { body: file, conn };
-                        return Flow::Return(Step {
-                            consumed: end,
-                            next: Next::Stream,
-                        });
-                    }
+            Action::File(answer) => {
+                if self
+                    .answer_file(ctx, date, *answer, head_only, conn, out)
+                    .is_err()
+                {
+                    // The file shrank since it was measured: the response is broken.
+                    log::debug!("static file shorter than its fstat said; closing");
+                    self.state = State::Closed;
+                    return Flow::Return(Step {
+                        consumed: end,
+                        next: Next::Abort,
+                    });
                 }
             }
         }
@@ -502,6 +515,67 @@ impl HttpSession {
         Flow::Continue(end)
     }
 
+    /// Writes the answer to a file request; the body is copied in if small, else
+    /// queued for the reactor to send. `Err` if the file is shorter than measured.
+    fn answer_file(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        date: &[u8; date::DATE_LEN],
+        answer: FileAnswer,
+        head_only: bool,
+        conn: Conn,
+        out: &mut Vec<u8>,
+    ) -> io::Result<()> {
+        let FileAnswer {
+            found,
+            len,
+            validators,
+            outcome,
+        } = answer;
+        let (status, start, count) = match outcome {
+            Outcome::Full => (OK, 0, len),
+            Outcome::Partial { start, end } => (PARTIAL_CONTENT, start, end - start + 1),
+            Outcome::NotModified => (NOT_MODIFIED, 0, 0),
+            Outcome::PreconditionFailed => {
+                write_refusal(out, date, PRECONDITION_FAILED, None, head_only, conn);
+                return Ok(());
+            }
+            Outcome::Unsatisfiable => {
+                write_unsatisfiable(out, date, len, head_only, conn);
+                return Ok(());
+            }
+        };
+        let not_modified = outcome == Outcome::NotModified;
+        let head = FileHead {
+            status,
+            content_type: found.content_type,
+            content_length: (!not_modified).then_some(count),
+            last_modified: &validators.last_modified,
+            etag: validators.etag(),
+            range: match outcome {
+                Outcome::Partial { start, end } => Some((start, end, len)),
+                _ => None,
+            },
+        };
+        write_file_head(out, date, head, conn);
+        if head_only || not_modified || count == 0 {
+            return Ok(());
+        }
+        if count <= COPY_MAX {
+            use std::os::unix::fs::FileExt;
+            let at = out.len();
+            out.resize(at + count as usize, 0);
+            if let Err(e) = found.file.read_exact_at(&mut out[at..], start) {
+                out.truncate(at);
+                return Err(e);
+            }
+        } else {
+            self.queued += count;
+            ctx.send_file(out, FileRange::new(found.file, start, count));
+        }
+        Ok(())
+    }
+
     fn reject(&mut self, canned: &Canned, out: &mut Vec<u8>, status: Status, head_only: bool) {
         write_error(out, canned.date(), status, head_only);
         self.state = State::Closed;
@@ -510,7 +584,7 @@ impl HttpSession {
 
 /// Where a request goes, as the handler says; `Err` is a refusal that closes the
 /// connection.
-fn route(shared: &Shared, head: &Head<'_>) -> Result<Action, Status> {
+fn route(shared: &Shared, head: &Head<'_>, now: Instant) -> Result<Action, Status> {
     match shared.handler.route(&Request { head }) {
         Route::Fixed(index) => Ok(Action::Fixed(index)),
         Route::Body(route) => Ok(Action::Body(route)),
@@ -522,14 +596,35 @@ fn route(shared: &Shared, head: &Head<'_>) -> Result<Action, Status> {
             let Some(root) = &shared.config.root else {
                 return Ok(Action::Refuse(NOT_FOUND, None));
             };
-            match files::lookup(root, head.path) {
-                Ok(found) if matches!(head.method, "GET" | "HEAD") => {
-                    Ok(Action::File(found.body, found.content_type))
-                }
-                Ok(_) => Ok(Action::Refuse(METHOD_NOT_ALLOWED, Some("GET, HEAD"))),
-                Err(files::Refusal::NotFound) => Ok(Action::Refuse(NOT_FOUND, None)),
-                Err(files::Refusal::BadPath) => Err(BAD_REQUEST),
+            if !matches!(head.method, "GET" | "HEAD") {
+                return match files::lookup(root, head.path) {
+                    Ok(_) => Ok(Action::Refuse(METHOD_NOT_ALLOWED, Some("GET, HEAD"))),
+                    Err(files::Refusal::BadPath) => Err(BAD_REQUEST),
+                    Err(_) => Ok(Action::Refuse(NOT_FOUND, None)),
+                };
             }
+            let found = match shared.files.borrow_mut().get(root, head.path, now) {
+                Ok(found) => found,
+                Err(files::Refusal::NotFound) => return Ok(Action::Refuse(NOT_FOUND, None)),
+                Err(files::Refusal::Busy) => return Ok(Action::Refuse(SERVICE_UNAVAILABLE, None)),
+                Err(files::Refusal::BadPath) => return Err(BAD_REQUEST),
+            };
+            // The cache trusts the name for a while; the file's own metadata is read
+            // every time, so a file changed in place is answered as it is now.
+            let Ok(meta) = found.file.metadata() else {
+                return Ok(Action::Refuse(NOT_FOUND, None));
+            };
+            let len = meta.len();
+            let validators =
+                Validators::new(len, meta.modified().unwrap_or(SystemTime::UNIX_EPOCH));
+            let outcome =
+                conditional::evaluate(&head.conditions, &validators, len, head.method == "GET");
+            Ok(Action::File(Box::new(FileAnswer {
+                found,
+                len,
+                validators,
+                outcome,
+            })))
         }
     }
 }
@@ -549,48 +644,16 @@ fn close(input: &[u8]) -> Step {
 }
 
 impl Session for HttpSession {
-    fn on_input(&mut self, _ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
-        self.run(input, out, false)
-    }
-
-    fn produce(&mut self, _ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Next {
-        match std::mem::replace(&mut self.state, State::Head) {
-            State::Stream { mut body, conn } => {
-                if body.fill(out).is_err() {
-                    self.state = State::Closed;
-                    return Next::Abort;
-                }
-                if body.remaining() > 0 {
-                    self.state = State::Stream { body, conn };
-                    Next::Stream
-                } else if conn == Conn::Close {
-                    self.state = State::Closed;
-                    Next::Close
-                } else {
-                    Next::Read
-                }
-            }
-            State::Closed => {
-                self.state = State::Closed;
-                Next::Close
-            }
-            other => {
-                self.state = other;
-                Next::Read
-            }
-        }
+    fn on_input(&mut self, ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
+        self.run(ctx, input, out, false)
     }
 
     /// Answers the complete requests still in `input` (those that need no streaming),
     /// then refuses a truncated request or body with 400.
-    fn on_peer_closed(&mut self, _ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Next {
-        let step = self.run(input, out, true);
-        match step.next {
-            // A file answer started: the reactor finishes it, then closes.
-            // (Requests pipelined behind it are not answered after a FIN.)
-            Next::Stream => return Next::Stream,
-            Next::Read => {}
-            _ => return Next::Close,
+    fn on_peer_closed(&mut self, ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Next {
+        let step = self.run(ctx, input, out, true);
+        if step.next != Next::Read {
+            return Next::Close;
         }
         let rest = input.get(step.consumed..).unwrap_or_default();
         let truncated = match self.state {

@@ -9,6 +9,7 @@
 
 use std::mem::MaybeUninit;
 
+use super::conditional::Conditions;
 use super::response::{
     Conn, Status, BAD_REQUEST, CONTENT_TOO_LARGE, HEADER_FIELDS_TOO_LARGE, NOT_IMPLEMENTED,
     VERSION_NOT_SUPPORTED,
@@ -44,6 +45,8 @@ pub(crate) struct Head<'a> {
     pub(crate) content_type: Option<&'a [u8]>,
     /// `Expect: 100-continue` from an HTTP/1.1 client.
     pub(crate) expect_continue: bool,
+    /// The conditional and range fields (for static files).
+    pub(crate) conditions: Conditions<'a>,
 }
 
 impl Head<'_> {
@@ -144,10 +147,43 @@ fn analyse<'a>(
     let mut content_type = None;
     let mut expect_continue = false;
     let mut hosts = 0usize;
+    let mut conditions = Conditions::default();
 
     for header in headers {
         let name = header.name.as_bytes();
         let value = trim(header.value);
+        // Most requests carry only a few fields; the first letter rules out most
+        // comparisons.
+        match name.first().map(u8::to_ascii_lowercase) {
+            Some(b'c' | b't' | b'e' | b'h') => {}
+            Some(b'i') if name.len() >= 7 => {
+                let slot = match name.len() {
+                    8 if name.eq_ignore_ascii_case(b"if-match") => &mut conditions.if_match,
+                    8 if name.eq_ignore_ascii_case(b"if-range") => &mut conditions.if_range,
+                    13 if name.eq_ignore_ascii_case(b"if-none-match") => {
+                        &mut conditions.if_none_match
+                    }
+                    17 if name.eq_ignore_ascii_case(b"if-modified-since") => {
+                        &mut conditions.if_modified_since
+                    }
+                    19 if name.eq_ignore_ascii_case(b"if-unmodified-since") => {
+                        &mut conditions.if_unmodified_since
+                    }
+                    _ => continue,
+                };
+                *slot = Some(value);
+                continue;
+            }
+            Some(b'r') if name.eq_ignore_ascii_case(b"range") => {
+                // Two Range fields are not a range we can serve: ignore both.
+                conditions.range = match conditions.range {
+                    None => Some(value),
+                    Some(_) => Some(b""),
+                };
+                continue;
+            }
+            _ => continue,
+        }
         if name.eq_ignore_ascii_case(b"content-length") {
             for item in value.split(|&b| b == b',') {
                 let Some(n) = parse_length(trim(item)) else {
@@ -230,6 +266,7 @@ fn analyse<'a>(
         framing,
         content_type,
         expect_continue: expect_continue && version == 1,
+        conditions,
     })
 }
 

@@ -57,6 +57,11 @@ macro_rules! status {
 }
 
 status!(OK, "200", "OK");
+status!(PARTIAL_CONTENT, "206", "Partial Content");
+status!(NOT_MODIFIED, "304", "Not Modified");
+status!(PRECONDITION_FAILED, "412", "Precondition Failed");
+status!(RANGE_NOT_SATISFIABLE, "416", "Range Not Satisfiable");
+status!(SERVICE_UNAVAILABLE, "503", "Service Unavailable");
 status!(BAD_REQUEST, "400", "Bad Request");
 status!(NOT_FOUND, "404", "Not Found");
 status!(METHOD_NOT_ALLOWED, "405", "Method Not Allowed");
@@ -189,6 +194,77 @@ fn write_head_with(
     }
     out.extend_from_slice(conn.header());
     out.extend_from_slice(b"\r\n");
+}
+
+/// How a file response describes its body.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FileHead<'a> {
+    pub(crate) status: Status,
+    pub(crate) content_type: &'a [u8],
+    /// `Content-Length`; `None` for 304, which has no body to measure.
+    pub(crate) content_length: Option<u64>,
+    pub(crate) last_modified: &'a [u8; DATE_LEN],
+    pub(crate) etag: &'a [u8],
+    /// `Content-Range: bytes start-end/len` for 206.
+    pub(crate) range: Option<(u64, u64, u64)>,
+}
+
+/// Appends the head of a file response (200, 206 or 304) with its validators.
+pub(crate) fn write_file_head(
+    out: &mut Vec<u8>,
+    date: &[u8; DATE_LEN],
+    head: FileHead<'_>,
+    conn: Conn,
+) {
+    out.extend_from_slice(head.status.line);
+    out.extend_from_slice(b"Server: evloop\r\nDate: ");
+    out.extend_from_slice(date);
+    if let Some(len) = head.content_length {
+        out.extend_from_slice(b"\r\nContent-Type: ");
+        out.extend_from_slice(head.content_type);
+        out.extend_from_slice(b"\r\nContent-Length: ");
+        push_decimal(out, len);
+    }
+    out.extend_from_slice(b"\r\nLast-Modified: ");
+    out.extend_from_slice(head.last_modified);
+    out.extend_from_slice(b"\r\nETag: ");
+    out.extend_from_slice(head.etag);
+    out.extend_from_slice(b"\r\nAccept-Ranges: bytes\r\n");
+    if let Some((start, end, len)) = head.range {
+        out.extend_from_slice(b"Content-Range: bytes ");
+        push_decimal(out, start);
+        out.push(b'-');
+        push_decimal(out, end);
+        out.push(b'/');
+        push_decimal(out, len);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(conn.header());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends a 416 refusal: `Content-Range: bytes */len` says how long the file is.
+pub(crate) fn write_unsatisfiable(
+    out: &mut Vec<u8>,
+    date: &[u8; DATE_LEN],
+    len: u64,
+    head_only: bool,
+    conn: Conn,
+) {
+    let status = RANGE_NOT_SATISFIABLE;
+    out.extend_from_slice(status.line);
+    out.extend_from_slice(b"Server: evloop\r\nDate: ");
+    out.extend_from_slice(date);
+    out.extend_from_slice(b"\r\nContent-Type: text/plain\r\nContent-Length: ");
+    push_decimal(out, status.body.len() as u64);
+    out.extend_from_slice(b"\r\nContent-Range: bytes */");
+    push_decimal(out, len);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(conn.header());
+    out.extend_from_slice(b"\r\n");
+    if !head_only {
+        out.extend_from_slice(status.body);
+    }
 }
 
 /// Appends an error response (text body unless `head_only`) with `Connection: close`:

@@ -1520,8 +1520,6 @@ impl<T: Transport> Conn<T> {
     /// (what the socket does not take of that becomes our tail, before the rest of
     /// the file). A file shorter than the range is an error.
     fn send_file_part(&mut self, range: &mut FileRange, io: &mut Io<'_>) -> io::Result<()> {
-        let shrank =
-            || io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being sent");
         while range.len > 0 && !self.write_blocked {
             if let Some(socket) = self.stream.socket() {
                 let count = range.len.min(crate::sendfile::SENDFILE_MAX) as usize;

@@ -80,6 +80,10 @@ pub struct Config {
     /// Bytes of UDP replies held when the socket's send buffer is full; replies
     /// beyond that are dropped and counted.
     pub udp_queue_bytes: usize,
+    /// Receive and send UDP datagrams in batches (`recvmmsg` with GRO, `sendmmsg`
+    /// and GSO, on Linux). `false` keeps one `recv_from` and one `send_to` per
+    /// datagram, as on other systems.
+    pub udp_batching: bool,
     /// After we send FIN, how long to keep reading and discarding the peer's input
     /// before closing (closing with unread input would send RST).
     pub linger_timeout: Duration,
@@ -108,6 +112,7 @@ impl Default for Config {
             accept_budget: 64,
             udp_budget: 128,
             udp_queue_bytes: 1024 * 1024,
+            udp_batching: true,
             linger_timeout: Duration::from_secs(2),
             shutdown_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
@@ -307,7 +312,12 @@ impl Reactor {
             token,
             Interest::READABLE | Interest::WRITABLE,
         )?;
-        let mut endpoint = UdpEndpoint::new(socket, Box::new(service), self.config.udp_queue_bytes);
+        let mut endpoint = UdpEndpoint::new(
+            socket,
+            Box::new(service),
+            self.config.udp_queue_bytes,
+            self.config.udp_batching,
+        );
         endpoint.start(&mut self.stats);
         if let Some(interval) = endpoint.tick_interval().map(tick_interval) {
             let tick = Timer::UdpTick(self.udp_tickers.len());

@@ -183,8 +183,9 @@ pub trait StreamService {
 }
 
 /// Replies produced for one datagram, each with its destination. The reactor
-/// reuses one `Datagrams` for every datagram, so queuing a reply does not allocate
-/// once the buffer has grown.
+/// reuses one `Datagrams` for every datagram (it gathers the replies to one batch
+/// of received datagrams, to send them in one call), so queuing a reply does not
+/// allocate once the buffer has grown.
 #[derive(Debug, Default)]
 pub struct Datagrams {
     bytes: Vec<u8>,
@@ -204,6 +205,12 @@ impl Datagrams {
         self.items
             .iter()
             .map(|&(start, len, to)| (&self.bytes[start..start + len], to))
+    }
+
+    /// The queued payloads' bytes, back to back, and each one's (start, length,
+    /// destination).
+    pub(crate) fn parts(&self) -> (&[u8], &[(usize, usize, SocketAddr)]) {
+        (&self.bytes, &self.items)
     }
 
     /// Forget every queued reply, keeping the allocation.

@@ -339,7 +339,7 @@ pub(crate) fn set_output_limits(c: &mut Ctx<'_, '_>, value: &[u8], out: &mut Vec
     };
     let text = String::from_utf8_lossy(value);
     let words: Vec<&str> = text.split_ascii_whitespace().collect();
-    if words.len() % 4 != 0 {
+    if !words.len().is_multiple_of(4) {
         return fail(
             out,
             "Wrong number of arguments in buffer limit configuration.",

@@ -1048,7 +1048,7 @@ fn mget(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 fn mset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return arity_error(out, b"mset");
     }
     for i in (1..a.len()).step_by(2) {
@@ -1059,7 +1059,7 @@ fn mset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 fn msetnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return arity_error(out, b"msetnx");
     }
     for i in (1..a.len()).step_by(2) {

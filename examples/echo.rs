@@ -27,6 +27,8 @@ OPTIONS:
                          port 0 picks a free port, printed on start)
   --max-connections N    TCP connections served at once (default 10000)
   --idle-timeout SECS    close TCP connections idle this long, 0 = never (default 60)
+  --no-udp-batching      one recv_from and one send_to per datagram instead of
+                         recvmmsg/sendmmsg/GSO batches (to measure the difference)
   -h, --help             print this help
 
 Prints `listening on tcp://IP:PORT udp://IP:PORT`, then serves until SIGINT/SIGTERM.
@@ -35,7 +37,13 @@ Logging: RUST_LOG=debug (default info).
 
 fn main() {
     let defaults = common::ServerArgs::new(([127, 0, 0, 1], 7007).into(), Config::default());
-    let args = common::parse_args(NAME, HELP, defaults, |_, _| false);
+    let mut batching = true;
+    let mut args = common::parse_args(NAME, HELP, defaults, |flag, _| {
+        let known = flag == "no-udp-batching";
+        batching &= !known;
+        known
+    });
+    args.config.udp_batching = batching;
     common::init_logging();
     let config = args.config.clone();
     common::serve_threads(NAME, &args, move |listen, options| {

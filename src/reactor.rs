@@ -413,6 +413,9 @@ impl Reactor {
                 self.dispatch(token, None, now);
             }
             self.fire_timers(now);
+            for (service, _) in &mut self.services {
+                service.before_poll(now);
+            }
             self.deliver_all_pushes(now);
             self.free_dead();
             self.shared.stats.publish(&self.stats);

@@ -180,6 +180,19 @@ pub trait StreamService {
     fn on_tick(&mut self, now: Instant) {
         let _ = now;
     }
+
+    /// Called once per loop iteration, after every ready connection has been
+    /// driven and due timers have fired, and before the pushes planned in the
+    /// iteration are delivered and the reactor polls again (Redis's
+    /// `beforeSleep`). Work batched per iteration goes here: a log written and
+    /// synced once for all the writes of every session in the iteration (group
+    /// commit). A session that must not release its replies before that work is
+    /// done holds them and wakes itself ([`Ctx::wake`] with [`Ctx::id`]): a wake
+    /// is delivered in the next iteration, so after this call. Keep it short — it
+    /// runs on the loop thread between every two polls.
+    fn before_poll(&mut self, now: Instant) {
+        let _ = now;
+    }
 }
 
 /// Replies produced for one datagram, each with its destination. The reactor

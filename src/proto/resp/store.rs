@@ -158,6 +158,10 @@ pub struct Store {
     /// last served (Redis's `ready_keys`); the command layer serves them after
     /// each command.
     pub ready: Vec<Bytes>,
+    /// Keys deleted by expiry since the append-only log last took them, while the
+    /// log is on (`None`: off). The log records a `DEL` for each, so a replay
+    /// does not resurrect a key that later commands saw as absent.
+    pub expired_log: Option<Vec<Rc<[u8]>>>,
 }
 
 impl Default for Store {
@@ -191,7 +195,18 @@ impl Store {
             stats: StoreStats::default(),
             blocked: Default::default(),
             ready: Vec::new(),
+            expired_log: None,
         }
+    }
+
+    /// The entry at `key` as stored, expired or not, without lazy expiry.
+    pub fn peek(&self, key: &[u8]) -> Option<&Entry> {
+        self.table.find(self.hash(key), |e| *e.key == *key)
+    }
+
+    /// Every key name, in table order (`Rc` clones: no key bytes are copied).
+    pub fn key_names(&self) -> Vec<Rc<[u8]>> {
+        self.table.iter().map(|e| e.key.clone()).collect()
     }
 
     /// A write is about to fill `key`: if clients are blocked on it, it is ready.
@@ -260,6 +275,9 @@ impl Store {
                     let (e, _) = occ.remove();
                     self.ttl.swap_remove(&*e.key);
                     self.stats.expired_keys += 1;
+                    if let Some(log) = &mut self.expired_log {
+                        log.push(e.key);
+                    }
                     None
                 } else {
                     Some(occ.into_mut())
@@ -288,6 +306,7 @@ impl Store {
             hasher,
             ttl,
             stats,
+            expired_log,
             ..
         } = self;
         match table.find_entry(hash, |e| *e.key == *key) {
@@ -296,6 +315,9 @@ impl Store {
                     let (old, vacant) = occ.remove();
                     ttl.swap_remove(&*old.key);
                     stats.expired_keys += 1;
+                    if let Some(log) = expired_log {
+                        log.push(old.key.clone());
+                    }
                     vacant
                         .insert(Entry {
                             key: old.key,
@@ -409,6 +431,9 @@ impl Store {
         let e = self.remove_any(key)?;
         if e.expired(now) {
             self.stats.expired_keys += 1;
+            if let Some(log) = &mut self.expired_log {
+                log.push(e.key);
+            }
             None
         } else {
             Some(e)
@@ -500,9 +525,12 @@ impl Store {
                 let hash = self.hash(&key);
                 if let Ok(occ) = self.table.find_entry(hash, |e| *e.key == *key) {
                     if occ.get().expired(now) {
-                        occ.remove();
+                        let (e, _) = occ.remove();
                         self.ttl.swap_remove_index(i);
                         self.stats.expired_keys += 1;
+                        if let Some(log) = &mut self.expired_log {
+                            log.push(e.key);
+                        }
                         expired += 1;
                     }
                 }

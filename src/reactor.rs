@@ -413,8 +413,16 @@ impl Reactor {
                 self.dispatch(token, None, now);
             }
             self.fire_timers(now);
+            let mut released = false;
             for (service, _) in &mut self.services {
-                service.before_poll(now);
+                released |= service.before_poll(now);
+            }
+            if released {
+                // Connections waiting for what the services just did (replies held
+                // until a log was synced) go now, not after another poll.
+                for token in std::mem::take(&mut self.ready) {
+                    self.dispatch(token, None, now);
+                }
             }
             self.deliver_all_pushes(now);
             self.free_dead();

@@ -186,12 +186,18 @@ pub trait StreamService {
     /// iteration are delivered and the reactor polls again (Redis's
     /// `beforeSleep`). Work batched per iteration goes here: a log written and
     /// synced once for all the writes of every session in the iteration (group
-    /// commit). A session that must not release its replies before that work is
-    /// done holds them and wakes itself ([`Ctx::wake`] with [`Ctx::id`]): a wake
-    /// is delivered in the next iteration, so after this call. Keep it short — it
-    /// runs on the loop thread between every two polls.
-    fn before_poll(&mut self, now: Instant) {
+    /// commit).
+    ///
+    /// A session that must not release its replies before that work is done
+    /// holds them and wakes itself ([`Ctx::wake`] with [`Ctx::id`]); wakes are
+    /// never delivered before this call. Return `true` when connections may be
+    /// waiting for what this call did: the reactor then drives the connections
+    /// already queued (those wakes among them) at once, before it polls, so the
+    /// held replies leave in this iteration; `false` leaves them for the next.
+    /// Keep it short — it runs on the loop thread between every two polls.
+    fn before_poll(&mut self, now: Instant) -> bool {
         let _ = now;
+        false
     }
 }
 

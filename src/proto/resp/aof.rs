@@ -2,23 +2,25 @@
 //! restart replays the file and finds the keyspace it left.
 //!
 //! The shape is Redis's, without a child process:
-//! - **Recording.** After a write command runs, the command layer hands it here
-//!   ([`after_command`]); what is recorded is what replays to the same state:
-//!   relative expiries become absolute `PEXPIREAT`/`SET … PXAT`, `SPOP` becomes the
-//!   `SREM` of what it popped, keys deleted by expiry get a `DEL`, a transaction is
-//!   wrapped in `MULTI`/`EXEC`. Records collect in a buffer.
-//! - **Writing.** Once per loop iteration ([`Aof::before_poll`], from the reactor's
-//!   `before_poll`) the buffer goes to the file in one `write`. With `appendfsync
-//!   always` an `fdatasync` follows at once, and sessions hold the replies of their
-//!   writes until it has returned (group commit: every write of the iteration
-//!   shares the one sync). With `everysec` a background thread syncs once a second;
-//!   if a sync is still running when the next write is due, the write waits up to
-//!   two seconds, then goes ahead anyway (Redis's rule). With `no` the kernel
-//!   decides.
+//! - **Recording.** After a write command runs, the command layer hands it here;
+//!   what is recorded is what replays to the same state: relative expiries become
+//!   absolute `PEXPIREAT`/`SET … PXAT`, `SPOP` becomes the `SREM` of what it
+//!   popped, keys deleted by expiry get a `DEL`, a transaction is wrapped in
+//!   `MULTI`/`EXEC`, a blocked pop served by another client's push becomes the pop
+//!   it did. Records collect in a buffer.
+//! - **Writing.** Once per loop iteration (from the service's
+//!   [`StreamService::before_poll`](crate::StreamService::before_poll)) the buffer
+//!   goes to the file in one `write`. With `appendfsync always` an `fdatasync`
+//!   follows at once, and sessions hold the replies of their writes until it has
+//!   returned; the reactor then sends them before it polls again (group commit:
+//!   every write of the iteration shares the one sync). With `everysec` a
+//!   background thread syncs once a second; if a sync is still running when the
+//!   next write is due, the write waits up to two seconds, then goes ahead anyway
+//!   (Redis's rule). With `no` the kernel decides.
 //! - **Faults.** A failed write keeps the unwritten bytes (the file stays a prefix
 //!   of the log) and makes write commands answer `-MISCONF` until a retry
 //!   succeeds; reads go on.
-//! - **Loading** ([`load`]) replays the file through the command table, as a
+//! - **Loading** replays the file through the command table, as a
 //!   client would. A command cut off at the end (power loss mid-write) is dropped
 //!   and the file truncated to the last complete command; anything else that does
 //!   not parse stops the start with the offset.
@@ -44,7 +46,7 @@ use std::time::{Duration, Instant};
 use super::command::{self, Ctx};
 use super::frame::{Args, Argv, Frame, Limits, Parser};
 use super::reply;
-use super::store::{Bytes, Entry, Hasher, Store, Value};
+use super::store::{Entry, Hasher, Store, Value};
 use super::{KvService, Shared};
 
 /// When the file is synced to disk (Redis `appendfsync`).
@@ -281,9 +283,10 @@ struct Rewrite {
     /// The key names when the rewrite started, walked in order.
     keys: Vec<Rc<[u8]>>,
     pos: usize,
-    /// Keys already written (out of order, before a write changed them) or
-    /// created since the start: the walk skips them.
-    touched: HashSet<Bytes, Hasher>,
+    /// Keys already written — by the walk, or out of order before a write changed
+    /// them — or created since the start: neither the walk nor a write dumps
+    /// them (again).
+    done: HashSet<Rc<[u8]>, Hasher>,
     /// Snapshot bytes not yet written to `tmp`.
     out: Vec<u8>,
     /// Every record since the start, appended after the snapshot.
@@ -298,10 +301,10 @@ impl Rewrite {
     /// Before a write changes `key`: write the value it had when the rewrite
     /// started, unless the walk has done it or it has been touched already.
     fn preserve(&mut self, store: &Store, key: &[u8], now: u64) {
-        if self.syncing || self.touched.contains(key) {
+        if self.syncing || self.done.contains(key) {
             return;
         }
-        self.touched.insert(key.into());
+        self.done.insert(key.into());
         if let Some(e) = store.peek(key) {
             dump(e, now, &mut self.out);
         }
@@ -322,14 +325,16 @@ impl Rewrite {
         Ok(())
     }
 
-    /// Walk keys for about [`REWRITE_SLICE`]. True once every key is written.
-    fn step(&mut self, store: &Store, now: u64) -> io::Result<bool> {
+    /// Walk keys for about [`REWRITE_SLICE`], and at most `max_keys` of them.
+    /// True once every key is written.
+    fn step(&mut self, store: &Store, now: u64, max_keys: usize) -> io::Result<bool> {
         let deadline = Instant::now() + REWRITE_SLICE;
-        while self.pos < self.keys.len() {
-            let end = (self.pos + 64).min(self.keys.len());
+        let stop = self.pos.saturating_add(max_keys).min(self.keys.len());
+        while self.pos < stop {
+            let end = (self.pos + 64).min(stop);
             for key in &self.keys[self.pos..end] {
-                if self.touched.contains(&**key) {
-                    continue;
+                if !self.done.insert(Rc::clone(key)) {
+                    continue; // dumped before a write changed it
                 }
                 if let Some(e) = store.peek(key) {
                     dump(e, now, &mut self.out);
@@ -676,17 +681,20 @@ impl Aof {
         }
     }
 
-    /// Once per loop iteration: write and sync; advance a rewrite.
-    pub fn before_poll(&mut self, store: &Store, now: Instant, now_ms: u64) {
+    /// Once per loop iteration: write and sync; advance a rewrite. True if
+    /// something was synced that sessions may be holding replies for.
+    pub fn before_poll(&mut self, store: &Store, now: Instant, now_ms: u64) -> bool {
+        let synced = self.synced;
         self.flush(now, false);
         if self.config.fsync == Fsync::EverySec {
             self.maybe_background_sync(now);
         }
         if self.rewrite.is_some() {
-            if let Err(e) = self.rewrite_step(store, now_ms) {
+            if let Err(e) = self.rewrite_step(store, now_ms, usize::MAX) {
                 self.abort_rewrite(&format!("{e}"));
             }
         }
+        self.synced > synced
     }
 
     /// Housekeeping from the service's timer: a due automatic rewrite.
@@ -738,7 +746,7 @@ impl Aof {
             tmp: Arc::new(tmp),
             keys: store.key_names(),
             pos: 0,
-            touched: HashSet::with_hasher(Hasher::default()),
+            done: HashSet::with_hasher(Hasher::default()),
             out: Vec::new(),
             diff: Vec::new(),
             written: 0,
@@ -748,16 +756,16 @@ impl Aof {
         Ok(())
     }
 
-    fn rewrite_step(&mut self, store: &Store, now_ms: u64) -> io::Result<()> {
+    fn rewrite_step(&mut self, store: &Store, now_ms: u64, max_keys: usize) -> io::Result<()> {
         let Some(rw) = &mut self.rewrite else {
             return Ok(());
         };
         if !rw.syncing {
-            if rw.step(store, now_ms)? {
+            if rw.step(store, now_ms, max_keys)? {
                 // The snapshot is complete: sync it off the loop thread, then append
                 // the (short) diff collected meanwhile and sync again on the loop.
                 rw.syncing = true;
-                rw.touched = HashSet::with_hasher(Hasher::default());
+                rw.done = HashSet::with_hasher(Hasher::default());
                 rw.keys = Vec::new();
                 self.bio.send(Job::Rewrite(Arc::clone(&rw.tmp)));
             }
@@ -1464,4 +1472,198 @@ fn fill(file: &mut File, buf: &mut Vec<u8>, chunk: usize) -> io::Result<bool> {
     };
     buf.truncate(len + n);
     Ok(n == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use super::*;
+    use crate::proto::resp::KvConfig;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "evloop-unit-{name}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn config(dir: &Path) -> AofConfig {
+        AofConfig {
+            enabled: true,
+            fsync: Fsync::No,
+            dir: dir.to_owned(),
+            auto_rewrite_percentage: 0,
+            ..AofConfig::default()
+        }
+    }
+
+    /// Every key with its type, contents (sorted where unordered) and TTL.
+    fn canonical(svc: &KvService) -> Vec<String> {
+        let store = svc.shared.store.borrow();
+        let now = clock();
+        let mut keys: Vec<String> = store
+            .key_names()
+            .iter()
+            .filter_map(|k| {
+                let e = store.peek(k)?;
+                if e.expire_at().is_some_and(|at| at <= now) {
+                    return None;
+                }
+                let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+                let body = match &e.value {
+                    Value::Str(v) => s(v),
+                    Value::List(l) => l.iter().map(|b| s(b)).collect::<Vec<_>>().join(","),
+                    Value::Set(set) => {
+                        let mut m: Vec<_> = set.iter().map(|b| s(b)).collect();
+                        m.sort();
+                        m.join(",")
+                    }
+                    Value::Hash(h) => {
+                        let mut m: Vec<_> = h
+                            .iter()
+                            .map(|(f, v)| format!("{}={}", s(f), s(v)))
+                            .collect();
+                        m.sort();
+                        m.join(",")
+                    }
+                    Value::ZSet(z) => z
+                        .iter()
+                        .map(|(m, sc)| format!("{}:{sc}", s(m)))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                };
+                Some(format!(
+                    "{} {} {body} {:?}",
+                    s(k),
+                    e.value.type_name(),
+                    e.expire_at()
+                ))
+            })
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    fn random_write(h: &mut Harness, x: &mut u64) {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        let k = format!("k{}", *x % 400);
+        let k2 = format!("k{}", (*x >> 20) % 400);
+        let v = format!("v{}", *x % 1000);
+        let args: Vec<&str> = match (*x >> 40) % 12 {
+            0 => vec!["SET", &k, &v],
+            1 => vec!["INCR", &k2],
+            2 => vec!["RPUSH", &k, &v, "x"],
+            3 => vec!["LPOP", &k],
+            4 => vec!["DEL", &k2],
+            5 => vec!["RENAME", &k, &k2],
+            6 => vec!["MSET", &k, &v, &k2, &v],
+            7 => vec!["SADD", &k2, &v],
+            8 => vec!["SPOP", &k2],
+            9 => vec!["HSET", &k, "f", &v],
+            10 => vec!["EXPIRE", &k, "100"],
+            _ => vec!["APPEND", &k, &v],
+        };
+        h.cmd(&args);
+    }
+
+    #[test]
+    fn a_rewrite_interleaved_with_writes_replays_to_the_same_keyspace() {
+        for seed in 1..=8u64 {
+            let dir = temp_dir("rewrite");
+            let mut h = Harness::new();
+            h.svc.enable_aof(config(&dir)).unwrap();
+            let mut x = 0x9e37_79b9_7f4a_7c15 ^ seed;
+            for _ in 0..2000 {
+                random_write(&mut h, &mut x);
+            }
+            let now_ms = clock();
+            {
+                let store = h.svc.shared.store.borrow();
+                let mut aof = h.svc.shared.aof.borrow_mut();
+                aof.as_mut().unwrap().start_rewrite(&store).unwrap();
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                for _ in 0..(x % 5) {
+                    random_write(&mut h, &mut x);
+                }
+                if seed % 4 == 3 && x % 97 == 0 {
+                    h.cmd(&["FLUSHALL"]);
+                }
+                let store = h.svc.shared.store.borrow();
+                let mut guard = h.svc.shared.aof.borrow_mut();
+                let aof = guard.as_mut().unwrap();
+                aof.flush(Instant::now(), true);
+                aof.rewrite_step(&store, now_ms, 7).unwrap();
+                if aof.rewrite.is_none() {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the rewrite did not finish");
+            }
+            assert_eq!(h.svc.shared.aof.borrow().as_ref().unwrap().rewrites, 1);
+            for _ in 0..50 {
+                random_write(&mut h, &mut x);
+            }
+            h.svc.flush_aof();
+            let want = canonical(&h.svc);
+            let replayed = KvService::with_clock(KvConfig::default(), clock);
+            let report = replayed.enable_aof(config(&dir)).unwrap();
+            assert_eq!(report.truncated_from, None);
+            assert_eq!(canonical(&replayed), want, "seed {seed}");
+            drop((h, replayed));
+            let _ = fs::remove_dir_all(&dir);
+        }
+    }
+
+    #[test]
+    fn expiry_is_recorded_as_absolute_time_and_deletion() {
+        let dir = temp_dir("expiry");
+        let mut h = Harness::new();
+        h.svc.enable_aof(config(&dir)).unwrap();
+        h.cmd(&["SET", "a", "1", "EX", "10"]);
+        h.cmd(&["SET", "b", "1"]);
+        h.cmd(&["PEXPIRE", "b", "50"]);
+        advance(100);
+        // b expired: read lazily, which deletes it; then written again.
+        assert_eq!(h.cmd(&["APPEND", "b", "x"]), ":1\r\n");
+        h.svc.flush_aof();
+        let text = String::from_utf8(fs::read(dir.join("appendonly.aof")).unwrap()).unwrap();
+        let at = clock() - 100 + 10_000;
+        assert!(text.contains(&format!("PXAT\r\n$13\r\n{at}")), "{text:?}");
+        assert!(text.contains("PEXPIREAT"), "{text:?}");
+        let del = text.find("$3\r\nDEL\r\n$1\r\nb").expect("DEL b");
+        assert!(del < text.rfind("APPEND").unwrap(), "{text:?}");
+        let replayed = KvService::with_clock(KvConfig::default(), clock);
+        replayed.enable_aof(config(&dir)).unwrap();
+        assert_eq!(canonical(&replayed), canonical(&h.svc));
+        drop((h, replayed));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn spop_replies_are_read_back_as_members() {
+        assert_eq!(popped(b"$1\r\na\r\n"), vec![b"a".to_vec()]);
+        assert_eq!(
+            popped(b"*2\r\n$2\r\nab\r\n$0\r\n\r\n"),
+            vec![b"ab".to_vec(), Vec::new()]
+        );
+        assert!(popped(b"$-1\r\n").is_empty());
+        assert!(popped(b"*0\r\n").is_empty());
+    }
+
+    #[test]
+    fn sizes_parse_as_redis_writes_them() {
+        assert_eq!(parse_size("64mb"), Some(64 * 1024 * 1024));
+        assert_eq!(parse_size("100"), Some(100));
+        assert_eq!(parse_size("1k"), Some(1000));
+        assert_eq!(parse_size("1parsec"), None);
+    }
 }

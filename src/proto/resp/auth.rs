@@ -165,3 +165,49 @@ pub(crate) fn denied(shared: &Shared, peer: std::net::SocketAddr) -> bool {
     };
     shared.protected_mode.get() && shared.requirepass.borrow().is_none() && !loopback
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::resp::{KvConfig, KvService};
+    use crate::{Next, StreamService};
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secreT", b"secret"));
+        assert!(!constant_time_eq(b"secre", b"secret"));
+        assert!(!constant_time_eq(b"secretsecret", b"secret"));
+        assert!(!constant_time_eq(b"", b"secret"));
+        assert!(!constant_time_eq(b"x", b""));
+        assert!(constant_time_eq(b"", b""));
+    }
+
+    fn greeting(svc: &mut KvService, peer: &str) -> (Next, Vec<u8>) {
+        let mut session = svc.open(peer.parse().unwrap());
+        let mut detached = crate::Detached::new();
+        let mut out = Vec::new();
+        let next = session.on_open(&mut detached.ctx(std::time::Instant::now()), &mut out);
+        (next, out)
+    }
+
+    #[test]
+    fn protected_mode_refuses_remote_clients_without_a_password() {
+        let mut svc = KvService::new(KvConfig::default());
+        let (next, out) = greeting(&mut svc, "10.1.2.3:5000");
+        assert_eq!(next, Next::Close);
+        assert_eq!(out, DENIED);
+        for local in ["127.0.0.1:5000", "[::1]:5000", "[::ffff:127.0.0.1]:5000"] {
+            assert_eq!(
+                greeting(&mut svc, local),
+                (Next::Read, Vec::new()),
+                "{local}"
+            );
+        }
+        svc.set_requirepass(Some(b"pw".to_vec()));
+        assert_eq!(greeting(&mut svc, "10.1.2.3:5000").0, Next::Read);
+        svc.set_requirepass(None);
+        svc.set_protected_mode(false);
+        assert_eq!(greeting(&mut svc, "10.1.2.3:5000").0, Next::Read);
+    }
+}

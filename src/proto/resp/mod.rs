@@ -278,12 +278,14 @@ impl StreamService for KvService {
 
     /// The append-only file's once-per-iteration write (and, for `always`, sync)
     /// of every write of the iteration, and a slice of a running rewrite.
-    fn before_poll(&mut self, now: Instant) {
-        if self.shared.aof_on.get() {
-            let store = self.shared.store.borrow();
-            if let Some(aof) = self.shared.aof.borrow_mut().as_mut() {
-                aof.before_poll(&store, now, (self.shared.clock)());
-            }
+    fn before_poll(&mut self, now: Instant) -> bool {
+        if !self.shared.aof_on.get() {
+            return false;
+        }
+        let store = self.shared.store.borrow();
+        match self.shared.aof.borrow_mut().as_mut() {
+            Some(aof) => aof.before_poll(&store, now, (self.shared.clock)()),
+            None => false,
         }
     }
 }

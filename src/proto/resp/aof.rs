@@ -16,7 +16,10 @@
 //!   every write of the iteration shares the one sync). With `everysec` a
 //!   background thread syncs once a second; if a sync is still running when the
 //!   next write is due, the write waits up to two seconds, then goes ahead anyway
-//!   (Redis's rule). With `no` the kernel decides.
+//!   (Redis's rule). With `no` the kernel decides. With every policy a reply to
+//!   a write leaves only after its record was written (as in Redis, where
+//!   replies are sent after `beforeSleep` wrote the buffer), so a crash of the
+//!   process alone loses nothing acknowledged.
 //! - **Faults.** A failed write keeps the unwritten bytes (the file stays a prefix
 //!   of the log) and makes write commands answer `-MISCONF` until a retry
 //!   succeeds; reads go on.
@@ -682,9 +685,9 @@ impl Aof {
     }
 
     /// Once per loop iteration: write and sync; advance a rewrite. True if
-    /// something was synced that sessions may be holding replies for.
+    /// something was written or synced that sessions may be holding replies for.
     pub fn before_poll(&mut self, store: &Store, now: Instant, now_ms: u64) -> bool {
-        let synced = self.synced;
+        let (written, synced) = (self.written, self.synced);
         self.flush(now, false);
         if self.config.fsync == Fsync::EverySec {
             self.maybe_background_sync(now);
@@ -694,7 +697,7 @@ impl Aof {
                 self.abort_rewrite(&format!("{e}"));
             }
         }
-        self.synced > synced
+        self.written > written || self.synced > synced
     }
 
     /// Housekeeping from the service's timer: a due automatic rewrite.
@@ -807,10 +810,23 @@ impl Aof {
         }
     }
 
-    /// Write and sync everything now, on this thread (shutdown; a client closing
-    /// with replies held).
+    /// Write and sync everything now, on this thread, whatever the policy
+    /// (shutdown).
     pub fn commit_now(&mut self) {
         self.flush(Instant::now(), true);
+        self.sync_written();
+    }
+
+    /// What the policy promises before a reply, now, on this thread: written,
+    /// and synced for `always` (a client closing or blocking with replies held).
+    pub fn commit_for_reply(&mut self) {
+        self.flush(Instant::now(), true);
+        if self.config.fsync == Fsync::Always {
+            self.sync_written();
+        }
+    }
+
+    fn sync_written(&mut self) {
         if self.write_error.is_none() && self.synced < self.written {
             self.sync_now();
         }

@@ -410,8 +410,9 @@ pub struct KvSession {
     parser: Parser,
     args: Args,
     client: Client,
-    /// With `appendfsync always`: replies held until the append-only file is
-    /// synced up to `held_until` (a logical offset of the log).
+    /// Replies held until the append-only file has taken the records of their
+    /// writes, up to `held_until` (a logical offset of the log): written and
+    /// synced with `appendfsync always`, written for the other policies.
     held: Vec<u8>,
     held_until: u64,
     /// The peer shut down its side while replies were held: close once they are
@@ -444,9 +445,11 @@ impl Drop for KvSession {
 const AOF_TIMER: u64 = 2;
 
 impl KvSession {
-    /// With `appendfsync always`, hold this batch's replies (`out[out_start..]`)
-    /// if it recorded writes, or if earlier replies are held (order): they are
-    /// released by [`KvSession::release`] once the file is synced past them. The
+    /// Hold this batch's replies (`out[out_start..]`) if it recorded writes, or
+    /// if earlier replies are held (order): they are released by
+    /// [`KvSession::release`] once the file has taken them (synced, with
+    /// `appendfsync always`; written, with the others, so a crash of the process
+    /// loses no acknowledged write). The
     /// session wakes itself, and the wake comes in the next loop iteration, after
     /// the service's `before_poll` has written and synced. A session about to
     /// close or block cannot wait for that: it syncs at once.
@@ -463,7 +466,7 @@ impl KvSession {
             return next;
         };
         let wrote = aof.appended() > logged_before;
-        if self.held.is_empty() && (!wrote || aof.config.fsync != Fsync::Always) {
+        if self.held.is_empty() && !wrote {
             return next;
         }
         if wrote {
@@ -473,7 +476,7 @@ impl KvSession {
             || self.client.blocked
             || net.id().generation() == 0;
         if must_now {
-            aof.commit_now();
+            aof.commit_for_reply();
             if !aof.committed(self.held_until) {
                 // Never acknowledged, since never durable.
                 out.truncate(out_start);

@@ -10,6 +10,9 @@
 2. Restart time with 1,000,000 keys in the file: one file written here (SET of
    `key:N` to `value:N`), copied to each server's directory, timed from spawn
    until DBSIZE answers 1000000.
+3. The loop's longest stall during BGREWRITEAOF of those 1,000,000 keys: a client
+   sends PING after PING during the rewrite and keeps the slowest round trip
+   (and the median), against the same figure with no rewrite running.
 
 Usage: python3 bench/aof.py [--dir DIR]   (DIR: where the files go; default /tmp)
 Environment: RUNS (default 3), N (requests per benchmark, default 200000),
@@ -165,6 +168,57 @@ def load_time(kind, big, base):
     return secs
 
 
+def ping_latencies(port, until):
+    """Round trips of PING, one at a time, until `until()` is true (checked on
+    another connection every 50 ms); returns the list of seconds."""
+    times = []
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        last_check = time.time()
+        while True:
+            t0 = time.perf_counter()
+            s.sendall(b"PING\r\n")
+            data = b""
+            while not data.endswith(b"\r\n"):
+                data += s.recv(64)
+            times.append(time.perf_counter() - t0)
+            if time.time() - last_check > 0.05:
+                last_check = time.time()
+                if until():
+                    return times
+
+
+def rewrite_stall(kind, big, base):
+    directory = tempfile.mkdtemp(prefix=f"aof-rw-{kind}-", dir=base)
+    shutil.copy(big, Path(directory) / "appendonly.aof")
+    proc, port, err = start(kind, "everysec", directory)
+    try:
+        wait_ready(proc, port, keys=KEYS)
+        started = time.time()
+        idle = ping_latencies(port, lambda: time.time() - started > 1.0)
+
+        def rewrites():
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(resp("INFO", "persistence"))
+                time.sleep(0.01)
+                text = s.recv(65536).decode(errors="replace")
+            m = re.search(r"aof_rewrites:(\d+)", text)
+            busy = re.search(r"aof_rewrite_in_progress:1", text)
+            return (int(m.group(1)) if m else 0), bool(busy)
+
+        before, _ = rewrites()
+        t0 = time.time()
+        assert ask(port, "BGREWRITEAOF").startswith("+")
+        during = ping_latencies(port, lambda: rewrites() == (before + 1, False))
+        secs = time.time() - t0
+    finally:
+        stop(proc, err)
+    shutil.rmtree(directory, ignore_errors=True)
+    ms = lambda v: v * 1000  # noqa: E731
+    return {"secs": secs, "idle_max": ms(max(idle)), "idle_p50": ms(statistics.median(idle)),
+            "max": ms(max(during)), "p50": ms(statistics.median(during)),
+            "p99": ms(sorted(during)[int(len(during) * 0.99)]), "pings": len(during)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", default="/tmp")
@@ -215,10 +269,18 @@ def main():
             t = load_time(kind, big, base)
             log(f"run {run} {kind} load {t:.2f} s")
             times[kind].append(t)
+    stalls = {kind: rewrite_stall(kind, big, base) for kind in ["evloop", "redis"]}
     shutil.rmtree(big.parent, ignore_errors=True)
     ev, rd = statistics.median(times["evloop"]), statistics.median(times["redis"])
     print(f"\nRestart with {KEYS:,} keys ({big_size:,} bytes of AOF): evloop {ev:.2f} s, redis-server {rd:.2f} s "
           f"(evloop / redis {ev / rd:.2f}); median of {RUNS}.")
+
+    print(f"\nBGREWRITEAOF of the {KEYS:,} keys, PING round trips meanwhile (ms):\n")
+    print("| server | rewrite took (s) | PINGs | p50 | p99 | max | max with no rewrite |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for kind, r in stalls.items():
+        print(f"| {kind} | {r['secs']:.2f} | {r['pings']} | {r['p50']:.3f} | {r['p99']:.3f} "
+              f"| {r['max']:.2f} | {r['idle_max']:.2f} |")
 
 
 if __name__ == "__main__":

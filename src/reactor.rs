@@ -391,7 +391,7 @@ impl Reactor {
                     break;
                 }
             }
-            let timeout = if self.ready.is_empty() {
+            let timeout = if self.ready.is_empty() && !self.services.iter().any(|(s, _)| s.busy()) {
                 self.next_deadline()
                     .map(|at| at.saturating_duration_since(now))
             } else {

@@ -199,6 +199,14 @@ pub trait StreamService {
         let _ = now;
         false
     }
+
+    /// True while the service has work left for its next
+    /// [`StreamService::before_poll`] (a file rewritten a slice per iteration):
+    /// the reactor then polls without waiting, so the next call comes as soon as
+    /// the ready events are handled, instead of at the next event or timer.
+    fn busy(&self) -> bool {
+        false
+    }
 }
 
 /// Replies produced for one datagram, each with its destination. The reactor

@@ -283,9 +283,12 @@ fn describe(e: &io::Error) -> String {
 struct Rewrite {
     tmp_path: PathBuf,
     tmp: Arc<File>,
-    /// The key names when the rewrite started, walked in order.
+    /// Taking the key names, a slice of buckets at a time: the next bucket, and
+    /// how many inserts the store had taken and could still take without moving
+    /// an entry when the collection began. `None` once every name is taken.
+    collect: Option<Collect>,
+    /// Key names taken and not yet written (walked from the end).
     keys: Vec<Rc<[u8]>>,
-    pos: usize,
     /// Keys already written — by the walk, or out of order before a write changed
     /// them — or created since the start: neither the walk nor a write dumps
     /// them (again).
@@ -298,6 +301,23 @@ struct Rewrite {
     started: Instant,
     /// The snapshot is written and its sync was handed to the background thread.
     syncing: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Collect {
+    bucket: usize,
+    inserted: u64,
+    spare: usize,
+}
+
+impl Collect {
+    fn start(store: &Store) -> Collect {
+        Collect {
+            bucket: 0,
+            inserted: store.inserted(),
+            spare: store.spare_slots(),
+        }
+    }
 }
 
 impl Rewrite {
@@ -316,7 +336,8 @@ impl Rewrite {
     /// FLUSHALL: the keys not yet walked need not be written, the flush in the
     /// diff deletes them anyway.
     fn skip_rest(&mut self) {
-        self.pos = self.keys.len();
+        self.collect = None;
+        self.keys = Vec::new();
     }
 
     fn write_out(&mut self) -> io::Result<()> {
@@ -328,31 +349,55 @@ impl Rewrite {
         Ok(())
     }
 
-    /// Walk keys for about [`REWRITE_SLICE`], and at most `max_keys` of them.
-    /// True once every key is written.
+    /// Take key names, then write keys, for about [`REWRITE_SLICE`] and at most
+    /// `max_keys` keys. True once every key is written.
+    ///
+    /// The names are taken by bucket index, a slice per call, so no call walks
+    /// the whole table. Entries move only when an insert finds no spare slot: if
+    /// the store has taken as many inserts as it had spare slots when the
+    /// collection began, an entry may have moved behind it, and the collection
+    /// starts over (rare: after a move the table has grown, with room to spare).
     fn step(&mut self, store: &Store, now: u64, max_keys: usize) -> io::Result<bool> {
         let deadline = Instant::now() + REWRITE_SLICE;
-        let stop = self.pos.saturating_add(max_keys).min(self.keys.len());
-        while self.pos < stop {
-            let end = (self.pos + 64).min(stop);
-            for key in &self.keys[self.pos..end] {
-                if !self.done.insert(Rc::clone(key)) {
-                    continue; // dumped before a write changed it
-                }
-                if let Some(e) = store.peek(key) {
+        let mut budget = max_keys;
+        while let Some(c) = &mut self.collect {
+            if store.inserted() - c.inserted >= c.spare as u64 {
+                log::debug!("rewrite: the keyspace was rehashed; taking the key names again");
+                self.keys.clear();
+                *c = Collect::start(store);
+            }
+            let slice = budget.min(4096);
+            store.key_names_in(c.bucket, c.bucket + slice, &mut self.keys);
+            c.bucket += slice;
+            budget -= slice;
+            if c.bucket >= store.buckets() {
+                self.collect = None;
+            }
+            if budget == 0 || Instant::now() >= deadline {
+                return Ok(false);
+            }
+        }
+        while budget > 0 {
+            let Some(key) = self.keys.pop() else {
+                break;
+            };
+            budget -= 1;
+            if let Some(e) = store.peek(&key) {
+                if self.done.insert(key) {
                     dump(e, now, &mut self.out);
                 }
             }
-            self.pos = end;
-            if self.out.len() >= 256 * 1024 {
-                self.write_out()?;
-            }
-            if Instant::now() >= deadline {
-                break;
+            if budget % 64 == 0 {
+                if self.out.len() >= 256 * 1024 {
+                    self.write_out()?;
+                }
+                if Instant::now() >= deadline {
+                    break;
+                }
             }
         }
         self.write_out()?;
-        Ok(self.pos >= self.keys.len())
+        Ok(self.collect.is_none() && self.keys.is_empty())
     }
 }
 
@@ -475,6 +520,8 @@ pub(crate) struct Aof {
     /// Inside EXEC: the transaction's records, wrapped when it ends.
     multi: Option<Vec<u8>>,
     rewrite: Option<Rewrite>,
+    /// A finished rewrite's set of key names, freed a slice per iteration.
+    garbage: Option<std::collections::hash_set::IntoIter<Rc<[u8]>>>,
     rewrites: u64,
     last_rewrite_secs: i64,
     last_rewrite_ok: bool,
@@ -519,6 +566,7 @@ impl Aof {
             delayed_fsync: 0,
             multi: None,
             rewrite: None,
+            garbage: None,
             rewrites: 0,
             last_rewrite_secs: -1,
             last_rewrite_ok: true,
@@ -697,7 +745,21 @@ impl Aof {
                 self.abort_rewrite(&format!("{e}"));
             }
         }
+        if let Some(garbage) = &mut self.garbage {
+            if garbage.by_ref().take(50_000).count() < 50_000 {
+                self.garbage = None;
+            }
+        }
         self.written > written || self.synced > synced
+    }
+
+    /// A rewrite (or the freeing after one) has work left for the next
+    /// iteration: the loop should not sleep.
+    pub fn busy(&self) -> bool {
+        self.garbage.is_some()
+            || self.rewrite.as_ref().is_some_and(|rw| {
+                !rw.syncing || self.bio.state.rewrite_synced.load(Ordering::Acquire)
+            })
     }
 
     /// Housekeeping from the service's timer: a due automatic rewrite.
@@ -747,9 +809,11 @@ impl Aof {
         self.rewrite = Some(Rewrite {
             tmp_path,
             tmp: Arc::new(tmp),
-            keys: store.key_names(),
-            pos: 0,
-            done: HashSet::with_hasher(Hasher::default()),
+            collect: Some(Collect::start(store)),
+            keys: Vec::with_capacity(store.len()),
+            // Sized once: growing a set of millions of keys would rehash it in one
+            // step.
+            done: HashSet::with_capacity_and_hasher(store.len(), Hasher::default()),
             out: Vec::new(),
             diff: Vec::new(),
             written: 0,
@@ -768,8 +832,10 @@ impl Aof {
                 // The snapshot is complete: sync it off the loop thread, then append
                 // the (short) diff collected meanwhile and sync again on the loop.
                 rw.syncing = true;
-                rw.done = HashSet::with_hasher(Hasher::default());
-                rw.keys = Vec::new();
+                // Freeing millions of names at once would stall the loop: a
+                // slice per iteration.
+                let done = std::mem::take(&mut rw.done);
+                self.garbage = Some(done.into_iter());
                 self.bio.send(Job::Rewrite(Arc::clone(&rw.tmp)));
             }
             return Ok(());
@@ -1523,8 +1589,9 @@ mod tests {
     fn canonical(svc: &KvService) -> Vec<String> {
         let store = svc.shared.store.borrow();
         let now = clock();
-        let mut keys: Vec<String> = store
-            .key_names()
+        let mut names = Vec::new();
+        store.key_names_in(0, store.buckets(), &mut names);
+        let mut keys: Vec<String> = names
             .iter()
             .filter_map(|k| {
                 let e = store.peek(k)?;

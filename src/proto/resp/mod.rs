@@ -288,6 +288,16 @@ impl StreamService for KvService {
             None => false,
         }
     }
+
+    fn busy(&self) -> bool {
+        self.shared.aof_on.get()
+            && self
+                .shared
+                .aof
+                .borrow()
+                .as_ref()
+                .is_some_and(aof::Aof::busy)
+    }
 }
 
 /// Most reply bytes one [`Session::on_input`] call appends before it stops and

@@ -162,6 +162,10 @@ pub struct Store {
     /// log is on (`None`: off). The log records a `DEL` for each, so a replay
     /// does not resurrect a key that later commands saw as absent.
     pub expired_log: Option<Vec<Rc<[u8]>>>,
+    /// New entries ever inserted. Entries move between buckets only when an
+    /// insert finds no spare slot, so after `k` inserts with more than `k` spare
+    /// slots before them, every entry is still where it was.
+    inserted: u64,
 }
 
 impl Default for Store {
@@ -196,17 +200,37 @@ impl Store {
             blocked: Default::default(),
             ready: Vec::new(),
             expired_log: None,
+            inserted: 0,
+        }
+    }
+
+    /// New entries ever inserted (see [`Store::spare_slots`]).
+    pub fn inserted(&self) -> u64 {
+        self.inserted
+    }
+
+    /// Inserts the table takes before it must grow or rehash (moving entries).
+    pub fn spare_slots(&self) -> usize {
+        self.table.capacity() - self.table.len()
+    }
+
+    /// The number of buckets: indices for [`Store::key_names_in`].
+    pub fn buckets(&self) -> usize {
+        self.table.num_buckets()
+    }
+
+    /// Append the names of the keys in buckets `from..to`.
+    pub fn key_names_in(&self, from: usize, to: usize, out: &mut Vec<Rc<[u8]>>) {
+        for i in from..to.min(self.table.num_buckets()) {
+            if let Some(e) = self.table.get_bucket(i) {
+                out.push(e.key.clone());
+            }
         }
     }
 
     /// The entry at `key` as stored, expired or not, without lazy expiry.
     pub fn peek(&self, key: &[u8]) -> Option<&Entry> {
         self.table.find(self.hash(key), |e| *e.key == *key)
-    }
-
-    /// Every key name, in table order (`Rc` clones: no key bytes are copied).
-    pub fn key_names(&self) -> Vec<Rc<[u8]>> {
-        self.table.iter().map(|e| e.key.clone()).collect()
     }
 
     /// A write is about to fill `key`: if clients are blocked on it, it is ready.
@@ -307,6 +331,7 @@ impl Store {
             ttl,
             stats,
             expired_log,
+            inserted,
             ..
         } = self;
         match table.find_entry(hash, |e| *e.key == *key) {
@@ -329,18 +354,21 @@ impl Store {
                     occ.into_mut()
                 }
             }
-            Err(absent) => absent
-                .into_table()
-                .insert_unique(
-                    hash,
-                    Entry {
-                        key: Rc::from(key),
-                        value: make(),
-                        expire_at: 0,
-                    },
-                    |e| hasher.hash_one(&*e.key),
-                )
-                .into_mut(),
+            Err(absent) => {
+                *inserted += 1;
+                absent
+                    .into_table()
+                    .insert_unique(
+                        hash,
+                        Entry {
+                            key: Rc::from(key),
+                            value: make(),
+                            expire_at: 0,
+                        },
+                        |e| hasher.hash_one(&*e.key),
+                    )
+                    .into_mut()
+            }
         }
     }
 
@@ -349,7 +377,11 @@ impl Store {
     pub fn set_string(&mut self, key: &[u8], val: &[u8], ttl_mode: Ttl, now: u64) {
         let hash = self.hash(key);
         let Store {
-            table, hasher, ttl, ..
+            table,
+            hasher,
+            ttl,
+            inserted,
+            ..
         } = self;
         match table.find_entry(hash, |e| *e.key == *key) {
             Ok(mut occ) => {
@@ -391,6 +423,7 @@ impl Store {
                     }
                     _ => 0,
                 };
+                *inserted += 1;
                 absent.into_table().insert_unique(
                     hash,
                     Entry {
@@ -414,6 +447,7 @@ impl Store {
             self.ttl.insert(key.clone());
         }
         let hasher = &self.hasher;
+        self.inserted += 1;
         self.table.insert_unique(
             hash,
             Entry {

@@ -182,6 +182,8 @@ pub(crate) struct Links {
     pub(crate) effects: Vec<Effect>,
     /// Bytes of queued pushes.
     pub(crate) bytes: Vec<u8>,
+    /// The reactor is shutting down.
+    pub(crate) stopping: bool,
 }
 
 impl Links {
@@ -249,6 +251,14 @@ impl<'a> Ctx<'a> {
     /// This connection's id: keep it to push to or wake this connection later.
     pub fn id(&self) -> ConnId {
         self.id
+    }
+
+    /// The reactor is shutting down: a connection closes once the output it has
+    /// been given is sent, so a session must not hold replies back for a later
+    /// callback (it still hears wakes and timers meanwhile, but may be closed
+    /// first).
+    pub fn is_stopping(&self) -> bool {
+        self.links.stopping
     }
 
     /// The time the reactor's current loop iteration began. Sessions take time from

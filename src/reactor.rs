@@ -1042,6 +1042,7 @@ impl Reactor {
     /// replies are delivered and the peer has seen our FIN, or when the shutdown
     /// deadline passes.
     fn begin_shutdown(&mut self, now: Instant) {
+        self.links.stopping = true;
         // Pushes already accepted are owed like any other output.
         self.deliver_all_pushes(now);
         self.stopping = Some(now + self.config.shutdown_timeout);

@@ -847,3 +847,65 @@ fn bad_persistence_flags_are_usage_errors() {
         common::interop::assert_bad_command_line("kv", args);
     }
 }
+
+/// Shutdown still answers every command already read, with replies held for
+/// the file: a pipeline of writes and big reads, stopped while most of it waits
+/// behind replies the client has not read yet.
+#[test]
+fn shutdown_answers_every_command_read_while_replies_wait_for_the_file() {
+    use evloop::proto::resp::{AofConfig, Fsync, KvConfig, KvService};
+    let dir = TempDir::new("aof-shutdown");
+    let aof_dir = dir.0.clone();
+    let mut server = common::Server::start(
+        evloop::Config {
+            idle_timeout: None,
+            request_timeout: None,
+            ..evloop::Config::default()
+        },
+        move |r| {
+            let l =
+                evloop::net::bind_tcp("127.0.0.1:0".parse().unwrap(), Default::default()).unwrap();
+            let svc = KvService::new(KvConfig::default());
+            svc.enable_aof(AofConfig {
+                enabled: true,
+                fsync: Fsync::Always,
+                dir: aof_dir,
+                ..AofConfig::default()
+            })
+            .unwrap();
+            (Some(r.add_tcp_listener(l, svc).unwrap()), None)
+        },
+    );
+    let mut c = Client::connect(server.tcp());
+    let items: Vec<Vec<u8>> = (0..1000).map(|i| format!("item{i}").into_bytes()).collect();
+    let mut rpush: Vec<&[u8]> = vec![b"RPUSH", b"list"];
+    rpush.extend(items.iter().map(|v| v.as_slice()));
+    assert_eq!(c.cmd(&rpush), int(1000));
+    const N: usize = 1000;
+    let mut pipeline = Vec::new();
+    for _ in 0..N {
+        pipeline.extend(common::resp_client::encode(&[b"INCR", b"n"]));
+        pipeline.extend(common::resp_client::encode(&[
+            b"LRANGE", b"list", b"0", b"-1",
+        ]));
+    }
+    let before = server.stats().bytes_in;
+    c.send(&pipeline);
+    server.wait_for("the whole pipeline read", |s| {
+        s.bytes_in >= before + pipeline.len() as u64 && s.output_buffered > 0
+    });
+    server.handle.shutdown();
+    let list = Reply::Array(Some(items.iter().map(bulk).collect()));
+    for i in 0..N {
+        assert_eq!(c.read(), int(i as i64 + 1), "INCR reply {i}");
+        assert!(c.read() == list, "LRANGE reply {i} differs");
+    }
+    c.assert_eof();
+    let stats = server.join();
+    assert_eq!(stats.active, 0);
+    // And every INCR is in the file.
+    let server = kv(&dir.0, &[]);
+    let mut c = Client::connect(server.addr);
+    assert_eq!(cmd(&mut c, &["GET", "n"]), bulk(N.to_string()));
+    finish(server, c);
+}

@@ -462,7 +462,7 @@ impl KvSession {
     /// loses no acknowledged write). The
     /// session wakes itself, and the wake comes in the next loop iteration, after
     /// the service's `before_poll` has written and synced. A session about to
-    /// close or block cannot wait for that: it syncs at once.
+    /// close, block or pause cannot wait for that: it syncs at once.
     fn hold_replies(
         &mut self,
         net: &mut Ctx<'_>,
@@ -482,8 +482,12 @@ impl KvSession {
         if wrote {
             self.held_until = aof.appended();
         }
-        let must_now = matches!(next, Next::Close | Next::Abort)
+        // A batch that stops for its output to drain (Pause) leaves commands
+        // waiting in the connection, which must see that output: it cannot wait
+        // for the end of the iteration either.
+        let must_now = matches!(next, Next::Close | Next::Abort | Next::Pause)
             || self.client.blocked
+            || net.is_stopping()
             || net.id().generation() == 0;
         if must_now {
             aof.commit_for_reply();
@@ -501,12 +505,7 @@ impl KvSession {
         self.held.extend_from_slice(&out[out_start..]);
         out.truncate(out_start);
         let _ = net.wake(net.id());
-        // The unconsumed rest is offered again when the replies are released.
-        if next == Next::Pause {
-            Next::Read
-        } else {
-            next
-        }
+        next
     }
 
     /// Send the held replies if the file is synced past them; true if sent (or
@@ -515,12 +514,16 @@ impl KvSession {
         if self.held.is_empty() {
             return true;
         }
-        let committed = self
-            .shared
-            .aof
-            .borrow()
-            .as_ref()
-            .is_none_or(|aof| aof.committed(self.held_until));
+        let committed = match self.shared.aof.borrow_mut().as_mut() {
+            None => true,
+            Some(aof) if aof.committed(self.held_until) => true,
+            Some(aof) if net.is_stopping() => {
+                // The connection closes once its output is sent: no later turn.
+                aof.commit_for_reply();
+                aof.committed(self.held_until)
+            }
+            Some(_) => false,
+        };
         if committed {
             out.append(&mut self.held);
             if self.held.capacity() > 64 * 1024 {

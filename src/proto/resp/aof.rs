@@ -1707,6 +1707,52 @@ mod tests {
     }
 
     #[test]
+    fn a_rewrite_survives_the_keyspace_growing_while_it_takes_the_names() {
+        let dir = temp_dir("rewrite-grow");
+        let mut h = Harness::new();
+        h.svc.enable_aof(config(&dir)).unwrap();
+        for i in 0..200 {
+            h.cmd(&["RPUSH", &format!("old{i}"), "a", "b"]);
+        }
+        let now_ms = clock();
+        let step = |h: &mut Harness| {
+            let store = h.svc.shared.store.borrow();
+            let mut guard = h.svc.shared.aof.borrow_mut();
+            let aof = guard.as_mut().unwrap();
+            aof.flush(Instant::now(), true);
+            aof.rewrite_step(&store, now_ms, 7).unwrap();
+            aof.rewrite.is_none()
+        };
+        {
+            let store = h.svc.shared.store.borrow();
+            let mut aof = h.svc.shared.aof.borrow_mut();
+            aof.as_mut().unwrap().start_rewrite(&store).unwrap();
+        }
+        let inserted = h.svc.shared.store.borrow().inserted();
+        step(&mut h);
+        // Enough new keys to grow the table (moving every entry) mid-collection,
+        // and writes to old keys on both sides of the collection's position.
+        for i in 0..5000 {
+            h.cmd(&["SET", &format!("new{i}"), "v"]);
+            if i % 50 == 0 {
+                h.cmd(&["RPUSH", &format!("old{}", i / 50), "c"]);
+                step(&mut h);
+            }
+        }
+        assert_eq!(h.svc.shared.store.borrow().inserted(), inserted + 5000);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !step(&mut h) {
+            assert!(Instant::now() < deadline, "the rewrite did not finish");
+        }
+        h.svc.flush_aof();
+        let replayed = KvService::with_clock(KvConfig::default(), clock);
+        replayed.enable_aof(config(&dir)).unwrap();
+        assert_eq!(canonical(&replayed), canonical(&h.svc));
+        drop((h, replayed));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn expiry_is_recorded_as_absolute_time_and_deletion() {
         let dir = temp_dir("expiry");
         let mut h = Harness::new();

@@ -9,7 +9,7 @@
 
 mod common;
 
-use evloop::proto::resp::{KvConfig, KvService};
+use evloop::proto::resp::{aof, AofConfig, Fsync, KvConfig, KvService};
 use evloop::Config;
 
 const NAME: &str = "kv";
@@ -29,6 +29,29 @@ OPTIONS:
   --idle-timeout SECS      close clients idle this long, 0 = never (default 0)
   --request-timeout SECS   close a client whose partial command is not complete
                            this long after its first byte, 0 = never (default 0)
+
+PERSISTENCE (Redis's names and defaults):
+  --appendonly yes|no      record every write in the append-only file and load
+                           it on start (default no)
+  --appendfsync always|everysec|no
+                           always: no reply to a write before it is on disk;
+                           everysec: sync once a second; no: the kernel decides
+                           (default everysec)
+  --dir DIR                directory of the file (default .)
+  --appendfilename NAME    the file's name (default appendonly.aof)
+  --auto-aof-rewrite-percentage N
+                           rewrite when the file grew N% past its size after the
+                           last rewrite; 0 = never (default 100)
+  --auto-aof-rewrite-min-size SIZE
+                           but not below SIZE bytes (64mb, 1gb, ...; default 64mb)
+  --aof-load-truncated yes|no
+                           load a file cut off inside its last command, truncating
+                           it (default yes); no = refuse to start
+
+SECURITY:
+  --requirepass PASSWORD   clients must AUTH with PASSWORD first
+  --protected-mode yes|no  with no password, refuse clients that are not on the
+                           loopback interface (default yes)
   -h, --help               print this help
 
 Prints `listening on redis://IP:PORT`, then serves until SIGINT/SIGTERM.
@@ -47,8 +70,44 @@ fn main() {
         },
     );
     let mut request_timeout = None;
+    let mut aof_config = AofConfig::default();
+    let mut requirepass = None;
+    let mut protected_mode = true;
     let args = common::parse_args(NAME, HELP, defaults, |flag, parser| {
         match flag {
+            "appendonly" => aof_config.enabled = yes_no(flag, parser),
+            "appendfsync" => {
+                let v: String = common::value(NAME, "--appendfsync", parser);
+                aof_config.fsync = Fsync::parse(&v).unwrap_or_else(|| {
+                    common::usage_error(
+                        NAME,
+                        format_args!("--appendfsync: {v:?} is not always, everysec or no"),
+                    )
+                });
+            }
+            "dir" => aof_config.dir = common::value::<String>(NAME, "--dir", parser).into(),
+            "appendfilename" => {
+                let v: String = common::value(NAME, "--appendfilename", parser);
+                if v.is_empty() || v.contains('/') {
+                    common::usage_error(NAME, "--appendfilename: a file name, without '/'");
+                }
+                aof_config.filename = v;
+            }
+            "auto-aof-rewrite-percentage" => {
+                aof_config.auto_rewrite_percentage =
+                    common::value(NAME, "--auto-aof-rewrite-percentage", parser)
+            }
+            "auto-aof-rewrite-min-size" => {
+                let v: String = common::value(NAME, "--auto-aof-rewrite-min-size", parser);
+                aof_config.auto_rewrite_min_size = aof::parse_size(&v).unwrap_or_else(|| {
+                    common::usage_error(NAME, format_args!("--auto-aof-rewrite-min-size: {v:?}"))
+                });
+            }
+            "aof-load-truncated" => aof_config.load_truncated = yes_no(flag, parser),
+            "requirepass" => {
+                requirepass = Some(common::value::<String>(NAME, "--requirepass", parser))
+            }
+            "protected-mode" => protected_mode = yes_no(flag, parser),
             "max-bulk" => kv.max_bulk = common::value(NAME, "--max-bulk", parser),
             "max-query" => kv.max_query = common::value(NAME, "--max-query", parser),
             "max-inline" => kv.max_inline = common::value(NAME, "--max-inline", parser),
@@ -73,6 +132,24 @@ fn main() {
     common::init_logging();
     let mut reactor = common::reactor(NAME, config);
     let service = KvService::new(kv);
+    service.set_requirepass(requirepass.map(String::into_bytes));
+    service.set_protected_mode(protected_mode);
+    if aof_config.enabled {
+        let path = aof_config.path();
+        match service.enable_aof(aof_config) {
+            Ok(report) => log::info!(
+                "append-only file {}: {} commands replayed, {} keys{}",
+                path.display(),
+                report.commands,
+                service.dbsize(),
+                match report.truncated_from {
+                    Some(size) => format!(", truncated from {size} to {} bytes", report.bytes),
+                    None => String::new(),
+                }
+            ),
+            Err(e) => common::fatal(NAME, e),
+        }
+    }
     let addr = common::listen_tcp(
         NAME,
         &mut reactor,
@@ -81,5 +158,17 @@ fn main() {
         service.clone(),
     );
     service.set_local_addr(addr); // CLIENT LIST's laddr
-    common::serve(NAME, reactor, &[format!("redis://{addr}")])
+    common::serve_then(NAME, reactor, &[format!("redis://{addr}")], || {
+        service.flush_aof()
+    })
+}
+
+/// A `yes`/`no` flag value, as Redis's configuration spells booleans.
+fn yes_no(flag: &str, parser: &mut lexopt::Parser) -> bool {
+    let v: String = common::value(NAME, flag, parser);
+    match v.to_ascii_lowercase().as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => common::usage_error(NAME, format_args!("--{flag}: {v:?} is not yes or no")),
+    }
 }

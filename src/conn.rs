@@ -244,6 +244,10 @@ pub(crate) struct Conn<T: Transport = TcpStream> {
     pub(crate) id: ConnId,
     /// Another session called `Ctx::wake` on this one.
     woken: bool,
+    /// Closing because the reactor shuts down, not because the session asked:
+    /// its wakes and timers still reach it, since it may still owe replies (held
+    /// until a log was synced, say).
+    shutting_down: bool,
     /// Session timers and push-limit state: allocated only for the connections that
     /// use them, so an idle connection stays small.
     extra: Option<Box<Extra>>,
@@ -316,6 +320,7 @@ impl<T: Transport> Conn<T> {
             armed: None,
             id,
             woken: false,
+            shutting_down: false,
             extra: None,
         }
     }
@@ -969,6 +974,7 @@ impl<T: Transport> Conn<T> {
     pub(crate) fn begin_shutdown(&mut self) {
         if matches!(self.state, State::Open | State::PeerClosedRead) {
             self.set_state(State::Closing);
+            self.shutting_down = true;
             if !self.waits_for_drain() {
                 self.input = Vec::new();
             }
@@ -1000,7 +1006,7 @@ impl<T: Transport> Conn<T> {
                 return Ok(drive);
             }
         }
-        if self.state == State::Open || self.state == State::PeerClosedRead {
+        if self.takes_callbacks() {
             if let Some(drive) = self.run_callbacks(io) {
                 return Ok(drive);
             }
@@ -1149,11 +1155,21 @@ impl<T: Transport> Conn<T> {
             if let Some(drive) = self.apply(next) {
                 return Some(drive);
             }
-            if self.state != State::Open && self.state != State::PeerClosedRead {
+            if !self.takes_callbacks() {
                 break;
             }
         }
         None
+    }
+
+    /// Wakes and timers reach the session: while it is open, and while a
+    /// shutdown it did not ask for closes it.
+    fn takes_callbacks(&self) -> bool {
+        match self.state {
+            State::Open | State::PeerClosedRead => true,
+            State::Closing => self.shutting_down,
+            _ => false,
+        }
     }
 
     /// One `read` into the shared scratch buffer, with its bookkeeping.
@@ -1376,6 +1392,7 @@ impl<T: Transport> Conn<T> {
                 if self.state != State::Draining {
                     self.set_state(State::Closing);
                 }
+                self.shutting_down = false; // the session is done: no more callbacks
                 self.input = Vec::new();
                 None
             }

@@ -247,6 +247,8 @@ pub(crate) struct Links {
     pub(crate) bytes: Vec<u8>,
     /// Files the current callback queued on its own connection, in order.
     pub(crate) files: Vec<QueuedFile>,
+    /// The reactor is shutting down.
+    pub(crate) stopping: bool,
 }
 
 impl Links {
@@ -314,6 +316,14 @@ impl<'a> Ctx<'a> {
     /// This connection's id: keep it to push to or wake this connection later.
     pub fn id(&self) -> ConnId {
         self.id
+    }
+
+    /// The reactor is shutting down: a connection closes once the output it has
+    /// been given is sent, so a session must not hold replies back for a later
+    /// callback (it still hears wakes and timers meanwhile, but may be closed
+    /// first).
+    pub fn is_stopping(&self) -> bool {
+        self.links.stopping
     }
 
     /// The time the reactor's current loop iteration began. Sessions take time from

@@ -401,7 +401,7 @@ impl Reactor {
                     break;
                 }
             }
-            let timeout = if self.ready.is_empty() {
+            let timeout = if self.ready.is_empty() && !self.services.iter().any(|(s, _)| s.busy()) {
                 self.next_deadline()
                     .map(|at| at.saturating_duration_since(now))
             } else {
@@ -423,6 +423,17 @@ impl Reactor {
                 self.dispatch(token, None, now);
             }
             self.fire_timers(now);
+            let mut released = false;
+            for (service, _) in &mut self.services {
+                released |= service.before_poll(now);
+            }
+            if released {
+                // Connections waiting for what the services just did (replies held
+                // until a log was synced) go now, not after another poll.
+                for token in std::mem::take(&mut self.ready) {
+                    self.dispatch(token, None, now);
+                }
+            }
             self.deliver_all_pushes(now);
             self.free_dead();
             self.shared.stats.publish(&self.stats);
@@ -1042,6 +1053,7 @@ impl Reactor {
     /// replies are delivered and the peer has seen our FIN, or when the shutdown
     /// deadline passes.
     fn begin_shutdown(&mut self, now: Instant) {
+        self.links.stopping = true;
         // Pushes already accepted are owed like any other output.
         self.deliver_all_pushes(now);
         self.stopping = Some(now + self.config.shutdown_timeout);

@@ -180,6 +180,33 @@ pub trait StreamService {
     fn on_tick(&mut self, now: Instant) {
         let _ = now;
     }
+
+    /// Called once per loop iteration, after every ready connection has been
+    /// driven and due timers have fired, and before the pushes planned in the
+    /// iteration are delivered and the reactor polls again (Redis's
+    /// `beforeSleep`). Work batched per iteration goes here: a log written and
+    /// synced once for all the writes of every session in the iteration (group
+    /// commit).
+    ///
+    /// A session that must not release its replies before that work is done
+    /// holds them and wakes itself ([`Ctx::wake`] with [`Ctx::id`]); wakes are
+    /// never delivered before this call. Return `true` when connections may be
+    /// waiting for what this call did: the reactor then drives the connections
+    /// already queued (those wakes among them) at once, before it polls, so the
+    /// held replies leave in this iteration; `false` leaves them for the next.
+    /// Keep it short — it runs on the loop thread between every two polls.
+    fn before_poll(&mut self, now: Instant) -> bool {
+        let _ = now;
+        false
+    }
+
+    /// True while the service has work left for its next
+    /// [`StreamService::before_poll`] (a file rewritten a slice per iteration):
+    /// the reactor then polls without waiting, so the next call comes as soon as
+    /// the ready events are handled, instead of at the next event or timer.
+    fn busy(&self) -> bool {
+        false
+    }
 }
 
 /// Replies produced for one datagram, each with its destination. The reactor

@@ -273,13 +273,18 @@ fn move_element(
 /// Serve the clients blocked on keys that writes made ready: in the order they
 /// blocked, while each key has data. A move into another watched key makes that one
 /// ready too, and it is served in the same pass.
-pub(crate) fn serve_ready(store: &mut Store, now: u64, net: &mut crate::Ctx<'_>) {
+pub(crate) fn serve_ready(
+    store: &mut Store,
+    now: u64,
+    net: &mut crate::Ctx<'_>,
+    shared: &super::Shared,
+) {
     let mut reply = Vec::new();
     // In the order the keys became ready, as Redis walks its ready list; keys a
     // move makes ready are served after this round's.
     while !store.ready.is_empty() {
         for key in std::mem::take(&mut store.ready) {
-            serve_key(store, &key, now, net, &mut reply);
+            serve_key(store, &key, now, net, &mut reply, shared);
         }
     }
 }
@@ -291,6 +296,7 @@ fn serve_key(
     now: u64,
     net: &mut crate::Ctx<'_>,
     reply: &mut Vec<u8>,
+    shared: &super::Shared,
 ) {
     loop {
         let list = match store.get(key, now).map(|e| &e.value) {
@@ -308,7 +314,42 @@ fn serve_key(
             continue; // closing: its session forgets it on close
         }
         reply.clear();
-        attempt(store, key, &op, now, reply);
+        if !shared.aof_on.get() {
+            attempt(store, key, &op, now, reply);
+        } else {
+            // Recorded as the command that does the same without blocking.
+            let mut count = itoa::Buffer::new();
+            let side = |left: bool| -> &'static [u8] {
+                if left {
+                    b"LEFT"
+                } else {
+                    b"RIGHT"
+                }
+            };
+            let args: Vec<&[u8]> = match &op {
+                Op::Pop { left } => vec![if *left { b"LPOP" } else { b"RPOP" }, key],
+                Op::Move {
+                    from_left,
+                    to,
+                    to_left,
+                } => vec![b"LMOVE", key, to, side(*from_left), side(*to_left)],
+                Op::MPop { left, count: n } => vec![
+                    if *left { b"LPOP" } else { b"RPOP" },
+                    key,
+                    count.format(*n).as_bytes(),
+                ],
+                Op::ZPop { max } => vec![if *max { b"ZPOPMAX" } else { b"ZPOPMIN" }, key],
+                Op::ZMPop { max, count: n } => vec![
+                    if *max { b"ZPOPMAX" } else { b"ZPOPMIN" },
+                    key,
+                    count.format(*n).as_bytes(),
+                ],
+            };
+            super::aof::served(shared, store, now, &args, false);
+            if let Attempt::Served = attempt(store, key, &op, now, reply) {
+                super::aof::served(shared, store, now, &args, true);
+            }
+        }
         // The receiver's own output limit is lifted while it blocks, so its
         // reply cannot be refused for size.
         let _ = net.push(id, reply);

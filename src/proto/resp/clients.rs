@@ -309,7 +309,7 @@ pub(crate) fn output_limits(limits: &OutputLimits) -> String {
 }
 
 /// Redis's `memtoull`: a byte count with an optional unit (b, k, kb, m, mb, g, gb).
-fn memtoull(s: &str) -> Option<usize> {
+pub(crate) fn memtoull(s: &str) -> Option<usize> {
     let lower = s.to_ascii_lowercase();
     let split = lower
         .find(|ch: char| !ch.is_ascii_digit())

@@ -10,6 +10,8 @@
 //! and matches it against byte-string literals; the compiler turns that into a
 //! length switch plus a few comparisons.
 
+use super::aof::bgrewriteaof;
+use super::auth::auth;
 use super::blocking::{
     blmove, blmpop, blpop, brpop, brpoplpush, bzmpop, bzpopmax, bzpopmin, lmove, lmpop, rpoplpush,
     zmpop,
@@ -40,7 +42,7 @@ pub(crate) struct Ctx<'a, 'n> {
     pub net: &'a mut crate::Ctx<'n>,
 }
 
-type Handler = fn(&mut Ctx<'_, '_>, Argv<'_>, &mut Vec<u8>);
+pub(crate) type Handler = fn(&mut Ctx<'_, '_>, Argv<'_>, &mut Vec<u8>);
 
 pub(crate) const WRONGTYPE: &[u8] =
     b"WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -172,6 +174,8 @@ commands! {
     b"multi" 1 multi;
     b"exec" 1 exec;
     b"discard" 1 discard;
+    b"auth" -2 auth;
+    b"bgrewriteaof" 1 bgrewriteaof;
 }
 
 /// Commands a RESP2 client may run while subscribed.
@@ -227,6 +231,20 @@ pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Vec<u8>) 
                 }
                 return arity_error(out, name);
             }
+            if !ctx.client.authenticated && !super::auth::runs_unauthenticated(name) {
+                if let Some(multi) = &mut ctx.client.multi {
+                    multi.flag_error();
+                }
+                return reply::error(out, super::auth::NOAUTH);
+            }
+            if ctx.shared.aof_on.get() {
+                if let Err(msg) = super::aof::check(ctx.shared, name) {
+                    if let Some(multi) = &mut ctx.client.multi {
+                        multi.flag_error();
+                    }
+                    return reply::error(out, msg.as_bytes());
+                }
+            }
             if ctx.client.subscribed() && !ctx.client.in_exec && !SUBSCRIBED_MODE.contains(&name) {
                 let mut msg = b"ERR Can't execute '".to_vec();
                 msg.extend_from_slice(name);
@@ -240,6 +258,9 @@ pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Vec<u8>) 
                 return super::multi::queue(ctx, argv, out);
             }
             ctx.client.record.cmd.set(name);
+            if ctx.shared.aof_on.get() {
+                return super::aof::run_logged(ctx, name, handler, argv, out);
+            }
             handler(ctx, argv, out)
         }
         None => {
@@ -323,6 +344,8 @@ fn reset(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
         c.net.set_waiting(false);
     }
     *c.client.record.name.borrow_mut() = None;
+    // Back to the default user: with a password set, it has to be given again.
+    c.client.authenticated = c.shared.requirepass.borrow().is_none();
     c.client.multi = None;
     c.client.record.multi.set(-1);
     reply::simple(out, b"RESET");
@@ -369,11 +392,12 @@ fn hello(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
     let mut i = 2;
     let mut setname = None;
+    let mut auth = None;
     while i < a.len() {
         let opt = a.get(i);
         let more = a.len() - i - 1;
         if eq(opt, b"auth") && more >= 2 {
-            // No users or passwords here: like Redis's default user with `nopass`.
+            auth = Some((a.get(i + 1), a.get(i + 2)));
             i += 3;
         } else if eq(opt, b"setname") && more >= 1 {
             setname = Some(a.get(i + 1));
@@ -384,6 +408,21 @@ fn hello(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             msg.push(b'\'');
             return reply::error(out, &msg);
         }
+    }
+    match auth {
+        Some((user, pass)) => match super::auth::check(c, user, pass) {
+            Ok(()) => c.client.authenticated = true,
+            Err(msg) => return reply::error(out, msg),
+        },
+        None if !c.client.authenticated => {
+            return reply::error(
+                out,
+                b"NOAUTH HELLO must be called with the client already authenticated, otherwise \
+                  the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the \
+                  client and select the RESP protocol version at the same time",
+            )
+        }
+        None => {}
     }
     if let Some(name) = setname {
         if !valid_client_name(name) {
@@ -522,6 +561,10 @@ fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             used as f64 / (1024.0 * 1024.0)
         );
     }
+    if want("persistence") {
+        section(&mut s, "Persistence");
+        super::aof::info(sh, &mut s);
+    }
     if want("stats") {
         section(&mut s, "Stats");
         let _ = write!(
@@ -557,9 +600,9 @@ fn config(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         }
         let max_bulk = c.shared.config.max_bulk.to_string();
         let obuf = super::clients::output_limits(&c.shared.pubsub.borrow().limits);
-        let params: [(&[u8], &[u8]); 8] = [
+        let persistence = super::aof::config_values(c.shared);
+        let mut params: Vec<(&[u8], &[u8])> = vec![
             (b"save", b""),
-            (b"appendonly", b"no"),
             (b"databases", b"1"),
             (b"maxmemory", b"0"),
             (b"timeout", b"0"),
@@ -567,6 +610,9 @@ fn config(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             (b"proto-max-bulk-len", max_bulk.as_bytes()),
             (b"client-output-buffer-limit", obuf.as_bytes()),
         ];
+        params.extend(persistence.iter().map(|(n, v)| (*n, v.as_bytes())));
+        let security = super::auth::config_values(c.shared);
+        params.extend(security.iter().map(|(n, v)| (*n, v.as_bytes())));
         let hits: Vec<_> = params
             .iter()
             .filter(|(name, _)| a.iter_from(2).any(|p| glob::matches(p, name, true)))
@@ -582,6 +628,22 @@ fn config(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         }
         if a.len() == 4 && eq(a.get(2), b"client-output-buffer-limit") {
             return super::clients::set_output_limits(c, a.get(3), out);
+        }
+        if a.len() == 4 {
+            let param = a.get(2).to_ascii_lowercase();
+            let set = super::aof::config_set(c.shared, &param, a.get(3))
+                .or_else(|| super::auth::config_set(c.shared, &param, a.get(3)));
+            match set {
+                Some(Ok(())) => return reply::ok(out),
+                Some(Err(why)) => {
+                    let msg = format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{}') - {why}",
+                        String::from_utf8_lossy(&param)
+                    );
+                    return reply::error(out, msg.as_bytes());
+                }
+                None => {}
+            }
         }
         let mut msg = b"ERR Unknown option or number of arguments for CONFIG SET - '".to_vec();
         msg.extend_from_slice(a.get(2));

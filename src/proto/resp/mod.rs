@@ -14,12 +14,17 @@
 //!   the subscribers' connections, under their output limit;
 //! - `blocking`: `BLPOP` and the other blocking commands, whose clients wait on
 //!   keys and are served, in order, by whichever session writes to them;
-//! - `reply` and `glob`: RESP encoding and Redis's glob matcher.
+//! - `reply` and `glob`: RESP encoding and Redis's glob matcher;
+//! - [`aof`]: the append-only file — recording writes, group commit, loading,
+//!   rewriting, disk faults;
+//! - [`auth`]: `requirepass`, `AUTH` and protected mode.
 //!
 //! All sessions of one [`KvService`] share one store through an `Rc` (the reactor is
 //! single-threaded, so no lock is needed). Time is read once per input batch, as UNIX
 //! milliseconds, and passed down; the service's timer runs Redis's active expiry.
 
+pub mod aof;
+pub mod auth;
 mod blocking;
 mod clients;
 mod command;
@@ -40,6 +45,8 @@ use crate::service::{Ctx, Next, Session, Step, StreamService};
 use crate::ConnId;
 use frame::{Args, Frame, Limits, Parser};
 use store::Store;
+
+pub use aof::{AofConfig, Fsync, LoadError, LoadReport};
 
 /// Limits of the key-value service. The defaults are Redis's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +90,13 @@ pub(crate) struct Shared {
     /// The address the service is served on, if the application said (CLIENT
     /// LIST's `laddr`).
     local_addr: Cell<Option<SocketAddr>>,
+    /// The append-only file, while it is on (`aof_on` says so without a borrow).
+    aof: RefCell<Option<aof::Aof>>,
+    aof_on: Cell<bool>,
+    /// The default user's password (`requirepass`); `None`: no password.
+    requirepass: RefCell<Option<Vec<u8>>>,
+    /// Redis's `protected-mode`.
+    protected_mode: Cell<bool>,
 }
 
 /// The current time in UNIX milliseconds (the default clock).
@@ -138,7 +152,38 @@ impl KvService {
                 pubsub: RefCell::default(),
                 clients: RefCell::default(),
                 local_addr: Cell::new(None),
+                aof: RefCell::new(None),
+                aof_on: Cell::new(false),
+                requirepass: RefCell::new(None),
+                protected_mode: Cell::new(true),
             }),
+        }
+    }
+
+    /// Load the append-only file `config` names (a missing file is an empty one),
+    /// then record every write to it. Call before serving. A file cut off inside
+    /// its last command is truncated to the last complete one (unless
+    /// `config.load_truncated` is false); a file damaged anywhere else is refused
+    /// whole, with the offset, and nothing is loaded.
+    pub fn enable_aof(&self, config: AofConfig) -> Result<LoadReport, LoadError> {
+        aof::load_and_open(self, config)
+    }
+
+    /// Require `password` (Redis `requirepass`); `None` lets every client in.
+    pub fn set_requirepass(&self, password: Option<Vec<u8>>) {
+        *self.shared.requirepass.borrow_mut() = password.filter(|p| !p.is_empty());
+    }
+
+    /// Redis's `protected-mode` (on by default): with no password set, refuse
+    /// clients that are not on the loopback interface.
+    pub fn set_protected_mode(&self, on: bool) {
+        self.shared.protected_mode.set(on);
+    }
+
+    /// Write and sync the append-only file's buffer now (what shutdown does).
+    pub fn flush_aof(&self) {
+        if let Some(aof) = self.shared.aof.borrow_mut().as_mut() {
+            aof.commit_now();
         }
     }
 
@@ -183,40 +228,30 @@ impl KvService {
             max_inline: shared.config.max_inline,
             max_multibulk: shared.config.max_multibulk,
         };
-        let record = Rc::new(ClientRecord {
-            id,
-            conn: Cell::new(None),
-            addr: Cell::new(None),
-            created_ms: (shared.clock)(),
-            last_ms: Cell::new((shared.clock)()),
-            name: RefCell::new(None),
-            sub: Cell::new(0),
-            psub: Cell::new(0),
-            blocked: Cell::new(false),
-            multi: Cell::new(-1),
-            cmd: Cell::new(b"NULL"),
-            qbuf: Cell::new(0),
-        });
+        let record = Rc::new(ClientRecord::new(id, (shared.clock)()));
         shared.clients.borrow_mut().insert(id, Rc::clone(&record));
+        let authenticated = shared.requirepass.borrow().is_none();
         KvSession {
             shared,
             parser: Parser::new(limits),
             args: Args::new(),
             client: Client {
-                record,
-                subs: None,
-                blocked: false,
-                multi: None,
-                in_exec: false,
+                authenticated,
+                ..Client::new(record)
             },
+            held: Vec::new(),
+            held_until: 0,
+            peer_closed: false,
+            denied: false,
         }
     }
 }
 
 impl StreamService for KvService {
     fn open(&mut self, peer: SocketAddr) -> Box<dyn Session> {
-        let session = self.session();
+        let mut session = self.session();
         session.client.record.addr.set(Some(peer));
+        session.denied = auth::denied(&self.shared, peer);
         Box::new(session)
     }
 
@@ -232,6 +267,36 @@ impl StreamService for KvService {
 
     fn on_tick(&mut self, _now: Instant) {
         self.expire_cycle();
+        if self.shared.aof_on.get() {
+            let mut store = self.shared.store.borrow_mut();
+            if let Some(aof) = self.shared.aof.borrow_mut().as_mut() {
+                aof::drain_expired(aof, &mut store);
+                aof.on_tick(&store);
+            }
+        }
+    }
+
+    /// The append-only file's once-per-iteration write (and, for `always`, sync)
+    /// of every write of the iteration, and a slice of a running rewrite.
+    fn before_poll(&mut self, now: Instant) -> bool {
+        if !self.shared.aof_on.get() {
+            return false;
+        }
+        let store = self.shared.store.borrow();
+        match self.shared.aof.borrow_mut().as_mut() {
+            Some(aof) => aof.before_poll(&store, now, (self.shared.clock)()),
+            None => false,
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.shared.aof_on.get()
+            && self
+                .shared
+                .aof
+                .borrow()
+                .as_ref()
+                .is_some_and(aof::Aof::busy)
     }
 }
 
@@ -266,10 +331,31 @@ pub(crate) struct ClientRecord {
     qbuf: Cell<usize>,
 }
 
+impl ClientRecord {
+    fn new(id: u64, now_ms: u64) -> ClientRecord {
+        ClientRecord {
+            id,
+            conn: Cell::new(None),
+            addr: Cell::new(None),
+            created_ms: now_ms,
+            last_ms: Cell::new(now_ms),
+            name: RefCell::new(None),
+            sub: Cell::new(0),
+            psub: Cell::new(0),
+            blocked: Cell::new(false),
+            multi: Cell::new(-1),
+            cmd: Cell::new(b"NULL"),
+            qbuf: Cell::new(0),
+        }
+    }
+}
+
 /// One connection's client state.
 #[derive(Debug)]
 pub(crate) struct Client {
     record: Rc<ClientRecord>,
+    /// It may run commands: no password is set, or it gave it.
+    authenticated: bool,
     /// Channels and patterns, while it is subscribed to any.
     subs: Option<Box<pubsub::Subscriptions>>,
     /// Waiting in a blocking command: no command is taken until it is served,
@@ -282,6 +368,22 @@ pub(crate) struct Client {
 }
 
 impl Client {
+    fn new(record: Rc<ClientRecord>) -> Client {
+        Client {
+            record,
+            authenticated: true,
+            subs: None,
+            blocked: false,
+            multi: None,
+            in_exec: false,
+        }
+    }
+
+    /// A client of no connection and no registry (the append-only file's loader).
+    fn detached() -> Client {
+        Client::new(Rc::new(ClientRecord::new(0, 0)))
+    }
+
     fn block(&mut self) {
         self.blocked = true;
         self.record.blocked.set(true);
@@ -318,6 +420,16 @@ pub struct KvSession {
     parser: Parser,
     args: Args,
     client: Client,
+    /// Replies held until the append-only file has taken the records of their
+    /// writes, up to `held_until` (a logical offset of the log): written and
+    /// synced with `appendfsync always`, written for the other policies.
+    held: Vec<u8>,
+    held_until: u64,
+    /// The peer shut down its side while replies were held: close once they are
+    /// sent.
+    peer_closed: bool,
+    /// Refused by protected mode: say why and close.
+    denied: bool,
 }
 
 impl std::fmt::Debug for KvSession {
@@ -339,7 +451,107 @@ impl Drop for KvSession {
     }
 }
 
+/// The timer token of a session waiting for the append-only file to recover.
+const AOF_TIMER: u64 = 2;
+
 impl KvSession {
+    /// Hold this batch's replies (`out[out_start..]`) if it recorded writes, or
+    /// if earlier replies are held (order): they are released by
+    /// [`KvSession::release`] once the file has taken them (synced, with
+    /// `appendfsync always`; written, with the others, so a crash of the process
+    /// loses no acknowledged write). The
+    /// session wakes itself, and the wake comes in the next loop iteration, after
+    /// the service's `before_poll` has written and synced. A session about to
+    /// close, block or pause cannot wait for that: it syncs at once.
+    fn hold_replies(
+        &mut self,
+        net: &mut Ctx<'_>,
+        out: &mut Vec<u8>,
+        out_start: usize,
+        logged_before: u64,
+        next: Next,
+    ) -> Next {
+        let mut guard = self.shared.aof.borrow_mut();
+        let Some(aof) = guard.as_mut() else {
+            return next;
+        };
+        let wrote = aof.appended() > logged_before;
+        if self.held.is_empty() && !wrote {
+            return next;
+        }
+        if wrote {
+            self.held_until = aof.appended();
+        }
+        // A batch that stops for its output to drain (Pause) leaves commands
+        // waiting in the connection, which must see that output: it cannot wait
+        // for the end of the iteration either.
+        let must_now = matches!(next, Next::Close | Next::Abort | Next::Pause)
+            || self.client.blocked
+            || net.is_stopping()
+            || net.id().generation() == 0;
+        if must_now {
+            aof.commit_for_reply();
+            if !aof.committed(self.held_until) {
+                // Never acknowledged, since never durable.
+                out.truncate(out_start);
+                self.held.clear();
+                return Next::Close;
+            }
+            let batch = out.split_off(out_start);
+            out.append(&mut self.held);
+            out.extend_from_slice(&batch);
+            return next;
+        }
+        self.held.extend_from_slice(&out[out_start..]);
+        out.truncate(out_start);
+        let _ = net.wake(net.id());
+        next
+    }
+
+    /// Send the held replies if the file is synced past them; true if sent (or
+    /// none were held). Otherwise check again shortly (the disk may be full).
+    fn release(&mut self, net: &mut Ctx<'_>, out: &mut Vec<u8>) -> bool {
+        if self.held.is_empty() {
+            return true;
+        }
+        let committed = match self.shared.aof.borrow_mut().as_mut() {
+            None => true,
+            Some(aof) if aof.committed(self.held_until) => true,
+            Some(aof) if net.is_stopping() => {
+                // The connection closes once its output is sent: no later turn.
+                aof.commit_for_reply();
+                aof.committed(self.held_until)
+            }
+            Some(_) => false,
+        };
+        if committed {
+            out.append(&mut self.held);
+            if self.held.capacity() > 64 * 1024 {
+                self.held = Vec::new();
+            }
+            true
+        } else {
+            net.set_timer(Duration::from_millis(100), AOF_TIMER);
+            false
+        }
+    }
+
+    /// After a wake or the retry timer: release held replies; then take the
+    /// commands that waited behind them, or close if the peer has left.
+    fn after_release(&mut self, net: &mut Ctx<'_>, out: &mut Vec<u8>) -> Option<Next> {
+        if self.held.is_empty() {
+            return None;
+        }
+        if !self.release(net, out) {
+            return Some(Next::Read);
+        }
+        Some(if self.peer_closed {
+            Next::Close
+        } else {
+            Next::Pause
+        })
+    }
+
     /// Leave every registry: blocked-key queues and pub/sub.
     fn forget(&mut self, id: ConnId) {
         if self.client.blocked {
@@ -362,6 +574,11 @@ impl Session for KvSession {
         let shared = &*self.shared;
         let now = (shared.clock)();
         self.client.record.last_ms.set(now);
+        let logged_before = if shared.aof_on.get() {
+            shared.aof.borrow().as_ref().map_or(0, aof::Aof::appended)
+        } else {
+            0
+        };
         let mut store = shared.store.borrow_mut();
         let mut pos = 0;
         let mut next = Next::Read;
@@ -387,7 +604,7 @@ impl Session for KvSession {
                     pos += len;
                     if !store.ready.is_empty() {
                         // The command filled keys that clients are blocked on.
-                        blocking::serve_ready(&mut store, now, net);
+                        blocking::serve_ready(&mut store, now, net, shared);
                     }
                     if close {
                         next = Next::Close;
@@ -424,21 +641,42 @@ impl Session for KvSession {
             self.args.shrink();
         }
         self.client.record.qbuf.set(input.len() - pos);
+        drop(store);
+        if shared.aof_on.get() {
+            next = self.hold_replies(net, out, out_start, logged_before, next);
+        }
         Step {
             consumed: pos,
             next,
         }
     }
 
-    fn on_open(&mut self, net: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Next {
+    fn on_open(&mut self, net: &mut Ctx<'_>, out: &mut Vec<u8>) -> Next {
         // Known to CLIENT KILL and UNBLOCK before its first command.
         self.client.record.conn.set(Some(net.id()));
+        if self.denied {
+            out.extend_from_slice(auth::DENIED);
+            return Next::Close;
+        }
+        Next::Read
+    }
+
+    /// Replies still held for the append-only file are owed: the connection stays
+    /// until they are released, then closes.
+    fn on_peer_closed(&mut self, _net: &mut Ctx<'_>, _input: &[u8], _out: &mut Vec<u8>) -> Next {
+        if self.held.is_empty() {
+            return Next::Close;
+        }
+        self.peer_closed = true;
         Next::Read
     }
 
     /// Another client served this one's blocking command (its reply is pushed
     /// ahead of anything written now) or unblocked it: take commands again.
-    fn on_wake(&mut self, net: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Next {
+    fn on_wake(&mut self, net: &mut Ctx<'_>, out: &mut Vec<u8>) -> Next {
+        if let Some(next) = self.after_release(net, out) {
+            return next;
+        }
         if !self.client.blocked || self.shared.store.borrow().blocked.is_waiting(net.id()) {
             return Next::Read;
         }
@@ -450,6 +688,9 @@ impl Session for KvSession {
 
     /// A blocking command's timeout: a null array, and commands again.
     fn on_timer(&mut self, net: &mut Ctx<'_>, token: u64, out: &mut Vec<u8>) -> Next {
+        if token == AOF_TIMER {
+            return self.after_release(net, out).unwrap_or(Next::Read);
+        }
         if token != blocking::TIMEOUT_TIMER || !self.client.blocked {
             return Next::Read;
         }

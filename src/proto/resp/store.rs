@@ -158,6 +158,14 @@ pub struct Store {
     /// last served (Redis's `ready_keys`); the command layer serves them after
     /// each command.
     pub ready: Vec<Bytes>,
+    /// Keys deleted by expiry since the append-only log last took them, while the
+    /// log is on (`None`: off). The log records a `DEL` for each, so a replay
+    /// does not resurrect a key that later commands saw as absent.
+    pub expired_log: Option<Vec<Rc<[u8]>>>,
+    /// New entries ever inserted. Entries move between buckets only when an
+    /// insert finds no spare slot, so after `k` inserts with more than `k` spare
+    /// slots before them, every entry is still where it was.
+    inserted: u64,
 }
 
 impl Default for Store {
@@ -191,7 +199,38 @@ impl Store {
             stats: StoreStats::default(),
             blocked: Default::default(),
             ready: Vec::new(),
+            expired_log: None,
+            inserted: 0,
         }
+    }
+
+    /// New entries ever inserted (see [`Store::spare_slots`]).
+    pub fn inserted(&self) -> u64 {
+        self.inserted
+    }
+
+    /// Inserts the table takes before it must grow or rehash (moving entries).
+    pub fn spare_slots(&self) -> usize {
+        self.table.capacity() - self.table.len()
+    }
+
+    /// The number of buckets: indices for [`Store::key_names_in`].
+    pub fn buckets(&self) -> usize {
+        self.table.num_buckets()
+    }
+
+    /// Append the names of the keys in buckets `from..to`.
+    pub fn key_names_in(&self, from: usize, to: usize, out: &mut Vec<Rc<[u8]>>) {
+        for i in from..to.min(self.table.num_buckets()) {
+            if let Some(e) = self.table.get_bucket(i) {
+                out.push(e.key.clone());
+            }
+        }
+    }
+
+    /// The entry at `key` as stored, expired or not, without lazy expiry.
+    pub fn peek(&self, key: &[u8]) -> Option<&Entry> {
+        self.table.find(self.hash(key), |e| *e.key == *key)
     }
 
     /// A write is about to fill `key`: if clients are blocked on it, it is ready.
@@ -260,6 +299,9 @@ impl Store {
                     let (e, _) = occ.remove();
                     self.ttl.swap_remove(&*e.key);
                     self.stats.expired_keys += 1;
+                    if let Some(log) = &mut self.expired_log {
+                        log.push(e.key);
+                    }
                     None
                 } else {
                     Some(occ.into_mut())
@@ -288,6 +330,8 @@ impl Store {
             hasher,
             ttl,
             stats,
+            expired_log,
+            inserted,
             ..
         } = self;
         match table.find_entry(hash, |e| *e.key == *key) {
@@ -296,6 +340,9 @@ impl Store {
                     let (old, vacant) = occ.remove();
                     ttl.swap_remove(&*old.key);
                     stats.expired_keys += 1;
+                    if let Some(log) = expired_log {
+                        log.push(old.key.clone());
+                    }
                     vacant
                         .insert(Entry {
                             key: old.key,
@@ -307,18 +354,21 @@ impl Store {
                     occ.into_mut()
                 }
             }
-            Err(absent) => absent
-                .into_table()
-                .insert_unique(
-                    hash,
-                    Entry {
-                        key: Rc::from(key),
-                        value: make(),
-                        expire_at: 0,
-                    },
-                    |e| hasher.hash_one(&*e.key),
-                )
-                .into_mut(),
+            Err(absent) => {
+                *inserted += 1;
+                absent
+                    .into_table()
+                    .insert_unique(
+                        hash,
+                        Entry {
+                            key: Rc::from(key),
+                            value: make(),
+                            expire_at: 0,
+                        },
+                        |e| hasher.hash_one(&*e.key),
+                    )
+                    .into_mut()
+            }
         }
     }
 
@@ -327,7 +377,11 @@ impl Store {
     pub fn set_string(&mut self, key: &[u8], val: &[u8], ttl_mode: Ttl, now: u64) {
         let hash = self.hash(key);
         let Store {
-            table, hasher, ttl, ..
+            table,
+            hasher,
+            ttl,
+            inserted,
+            ..
         } = self;
         match table.find_entry(hash, |e| *e.key == *key) {
             Ok(mut occ) => {
@@ -369,6 +423,7 @@ impl Store {
                     }
                     _ => 0,
                 };
+                *inserted += 1;
                 absent.into_table().insert_unique(
                     hash,
                     Entry {
@@ -392,6 +447,7 @@ impl Store {
             self.ttl.insert(key.clone());
         }
         let hasher = &self.hasher;
+        self.inserted += 1;
         self.table.insert_unique(
             hash,
             Entry {
@@ -409,6 +465,9 @@ impl Store {
         let e = self.remove_any(key)?;
         if e.expired(now) {
             self.stats.expired_keys += 1;
+            if let Some(log) = &mut self.expired_log {
+                log.push(e.key);
+            }
             None
         } else {
             Some(e)
@@ -500,9 +559,12 @@ impl Store {
                 let hash = self.hash(&key);
                 if let Ok(occ) = self.table.find_entry(hash, |e| *e.key == *key) {
                     if occ.get().expired(now) {
-                        occ.remove();
+                        let (e, _) = occ.remove();
                         self.ttl.swap_remove_index(i);
                         self.stats.expired_keys += 1;
+                        if let Some(log) = &mut self.expired_log {
+                            log.push(e.key);
+                        }
                         expired += 1;
                     }
                 }

@@ -667,6 +667,8 @@ OTHER_REPORTS = [
     ("PROXY.md", "bench/proxy.py"),
     ("CHAT.md", "bench/chat.py"),
     ("PUBSUB.md", "bench/pubsub.py"),
+    ("FILES.md", "bench/files.py"),
+    ("UDP.md", "bench/udp.py"),
     ("CALLGRIND.md", "bench/callgrind.py --peers --out bench/results/CALLGRIND.md"),
 ]
 

@@ -12,7 +12,6 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use evloop::net::bind_tcp;
 use evloop::proto::http::{Demo, HttpConfig, HttpService};
 use evloop::{Config, Reactor};
 
@@ -81,10 +80,10 @@ fn main() {
     if let Err(e) = HttpService::new(http.clone(), Demo) {
         common::fatal(NAME, format_args!("--root: {e}"));
     }
-    common::serve_threads(NAME, &args, move |listen, options| {
+    common::serve_threads(NAME, &args, move |mut sockets| {
         let mut reactor = Reactor::new(config.clone())?;
-        let listener = bind_tcp(listen, options)?;
-        let addr = reactor.add_tcp_listener(listener, HttpService::new(http.clone(), Demo)?)?;
-        Ok((reactor, addr, vec![format!("http://{addr}")]))
+        let service = HttpService::new(http.clone(), Demo)?;
+        let urls = sockets.serve_streams(&mut reactor, "http", || service.clone())?;
+        Ok((reactor, urls))
     })
 }

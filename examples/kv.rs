@@ -60,7 +60,7 @@ fn main() {
         }
         true
     });
-    let mut config = args.config;
+    let mut config = args.config.clone();
     config.request_timeout = request_timeout;
     if args.threads > 1 {
         // Shared nothing would split the keyspace: a key set through one reactor
@@ -73,13 +73,12 @@ fn main() {
     common::init_logging();
     let mut reactor = common::reactor(NAME, config);
     let service = KvService::new(kv);
-    let addr = common::listen_tcp(
-        NAME,
-        &mut reactor,
-        args.listen,
-        args.listen_options,
-        service.clone(),
-    );
-    service.set_local_addr(addr); // CLIENT LIST's laddr
-    common::serve(NAME, reactor, &[format!("redis://{addr}")])
+    let (mut sockets, cleanup) = common::bind_one(NAME, &args);
+    if let Some(addr) = sockets.tcp_addr() {
+        service.set_local_addr(addr); // CLIENT LIST's laddr
+    }
+    let urls = common::listen_streams(NAME, &mut reactor, &mut sockets, "redis", || {
+        service.clone()
+    });
+    common::serve_then(NAME, reactor, &urls, || cleanup.run())
 }

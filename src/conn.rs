@@ -15,7 +15,7 @@
 //! that would never come.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
@@ -119,7 +119,7 @@ pub(crate) enum Drive {
 }
 
 /// What a connection's state machine needs of its socket. The reactor's
-/// connections are `mio::net::TcpStream`s; [`crate::sim`] drives the same state
+/// connections are TCP or Unix-domain stream sockets (`stream::Stream`); [`crate::sim`] drives the same state
 /// machine over an in-memory socket, so its decisions can be tested without a
 /// descriptor.
 pub(crate) trait Transport: Read + Write {
@@ -131,24 +131,6 @@ pub(crate) trait Transport: Read + Write {
     fn peer_addr(&self) -> io::Result<SocketAddr>;
     /// The kernel socket, for `splice(2)`; `None` for a socket that has none.
     fn socket(&self) -> Option<&TcpStream>;
-}
-
-impl Transport for TcpStream {
-    fn shutdown_write(&mut self) -> io::Result<()> {
-        self.shutdown(Shutdown::Write)
-    }
-
-    fn take_error(&self) -> io::Result<Option<io::Error>> {
-        TcpStream::take_error(self)
-    }
-
-    fn peer_addr(&self) -> io::Result<SocketAddr> {
-        TcpStream::peer_addr(self)
-    }
-
-    fn socket(&self) -> Option<&TcpStream> {
-        Some(self)
-    }
 }
 
 /// Limits the reactor applies to every connection.
@@ -193,7 +175,7 @@ pub(crate) struct Io<'a> {
 }
 
 /// One TCP connection (accepted or outbound) and its session.
-pub(crate) struct Conn<T: Transport = TcpStream> {
+pub(crate) struct Conn<T: Transport = crate::stream::Stream> {
     stream: T,
     session: Box<dyn Session>,
     state: State,

@@ -84,6 +84,7 @@ pub mod service;
 pub mod sim;
 mod splice;
 mod stats;
+mod stream;
 mod timer;
 mod udp;
 

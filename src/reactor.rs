@@ -24,6 +24,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
+use mio::net::UnixListener;
 use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
@@ -32,6 +34,7 @@ use crate::conn::{CloseReason, Conn, Drive, Io, Limits};
 use crate::ctx::{view_bytes, ConnId, Ctx, Effect, Links, OutputLimit, SlotView};
 use crate::service::{DatagramService, Session, StreamService};
 use crate::stats::{SharedStats, Stats};
+use crate::stream::{ListenSocket, Peer, Stream};
 use crate::timer::{Timer, Timers};
 use crate::udp::UdpEndpoint;
 
@@ -146,7 +149,7 @@ impl Handle {
 }
 
 struct Listener {
-    socket: TcpListener,
+    socket: ListenSocket,
     service: usize,
     /// Connections may be waiting in the backlog (no `WouldBlock` seen since the
     /// last edge).
@@ -266,10 +269,35 @@ impl Reactor {
     /// port if it was bound to port 0).
     pub fn add_tcp_listener(
         &mut self,
-        mut listener: TcpListener,
+        listener: TcpListener,
         service: impl StreamService + 'static,
     ) -> io::Result<SocketAddr> {
         let addr = listener.local_addr()?;
+        self.add_listener(ListenSocket::Tcp(listener), Box::new(service))?;
+        Ok(addr)
+    }
+
+    /// Serve `service` on the Unix-domain stream `listener` (see
+    /// [`net::bind_unix`](crate::net::bind_unix)). Its connections are served like
+    /// TCP ones; sessions are opened with
+    /// [`StreamService::open_unix`](crate::StreamService::open_unix). Returns the
+    /// bound address (the socket's path).
+    #[cfg(unix)]
+    pub fn add_unix_listener(
+        &mut self,
+        listener: UnixListener,
+        service: impl StreamService + 'static,
+    ) -> io::Result<std::os::unix::net::SocketAddr> {
+        let addr = listener.local_addr()?;
+        self.add_listener(ListenSocket::Unix(listener), Box::new(service))?;
+        Ok(addr)
+    }
+
+    fn add_listener(
+        &mut self,
+        mut listener: ListenSocket,
+        service: Box<dyn StreamService>,
+    ) -> io::Result<()> {
         let token = Token(ENDPOINT_BASE + self.endpoints.len());
         self.poll
             .registry()
@@ -284,14 +312,14 @@ impl Reactor {
             let tick = Timer::ServiceTick(self.services.len());
             self.timers.push(Instant::now() + interval, tick);
         }
-        self.services.push((Box::new(service), interval));
+        self.services.push((service, interval));
         self.endpoints.push(Endpoint::Tcp(Listener {
             socket: listener,
             service: self.services.len() - 1,
             pending: false,
             paused_until: None,
         }));
-        Ok(addr)
+        Ok(())
     }
 
     /// Serve `service` on the UDP `socket`. Returns the bound address.
@@ -338,13 +366,14 @@ impl Reactor {
         addr: SocketAddr,
         session: Box<dyn Session>,
     ) -> Result<ConnId, (io::Error, Box<dyn Session>)> {
-        let mut stream = match TcpStream::connect(addr) {
+        let stream = match TcpStream::connect(addr) {
             Ok(stream) => stream,
             Err(e) => return Err((e, session)),
         };
         if let Err(e) = stream.set_nodelay(true) {
             log::debug!("TCP_NODELAY to {addr}: {e}");
         }
+        let mut stream = Stream::Tcp(stream);
         let now = Instant::now();
         let key = self.conns.vacant_key();
         if let Err(e) = self.poll.registry().register(
@@ -901,9 +930,6 @@ impl Reactor {
                 }
             };
             let service = listener.service;
-            if let Err(e) = stream.set_nodelay(true) {
-                log::debug!("TCP_NODELAY on {peer}: {e}");
-            }
             let key = self.conns.vacant_key();
             // Both interests, once: with edge-triggered polling a WRITABLE edge only
             // follows a full send buffer, so this costs no wake-ups, and it saves
@@ -923,7 +949,11 @@ impl Reactor {
                 }
                 return;
             }
-            let session = self.services[service].0.open(peer);
+            let session = match peer {
+                Peer::Tcp(addr) => self.services[service].0.open(addr),
+                #[cfg(unix)]
+                Peer::Unix => self.services[service].0.open_unix(),
+            };
             let id = self.new_id(key);
             self.conns.insert(Conn::new(stream, session, id, now));
             self.stats.accepted += 1;

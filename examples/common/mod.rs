@@ -4,13 +4,18 @@
 
 #![allow(dead_code)] // each example uses a different subset
 
+mod listen;
+
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::exit;
 use std::time::Duration;
 
-use evloop::net::{bind_tcp, ListenOptions};
+use evloop::net::ListenOptions;
 use evloop::{Config, Reactor, StreamService};
+
+pub use listen::{bind_all, Sockets, UnixCleanup};
 
 /// What every example server is configured with.
 pub struct ServerArgs {
@@ -23,6 +28,15 @@ pub struct ServerArgs {
     pub listen_options: ListenOptions,
     /// `--threads N`: reactors, one per thread, sharing the port (SO_REUSEPORT).
     pub threads: usize,
+    /// `--listen` was given (with `--unix` and no `--listen`, only the Unix
+    /// socket is served).
+    pub listen_given: bool,
+    /// `--unix PATH`: also (or only) serve on this Unix-domain socket.
+    pub unix: Option<PathBuf>,
+    /// `--unix-perm MODE`: the socket file's permission bits.
+    pub unix_perm: Option<u32>,
+    /// Bind UDP beside TCP on the same port (the echo server).
+    pub udp: bool,
 }
 
 impl ServerArgs {
@@ -33,9 +47,31 @@ impl ServerArgs {
             config,
             listen_options: ListenOptions::default(),
             threads: 1,
+            listen_given: false,
+            unix: None,
+            unix_perm: None,
+            udp: false,
         }
     }
+
+    /// Whether TCP is served: unless only `--unix` was asked for.
+    pub fn tcp_wanted(&self) -> bool {
+        self.listen_given || self.unix.is_none()
+    }
 }
+
+/// The listening flags every server takes, appended to each example's `--help`.
+pub const LISTEN_HELP: &str = "
+LISTENING (every server):
+  --unix PATH              also serve on a Unix-domain socket at PATH; without
+                           --listen, serve only there. A socket file left by a
+                           process that exited is replaced; one that a process
+                           still listens on is an error
+  --unix-perm MODE         octal permission bits for the socket file (e.g. 660;
+                           default: the umask's)
+  Started by systemd with sockets passed (socket activation: LISTEN_FDS and
+  LISTEN_PID), a server serves those instead and ignores --listen and --unix.
+";
 
 /// The reactor limits every server takes, appended to each example's `--help`.
 pub const LIMITS_HELP: &str = "
@@ -72,7 +108,21 @@ pub fn parse_args(
             Err(e) => usage_error(name, e),
         };
         match arg {
-            Long("listen") => args.listen = listen_addr(name, &mut parser),
+            Long("listen") => {
+                args.listen = listen_addr(name, &mut parser);
+                args.listen_given = true;
+            }
+            Long("unix") => args.unix = Some(value(name, "--unix", &mut parser)),
+            Long("unix-perm") => {
+                let text: String = value(name, "--unix-perm", &mut parser);
+                match u32::from_str_radix(text.trim_start_matches("0o"), 8) {
+                    Ok(mode) if mode <= 0o7777 => args.unix_perm = Some(mode),
+                    _ => usage_error(
+                        name,
+                        format_args!("invalid value {text:?} for --unix-perm: not an octal mode"),
+                    ),
+                }
+            }
             Long("max-connections") => {
                 args.config.max_connections = value(name, "--max-connections", &mut parser);
                 if args.config.max_connections == 0 {
@@ -99,7 +149,7 @@ pub fn parse_args(
                 args.config.idle_timeout = timeout_secs(name, "--idle-timeout", &mut parser)
             }
             Short('h') | Long("help") => {
-                print!("{help}{LIMITS_HELP}");
+                print!("{help}{LISTEN_HELP}{LIMITS_HELP}");
                 exit(0);
             }
             Long(flag) => {
@@ -168,18 +218,24 @@ pub fn reactor(name: &str, config: Config) -> Reactor {
         .unwrap_or_else(|e| fatal(name, format_args!("cannot create event loop: {e}")))
 }
 
-/// Bind `addr` and serve `service` on it; the bound address, or exit.
-pub fn listen_tcp(
+/// A single-reactor server's sockets (see [`bind_all`]), or exit.
+pub fn bind_one(name: &str, args: &ServerArgs) -> (Sockets, UnixCleanup) {
+    let (mut sets, cleanup) = bind_all(name, args);
+    (sets.swap_remove(0), cleanup)
+}
+
+/// Serve a service from `make` on every stream socket of a single-reactor server
+/// (`--listen`, `--unix`, or what systemd passed); its `listening on` URLs, or
+/// exit.
+pub fn listen_streams<S: StreamService + 'static>(
     name: &str,
     reactor: &mut Reactor,
-    addr: SocketAddr,
-    options: ListenOptions,
-    service: impl StreamService + 'static,
-) -> SocketAddr {
-    let listener = bind_tcp(addr, options)
-        .unwrap_or_else(|e| fatal(name, format_args!("cannot bind {addr}: {e}")));
-    reactor
-        .add_tcp_listener(listener, service)
+    sockets: &mut Sockets,
+    scheme: &str,
+    make: impl FnMut() -> S,
+) -> Vec<String> {
+    sockets
+        .serve_streams(reactor, scheme, make)
         .unwrap_or_else(|e| fatal(name, e))
 }
 
@@ -259,37 +315,37 @@ pub fn serve_then(name: &str, mut reactor: Reactor, urls: &[String], at_exit: im
     }
 }
 
-/// What a server's `build` function returns: its reactor, the address clients
-/// connect to (its real port), and the URLs for the `listening on` line.
-pub type Built = (Reactor, SocketAddr, Vec<String>);
+/// What a server's `build` function returns: its reactor and the URLs for the
+/// `listening on` line.
+pub type Built = (Reactor, Vec<String>);
 
 /// Serve with `args.threads` reactors, each built by `build` on its own thread
-/// (sessions are not `Send`, so a reactor lives where it is built). The first binds
-/// `args.listen` as given (port 0 picks a port); the others bind the port it got.
-/// With more than one thread every socket is bound with `SO_REUSEPORT`, and the
-/// kernel spreads connections (and datagrams) among the reactors: shared nothing,
-/// no locks. One `listening on` line is printed; every reactor stops on
-/// SIGINT/SIGTERM, and the process exits 0 once all have finished.
+/// (sessions are not `Send`, so a reactor lives where it is built) from its set of
+/// sockets ([`bind_all`]: each reactor has its own TCP listener on the shared port,
+/// bound with `SO_REUSEPORT` when there are several, so the kernel spreads
+/// connections and datagrams among them — shared nothing, no locks). One
+/// `listening on` line is printed; every reactor stops on SIGINT/SIGTERM, and the
+/// process exits 0 once all have finished.
 pub fn serve_threads<F>(name: &'static str, args: &ServerArgs, build: F) -> !
 where
-    F: Fn(SocketAddr, ListenOptions) -> std::io::Result<Built> + Send + Sync + 'static,
+    F: Fn(Sockets) -> std::io::Result<Built> + Send + Sync + 'static,
 {
-    if args.threads <= 1 {
-        let (reactor, _, urls) = build(args.listen, args.listen_options)
-            .unwrap_or_else(|e| fatal(name, format_args!("cannot bind {}: {e}", args.listen)));
-        serve(name, reactor, &urls);
+    let (sets, cleanup) = bind_all(name, args);
+    if sets.len() <= 1 {
+        let sockets = sets.into_iter().next().unwrap_or_default();
+        let (reactor, urls) =
+            build(sockets).unwrap_or_else(|e| fatal(name, format_args!("cannot serve: {e}")));
+        serve_then(name, reactor, &urls, || cleanup.run());
     }
-    let mut options = args.listen_options;
-    options.reuse_port = true;
     let build = std::sync::Arc::new(build);
-    let (tx, rx) = std::sync::mpsc::channel::<Result<(SocketAddr, Vec<String>), String>>();
-    let spawn = |addr: SocketAddr| {
+    let (tx, rx) = std::sync::mpsc::channel::<Result<Vec<String>, String>>();
+    let spawn = |sockets: Sockets| {
         let (build, tx) = (std::sync::Arc::clone(&build), tx.clone());
         std::thread::spawn(move || -> Result<(), String> {
-            let (mut reactor, bound, urls) = match build(addr, options) {
+            let (mut reactor, urls) = match build(sockets) {
                 Ok(built) => built,
                 Err(e) => {
-                    let msg = format!("cannot bind {addr}: {e}");
+                    let msg = format!("cannot serve: {e}");
                     let _ = tx.send(Err(msg.clone()));
                     return Err(msg);
                 }
@@ -299,20 +355,23 @@ where
                 let _ = tx.send(Err(msg.clone()));
                 return Err(msg);
             }
-            let _ = tx.send(Ok((bound, urls)));
+            let _ = tx.send(Ok(urls));
             reactor.run().map_err(|e| format!("event loop failed: {e}"))
         })
     };
-    let mut handles = vec![spawn(args.listen)];
     let started = |rx: &std::sync::mpsc::Receiver<_>| match rx.recv() {
         Ok(Ok(started)) => started,
         Ok(Err(msg)) => fatal(name, msg),
         Err(_) => fatal(name, "a reactor thread died while starting"),
     };
-    let (bound, urls) = started(&rx);
-    for _ in 1..args.threads {
-        handles.push(spawn(bound));
-        started(&rx);
+    let mut handles = Vec::new();
+    let mut urls = Vec::new();
+    for (i, sockets) in sets.into_iter().enumerate() {
+        handles.push(spawn(sockets));
+        let these = started(&rx);
+        if i == 0 {
+            urls = these;
+        }
     }
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "listening on {}", urls.join(" "));
@@ -324,5 +383,6 @@ where
             Err(_) => fatal(name, "a reactor thread panicked"),
         }
     }
+    cleanup.run();
     exit(0)
 }

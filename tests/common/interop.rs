@@ -140,8 +140,16 @@ impl Example {
     /// Starts `examples/<name>` with `args` and waits (bounded) for its `listening on`
     /// line; `scheme` picks the URL to return from that line (`http`, `tcp`, `redis`).
     pub fn start(name: &str, args: &[&str], scheme: &str) -> Example {
-        let mut child = Command::new(example(name))
-            .args(args)
+        let mut cmd = Command::new(example(name));
+        cmd.args(args);
+        Example::start_command(name, cmd, Some(scheme))
+    }
+
+    /// Like [`Example::start`], for a server started by `cmd` (a wrapper such as
+    /// `systemd-socket-activate` that runs the example). With `scheme` `None`
+    /// (a server on Unix sockets only) `url` is empty and `addr` unspecified.
+    pub fn start_command(name: &str, mut cmd: Command, scheme: Option<&str>) -> Example {
+        let mut child = cmd
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -168,6 +176,11 @@ impl Example {
         let line = rx
             .recv_timeout(IO_TIMEOUT)
             .unwrap_or_else(|_| panic!("example {name} printed no `listening on` line"));
+        let Some(scheme) = scheme else {
+            assert!(line.starts_with("listening on "), "{name}: {line:?}");
+            example.line = line;
+            return example;
+        };
         let prefix = format!("{scheme}://");
         let url = line
             .strip_prefix("listening on ")

@@ -96,7 +96,10 @@ impl std::fmt::Debug for Shared {
 
 /// The HTTP/1.1 service: opens an [`HttpSession`] per connection, answers requests as
 /// its [`Handler`] routes them, and refreshes the cached `Date` header once a second.
-#[derive(Debug)]
+///
+/// Clones share everything (one handler, one cached `Date`): serve one service
+/// on several listeners by cloning it.
+#[derive(Debug, Clone)]
 pub struct HttpService {
     shared: Rc<Shared>,
 }

@@ -1,0 +1,274 @@
+//! Where a server listens: TCP (`--listen`), a Unix-domain socket (`--unix`), or
+//! the sockets systemd passed (socket activation), one set per reactor thread.
+//!
+//! Socket activation follows `sd_listen_fds(3)`: the sockets are taken only when
+//! `LISTEN_PID` names this process and `LISTEN_FDS` counts them (from descriptor
+//! 3 on); `LISTEN_PID`, `LISTEN_FDS` and `LISTEN_FDNAMES` are then removed from
+//! the environment, so a child process does not take them too, and every taken
+//! descriptor is marked close-on-exec. The `listenfd` crate does the taking: it
+//! checks each descriptor's socket type and family before wrapping it (a wrong
+//! one is an error, not a misused descriptor), and it is the one place here that
+//! needs `unsafe` (adopting a raw descriptor), which this crate's code never
+//! writes. It is lenient where `sd_listen_fds` is not (a missing `LISTEN_PID` is
+//! accepted), so the PID is checked here first.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use evloop::net::{bind_tcp, bind_udp, bind_unix, ListenOptions};
+use evloop::{Reactor, StreamService};
+
+use super::{fatal, ServerArgs};
+
+/// The sockets one reactor serves, bound (or inherited) and not yet registered.
+#[derive(Debug, Default)]
+pub struct Sockets {
+    pub tcp: Vec<std::net::TcpListener>,
+    pub unix: Vec<std::os::unix::net::UnixListener>,
+    pub udp: Vec<std::net::UdpSocket>,
+}
+
+impl Sockets {
+    /// The same sockets again (duplicated descriptors), for another reactor: every
+    /// reactor that registers one accepts from the same queue.
+    fn try_clone(&self) -> io::Result<Sockets> {
+        Ok(Sockets {
+            tcp: self
+                .tcp
+                .iter()
+                .map(|s| s.try_clone())
+                .collect::<Result<_, _>>()?,
+            unix: self
+                .unix
+                .iter()
+                .map(|s| s.try_clone())
+                .collect::<Result<_, _>>()?,
+            udp: self
+                .udp
+                .iter()
+                .map(|s| s.try_clone())
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// The first TCP listener's address (the one clients are told about).
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp.first().and_then(|l| l.local_addr().ok())
+    }
+
+    /// Serve a service from `make` on every stream listener (TCP and Unix), and
+    /// return their URLs for the `listening on` line: `SCHEME://IP:PORT` and
+    /// `unix:PATH`. UDP sockets are left for the caller.
+    pub fn serve_streams<S: StreamService + 'static>(
+        &mut self,
+        reactor: &mut Reactor,
+        scheme: &str,
+        mut make: impl FnMut() -> S,
+    ) -> io::Result<Vec<String>> {
+        let mut urls = Vec::new();
+        for listener in self.tcp.drain(..) {
+            let addr =
+                reactor.add_tcp_listener(mio::net::TcpListener::from_std(listener), make())?;
+            urls.push(format!("{scheme}://{addr}"));
+        }
+        for listener in self.unix.drain(..) {
+            let addr =
+                reactor.add_unix_listener(mio::net::UnixListener::from_std(listener), make())?;
+            let path = addr.as_pathname().map(Path::display);
+            urls.push(match path {
+                Some(path) => format!("unix:{path}"),
+                None => "unix:(unnamed)".to_owned(),
+            });
+        }
+        Ok(urls)
+    }
+}
+
+/// The sockets for `args.threads` reactors, or exit with a message: the sockets
+/// systemd passed if this process was socket-activated, otherwise `--listen`
+/// (TCP, plus UDP on the same port for a server that sets `args.udp`) unless only
+/// `--unix` was asked for, and `--unix`. With several threads each gets its own
+/// TCP (and UDP) socket bound with `SO_REUSEPORT`, and duplicates of the Unix and
+/// inherited ones.
+/// Also returns what removes the `--unix` socket file at exit.
+pub fn bind_all(name: &str, args: &ServerArgs) -> (Vec<Sockets>, UnixCleanup) {
+    let threads = args.threads.max(1);
+    if let Some(first) = activated(name) {
+        if args.listen_given || args.unix.is_some() {
+            log::warn!("socket-activated: --listen and --unix are ignored");
+        }
+        return (clones(name, first, threads), UnixCleanup(Vec::new()));
+    }
+    let mut cleanup = UnixCleanup(Vec::new());
+    let mut options = args.listen_options;
+    options.reuse_port = threads > 1;
+    let mut sets: Vec<Sockets> = Vec::with_capacity(threads);
+    if args.tcp_wanted() {
+        let mut addr = args.listen;
+        for _ in 0..threads {
+            let (tcp, udp) = bind_pair(addr, options, args.udp)
+                .unwrap_or_else(|e| fatal(name, format_args!("cannot bind {addr}: {e}")));
+            if let Ok(bound) = tcp.local_addr() {
+                addr = bound; // the others share the port the first one got
+            }
+            sets.push(Sockets {
+                tcp: vec![tcp],
+                udp: udp.into_iter().collect(),
+                ..Sockets::default()
+            });
+        }
+    }
+    if let Some(path) = &args.unix {
+        let listener = bind_unix(path, args.listen_options, args.unix_perm)
+            .unwrap_or_else(|e| fatal(name, format_args!("cannot bind {}: {e}", path.display())));
+        if let Ok(meta) = std::fs::symlink_metadata(path) {
+            cleanup.0.push((path.clone(), meta.dev(), meta.ino()));
+        }
+        let listener = std::os::unix::net::UnixListener::from(std::os::fd::OwnedFd::from(listener));
+        let unix = Sockets {
+            unix: vec![listener],
+            ..Sockets::default()
+        };
+        let unix = clones(name, unix, threads);
+        if sets.is_empty() {
+            return (unix, cleanup);
+        }
+        for (set, mut u) in sets.iter_mut().zip(unix) {
+            set.unix.append(&mut u.unix);
+        }
+    }
+    (sets, cleanup)
+}
+
+fn clones(name: &str, first: Sockets, threads: usize) -> Vec<Sockets> {
+    let mut sets = Vec::with_capacity(threads);
+    for _ in 1..threads {
+        sets.push(
+            first
+                .try_clone()
+                .unwrap_or_else(|e| fatal(name, format_args!("cannot share a socket: {e}"))),
+        );
+    }
+    sets.insert(0, first);
+    sets
+}
+
+/// Bind TCP (and, if `udp`, UDP on the same port). With port 0 the kernel picks the
+/// TCP port; if UDP happens to be taken on it, another is tried.
+fn bind_pair(
+    addr: SocketAddr,
+    options: ListenOptions,
+    udp: bool,
+) -> io::Result<(std::net::TcpListener, Option<std::net::UdpSocket>)> {
+    let std_tcp =
+        |l: mio::net::TcpListener| std::net::TcpListener::from(std::os::fd::OwnedFd::from(l));
+    let mut attempts = 0;
+    loop {
+        let tcp = bind_tcp(addr, options)?;
+        if !udp {
+            return Ok((std_tcp(tcp), None));
+        }
+        let port = tcp.local_addr()?.port();
+        match bind_udp(SocketAddr::new(addr.ip(), port), options) {
+            Ok(u) => {
+                let u = std::net::UdpSocket::from(std::os::fd::OwnedFd::from(u));
+                return Ok((std_tcp(tcp), Some(u)));
+            }
+            Err(e) if addr.port() == 0 && attempts < 16 => {
+                log::debug!("udp port {port} taken ({e}); retrying");
+                attempts += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The environment variables of socket activation.
+const LISTEN_VARS: [&str; 3] = ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"];
+
+/// The sockets systemd passed to this process, if any (see the module docs).
+fn activated(name: &str) -> Option<Sockets> {
+    std::env::var_os("LISTEN_FDS")?;
+    let ours = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|pid| pid.trim().parse::<u32>().ok())
+        == Some(std::process::id());
+    let names: Vec<String> = std::env::var("LISTEN_FDNAMES")
+        .map(|names| names.split(':').map(str::to_owned).collect())
+        .unwrap_or_default();
+    if !ours {
+        // Meant for another process (our parent, say): not ours to take.
+        for var in LISTEN_VARS {
+            std::env::remove_var(var);
+        }
+        log::warn!("LISTEN_FDS is set but LISTEN_PID is not this process: binding as usual");
+        return None;
+    }
+    // Takes the descriptors, sets FD_CLOEXEC, and removes LISTEN_PID and LISTEN_FDS.
+    let mut fds = listenfd::ListenFd::from_env();
+    std::env::remove_var("LISTEN_FDNAMES");
+    let mut sockets = Sockets::default();
+    for i in 0..fds.len() {
+        let fd = 3 + i;
+        let label = names.get(i).map_or("unnamed", String::as_str);
+        let taken = take_socket(&mut fds, i, &mut sockets)
+            .unwrap_or_else(|e| fatal(name, format_args!("passed descriptor {fd} ({label}): {e}")));
+        log::info!("socket-activated: descriptor {fd} ({label}) is {taken}");
+    }
+    if sockets.tcp.is_empty() && sockets.unix.is_empty() && sockets.udp.is_empty() {
+        fatal(name, "socket-activated with no sockets (LISTEN_FDS=0)");
+    }
+    Some(sockets)
+}
+
+/// Take descriptor `i` as whichever kind of socket it is, non-blocking.
+fn take_socket(
+    fds: &mut listenfd::ListenFd,
+    i: usize,
+    sockets: &mut Sockets,
+) -> io::Result<String> {
+    if let Ok(Some(l)) = fds.take_tcp_listener(i) {
+        l.set_nonblocking(true)?;
+        let what = format!("tcp {}", l.local_addr()?);
+        sockets.tcp.push(l);
+        return Ok(what);
+    }
+    if let Ok(Some(l)) = fds.take_unix_listener(i) {
+        l.set_nonblocking(true)?;
+        let addr = l.local_addr()?;
+        let what = format!("unix {:?}", addr.as_pathname().unwrap_or(Path::new("")));
+        sockets.unix.push(l);
+        return Ok(what);
+    }
+    if let Ok(Some(u)) = fds.take_udp_socket(i) {
+        u.set_nonblocking(true)?;
+        let what = format!("udp {}", u.local_addr()?);
+        sockets.udp.push(u);
+        return Ok(what);
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "not a TCP or Unix stream listener or a UDP socket",
+    ))
+}
+
+/// Removes the `--unix` socket file when the server exits — if the file is still
+/// the socket this process bound (not one a successor bound since).
+pub struct UnixCleanup(Vec<(PathBuf, u64, u64)>);
+
+impl UnixCleanup {
+    /// Remove the files.
+    pub fn run(self) {
+        for (path, dev, ino) in self.0 {
+            let same = std::fs::symlink_metadata(&path)
+                .is_ok_and(|meta| meta.dev() == dev && meta.ino() == ino);
+            if same {
+                if let Err(e) = std::fs::remove_file(&path) {
+                    log::warn!("removing {}: {e}", path.display());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! The example servers as they are deployed: on Unix-domain sockets (`--unix`),
+//! started by systemd with their listening sockets passed (socket activation,
+//! through `systemd-socket-activate`), with real clients (`curl --unix-socket`,
+//! `redis-cli -s`) where they are installed and a plain `std` client everywhere.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::interop::{assert_bad_command_line, example, have, run_bounded, Example};
+use common::{TempDir, IO_TIMEOUT};
+
+const CURL: (&str, &str) = ("curl", "curl");
+const REDIS_CLI: (&str, &str) = ("redis-cli", "redis-tools");
+const SOCKET_ACTIVATE: (&str, &str) = ("systemd-socket-activate", "systemd");
+
+fn unix_connect(path: &Path) -> UnixStream {
+    let stream = UnixStream::connect(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream
+}
+
+/// One HTTP/1.0-style exchange: send `request`, read until the server closes.
+fn exchange(mut stream: impl Read + Write, request: &[u8]) -> String {
+    stream.write_all(request).unwrap();
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).unwrap();
+    String::from_utf8(reply).unwrap()
+}
+
+const GET_JSON: &[u8] = b"GET /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+fn tool_output(cmd: &mut Command, what: &str) -> String {
+    let out = run_bounded(cmd, what);
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn http_on_a_unix_socket_with_permissions_and_cleanup() {
+    let tmp = TempDir::new("unix-http");
+    let path = tmp.0.join("http.sock");
+    let path_str = path.to_str().unwrap();
+    let mut server = Example::start_command(
+        "http",
+        {
+            let mut cmd = Command::new(example("http"));
+            cmd.args(["--unix", path_str, "--unix-perm", "600"]);
+            cmd
+        },
+        None,
+    );
+    assert_eq!(server.line, format!("listening on unix:{path_str}"));
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "socket file mode {mode:o}");
+
+    let reply = exchange(unix_connect(&path), GET_JSON);
+    assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
+    assert!(reply.ends_with(r#"{"message":"Hello, World!"}"#), "{reply}");
+
+    if have(&[CURL]) {
+        let body = tool_output(
+            Command::new("curl").args([
+                "--silent",
+                "--show-error",
+                "--max-time",
+                "10",
+                "--unix-socket",
+                path_str,
+                "http://localhost/json",
+                "http://localhost/",
+            ]),
+            "curl --unix-socket",
+        );
+        assert_eq!(body, r#"{"message":"Hello, World!"}Hello, World!"#);
+    }
+
+    // A second server must not take the path from the live one.
+    assert_bad_command_line("http", &["--unix", path_str]);
+    let reply = exchange(unix_connect(&path), GET_JSON);
+    assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
+
+    server.sigterm();
+    server.assert_exits_zero_after_sigterm();
+    assert!(!path.exists(), "the socket file outlived the server");
+}
+
+#[test]
+fn a_stale_socket_file_is_replaced() {
+    let tmp = TempDir::new("unix-stale");
+    let path = tmp.0.join("echo.sock");
+    // What a server killed with SIGKILL leaves: a socket file nobody listens on.
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    assert!(path.exists());
+    let path_str = path.to_str().unwrap();
+    let mut server = Example::start(
+        "echo",
+        &["--listen", "127.0.0.1:0", "--unix", path_str],
+        "tcp",
+    );
+    assert!(
+        server.line.contains(&format!(" unix:{path_str} ")),
+        "{}",
+        server.line
+    );
+    let mut client = unix_connect(&path);
+    client.write_all(b"over a unix socket\n").unwrap();
+    let mut echoed = [0u8; 19];
+    client.read_exact(&mut echoed).unwrap();
+    assert_eq!(&echoed, b"over a unix socket\n");
+    // TCP is served beside it.
+    let mut tcp = common::connect(server.addr);
+    tcp.write_all(b"tcp\n").unwrap();
+    let mut echoed = [0u8; 4];
+    tcp.read_exact(&mut echoed).unwrap();
+    assert_eq!(&echoed, b"tcp\n");
+    drop((client, tcp));
+    server.sigterm();
+    server.assert_exits_zero_after_sigterm();
+    // A regular file at the path is never removed.
+    let file = tmp.0.join("data");
+    std::fs::write(&file, b"keep me").unwrap();
+    assert_bad_command_line("echo", &["--unix", file.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
+    assert_bad_command_line("http", &["--unix", path_str, "--unix-perm", "9"]);
+}
+
+#[test]
+fn kv_on_tcp_and_a_unix_socket_shares_one_store() {
+    let tmp = TempDir::new("unix-kv");
+    let path = tmp.0.join("kv.sock");
+    let path_str = path.to_str().unwrap();
+    let server = Example::start(
+        "kv",
+        &["--listen", "127.0.0.1:0", "--unix", path_str],
+        "redis",
+    );
+    let mut unix = unix_connect(&path);
+    unix.write_all(b"SET greeting hello\r\n").unwrap();
+    let mut ok = [0u8; 5];
+    unix.read_exact(&mut ok).unwrap();
+    assert_eq!(&ok, b"+OK\r\n");
+    let mut tcp = common::connect(server.addr);
+    tcp.write_all(b"GET greeting\r\n").unwrap();
+    let mut value = [0u8; 11];
+    tcp.read_exact(&mut value).unwrap();
+    assert_eq!(&value, b"$5\r\nhello\r\n");
+    if have(&[REDIS_CLI]) {
+        let got = tool_output(
+            Command::new("redis-cli").args(["-s", path_str, "GET", "greeting"]),
+            "redis-cli -s",
+        );
+        assert_eq!(got, "hello\n");
+        let pong = tool_output(
+            Command::new("redis-cli").args(["-s", path_str, "PING"]),
+            "redis-cli -s",
+        );
+        assert_eq!(pong, "PONG\n");
+    }
+}
+
+/// A free loopback port: bound, read, released (for a program that binds it itself).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Connect to `port`, retrying (bounded) while whoever listens is starting up.
+fn connect_retrying(port: u16) -> std::net::TcpStream {
+    let deadline = Instant::now() + IO_TIMEOUT;
+    loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => {
+                stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+                return stream;
+            }
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("connect to port {port}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn socket_activation_serves_the_passed_tcp_and_unix_sockets() {
+    if !have(&[SOCKET_ACTIVATE]) {
+        return;
+    }
+    let tmp = TempDir::new("activate");
+    let path = tmp.0.join("http.sock");
+    let path_str = path.to_str().unwrap();
+    let port = free_port();
+    let mut cmd = Command::new("systemd-socket-activate");
+    cmd.args([
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--listen",
+        path_str,
+        "--fdname=web:local",
+    ])
+    .arg(example("http"))
+    // Ignored: the passed sockets are served instead.
+    .args(["--listen", "127.0.0.1:1"]);
+    let child = std::thread::spawn(move || Example::start_command("http", cmd, Some("http")));
+    // systemd-socket-activate starts the server on the first connection, which
+    // waits in the passed socket's backlog and is then served by the server.
+    let first = connect_retrying(port);
+    let mut server = child.join().unwrap();
+    assert_eq!(
+        server.line,
+        format!("listening on http://127.0.0.1:{port} unix:{path_str}")
+    );
+    let reply = exchange(first, GET_JSON);
+    assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
+    let reply = exchange(unix_connect(&path), GET_JSON);
+    assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
+    server.sigterm();
+    server.assert_exits_zero_after_sigterm();
+    // The socket file belongs to whoever created it (systemd): left alone.
+    assert!(path.exists());
+}
+
+#[test]
+fn sockets_meant_for_another_process_are_not_taken() {
+    // LISTEN_PID names some other process: sd_listen_fds(3) says the descriptors
+    // are not ours, so the server binds --listen as usual.
+    let mut cmd = Command::new(example("http"));
+    cmd.args(["--listen", "127.0.0.1:0"])
+        .env("LISTEN_FDS", "1")
+        .env("LISTEN_PID", "1");
+    let server = Example::start_command("http", cmd, Some("http"));
+    let reply = exchange(common::connect(server.addr), GET_JSON);
+    assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
+}
+
+/// The `KEY=value` lines of a systemd unit file, in order.
+fn unit_entries(unit: &str, key: &str) -> Vec<String> {
+    let prefix = format!("{key}=");
+    unit.lines()
+        .filter_map(|line| line.trim().strip_prefix(&prefix).map(str::to_owned))
+        .collect()
+}
+
+/// The shipped units (`deploy/systemd/evloop-NAME.{socket,service}`), run as
+/// systemd would run them — their sockets (moved to a free port and a scratch
+/// directory), their descriptor name and their `ExecStart` arguments — through
+/// `systemd-socket-activate`; and `systemd-analyze verify` accepts them.
+fn shipped_units_serve(name: &str, scheme: &'static str, request: &[u8], expect: &str) {
+    if !have(&[SOCKET_ACTIVATE, ("systemd-analyze", "systemd")]) {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/systemd");
+    let socket_unit = std::fs::read_to_string(dir.join(format!("evloop-{name}.socket"))).unwrap();
+    let service_unit = std::fs::read_to_string(dir.join(format!("evloop-{name}.service"))).unwrap();
+    let tmp = TempDir::new("units");
+    let port = free_port();
+    let mut cmd = Command::new("systemd-socket-activate");
+    let mut unix_path = None;
+    for listen in unit_entries(&socket_unit, "ListenStream") {
+        let listen = if listen.starts_with('/') {
+            let path = tmp.0.join("unit.sock");
+            unix_path = Some(path.clone());
+            path.to_str().unwrap().to_owned()
+        } else {
+            assert!(listen.starts_with("127.0.0.1:"), "{listen}");
+            format!("127.0.0.1:{port}")
+        };
+        cmd.arg("--listen").arg(listen);
+    }
+    let names = unit_entries(&socket_unit, "FileDescriptorName");
+    cmd.arg(format!("--fdname={}", names.join(":")));
+    let exec = unit_entries(&service_unit, "ExecStart");
+    let mut words = exec[0].split_whitespace();
+    let binary = words.next().unwrap();
+    assert_eq!(binary, format!("/usr/local/bin/evloop-{name}"));
+    let root = tmp.0.join("root");
+    std::fs::create_dir(&root).unwrap();
+    cmd.arg(example(name));
+    for word in words {
+        // The service's document root is the scratch directory here.
+        match word {
+            "/srv/evloop-http" => cmd.arg(&root),
+            _ => cmd.arg(word),
+        };
+    }
+    let child = std::thread::spawn(move || Example::start_command("unit", cmd, Some(scheme)));
+    let first = connect_retrying(port);
+    let mut server = child.join().unwrap();
+    assert!(
+        server
+            .line
+            .starts_with(&format!("listening on {scheme}://127.0.0.1:{port}")),
+        "{}",
+        server.line
+    );
+    let reply = exchange(first, request);
+    assert!(reply.contains(expect), "{reply:?}");
+    let reply = exchange(unix_connect(unix_path.as_ref().unwrap()), request);
+    assert!(reply.contains(expect), "{reply:?}");
+    server.sigterm();
+    server.assert_exits_zero_after_sigterm();
+
+    // The units as written pass systemd's own checks (with the binary where it is).
+    let exe = example(name);
+    let service = service_unit.replace(binary, exe.to_str().unwrap());
+    std::fs::write(tmp.0.join(format!("evloop-{name}.service")), service).unwrap();
+    std::fs::write(tmp.0.join(format!("evloop-{name}.socket")), &socket_unit).unwrap();
+    let out = run_bounded(
+        Command::new("systemd-analyze")
+            .arg("verify")
+            .arg(tmp.0.join(format!("evloop-{name}.socket")))
+            .arg(tmp.0.join(format!("evloop-{name}.service"))),
+        "systemd-analyze verify",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !stderr.contains(&format!("evloop-{name}")),
+        "systemd-analyze verify: {}\n{stderr}",
+        out.status
+    );
+}
+
+#[test]
+fn shipped_http_units_serve() {
+    shipped_units_serve("http", "http", GET_JSON, r#"{"message":"Hello, World!"}"#);
+}
+
+#[test]
+fn shipped_kv_units_serve() {
+    // An inline PING, then QUIT so the server closes and the exchange ends.
+    shipped_units_serve("kv", "redis", b"PING\r\nQUIT\r\n", "+PONG\r\n+OK\r\n");
+}

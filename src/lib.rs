@@ -79,6 +79,8 @@ mod conn;
 mod ctx;
 pub mod net;
 pub mod proto;
+#[cfg(feature = "proxy-protocol")]
+pub mod proxy_protocol;
 mod reactor;
 pub mod service;
 pub mod sim;

@@ -346,3 +346,121 @@ fn shipped_kv_units_serve() {
     // An inline PING, then QUIT so the server closes and the exchange ends.
     shipped_units_serve("kv", "redis", b"PING\r\nQUIT\r\n", "+PONG\r\n+OK\r\n");
 }
+
+/// A v2 header (written out by hand, independently of the server's parser) for a
+/// TCP over IPv4 connection from `src` to `dst`.
+fn proxy_v2(src: std::net::SocketAddrV4, dst: std::net::SocketAddrV4) -> Vec<u8> {
+    let mut h = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
+    h.push(0x21); // version 2, PROXY
+    h.push(0x11); // AF_INET, STREAM
+    h.extend_from_slice(&12u16.to_be_bytes());
+    h.extend_from_slice(&src.ip().octets());
+    h.extend_from_slice(&dst.ip().octets());
+    h.extend_from_slice(&src.port().to_be_bytes());
+    h.extend_from_slice(&dst.port().to_be_bytes());
+    h
+}
+
+/// Send `bytes` on a fresh connection (then FIN if `fin`) and read all the server
+/// sends until it closes.
+fn send_and_read_all(addr: std::net::SocketAddr, bytes: &[u8], fin: bool) -> Vec<u8> {
+    let mut stream = common::connect(addr);
+    stream.write_all(bytes).unwrap();
+    if fin {
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+    }
+    let mut reply = Vec::new();
+    // A reset is also a refusal; what matters is that nothing was answered.
+    let _ = stream.read_to_end(&mut reply);
+    reply
+}
+
+/// The `addr=` CLIENT LIST shows for a client that sent `header`.
+fn client_addr_after(addr: std::net::SocketAddr, header: &[u8]) -> String {
+    let mut request = header.to_vec();
+    request.extend_from_slice(b"CLIENT INFO\r\nQUIT\r\n");
+    let reply = String::from_utf8(send_and_read_all(addr, &request, false)).unwrap();
+    let field = reply
+        .split(' ')
+        .find_map(|f| f.strip_prefix("addr="))
+        .unwrap_or_else(|| panic!("no addr= in {reply:?}"));
+    field.to_owned()
+}
+
+#[test]
+fn proxy_protocol_gives_kv_the_real_client_address() {
+    let server = Example::start(
+        "kv",
+        &["--listen", "127.0.0.1:0", "--proxy-protocol", "127.0.0.0/8,::1"],
+        "redis",
+    );
+    let v1 = b"PROXY TCP4 203.0.113.7 127.0.0.1 51000 6380\r\n";
+    assert_eq!(client_addr_after(server.addr, v1), "203.0.113.7:51000");
+    let v1_6 = b"PROXY TCP6 2001:db8::7 ::1 51001 6380\r\n";
+    assert_eq!(client_addr_after(server.addr, v1_6), "[2001:db8::7]:51001");
+    let v2 = proxy_v2(
+        "198.51.100.4:40000".parse().unwrap(),
+        "127.0.0.1:6380".parse().unwrap(),
+    );
+    assert_eq!(client_addr_after(server.addr, &v2), "198.51.100.4:40000");
+    // A header that arrives a byte at a time is still one header.
+    let mut stream = common::connect(server.addr);
+    for &b in v2.iter() {
+        stream.write_all(&[b]).unwrap();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    stream.write_all(b"PING\r\n").unwrap();
+    let mut pong = [0u8; 7];
+    stream.read_exact(&mut pong).unwrap();
+    assert_eq!(&pong, b"+PONG\r\n");
+    // LOCAL (a balancer's own health check) keeps the connection's address.
+    let mut local = v2[..12].to_vec();
+    local.extend_from_slice(&[0x20, 0x00, 0, 0]);
+    assert!(client_addr_after(server.addr, &local).starts_with("127.0.0.1:"));
+}
+
+#[test]
+fn proxy_protocol_refuses_untrusted_malformed_truncated_and_late_headers() {
+    let server = Example::start(
+        "http",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--proxy-protocol",
+            "127.0.0.1/32",
+            "--proxy-timeout",
+            "0.3",
+        ],
+        "http",
+    );
+    let request = b"GET /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let mut good = b"PROXY TCP4 192.0.2.1 127.0.0.1 1234 80\r\n".to_vec();
+    good.extend_from_slice(request);
+    let reply = String::from_utf8(send_and_read_all(server.addr, &good, false)).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
+    // No header: the request is never parsed, nothing is answered.
+    assert_eq!(send_and_read_all(server.addr, request, false), b"");
+    // A garbled header.
+    let mut bad = b"PROXY TCP4 192.0.2.1 nonsense 1234 80\r\n".to_vec();
+    bad.extend_from_slice(request);
+    assert_eq!(send_and_read_all(server.addr, &bad, false), b"");
+    // Cut short by FIN.
+    assert_eq!(send_and_read_all(server.addr, b"PROXY TCP4 192.0.2.1 ", true), b"");
+    // Not complete within --proxy-timeout: closed without a byte.
+    let started = Instant::now();
+    let mut slow = common::connect(server.addr);
+    slow.write_all(b"PROXY TCP4 ").unwrap();
+    let mut rest = Vec::new();
+    let _ = slow.read_to_end(&mut rest);
+    assert!(rest.is_empty());
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+
+    // From a source outside the trusted networks (127.0.0.2 is loopback too),
+    // even a valid header is refused.
+    let untrusted = Example::start(
+        "http",
+        &["--listen", "127.0.0.2:0", "--proxy-protocol", "10.0.0.0/8"],
+        "http",
+    );
+    assert_eq!(send_and_read_all(untrusted.addr, &good, false), b"");
+}

@@ -28,6 +28,9 @@ pub struct Sockets {
     pub tcp: Vec<std::net::TcpListener>,
     pub unix: Vec<std::os::unix::net::UnixListener>,
     pub udp: Vec<std::net::UdpSocket>,
+    /// Stream services are wrapped in the PROXY protocol (`--proxy-protocol`).
+    #[cfg(feature = "proxy-protocol")]
+    pub proxy: Option<evloop::proxy_protocol::ProxyConfig>,
 }
 
 impl Sockets {
@@ -50,6 +53,8 @@ impl Sockets {
                 .iter()
                 .map(|s| s.try_clone())
                 .collect::<Result<_, _>>()?,
+            #[cfg(feature = "proxy-protocol")]
+            proxy: self.proxy.clone(),
         })
     }
 
@@ -67,22 +72,52 @@ impl Sockets {
         scheme: &str,
         mut make: impl FnMut() -> S,
     ) -> io::Result<Vec<String>> {
+        let listeners = self.tcp.drain(..).map(Listening::Tcp);
+        let listeners: Vec<Listening> = listeners
+            .chain(self.unix.drain(..).map(Listening::Unix))
+            .collect();
         let mut urls = Vec::new();
-        for listener in self.tcp.drain(..) {
-            let addr =
-                reactor.add_tcp_listener(mio::net::TcpListener::from_std(listener), make())?;
-            urls.push(format!("{scheme}://{addr}"));
-        }
-        for listener in self.unix.drain(..) {
-            let addr =
-                reactor.add_unix_listener(mio::net::UnixListener::from_std(listener), make())?;
-            let path = addr.as_pathname().map(Path::display);
-            urls.push(match path {
-                Some(path) => format!("unix:{path}"),
-                None => "unix:(unnamed)".to_owned(),
-            });
+        for listener in listeners {
+            #[cfg(feature = "proxy-protocol")]
+            if let Some(config) = &self.proxy {
+                let service = evloop::proxy_protocol::ProxyProtocol::new(make(), config.clone());
+                urls.push(listener.serve(reactor, scheme, service)?);
+                continue;
+            }
+            urls.push(listener.serve(reactor, scheme, make())?);
         }
         Ok(urls)
+    }
+}
+
+/// One stream listener of either kind.
+enum Listening {
+    Tcp(std::net::TcpListener),
+    Unix(std::os::unix::net::UnixListener),
+}
+
+impl Listening {
+    /// Serve `service` here; the URL for the `listening on` line.
+    fn serve<S: StreamService + 'static>(
+        self,
+        reactor: &mut Reactor,
+        scheme: &str,
+        service: S,
+    ) -> io::Result<String> {
+        Ok(match self {
+            Listening::Tcp(l) => {
+                let addr = reactor.add_tcp_listener(mio::net::TcpListener::from_std(l), service)?;
+                format!("{scheme}://{addr}")
+            }
+            Listening::Unix(l) => {
+                let addr =
+                    reactor.add_unix_listener(mio::net::UnixListener::from_std(l), service)?;
+                match addr.as_pathname() {
+                    Some(path) => format!("unix:{}", path.display()),
+                    None => "unix:(unnamed)".to_owned(),
+                }
+            }
+        })
     }
 }
 
@@ -94,6 +129,11 @@ impl Sockets {
 /// inherited ones.
 /// Also returns what removes the `--unix` socket file at exit.
 pub fn bind_all(name: &str, args: &ServerArgs) -> (Vec<Sockets>, UnixCleanup) {
+    let (sets, cleanup) = bind_sets(name, args);
+    (with_proxy(args, sets), cleanup)
+}
+
+fn bind_sets(name: &str, args: &ServerArgs) -> (Vec<Sockets>, UnixCleanup) {
     let threads = args.threads.max(1);
     if let Some(first) = activated(name) {
         if args.listen_given || args.unix.is_some() {
@@ -140,6 +180,20 @@ pub fn bind_all(name: &str, args: &ServerArgs) -> (Vec<Sockets>, UnixCleanup) {
         }
     }
     (sets, cleanup)
+}
+
+/// Every set serves with `args`' PROXY protocol settings.
+#[cfg(feature = "proxy-protocol")]
+fn with_proxy(args: &ServerArgs, mut sets: Vec<Sockets>) -> Vec<Sockets> {
+    for set in &mut sets {
+        set.proxy.clone_from(&args.proxy);
+    }
+    sets
+}
+
+#[cfg(not(feature = "proxy-protocol"))]
+fn with_proxy(_: &ServerArgs, sets: Vec<Sockets>) -> Vec<Sockets> {
+    sets
 }
 
 fn clones(name: &str, first: Sockets, threads: usize) -> Vec<Sockets> {

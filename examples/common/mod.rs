@@ -37,6 +37,10 @@ pub struct ServerArgs {
     pub unix_perm: Option<u32>,
     /// Bind UDP beside TCP on the same port (the echo server).
     pub udp: bool,
+    /// `--proxy-protocol NETS`: connections must start with a PROXY header from
+    /// one of these networks.
+    #[cfg(feature = "proxy-protocol")]
+    pub proxy: Option<evloop::proxy_protocol::ProxyConfig>,
 }
 
 impl ServerArgs {
@@ -51,6 +55,8 @@ impl ServerArgs {
             unix: None,
             unix_perm: None,
             udp: false,
+            #[cfg(feature = "proxy-protocol")]
+            proxy: None,
         }
     }
 
@@ -69,6 +75,14 @@ LISTENING (every server):
                            still listens on is an error
   --unix-perm MODE         octal permission bits for the socket file (e.g. 660;
                            default: the umask's)
+  --proxy-protocol NETS    every connection starts with a PROXY protocol v1 or v2
+                           header (HAProxy's send-proxy[-v2]) naming the real
+                           client; NETS (comma-separated, e.g.
+                           127.0.0.0/8,::1) are the balancers allowed to send
+                           it. Connections from elsewhere, or with a malformed,
+                           truncated or late header, are closed and
+                           counted. Unix-socket peers are trusted
+  --proxy-timeout SECS     how long the PROXY header may take (default 5)
   Started by systemd with sockets passed (socket activation: LISTEN_FDS and
   LISTEN_PID), a server serves those instead and ignores --listen and --unix.
 ";
@@ -111,6 +125,30 @@ pub fn parse_args(
             Long("listen") => {
                 args.listen = listen_addr(name, &mut parser);
                 args.listen_given = true;
+            }
+            #[cfg(feature = "proxy-protocol")]
+            Long("proxy-protocol") => {
+                let text: String = value(name, "--proxy-protocol", &mut parser);
+                let nets = text
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::parse)
+                    .collect::<Result<Vec<_>, _>>()
+                    .unwrap_or_else(|e| usage_error(name, format_args!("--proxy-protocol: {e}")));
+                if nets.is_empty() {
+                    usage_error(name, "--proxy-protocol needs at least one network");
+                }
+                args.proxy = Some(evloop::proxy_protocol::ProxyConfig::new(nets));
+            }
+            #[cfg(feature = "proxy-protocol")]
+            Long("proxy-timeout") => {
+                let timeout = timeout_secs(name, "--proxy-timeout", &mut parser);
+                match (&mut args.proxy, timeout) {
+                    (Some(proxy), Some(t)) => proxy.header_timeout = t,
+                    (Some(_), None) => usage_error(name, "--proxy-timeout must be above 0"),
+                    (None, _) => usage_error(name, "--proxy-timeout needs --proxy-protocol first"),
+                }
             }
             Long("unix") => args.unix = Some(value(name, "--unix", &mut parser)),
             Long("unix-perm") => {

@@ -305,5 +305,5 @@ fn main() {
         room: Rc::clone(&chat.room),
         ..chat
     });
-    common::serve_then(NAME, reactor, &urls, || cleanup.run())
+    common::serve_then(NAME, &args, reactor, &urls, || cleanup.run())
 }

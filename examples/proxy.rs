@@ -314,7 +314,7 @@ fn main() {
     let urls = common::listen_streams(NAME, &mut reactor, &mut sockets, "tcp", || Proxy {
         pool: Rc::clone(&pool),
     });
-    common::serve_then(NAME, reactor, &urls, || {
+    common::serve_then(NAME, &args, reactor, &urls, || {
         log::info!("proxy counters: {:?}", pool.borrow().counters);
         cleanup.run();
     })

@@ -391,7 +391,12 @@ fn client_addr_after(addr: std::net::SocketAddr, header: &[u8]) -> String {
 fn proxy_protocol_gives_kv_the_real_client_address() {
     let server = Example::start(
         "kv",
-        &["--listen", "127.0.0.1:0", "--proxy-protocol", "127.0.0.0/8,::1"],
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--proxy-protocol",
+            "127.0.0.0/8,::1",
+        ],
         "redis",
     );
     let v1 = b"PROXY TCP4 203.0.113.7 127.0.0.1 51000 6380\r\n";
@@ -445,7 +450,10 @@ fn proxy_protocol_refuses_untrusted_malformed_truncated_and_late_headers() {
     bad.extend_from_slice(request);
     assert_eq!(send_and_read_all(server.addr, &bad, false), b"");
     // Cut short by FIN.
-    assert_eq!(send_and_read_all(server.addr, b"PROXY TCP4 192.0.2.1 ", true), b"");
+    assert_eq!(
+        send_and_read_all(server.addr, b"PROXY TCP4 192.0.2.1 ", true),
+        b""
+    );
     // Not complete within --proxy-timeout: closed without a byte.
     let started = Instant::now();
     let mut slow = common::connect(server.addr);
@@ -453,7 +461,29 @@ fn proxy_protocol_refuses_untrusted_malformed_truncated_and_late_headers() {
     let mut rest = Vec::new();
     let _ = slow.read_to_end(&mut rest);
     assert!(rest.is_empty());
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Every refusal was counted: no header, garbled and truncated as malformed.
+    let mut metrics_request = b"PROXY TCP4 192.0.2.1 127.0.0.1 1234 80\r\n".to_vec();
+    metrics_request
+        .extend_from_slice(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let metrics =
+        String::from_utf8(send_and_read_all(server.addr, &metrics_request, false)).unwrap();
+    for line in [
+        "evloop_proxy_headers_accepted_total 2",
+        "evloop_proxy_malformed_closes_total 3",
+        "evloop_proxy_timeout_closes_total 1",
+        "evloop_proxy_untrusted_closes_total 0",
+    ] {
+        assert!(
+            metrics.contains(&format!("\n{line}\n")),
+            "{line} in {metrics}"
+        );
+    }
 
     // From a source outside the trusted networks (127.0.0.2 is loopback too),
     // even a valid header is refused.
@@ -463,4 +493,107 @@ fn proxy_protocol_refuses_untrusted_malformed_truncated_and_late_headers() {
         "http",
     );
     assert_eq!(send_and_read_all(untrusted.addr, &good, false), b"");
+}
+
+fn get(addr: std::net::SocketAddr, path: &str) -> String {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    exchange(common::connect(addr), request.as_bytes())
+}
+
+#[test]
+fn health_and_metrics_and_the_drain_before_shutdown() {
+    let mut server = Example::start(
+        "http",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--threads",
+            "2",
+            "--drain-delay",
+            "1",
+        ],
+        "http",
+    );
+    let health = get(server.addr, "/health");
+    assert!(
+        health.starts_with("HTTP/1.1 200 OK\r\n") && health.ends_with("\r\nok\n"),
+        "{health}"
+    );
+    for _ in 0..4 {
+        get(server.addr, "/json");
+    }
+    let metrics = get(server.addr, "/metrics");
+    assert!(
+        metrics.contains("Content-Type: text/plain; version=0.0.4\r\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("# TYPE evloop_connections_accepted_total counter\n"),
+        "{metrics}"
+    );
+    // Per thread, and the connections so far (published once per loop iteration,
+    // so this one may not be counted yet) are all there.
+    let accepted: u64 = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("evloop_connections_accepted_total{thread=\""))
+        .map(|rest| rest.split(' ').nth(1).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert!(
+        metrics.contains("evloop_connections_accepted_total{thread=\"1\"} "),
+        "{metrics}"
+    );
+    assert!(accepted >= 5, "{accepted} accepted in {metrics}");
+    assert!(metrics.contains("\nevloop_draining 0\n"), "{metrics}");
+    let refused = exchange(
+        common::connect(server.addr),
+        b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    assert!(refused.starts_with("HTTP/1.1 405 "), "{refused}");
+
+    // SIGTERM: health checks fail at once, requests are still served...
+    server.sigterm();
+    let deadline = Instant::now() + IO_TIMEOUT;
+    loop {
+        let health = get(server.addr, "/health");
+        if health.starts_with("HTTP/1.1 503 Service Unavailable\r\n") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still healthy after SIGTERM: {health}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let json = get(server.addr, "/json");
+    assert!(json.starts_with("HTTP/1.1 200 OK\r\n"), "{json}");
+    assert!(get(server.addr, "/metrics").contains("\nevloop_draining 1\n"));
+    // ...until the delay has passed: then the graceful shutdown, exit 0.
+    server.assert_exits_zero_after_sigterm();
+}
+
+#[test]
+fn kv_info_has_the_reactor_counters() {
+    let server = Example::start(
+        "kv",
+        &["--listen", "127.0.0.1:0", "--proxy-protocol", "127.0.0.1"],
+        "redis",
+    );
+    let info = |section: &str| {
+        let request = format!("PROXY TCP4 192.0.2.1 127.0.0.1 1 2\r\nINFO {section}\r\nQUIT\r\n");
+        String::from_utf8(send_and_read_all(server.addr, request.as_bytes(), false)).unwrap()
+    };
+    let reactor = info("reactor");
+    assert!(reactor.contains("# Reactor\r\n"), "{reactor}");
+    for field in [
+        "connections_accepted:",
+        "bytes_in:",
+        "accept_errors:",
+        "backpressure_pauses:",
+        "proxy_headers_accepted:",
+        "draining:0\r\n",
+    ] {
+        assert!(reactor.contains(field), "{field} in {reactor}");
+    }
+    assert!(!reactor.contains("# Server"), "{reactor}");
+    assert!(info("").contains("# Reactor\r\n"));
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each example uses a different subset
 
 mod listen;
+mod ops;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -16,8 +17,10 @@ use evloop::net::ListenOptions;
 use evloop::{Config, Reactor, StreamService};
 
 pub use listen::{bind_all, Sockets, UnixCleanup};
+pub use ops::Ops;
 
 /// What every example server is configured with.
+#[derive(Clone)]
 pub struct ServerArgs {
     /// `--listen ADDR`.
     pub listen: SocketAddr,
@@ -41,6 +44,11 @@ pub struct ServerArgs {
     /// one of these networks.
     #[cfg(feature = "proxy-protocol")]
     pub proxy: Option<evloop::proxy_protocol::ProxyConfig>,
+    /// `--drain-delay SECS`: on SIGTERM, keep serving (with health checks
+    /// failing) this long before the graceful shutdown.
+    pub drain_delay: Duration,
+    /// The reactors' handles and counters, and the draining flag.
+    pub ops: Ops,
 }
 
 impl ServerArgs {
@@ -57,6 +65,8 @@ impl ServerArgs {
             udp: false,
             #[cfg(feature = "proxy-protocol")]
             proxy: None,
+            drain_delay: Duration::ZERO,
+            ops: Ops::default(),
         }
     }
 
@@ -100,6 +110,10 @@ LIMITS (every server):
                            autotuning, up to net.ipv4.tcp_wmem's maximum)
   --shutdown-timeout SECS  on SIGINT/SIGTERM, how long clients get to receive the
                            replies owed (default 10)
+  --drain-delay SECS       on SIGINT/SIGTERM, first keep serving this long with
+                           health checks failing (HTTP /health answers 503), so
+                           a load balancer stops sending before the shutdown;
+                           a second signal ends the delay (default 0)
   --threads N              N independent reactors, one per thread, sharing the port
                            through SO_REUSEPORT (shared nothing; default 1)
 ";
@@ -139,7 +153,9 @@ pub fn parse_args(
                 if nets.is_empty() {
                     usage_error(name, "--proxy-protocol needs at least one network");
                 }
-                args.proxy = Some(evloop::proxy_protocol::ProxyConfig::new(nets));
+                let config = evloop::proxy_protocol::ProxyConfig::new(nets);
+                args.ops.proxy = Some(std::sync::Arc::clone(&config.counters));
+                args.proxy = Some(config);
             }
             #[cfg(feature = "proxy-protocol")]
             Long("proxy-timeout") => {
@@ -182,6 +198,10 @@ pub fn parse_args(
             Long("shutdown-timeout") => {
                 args.config.shutdown_timeout =
                     timeout_secs(name, "--shutdown-timeout", &mut parser).unwrap_or(Duration::ZERO)
+            }
+            Long("drain-delay") => {
+                args.drain_delay =
+                    timeout_secs(name, "--drain-delay", &mut parser).unwrap_or(Duration::ZERO)
             }
             Long("idle-timeout") => {
                 args.config.idle_timeout = timeout_secs(name, "--idle-timeout", &mut parser)
@@ -333,15 +353,62 @@ pub fn init_logging() {
 
 /// Print the `listening on` line (flushed, so scripts can read it from a pipe),
 /// then serve until SIGINT/SIGTERM and exit.
-pub fn serve(name: &str, reactor: Reactor, urls: &[String]) -> ! {
-    serve_then(name, reactor, urls, || {})
+pub fn serve(name: &str, args: &ServerArgs, reactor: Reactor, urls: &[String]) -> ! {
+    serve_then(name, args, reactor, urls, || {})
+}
+
+/// Make `reactor` stop on SIGINT/SIGTERM — itself, or, with `--drain-delay`,
+/// through [`drain_on_signals`] — and note it in `args.ops`.
+fn stop_on_signals(args: &ServerArgs, reactor: &mut Reactor) -> std::io::Result<()> {
+    args.ops.register(reactor);
+    if args.drain_delay.is_zero() {
+        reactor.stop_on_signals()?;
+    }
+    Ok(())
+}
+
+/// With `--drain-delay`: the first SIGINT/SIGTERM sets the draining flag (health
+/// checks fail, requests are still served), and the delay later — or at a second
+/// signal — every reactor shuts down gracefully.
+fn drain_on_signals(name: &str, args: &ServerArgs) {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    if args.drain_delay.is_zero() {
+        return;
+    }
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        .unwrap_or_else(|e| fatal(name, format_args!("cannot install signal handlers: {e}")));
+    let (ops, delay) = (args.ops.clone(), args.drain_delay);
+    std::thread::spawn(move || {
+        let mut received = signals.forever();
+        if let Some(signal) = received.next() {
+            log::info!("signal {signal}: draining for {delay:?}, then shutting down");
+            ops.draining
+                .store(true, std::sync::atomic::Ordering::Release);
+            let later = ops.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                later.shutdown_all();
+            });
+        }
+        if received.next().is_some() {
+            log::info!("second signal: shutting down now");
+            ops.shutdown_all();
+        }
+    });
 }
 
 /// [`serve`], running `at_exit` (a final report) after the reactor stopped.
-pub fn serve_then(name: &str, mut reactor: Reactor, urls: &[String], at_exit: impl FnOnce()) -> ! {
-    if let Err(e) = reactor.stop_on_signals() {
+pub fn serve_then(
+    name: &str,
+    args: &ServerArgs,
+    mut reactor: Reactor,
+    urls: &[String],
+    at_exit: impl FnOnce(),
+) -> ! {
+    if let Err(e) = stop_on_signals(args, &mut reactor) {
         fatal(name, format_args!("cannot install signal handlers: {e}"));
     }
+    drain_on_signals(name, args);
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "listening on {}", urls.join(" "));
     let _ = stdout.flush();
@@ -373,12 +440,14 @@ where
         let sockets = sets.into_iter().next().unwrap_or_default();
         let (reactor, urls) =
             build(sockets).unwrap_or_else(|e| fatal(name, format_args!("cannot serve: {e}")));
-        serve_then(name, reactor, &urls, || cleanup.run());
+        serve_then(name, args, reactor, &urls, || cleanup.run());
     }
     let build = std::sync::Arc::new(build);
+    let args = std::sync::Arc::new(args.clone());
     let (tx, rx) = std::sync::mpsc::channel::<Result<Vec<String>, String>>();
     let spawn = |sockets: Sockets| {
         let (build, tx) = (std::sync::Arc::clone(&build), tx.clone());
+        let args = std::sync::Arc::clone(&args);
         std::thread::spawn(move || -> Result<(), String> {
             let (mut reactor, urls) = match build(sockets) {
                 Ok(built) => built,
@@ -388,7 +457,7 @@ where
                     return Err(msg);
                 }
             };
-            if let Err(e) = reactor.stop_on_signals() {
+            if let Err(e) = stop_on_signals(&args, &mut reactor) {
                 let msg = format!("cannot install signal handlers: {e}");
                 let _ = tx.send(Err(msg.clone()));
                 return Err(msg);
@@ -402,6 +471,7 @@ where
         Ok(Err(msg)) => fatal(name, msg),
         Err(_) => fatal(name, "a reactor thread died while starting"),
     };
+    drain_on_signals(name, &args);
     let mut handles = Vec::new();
     let mut urls = Vec::new();
     for (i, sockets) in sets.into_iter().enumerate() {

@@ -541,6 +541,7 @@ fn refusal_status(refusal: Refusal) -> (Status, Option<&'static str>) {
     match refusal {
         Refusal::NotFound => (NOT_FOUND, None),
         Refusal::MethodNotAllowed { allow } => (METHOD_NOT_ALLOWED, Some(allow)),
+        Refusal::Unavailable => (response::SERVICE_UNAVAILABLE, None),
     }
 }
 

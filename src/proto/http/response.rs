@@ -67,6 +67,7 @@ status!(
     "Request Header Fields Too Large"
 );
 status!(NOT_IMPLEMENTED, "501", "Not Implemented");
+status!(SERVICE_UNAVAILABLE, "503", "Service Unavailable");
 status!(VERSION_NOT_SUPPORTED, "505", "HTTP Version Not Supported");
 
 /// Sent before reading a body the client held back with `Expect: 100-continue`.

@@ -83,7 +83,13 @@ pub(crate) struct Shared {
     /// The address the service is served on, if the application said (CLIENT
     /// LIST's `laddr`).
     local_addr: Cell<Option<SocketAddr>>,
+    /// INFO sections the application adds (see [`KvService::add_info_section`]).
+    info_sections: RefCell<Vec<InfoSection>>,
 }
+
+/// An application's INFO section: its title and what writes its `field:value`
+/// lines.
+type InfoSection = (&'static str, Box<dyn Fn(&mut String)>);
 
 /// The current time in UNIX milliseconds (the default clock).
 pub fn unix_ms() -> u64 {
@@ -138,6 +144,7 @@ impl KvService {
                 pubsub: RefCell::default(),
                 clients: RefCell::default(),
                 local_addr: Cell::new(None),
+                info_sections: RefCell::default(),
             }),
         }
     }
@@ -145,6 +152,17 @@ impl KvService {
     /// Tell the service the address it is served on, for CLIENT LIST's `laddr`.
     pub fn set_local_addr(&self, addr: SocketAddr) {
         self.shared.local_addr.set(Some(addr));
+    }
+
+    /// Add a section to INFO's reply, after the built-in ones: `# TITLE` and the
+    /// `field:value\r\n` lines `render` appends (an embedding server's own
+    /// counters, such as the reactor's). `INFO title` (any case) asks for it
+    /// alone; a plain `INFO` and `INFO all` include it.
+    pub fn add_info_section(&self, title: &'static str, render: impl Fn(&mut String) + 'static) {
+        self.shared
+            .info_sections
+            .borrow_mut()
+            .push((title, Box::new(render)));
     }
 
     /// Number of keys in the store.

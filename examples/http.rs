@@ -96,6 +96,9 @@ fn main() {
     common::serve_threads(NAME, &args, move |mut sockets| {
         let mut reactor = Reactor::new(config.clone())?;
         let service = HttpService::new(http.clone(), Ops { ops: ops.clone() })?;
+        // Draining (SIGTERM with --drain-delay, or a hand-over): each keep-alive
+        // connection closes after its next response.
+        service.close_connections_when(std::sync::Arc::clone(&ops.draining));
         let urls = sockets.serve_streams(&mut reactor, "http", || service.clone())?;
         Ok((reactor, urls))
     })

@@ -76,12 +76,12 @@ fn main() {
     let ops = args.ops.clone();
     // INFO reactor: the same counters as the HTTP example's /metrics.
     service.add_info_section("Reactor", move |out| ops.info_lines(out));
-    let (mut sockets, cleanup) = common::bind_one(NAME, &args);
+    let (mut sockets, bound) = common::bind_one(NAME, &args);
     if let Some(addr) = sockets.tcp_addr() {
         service.set_local_addr(addr); // CLIENT LIST's laddr
     }
     let urls = common::listen_streams(NAME, &mut reactor, &mut sockets, "redis", || {
         service.clone()
     });
-    common::serve_then(NAME, &args, reactor, &urls, || cleanup.run())
+    common::serve_then(NAME, &args, reactor, &urls, bound, || {})
 }

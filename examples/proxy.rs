@@ -310,12 +310,11 @@ fn main() {
         counters: Counters::default(),
     }));
     let mut reactor = common::reactor(NAME, config);
-    let (mut sockets, cleanup) = common::bind_one(NAME, &args);
+    let (mut sockets, bound) = common::bind_one(NAME, &args);
     let urls = common::listen_streams(NAME, &mut reactor, &mut sockets, "tcp", || Proxy {
         pool: Rc::clone(&pool),
     });
-    common::serve_then(NAME, &args, reactor, &urls, || {
+    common::serve_then(NAME, &args, reactor, &urls, bound, || {
         log::info!("proxy counters: {:?}", pool.borrow().counters);
-        cleanup.run();
     })
 }

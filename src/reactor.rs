@@ -129,6 +129,8 @@ pub struct Handle {
 struct Shared {
     waker: Waker,
     stop: AtomicBool,
+    /// Close the listeners, keep serving connections ([`Handle::stop_accepting`]).
+    release: AtomicBool,
     stats: SharedStats,
 }
 
@@ -137,6 +139,19 @@ impl Handle {
     /// deliver the replies owed, then return from [`Reactor::run`].
     pub fn shutdown(&self) {
         self.shared.stop.store(true, Ordering::Release);
+        if let Err(e) = self.shared.waker.wake() {
+            log::error!("waking the reactor failed: {e}");
+        }
+    }
+
+    /// Stop accepting, and leave the connections be: the reactor closes its
+    /// listeners and UDP sockets and goes on serving the connections it has;
+    /// [`Reactor::run`] returns once the last of them has closed (or, after a
+    /// [`Handle::shutdown`], as a shutdown does). For handing the listening
+    /// sockets to a successor process: their queues stay open in it, so no
+    /// client is refused, and nothing in flight here is cut off.
+    pub fn stop_accepting(&self) {
+        self.shared.release.store(true, Ordering::Release);
         if let Err(e) = self.shared.waker.wake() {
             log::error!("waking the reactor failed: {e}");
         }
@@ -236,6 +251,7 @@ impl Reactor {
             shared: Arc::new(Shared {
                 waker,
                 stop: AtomicBool::new(false),
+                release: AtomicBool::new(false),
                 stats: SharedStats::default(),
             }),
             signals: None,
@@ -411,6 +427,18 @@ impl Reactor {
             let now = Instant::now();
             if self.shared.stop.load(Ordering::Acquire) && self.stopping.is_none() {
                 self.begin_shutdown(now);
+            }
+            if self.shared.release.load(Ordering::Acquire) && self.stopping.is_none() {
+                if !self.endpoints.iter().all(|e| matches!(e, Endpoint::Closed)) {
+                    log::info!(
+                        "stopped accepting: {} connections go on until they close",
+                        self.conns.len()
+                    );
+                    self.close_endpoints();
+                }
+                if self.conns.is_empty() {
+                    break;
+                }
             }
             if let Some(deadline) = self.stopping {
                 if now >= deadline {
@@ -1065,20 +1093,7 @@ impl Reactor {
         self.deliver_all_pushes(now);
         self.stopping = Some(now + self.config.shutdown_timeout);
         self.shared.stop.store(true, Ordering::Release);
-        for endpoint in &mut self.endpoints {
-            match endpoint {
-                Endpoint::Tcp(l) => {
-                    let _ = self.poll.registry().deregister(&mut l.socket);
-                }
-                Endpoint::Udp(u) => {
-                    let _ = self.poll.registry().deregister(&mut u.socket);
-                    // UDP promises no delivery; count what we give up.
-                    self.stats.udp_dropped += u.queued() as u64;
-                }
-                Endpoint::Closed => {}
-            }
-            *endpoint = Endpoint::Closed;
-        }
+        self.close_endpoints();
         let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
         for key in keys {
             let conn = &mut self.conns[key];
@@ -1105,6 +1120,25 @@ impl Reactor {
             self.conns.len() - self.dead.len()
         );
         self.free_dead();
+    }
+
+    /// Close every listener and UDP socket (their indices stay, so tokens keep
+    /// their meaning).
+    fn close_endpoints(&mut self) {
+        for endpoint in &mut self.endpoints {
+            match endpoint {
+                Endpoint::Tcp(l) => {
+                    let _ = self.poll.registry().deregister(&mut l.socket);
+                }
+                Endpoint::Udp(u) => {
+                    let _ = self.poll.registry().deregister(&mut u.socket);
+                    // UDP promises no delivery; count what we give up.
+                    self.stats.udp_dropped += u.queued() as u64;
+                }
+                Endpoint::Closed => {}
+            }
+            *endpoint = Endpoint::Closed;
+        }
     }
 
     fn close_all(&mut self) {

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use evloop::net::{bind_tcp, bind_udp, bind_unix, ListenOptions};
 use evloop::{Reactor, StreamService};
 
-use super::{fatal, ServerArgs};
+use super::{fatal, handover, ServerArgs};
 
 /// The sockets one reactor serves, bound (or inherited) and not yet registered.
 #[derive(Debug, Default)]
@@ -36,7 +36,7 @@ pub struct Sockets {
 impl Sockets {
     /// The same sockets again (duplicated descriptors), for another reactor: every
     /// reactor that registers one accepts from the same queue.
-    fn try_clone(&self) -> io::Result<Sockets> {
+    pub(super) fn try_clone(&self) -> io::Result<Sockets> {
         Ok(Sockets {
             tcp: self
                 .tcp
@@ -127,21 +127,51 @@ impl Listening {
 /// `--unix` was asked for, and `--unix`. With several threads each gets its own
 /// TCP (and UDP) socket bound with `SO_REUSEPORT`, and duplicates of the Unix and
 /// inherited ones.
-/// Also returns what removes the `--unix` socket file at exit.
-pub fn bind_all(name: &str, args: &ServerArgs) -> (Vec<Sockets>, UnixCleanup) {
-    let (sets, cleanup) = bind_sets(name, args);
-    (with_proxy(args, sets), cleanup)
+/// With `--handover PATH`, the sockets of a predecessor serving `PATH` are taken
+/// instead (see `handover.rs`).
+///
+/// Also returns what happens around serving: the hand-over, and removing the
+/// `--unix` socket file at exit.
+pub fn bind_all(name: &str, args: &ServerArgs) -> (Vec<Sockets>, Bound) {
+    let mut bound = Bound::default();
+    let threads = args.threads.max(1);
+    let taken = args
+        .handover
+        .as_deref()
+        .and_then(|path| handover::take_over(name, path));
+    let sets = match taken {
+        Some(taken) => {
+            let mut taken = taken;
+            let groups = std::mem::take(&mut taken.groups);
+            log::info!(
+                "took over {} socket groups from the predecessor",
+                groups.len()
+            );
+            bound.taken = Some(taken);
+            handover::spread(name, groups, threads)
+        }
+        None => bind_sets(name, args, &mut bound),
+    };
+    if !bound.activated {
+        bound.note_unix_files(&sets);
+    }
+    if let Some(path) = &args.handover {
+        let offer = handover::Offer::new(path, &sets)
+            .unwrap_or_else(|e| fatal(name, format_args!("--handover: {e}")));
+        bound.offer = Some(offer);
+    }
+    (with_proxy(args, sets), bound)
 }
 
-fn bind_sets(name: &str, args: &ServerArgs) -> (Vec<Sockets>, UnixCleanup) {
+fn bind_sets(name: &str, args: &ServerArgs, bound: &mut Bound) -> Vec<Sockets> {
     let threads = args.threads.max(1);
     if let Some(first) = activated(name) {
         if args.listen_given || args.unix.is_some() {
             log::warn!("socket-activated: --listen and --unix are ignored");
         }
-        return (clones(name, first, threads), UnixCleanup(Vec::new()));
+        bound.activated = true;
+        return clones(name, first, threads);
     }
-    let mut cleanup = UnixCleanup(Vec::new());
     let mut options = args.listen_options;
     options.reuse_port = threads > 1;
     let mut sets: Vec<Sockets> = Vec::with_capacity(threads);
@@ -163,9 +193,6 @@ fn bind_sets(name: &str, args: &ServerArgs) -> (Vec<Sockets>, UnixCleanup) {
     if let Some(path) = &args.unix {
         let listener = bind_unix(path, args.listen_options, args.unix_perm)
             .unwrap_or_else(|e| fatal(name, format_args!("cannot bind {}: {e}", path.display())));
-        if let Ok(meta) = std::fs::symlink_metadata(path) {
-            cleanup.0.push((path.clone(), meta.dev(), meta.ino()));
-        }
         let listener = std::os::unix::net::UnixListener::from(std::os::fd::OwnedFd::from(listener));
         let unix = Sockets {
             unix: vec![listener],
@@ -173,13 +200,13 @@ fn bind_sets(name: &str, args: &ServerArgs) -> (Vec<Sockets>, UnixCleanup) {
         };
         let unix = clones(name, unix, threads);
         if sets.is_empty() {
-            return (unix, cleanup);
+            return unix;
         }
         for (set, mut u) in sets.iter_mut().zip(unix) {
             set.unix.append(&mut u.unix);
         }
     }
-    (sets, cleanup)
+    sets
 }
 
 /// Every set serves with `args`' PROXY protocol settings.
@@ -308,14 +335,65 @@ fn take_socket(
     ))
 }
 
-/// Removes the `--unix` socket file when the server exits — if the file is still
-/// the socket this process bound (not one a successor bound since).
-pub struct UnixCleanup(Vec<(PathBuf, u64, u64)>);
+/// What happens around serving, beside the sockets: taking them over from a
+/// predecessor and offering them to a successor (`--handover`), and removing the
+/// `--unix` socket files this process serves when it exits — unless they were
+/// handed over (the successor serves them now) or systemd owns them.
+#[derive(Default)]
+pub struct Bound {
+    /// (path, device, inode) of each socket file, to remove only the very file.
+    files: Vec<(PathBuf, u64, u64)>,
+    activated: bool,
+    taken: Option<handover::Taken>,
+    offer: Option<handover::Offer>,
+    /// The hand-over socket this process offers at, removed at exit.
+    control: Option<PathBuf>,
+    handed_over: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
 
-impl UnixCleanup {
-    /// Remove the files.
+impl Bound {
+    fn note_unix_files(&mut self, sets: &[Sockets]) {
+        let Some(first) = sets.first() else { return };
+        for l in &first.unix {
+            let Ok(addr) = l.local_addr() else { continue };
+            let Some(path) = addr.as_pathname() else {
+                continue;
+            };
+            if let Ok(meta) = std::fs::symlink_metadata(path) {
+                self.files.push((path.to_owned(), meta.dev(), meta.ino()));
+            }
+        }
+    }
+
+    /// The reactors serve now: tell the predecessor, if any, and start offering
+    /// the sockets to a successor, if `--handover` was given.
+    pub fn serving(
+        &mut self,
+        name: &'static str,
+        ops: &super::Ops,
+        drain_timeout: std::time::Duration,
+    ) {
+        if let Some(taken) = self.taken.take() {
+            if let Err(e) = taken.ready() {
+                log::warn!("the predecessor did not confirm the hand-over: {e}");
+            }
+        }
+        if let Some(offer) = self.offer.take() {
+            self.control = Some(offer.path().to_owned());
+            let flag = std::sync::Arc::clone(&self.handed_over);
+            offer.start(name, ops.clone(), drain_timeout, flag);
+        }
+    }
+
+    /// Remove the socket files (the server is exiting).
     pub fn run(self) {
-        for (path, dev, ino) in self.0 {
+        if self.handed_over.load(std::sync::atomic::Ordering::Acquire) {
+            return; // the successor serves the files, and offers at the control path
+        }
+        if let Some(control) = &self.control {
+            let _ = std::fs::remove_file(control);
+        }
+        for (path, dev, ino) in self.files {
             let same = std::fs::symlink_metadata(&path)
                 .is_ok_and(|meta| meta.dev() == dev && meta.ino() == ino);
             if same {

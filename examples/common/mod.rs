@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each example uses a different subset
 
+mod handover;
 mod listen;
 mod ops;
 
@@ -16,7 +17,7 @@ use std::time::Duration;
 use evloop::net::ListenOptions;
 use evloop::{Config, Reactor, StreamService};
 
-pub use listen::{bind_all, Sockets, UnixCleanup};
+pub use listen::{bind_all, Bound, Sockets};
 pub use ops::Ops;
 
 /// What every example server is configured with.
@@ -49,6 +50,9 @@ pub struct ServerArgs {
     pub drain_delay: Duration,
     /// The reactors' handles and counters, and the draining flag.
     pub ops: Ops,
+    /// `--handover PATH`: take the sockets from the process offering them there,
+    /// and offer ours there to a successor.
+    pub handover: Option<PathBuf>,
 }
 
 impl ServerArgs {
@@ -67,6 +71,7 @@ impl ServerArgs {
             proxy: None,
             drain_delay: Duration::ZERO,
             ops: Ops::default(),
+            handover: None,
         }
     }
 
@@ -93,6 +98,11 @@ LISTENING (every server):
                            truncated or late header, are closed and
                            counted. Unix-socket peers are trusted
   --proxy-timeout SECS     how long the PROXY header may take (default 5)
+  --handover PATH          zero-downtime restart: take the listening sockets from
+                           the server offering them at PATH (a Unix socket), if
+                           one does, which then stops accepting and drains; then
+                           offer ours there. Start the new process with the same
+                           command line to restart
   Started by systemd with sockets passed (socket activation: LISTEN_FDS and
   LISTEN_PID), a server serves those instead and ignores --listen and --unix.
 ";
@@ -166,6 +176,7 @@ pub fn parse_args(
                     (None, _) => usage_error(name, "--proxy-timeout needs --proxy-protocol first"),
                 }
             }
+            Long("handover") => args.handover = Some(value(name, "--handover", &mut parser)),
             Long("unix") => args.unix = Some(value(name, "--unix", &mut parser)),
             Long("unix-perm") => {
                 let text: String = value(name, "--unix-perm", &mut parser);
@@ -277,7 +288,7 @@ pub fn reactor(name: &str, config: Config) -> Reactor {
 }
 
 /// A single-reactor server's sockets (see [`bind_all`]), or exit.
-pub fn bind_one(name: &str, args: &ServerArgs) -> (Sockets, UnixCleanup) {
+pub fn bind_one(name: &str, args: &ServerArgs) -> (Sockets, Bound) {
     let (mut sets, cleanup) = bind_all(name, args);
     (sets.swap_remove(0), cleanup)
 }
@@ -353,8 +364,8 @@ pub fn init_logging() {
 
 /// Print the `listening on` line (flushed, so scripts can read it from a pipe),
 /// then serve until SIGINT/SIGTERM and exit.
-pub fn serve(name: &str, args: &ServerArgs, reactor: Reactor, urls: &[String]) -> ! {
-    serve_then(name, args, reactor, urls, || {})
+pub fn serve(name: &'static str, args: &ServerArgs, reactor: Reactor, urls: &[String]) -> ! {
+    serve_then(name, args, reactor, urls, Bound::default(), || {})
 }
 
 /// Make `reactor` stop on SIGINT/SIGTERM — itself, or, with `--drain-delay`,
@@ -398,11 +409,14 @@ fn drain_on_signals(name: &str, args: &ServerArgs) {
 }
 
 /// [`serve`], running `at_exit` (a final report) after the reactor stopped.
+/// `bound` hands the sockets over (see [`bind_all`]) and removes socket files at
+/// exit.
 pub fn serve_then(
-    name: &str,
+    name: &'static str,
     args: &ServerArgs,
     mut reactor: Reactor,
     urls: &[String],
+    mut bound: Bound,
     at_exit: impl FnOnce(),
 ) -> ! {
     if let Err(e) = stop_on_signals(args, &mut reactor) {
@@ -412,8 +426,10 @@ pub fn serve_then(
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "listening on {}", urls.join(" "));
     let _ = stdout.flush();
+    bound.serving(name, &args.ops, args.config.shutdown_timeout);
     let result = reactor.run();
     at_exit();
+    bound.run();
     match result {
         Ok(()) => exit(0),
         Err(e) => fatal(name, format_args!("event loop failed: {e}")),
@@ -435,12 +451,12 @@ pub fn serve_threads<F>(name: &'static str, args: &ServerArgs, build: F) -> !
 where
     F: Fn(Sockets) -> std::io::Result<Built> + Send + Sync + 'static,
 {
-    let (sets, cleanup) = bind_all(name, args);
+    let (sets, mut bound) = bind_all(name, args);
     if sets.len() <= 1 {
         let sockets = sets.into_iter().next().unwrap_or_default();
         let (reactor, urls) =
             build(sockets).unwrap_or_else(|e| fatal(name, format_args!("cannot serve: {e}")));
-        serve_then(name, args, reactor, &urls, || cleanup.run());
+        serve_then(name, args, reactor, &urls, bound, || {});
     }
     let build = std::sync::Arc::new(build);
     let args = std::sync::Arc::new(args.clone());
@@ -484,6 +500,7 @@ where
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "listening on {}", urls.join(" "));
     let _ = stdout.flush();
+    bound.serving(name, &args.ops, args.config.shutdown_timeout);
     for handle in handles {
         match handle.join() {
             Ok(Ok(())) => {}
@@ -491,6 +508,6 @@ where
             Err(_) => fatal(name, "a reactor thread panicked"),
         }
     }
-    cleanup.run();
+    bound.run();
     exit(0)
 }

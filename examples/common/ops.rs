@@ -127,22 +127,29 @@ fn fields(s: &Stats) -> [(&'static str, Kind, &'static str, u64); 19] {
 impl Ops {
     /// Note a reactor just built (call in its thread, before it runs).
     pub fn register(&self, reactor: &Reactor) {
-        self.reactors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(reactor.handle());
+        self.handles().push(reactor.handle());
     }
 
     /// Ask every reactor to shut down gracefully.
     pub fn shutdown_all(&self) {
-        for handle in self
-            .reactors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
-            handle.shutdown();
-        }
+        self.handles().iter().for_each(Handle::shutdown);
+    }
+
+    fn handles(&self) -> std::sync::MutexGuard<'_, Vec<Handle>> {
+        self.reactors.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Start draining: health checks fail and HTTP connections close after
+    /// their next response; every reactor stops accepting and finishes once its
+    /// connections have closed, or shuts down gracefully `timeout` from now.
+    pub fn drain_and_stop(&self, timeout: std::time::Duration) {
+        self.draining.store(true, Ordering::Release);
+        self.handles().iter().for_each(Handle::stop_accepting);
+        let ops = self.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(timeout);
+            ops.shutdown_all();
+        });
     }
 
     pub fn is_draining(&self) -> bool {
@@ -150,8 +157,7 @@ impl Ops {
     }
 
     fn snapshots(&self) -> Vec<Stats> {
-        let reactors = self.reactors.lock().unwrap_or_else(|e| e.into_inner());
-        reactors.iter().map(Handle::stats).collect()
+        self.handles().iter().map(Handle::stats).collect()
     }
 
     /// `(name, value)` of the PROXY protocol counters, if it is on.

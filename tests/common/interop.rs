@@ -242,7 +242,7 @@ pub fn assert_bad_command_line(name: &str, args: &[&str]) {
     let out = run_bounded(
         Command::new(example(name))
             .args(args)
-            .env("RUST_LOG", "info"),
+            .env("RUST_LOG", "warn"),
         name,
     );
     let stderr = String::from_utf8_lossy(&out.stderr);

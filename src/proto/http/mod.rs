@@ -30,11 +30,13 @@ mod response;
 
 pub use handler::{Demo, FixedResponse, Handler, Refusal, Reply, Request, Route};
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::service::{Ctx, Next, Session, Step, StreamService};
@@ -84,6 +86,9 @@ struct Shared {
     clock: fn() -> SystemTime,
     canned: RefCell<Canned>,
     handler: Box<dyn Handler>,
+    /// Once this flag is set, every response is sent with `Connection: close`
+    /// and ends its connection (see [`HttpService::close_connections_when`]).
+    drain: OnceCell<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -136,8 +141,19 @@ impl HttpService {
                 clock,
                 canned: RefCell::new(canned),
                 handler: Box::new(handler),
+                drain: OnceCell::new(),
             }),
         })
+    }
+
+    /// Once `flag` is set (from any thread), each connection's next response goes
+    /// out with `Connection: close` and the connection closes after it: how a
+    /// server that is draining (stopped accepting, or about to) lets keep-alive
+    /// clients finish the request in flight and reconnect elsewhere, instead of
+    /// having their idle connections closed under a request they are sending.
+    /// Only the first flag given counts.
+    pub fn close_connections_when(&self, flag: Arc<AtomicBool>) {
+        let _ = self.shared.drain.set(flag);
     }
 
     /// The configuration in use (with `root` canonicalized).
@@ -308,6 +324,11 @@ impl HttpSession {
         out: &mut Vec<u8>,
     ) -> Flow {
         let head_only = head.method == "HEAD";
+        // Draining: this response is the connection's last.
+        let conn = match shared.drain.get() {
+            Some(flag) if flag.load(Ordering::Relaxed) => Conn::Close,
+            _ => head.conn,
+        };
         let action = match route(shared, &head) {
             Ok(action) => action,
             Err(status) => {
@@ -340,7 +361,7 @@ impl HttpSession {
                     // The whole body is here: answer straight from the input.
                     let body_end = body_start + n as usize;
                     let body = &input[body_start..body_end];
-                    return self.respond(canned, action, head_only, head.conn, body, body_end, out);
+                    return self.respond(canned, action, head_only, conn, body, body_end, out);
                 }
                 BodyReader::Length { remaining: n }
             }
@@ -353,7 +374,7 @@ impl HttpSession {
         self.state = State::Body(Pending {
             action,
             head_only,
-            conn: head.conn,
+            conn,
             body,
         });
         Flow::Continue(body_start)

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::interop::{assert_bad_command_line, example, have, run_bounded, Example};
+use common::interop::{assert_bad_command_line, example, free_port, have, run_bounded, Example};
 use common::{TempDir, IO_TIMEOUT};
 
 const CURL: (&str, &str) = ("curl", "curl");
@@ -168,15 +168,6 @@ fn kv_on_tcp_and_a_unix_socket_shares_one_store() {
         );
         assert_eq!(pong, "PONG\n");
     }
-}
-
-/// A free loopback port: bound, read, released (for a program that binds it itself).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Connect to `port`, retrying (bounded) while whoever listens is starting up.

@@ -271,3 +271,13 @@ pub fn taken_port() -> (TcpListener, String) {
     let addr = taken.local_addr().unwrap().to_string();
     (taken, addr)
 }
+
+/// A free loopback port: bound, read, released (for a program that binds it
+/// itself, such as a proxy started with its port on the command line).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -1330,10 +1330,12 @@ mod size_tests {
     /// What an idle connection costs in the slab (besides the kernel's socket and
     /// the boxed session): keep it from creeping up unnoticed. (152 bytes before
     /// sessions got a `Ctx`; its id, wake flag and the boxed timer/limit state
-    /// added 16.)
+    /// added 16; 168 before the socket could be a Unix one: the TCP/Unix
+    /// discriminant of `stream::Stream` adds 8 — in debug builds, where mio's
+    /// sockets also carry a selector id, that is what this test measures.)
     #[test]
     fn an_idle_connection_stays_small() {
         let size = std::mem::size_of::<Conn>();
-        assert!(size <= 168, "Conn is {size} bytes");
+        assert!(size <= 176, "Conn is {size} bytes");
     }
 }

@@ -294,12 +294,16 @@ fn main() {
         common::usage_error(NAME, "--threads: the room is one, served by one reactor");
     }
     common::init_logging();
-    let mut reactor = common::reactor(NAME, args.config);
+    let mut reactor = common::reactor(NAME, args.config.clone());
     let chat = Chat {
         room: Rc::default(),
         max_line,
         max_output,
     };
-    let addr = common::listen_tcp(NAME, &mut reactor, args.listen, args.listen_options, chat);
-    common::serve(NAME, reactor, &[format!("tcp://{addr}")])
+    let (mut sockets, bound) = common::bind_one(NAME, &args);
+    let urls = common::listen_streams(NAME, &mut reactor, &mut sockets, "tcp", || Chat {
+        room: Rc::clone(&chat.room),
+        ..chat
+    });
+    common::serve_then(NAME, &args, reactor, &urls, bound, || {})
 }

@@ -8,13 +8,8 @@
 
 mod common;
 
-use std::io;
-use std::net::SocketAddr;
-
-use evloop::net::{bind_tcp, bind_udp, ListenOptions};
 use evloop::proto::echo::Echo;
 use evloop::{Config, Reactor};
-use mio::net::{TcpListener, UdpSocket};
 
 const NAME: &str = "echo";
 const HELP: &str = "\
@@ -36,7 +31,8 @@ Logging: RUST_LOG=debug (default info).
 ";
 
 fn main() {
-    let defaults = common::ServerArgs::new(([127, 0, 0, 1], 7007).into(), Config::default());
+    let mut defaults = common::ServerArgs::new(([127, 0, 0, 1], 7007).into(), Config::default());
+    defaults.udp = true;
     let mut batching = true;
     let mut args = common::parse_args(NAME, HELP, defaults, |flag, _| {
         let known = flag == "no-udp-batching";
@@ -46,33 +42,13 @@ fn main() {
     args.config.udp_batching = batching;
     common::init_logging();
     let config = args.config.clone();
-    common::serve_threads(NAME, &args, move |listen, options| {
-        let (tcp, udp) = bind_pair(listen, options)?;
+    common::serve_threads(NAME, &args, move |mut sockets| {
         let mut reactor = Reactor::new(config.clone())?;
-        let tcp = reactor.add_tcp_listener(tcp, Echo)?;
-        let udp = reactor.add_udp_socket(udp, Echo)?;
-        Ok((
-            reactor,
-            tcp,
-            vec![format!("tcp://{tcp}"), format!("udp://{udp}")],
-        ))
-    })
-}
-
-/// Bind TCP and UDP on the same port. With port 0 the kernel picks the TCP port;
-/// if UDP happens to be taken on it, try another.
-fn bind_pair(addr: SocketAddr, options: ListenOptions) -> io::Result<(TcpListener, UdpSocket)> {
-    let mut attempts = 0;
-    loop {
-        let tcp = bind_tcp(addr, options)?;
-        let port = tcp.local_addr()?.port();
-        match bind_udp(SocketAddr::new(addr.ip(), port), options) {
-            Ok(udp) => return Ok((tcp, udp)),
-            Err(e) if addr.port() == 0 && attempts < 16 => {
-                log::debug!("udp port {port} taken ({e}); retrying");
-                attempts += 1;
-            }
-            Err(e) => return Err(e),
+        let mut urls = sockets.serve_streams(&mut reactor, "tcp", || Echo)?;
+        for udp in sockets.udp.drain(..) {
+            let udp = reactor.add_udp_socket(mio::net::UdpSocket::from_std(udp), Echo)?;
+            urls.push(format!("udp://{udp}"));
         }
-    }
+        Ok((reactor, urls))
+    })
 }

@@ -9,11 +9,13 @@
 
 mod common;
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use evloop::net::bind_tcp;
-use evloop::proto::http::{Demo, HttpConfig, HttpService};
+use evloop::proto::http::{
+    Demo, FixedResponse, Handler, HttpConfig, HttpService, Refusal, Reply, Request, Route,
+};
 use evloop::{Config, Reactor};
 
 const NAME: &str = "http";
@@ -26,6 +28,10 @@ ROUTES:
   GET|HEAD /, /plaintext   Hello, World! (text/plain)
   GET|HEAD /json           {\"message\":\"Hello, World!\"}
   POST /echo               the request body back
+  GET|HEAD /health         200 while serving; 503 once SIGTERM started the drain
+                           (--drain-delay), so a load balancer stops sending
+  GET|HEAD /metrics        the reactor counters of every thread, and the PROXY
+                           protocol ones, in the Prometheus text format
   GET|HEAD /<path>         a file under --root, if given (Range, If-None-Match,
                            If-Modified-Since, If-Range; large bodies by sendfile)
 
@@ -84,13 +90,67 @@ fn main() {
     }
     common::init_logging();
     // Check --root once, up front, for one clear error.
-    if let Err(e) = HttpService::new(http.clone(), Demo) {
+    if let Err(e) = HttpService::new(
+        http.clone(),
+        Ops {
+            ops: args.ops.clone(),
+        },
+    ) {
         common::fatal(NAME, format_args!("--root: {e}"));
     }
-    common::serve_threads(NAME, &args, move |listen, options| {
+    let ops = args.ops.clone();
+    common::serve_threads(NAME, &args, move |mut sockets| {
         let mut reactor = Reactor::new(config.clone())?;
-        let listener = bind_tcp(listen, options)?;
-        let addr = reactor.add_tcp_listener(listener, HttpService::new(http.clone(), Demo)?)?;
-        Ok((reactor, addr, vec![format!("http://{addr}")]))
+        let service = HttpService::new(http.clone(), Ops { ops: ops.clone() })?;
+        // Draining (SIGTERM with --drain-delay, or a hand-over): each keep-alive
+        // connection closes after its next response.
+        service.close_connections_when(std::sync::Arc::clone(&ops.draining));
+        let urls = sockets.serve_streams(&mut reactor, "http", || service.clone())?;
+        Ok((reactor, urls))
     })
+}
+
+/// The demo routes plus what operators and load balancers ask for: `/health`
+/// and `/metrics`.
+struct Ops {
+    ops: common::Ops,
+}
+
+impl Ops {
+    /// The first fixed response after the demo's.
+    const HEALTHY: usize = 2;
+    /// A body route number the demo does not use.
+    const METRICS: u32 = 1000;
+}
+
+impl Handler for Ops {
+    fn fixed_responses(&self) -> Vec<FixedResponse> {
+        let mut fixed = Demo.fixed_responses();
+        debug_assert_eq!(fixed.len(), Ops::HEALTHY);
+        fixed.push(FixedResponse::new(b"text/plain", b"ok\n".to_vec()));
+        fixed
+    }
+
+    fn route(&self, request: &Request<'_>) -> Route {
+        let get_like = matches!(request.method(), "GET" | "HEAD");
+        match request.path() {
+            b"/health" | b"/metrics" if !get_like => {
+                Route::Refuse(Refusal::MethodNotAllowed { allow: "GET, HEAD" })
+            }
+            b"/health" if self.ops.is_draining() => Route::Refuse(Refusal::Unavailable),
+            b"/health" => Route::Fixed(Ops::HEALTHY),
+            b"/metrics" => Route::Body(Ops::METRICS),
+            _ => Demo.route(request),
+        }
+    }
+
+    fn on_body<'b>(&self, route: u32, content_type: &'b [u8], body: &'b [u8]) -> Reply<'b> {
+        if route == Ops::METRICS {
+            return Reply::Ok {
+                content_type: b"text/plain; version=0.0.4",
+                body: Cow::Owned(self.ops.prometheus().into_bytes()),
+            };
+        }
+        Demo.on_body(route, content_type, body)
+    }
 }

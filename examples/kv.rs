@@ -119,7 +119,7 @@ fn main() {
         }
         true
     });
-    let mut config = args.config;
+    let mut config = args.config.clone();
     config.request_timeout = request_timeout;
     if args.threads > 1 {
         // Shared nothing would split the keyspace: a key set through one reactor
@@ -150,17 +150,17 @@ fn main() {
             Err(e) => common::fatal(NAME, e),
         }
     }
-    let addr = common::listen_tcp(
-        NAME,
-        &mut reactor,
-        args.listen,
-        args.listen_options,
-        service.clone(),
-    );
-    service.set_local_addr(addr); // CLIENT LIST's laddr
-    common::serve_then(NAME, reactor, &[format!("redis://{addr}")], || {
-        service.flush_aof()
-    })
+    let ops = args.ops.clone();
+    // INFO reactor: the same counters as the HTTP example's /metrics.
+    service.add_info_section("Reactor", move |out| ops.info_lines(out));
+    let (mut sockets, bound) = common::bind_one(NAME, &args);
+    if let Some(addr) = sockets.tcp_addr() {
+        service.set_local_addr(addr); // CLIENT LIST's laddr
+    }
+    let urls = common::listen_streams(NAME, &mut reactor, &mut sockets, "redis", || {
+        service.clone()
+    });
+    common::serve_then(NAME, &args, reactor, &urls, bound, || service.flush_aof())
 }
 
 /// A `yes`/`no` flag value, as Redis's configuration spells booleans.

@@ -289,7 +289,7 @@ fn main() {
             "--threads: one reactor (run several processes instead)",
         );
     }
-    let mut config = args.config;
+    let mut config = args.config.clone();
     if let Some(timeout) = connect_timeout {
         config.connect_timeout = timeout;
     }
@@ -310,11 +310,11 @@ fn main() {
         counters: Counters::default(),
     }));
     let mut reactor = common::reactor(NAME, config);
-    let proxy = Proxy {
+    let (mut sockets, bound) = common::bind_one(NAME, &args);
+    let urls = common::listen_streams(NAME, &mut reactor, &mut sockets, "tcp", || Proxy {
         pool: Rc::clone(&pool),
-    };
-    let addr = common::listen_tcp(NAME, &mut reactor, args.listen, args.listen_options, proxy);
-    common::serve_then(NAME, reactor, &[format!("tcp://{addr}")], || {
+    });
+    common::serve_then(NAME, &args, reactor, &urls, bound, || {
         log::info!("proxy counters: {:?}", pool.borrow().counters);
     })
 }

@@ -79,12 +79,15 @@ mod conn;
 mod ctx;
 pub mod net;
 pub mod proto;
+#[cfg(feature = "proxy-protocol")]
+pub mod proxy_protocol;
 mod reactor;
 mod sendfile;
 pub mod service;
 pub mod sim;
 mod splice;
 mod stats;
+mod stream;
 mod timer;
 mod udp;
 

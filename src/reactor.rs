@@ -24,6 +24,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
+use mio::net::UnixListener;
 use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
@@ -32,6 +34,7 @@ use crate::conn::{CloseReason, Conn, Drive, Io, Limits};
 use crate::ctx::{view_bytes, ConnId, Ctx, Effect, Links, OutputLimit, SlotView};
 use crate::service::{DatagramService, Session, StreamService};
 use crate::stats::{SharedStats, Stats};
+use crate::stream::{ListenSocket, Peer, Stream};
 use crate::timer::{Timer, Timers};
 use crate::udp::UdpEndpoint;
 
@@ -131,6 +134,8 @@ pub struct Handle {
 struct Shared {
     waker: Waker,
     stop: AtomicBool,
+    /// Close the listeners, keep serving connections ([`Handle::stop_accepting`]).
+    release: AtomicBool,
     stats: SharedStats,
 }
 
@@ -144,6 +149,19 @@ impl Handle {
         }
     }
 
+    /// Stop accepting, and leave the connections be: the reactor closes its
+    /// listeners and UDP sockets and goes on serving the connections it has;
+    /// [`Reactor::run`] returns once the last of them has closed (or, after a
+    /// [`Handle::shutdown`], as a shutdown does). For handing the listening
+    /// sockets to a successor process: their queues stay open in it, so no
+    /// client is refused, and nothing in flight here is cut off.
+    pub fn stop_accepting(&self) {
+        self.shared.release.store(true, Ordering::Release);
+        if let Err(e) = self.shared.waker.wake() {
+            log::error!("waking the reactor failed: {e}");
+        }
+    }
+
     /// The counters as of the end of the reactor's last loop iteration.
     pub fn stats(&self) -> Stats {
         self.shared.stats.snapshot()
@@ -151,7 +169,7 @@ impl Handle {
 }
 
 struct Listener {
-    socket: TcpListener,
+    socket: ListenSocket,
     service: usize,
     /// Connections may be waiting in the backlog (no `WouldBlock` seen since the
     /// last edge).
@@ -238,6 +256,7 @@ impl Reactor {
             shared: Arc::new(Shared {
                 waker,
                 stop: AtomicBool::new(false),
+                release: AtomicBool::new(false),
                 stats: SharedStats::default(),
             }),
             signals: None,
@@ -271,10 +290,35 @@ impl Reactor {
     /// port if it was bound to port 0).
     pub fn add_tcp_listener(
         &mut self,
-        mut listener: TcpListener,
+        listener: TcpListener,
         service: impl StreamService + 'static,
     ) -> io::Result<SocketAddr> {
         let addr = listener.local_addr()?;
+        self.add_listener(ListenSocket::Tcp(listener), Box::new(service))?;
+        Ok(addr)
+    }
+
+    /// Serve `service` on the Unix-domain stream `listener` (see
+    /// [`net::bind_unix`](crate::net::bind_unix)). Its connections are served like
+    /// TCP ones; sessions are opened with
+    /// [`StreamService::open_unix`](crate::StreamService::open_unix). Returns the
+    /// bound address (the socket's path).
+    #[cfg(unix)]
+    pub fn add_unix_listener(
+        &mut self,
+        listener: UnixListener,
+        service: impl StreamService + 'static,
+    ) -> io::Result<std::os::unix::net::SocketAddr> {
+        let addr = listener.local_addr()?;
+        self.add_listener(ListenSocket::Unix(listener), Box::new(service))?;
+        Ok(addr)
+    }
+
+    fn add_listener(
+        &mut self,
+        mut listener: ListenSocket,
+        service: Box<dyn StreamService>,
+    ) -> io::Result<()> {
         let token = Token(ENDPOINT_BASE + self.endpoints.len());
         self.poll
             .registry()
@@ -289,14 +333,14 @@ impl Reactor {
             let tick = Timer::ServiceTick(self.services.len());
             self.timers.push(Instant::now() + interval, tick);
         }
-        self.services.push((Box::new(service), interval));
+        self.services.push((service, interval));
         self.endpoints.push(Endpoint::Tcp(Listener {
             socket: listener,
             service: self.services.len() - 1,
             pending: false,
             paused_until: None,
         }));
-        Ok(addr)
+        Ok(())
     }
 
     /// Serve `service` on the UDP `socket`. Returns the bound address.
@@ -348,13 +392,14 @@ impl Reactor {
         addr: SocketAddr,
         session: Box<dyn Session>,
     ) -> Result<ConnId, (io::Error, Box<dyn Session>)> {
-        let mut stream = match TcpStream::connect(addr) {
+        let stream = match TcpStream::connect(addr) {
             Ok(stream) => stream,
             Err(e) => return Err((e, session)),
         };
         if let Err(e) = stream.set_nodelay(true) {
             log::debug!("TCP_NODELAY to {addr}: {e}");
         }
+        let mut stream = Stream::Tcp(stream);
         let now = Instant::now();
         let key = self.conns.vacant_key();
         if let Err(e) = self.poll.registry().register(
@@ -392,6 +437,18 @@ impl Reactor {
             let now = Instant::now();
             if self.shared.stop.load(Ordering::Acquire) && self.stopping.is_none() {
                 self.begin_shutdown(now);
+            }
+            if self.shared.release.load(Ordering::Acquire) && self.stopping.is_none() {
+                if !self.endpoints.iter().all(|e| matches!(e, Endpoint::Closed)) {
+                    log::info!(
+                        "stopped accepting: {} connections go on until they close",
+                        self.conns.len()
+                    );
+                    self.close_endpoints();
+                }
+                if self.conns.is_empty() {
+                    break;
+                }
             }
             if let Some(deadline) = self.stopping {
                 if now >= deadline {
@@ -923,9 +980,6 @@ impl Reactor {
                 }
             };
             let service = listener.service;
-            if let Err(e) = stream.set_nodelay(true) {
-                log::debug!("TCP_NODELAY on {peer}: {e}");
-            }
             let key = self.conns.vacant_key();
             // Both interests, once: with edge-triggered polling a WRITABLE edge only
             // follows a full send buffer, so this costs no wake-ups, and it saves
@@ -945,7 +999,11 @@ impl Reactor {
                 }
                 return;
             }
-            let session = self.services[service].0.open(peer);
+            let session = match peer {
+                Peer::Tcp(addr) => self.services[service].0.open(addr),
+                #[cfg(unix)]
+                Peer::Unix => self.services[service].0.open_unix(),
+            };
             let id = self.new_id(key);
             self.conns.insert(Conn::new(stream, session, id, now));
             self.stats.accepted += 1;
@@ -1058,20 +1116,7 @@ impl Reactor {
         self.deliver_all_pushes(now);
         self.stopping = Some(now + self.config.shutdown_timeout);
         self.shared.stop.store(true, Ordering::Release);
-        for endpoint in &mut self.endpoints {
-            match endpoint {
-                Endpoint::Tcp(l) => {
-                    let _ = self.poll.registry().deregister(&mut l.socket);
-                }
-                Endpoint::Udp(u) => {
-                    let _ = self.poll.registry().deregister(&mut u.socket);
-                    // UDP promises no delivery; count what we give up.
-                    self.stats.udp_dropped += u.queued() as u64;
-                }
-                Endpoint::Closed => {}
-            }
-            *endpoint = Endpoint::Closed;
-        }
+        self.close_endpoints();
         let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
         for key in keys {
             let conn = &mut self.conns[key];
@@ -1098,6 +1143,25 @@ impl Reactor {
             self.conns.len() - self.dead.len()
         );
         self.free_dead();
+    }
+
+    /// Close every listener and UDP socket (their indices stay, so tokens keep
+    /// their meaning).
+    fn close_endpoints(&mut self) {
+        for endpoint in &mut self.endpoints {
+            match endpoint {
+                Endpoint::Tcp(l) => {
+                    let _ = self.poll.registry().deregister(&mut l.socket);
+                }
+                Endpoint::Udp(u) => {
+                    let _ = self.poll.registry().deregister(&mut u.socket);
+                    // UDP promises no delivery; count what we give up.
+                    self.stats.udp_dropped += u.queued() as u64;
+                }
+                Endpoint::Closed => {}
+            }
+            *endpoint = Endpoint::Closed;
+        }
     }
 
     fn close_all(&mut self) {

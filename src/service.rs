@@ -6,7 +6,7 @@
 //! protocol testable byte by byte with plain slices, and keeps every syscall in one
 //! place (`reactor.rs`), where it can be counted.
 //!
-//! A [`StreamService`] is bound to one or more TCP listeners and opens one
+//! A [`StreamService`] is bound to one or more TCP or Unix-domain listeners and opens one
 //! [`Session`] per accepted connection. State shared by all sessions of a service
 //! (a key-value store, a cached `Date` header) lives in the service and is handed to
 //! sessions as an `Rc`: the reactor is single-threaded, so no locks are needed.
@@ -158,6 +158,14 @@ pub trait Session {
 pub trait StreamService {
     /// A connection from `peer` was accepted.
     fn open(&mut self, peer: SocketAddr) -> Box<dyn Session>;
+
+    /// A connection on a Unix-domain listener was accepted. Its peer has no
+    /// address (clients do not bind their end), so by default the session is
+    /// opened as [`StreamService::open`] opens one from the unspecified address
+    /// `0.0.0.0:0`; a service that tells the two apart overrides this.
+    fn open_unix(&mut self) -> Box<dyn Session> {
+        self.open(SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
 
     /// The most input a session of this service may leave unconsumed while it
     /// waits for the rest of a request (its largest request head, line or query

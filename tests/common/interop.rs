@@ -140,8 +140,16 @@ impl Example {
     /// Starts `examples/<name>` with `args` and waits (bounded) for its `listening on`
     /// line; `scheme` picks the URL to return from that line (`http`, `tcp`, `redis`).
     pub fn start(name: &str, args: &[&str], scheme: &str) -> Example {
-        let mut child = Command::new(example(name))
-            .args(args)
+        let mut cmd = Command::new(example(name));
+        cmd.args(args);
+        Example::start_command(name, cmd, Some(scheme))
+    }
+
+    /// Like [`Example::start`], for a server started by `cmd` (a wrapper such as
+    /// `systemd-socket-activate` that runs the example). With `scheme` `None`
+    /// (a server on Unix sockets only) `url` is empty and `addr` unspecified.
+    pub fn start_command(name: &str, mut cmd: Command, scheme: Option<&str>) -> Example {
+        let mut child = cmd
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -168,6 +176,11 @@ impl Example {
         let line = rx
             .recv_timeout(IO_TIMEOUT)
             .unwrap_or_else(|_| panic!("example {name} printed no `listening on` line"));
+        let Some(scheme) = scheme else {
+            assert!(line.starts_with("listening on "), "{name}: {line:?}");
+            example.line = line;
+            return example;
+        };
         let prefix = format!("{scheme}://");
         let url = line
             .strip_prefix("listening on ")
@@ -229,7 +242,7 @@ pub fn assert_bad_command_line(name: &str, args: &[&str]) {
     let out = run_bounded(
         Command::new(example(name))
             .args(args)
-            .env("RUST_LOG", "info"),
+            .env("RUST_LOG", "warn"),
         name,
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -257,4 +270,14 @@ pub fn taken_port() -> (TcpListener, String) {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     (taken, addr)
+}
+
+/// A free loopback port: bound, read, released (for a program that binds it
+/// itself, such as a proxy started with its port on the command line).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -114,6 +114,9 @@ pub enum Refusal {
         /// The methods the target supports, comma-separated.
         allow: &'static str,
     },
+    /// `503 Service Unavailable`: the server cannot serve this now (a health
+    /// check while the server drains, say). The connection stays open.
+    Unavailable,
 }
 
 /// How a request is answered; returned by [`Handler::route`].

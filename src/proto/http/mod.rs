@@ -33,11 +33,13 @@ mod response;
 
 pub use handler::{Demo, FixedResponse, Handler, Refusal, Reply, Request, Route};
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::service::{Ctx, FileRange, Next, Session, Step, StreamService};
@@ -103,6 +105,9 @@ struct Shared {
     canned: RefCell<Canned>,
     handler: Box<dyn Handler>,
     files: RefCell<FileCache>,
+    /// Once this flag is set, every response is sent with `Connection: close`
+    /// and ends its connection (see [`HttpService::close_connections_when`]).
+    drain: OnceCell<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -115,7 +120,10 @@ impl std::fmt::Debug for Shared {
 
 /// The HTTP/1.1 service: opens an [`HttpSession`] per connection, answers requests as
 /// its [`Handler`] routes them, and refreshes the cached `Date` header once a second.
-#[derive(Debug)]
+///
+/// Clones share everything (one handler, one cached `Date`): serve one service
+/// on several listeners by cloning it.
+#[derive(Debug, Clone)]
 pub struct HttpService {
     shared: Rc<Shared>,
 }
@@ -154,8 +162,19 @@ impl HttpService {
                 canned: RefCell::new(canned),
                 handler: Box::new(handler),
                 files: RefCell::new(files),
+                drain: OnceCell::new(),
             }),
         })
+    }
+
+    /// Once `flag` is set (from any thread), each connection's next response goes
+    /// out with `Connection: close` and the connection closes after it: how a
+    /// server that is draining (stopped accepting, or about to) lets keep-alive
+    /// clients finish the request in flight and reconnect elsewhere, instead of
+    /// having their idle connections closed under a request they are sending.
+    /// Only the first flag given counts.
+    pub fn close_connections_when(&self, flag: Arc<AtomicBool>) {
+        let _ = self.shared.drain.set(flag);
     }
 
     /// The configuration in use (with `root` canonicalized).
@@ -336,6 +355,11 @@ impl HttpSession {
         out: &mut Vec<u8>,
     ) -> Flow {
         let head_only = head.method == "HEAD";
+        // Draining: this response is the connection's last.
+        let conn = match shared.drain.get() {
+            Some(flag) if flag.load(Ordering::Relaxed) => Conn::Close,
+            _ => head.conn,
+        };
         let action = match route(shared, &head, ctx.now()) {
             Ok(action) => action,
             Err(status) => {
@@ -368,7 +392,7 @@ impl HttpSession {
                     // The whole body is here: answer straight from the input.
                     let body_end = body_start + n as usize;
                     let body = &input[body_start..body_end];
-                    let answer = (action, head_only, head.conn);
+                    let answer = (action, head_only, conn);
                     return self.respond(ctx, canned, answer, body, body_end, out);
                 }
                 BodyReader::Length { remaining: n }
@@ -382,7 +406,7 @@ impl HttpSession {
         self.state = State::Body(Pending {
             action,
             head_only,
-            conn: head.conn,
+            conn,
             body,
         });
         Flow::Continue(body_start)
@@ -633,6 +657,7 @@ fn refusal_status(refusal: Refusal) -> (Status, Option<&'static str>) {
     match refusal {
         Refusal::NotFound => (NOT_FOUND, None),
         Refusal::MethodNotAllowed { allow } => (METHOD_NOT_ALLOWED, Some(allow)),
+        Refusal::Unavailable => (response::SERVICE_UNAVAILABLE, None),
     }
 }
 

@@ -589,6 +589,12 @@ fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             );
         }
     }
+    for (title, render) in sh.info_sections.borrow().iter() {
+        if want(&title.to_ascii_lowercase()) {
+            section(&mut s, title);
+            render(&mut s);
+        }
+    }
     reply::bulk(out, s.as_bytes());
 }
 

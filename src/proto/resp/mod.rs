@@ -97,7 +97,13 @@ pub(crate) struct Shared {
     requirepass: RefCell<Option<Vec<u8>>>,
     /// Redis's `protected-mode`.
     protected_mode: Cell<bool>,
+    /// INFO sections the application adds (see [`KvService::add_info_section`]).
+    info_sections: RefCell<Vec<InfoSection>>,
 }
+
+/// An application's INFO section: its title and what writes its `field:value`
+/// lines.
+type InfoSection = (&'static str, Box<dyn Fn(&mut String)>);
 
 /// The current time in UNIX milliseconds (the default clock).
 pub fn unix_ms() -> u64 {
@@ -156,6 +162,7 @@ impl KvService {
                 aof_on: Cell::new(false),
                 requirepass: RefCell::new(None),
                 protected_mode: Cell::new(true),
+                info_sections: RefCell::default(),
             }),
         }
     }
@@ -190,6 +197,17 @@ impl KvService {
     /// Tell the service the address it is served on, for CLIENT LIST's `laddr`.
     pub fn set_local_addr(&self, addr: SocketAddr) {
         self.shared.local_addr.set(Some(addr));
+    }
+
+    /// Add a section to INFO's reply, after the built-in ones: `# TITLE` and the
+    /// `field:value\r\n` lines `render` appends (an embedding server's own
+    /// counters, such as the reactor's). `INFO title` (any case) asks for it
+    /// alone; a plain `INFO` and `INFO all` include it.
+    pub fn add_info_section(&self, title: &'static str, render: impl Fn(&mut String) + 'static) {
+        self.shared
+            .info_sections
+            .borrow_mut()
+            .push((title, Box::new(render)));
     }
 
     /// Number of keys in the store.
@@ -252,6 +270,18 @@ impl StreamService for KvService {
         let mut session = self.session();
         session.client.record.addr.set(Some(peer));
         session.denied = auth::denied(&self.shared, peer);
+        Box::new(session)
+    }
+
+    /// A Unix-socket client is local by construction: protected mode lets it in,
+    /// as Redis does.
+    fn open_unix(&mut self) -> Box<dyn Session> {
+        let session = self.session();
+        session
+            .client
+            .record
+            .addr
+            .set(Some(SocketAddr::from(([0, 0, 0, 0], 0))));
         Box::new(session)
     }
 

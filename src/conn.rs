@@ -513,8 +513,14 @@ impl<T: Transport> Conn<T> {
         self.trim_extra();
     }
 
-    /// The earliest of the session's timers.
+    /// The earliest of the session's timers, while the session can hear them: a
+    /// timer that comes due once the connection is closing is never delivered,
+    /// so it must not wake the loop either (it would come due, be passed over
+    /// and re-armed, over and over, within one turn).
     fn next_timer(&self) -> Option<Instant> {
+        if !self.takes_callbacks() {
+            return None;
+        }
         let timers = &self.extra.as_ref()?.timers;
         timers.iter().map(|&(at, _)| at).min()
     }

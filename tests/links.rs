@@ -5,7 +5,8 @@
 //!
 //! The test service speaks a line protocol: each connection registers under the
 //! name it sends first (`name NAME`), then `push NAME TEXT`, `wake NAME`,
-//! `timer MS TOKEN`, `cancel TOKEN` act through its `Ctx`.
+//! `timer MS TOKEN`, `cancel TOKEN` act through its `Ctx`; `close` ends the
+//! connection from the server's side.
 
 mod common;
 
@@ -33,6 +34,7 @@ impl StreamService for Lines {
         Box::new(LineSession {
             names: Rc::clone(&self.names),
             fired: Arc::clone(&self.fired),
+            closing: false,
         })
     }
 }
@@ -40,6 +42,8 @@ impl StreamService for Lines {
 struct LineSession {
     names: Names,
     fired: Arc<AtomicUsize>,
+    /// `close` was received.
+    closing: bool,
 }
 
 impl LineSession {
@@ -75,6 +79,10 @@ impl LineSession {
                 );
                 "set".to_owned()
             }
+            "close" => {
+                self.closing = true;
+                "bye".to_owned()
+            }
             "cancel" => {
                 ctx.cancel_timer(a.parse().unwrap());
                 "cancelled".to_owned()
@@ -101,6 +109,12 @@ impl Session for LineSession {
             let line = String::from_utf8_lossy(&input[at..at + end]).into_owned();
             self.command(ctx, &line, out);
             at += end + 1;
+            if self.closing {
+                return Step {
+                    consumed: at,
+                    next: Next::Close,
+                };
+            }
         }
         Step::read(at)
     }
@@ -226,6 +240,26 @@ fn timers_fire_once_can_be_moved_and_cancelled_and_die_with_their_connection() {
     assert_eq!(a.ask("timer 1 4"), "set");
     assert_eq!(a.line(), "timer 4");
     drop(a);
+    server.stop();
+}
+
+#[test]
+fn a_timer_due_while_its_connection_closes_does_not_stall_the_loop() {
+    let (server, fired) = server();
+    let mut a = Client::new(server.tcp(), "a");
+    // The timer comes due after the server has sent its FIN, while the
+    // connection lingers for ours (we never send it): it must neither fire nor
+    // keep the loop from serving anyone else.
+    assert_eq!(a.ask("timer 20 9"), "set");
+    assert_eq!(a.ask("close"), "bye");
+    let mut rest = String::new();
+    assert_eq!(a.reader.read_line(&mut rest).unwrap(), 0, "FIN after bye");
+    std::thread::sleep(Duration::from_millis(60)); // past the timer, not a sync
+    let mut b = Client::new(server.tcp(), "b");
+    assert_eq!(b.ask("timer 1 2"), "set");
+    assert_eq!(b.line(), "timer 2");
+    assert_eq!(fired.load(Ordering::SeqCst), 1, "only b's timer fired");
+    drop((a, b));
     server.stop();
 }
 

@@ -391,12 +391,17 @@ impl<'a> Ctx<'a> {
     }
 
     /// Have this session hear [`Session::on_timer`](crate::Session::on_timer) with
-    /// `token` once `after` (at least 1 ms) has passed. Setting a token that is already set moves
-    /// it. Timers of a closed connection never fire.
+    /// `token` once `after` has passed — never in the pass that set it, so a
+    /// zero delay means "on the loop's next turn". Timers fire when the loop next
+    /// looks, which is within about a millisecond unless
+    /// [`Config::precise_timers`](crate::Config::precise_timers) is on. Setting a
+    /// token that is already set moves it. Timers of a closed connection never
+    /// fire.
     pub fn set_timer(&mut self, after: Duration, token: u64) {
-        // At least 1 ms ahead: a zero-delay timer re-set from `on_timer` would
-        // otherwise come due again in the same pass and never let the loop poll.
-        let at = self.now + after.max(Duration::from_millis(1));
+        // Strictly after this pass's `now`: a zero-delay timer re-set from
+        // `on_timer` would otherwise come due again in the same pass and never
+        // let the loop poll.
+        let at = self.now + after.max(Duration::from_micros(1));
         self.links.effects.push(Effect::SetTimer {
             on: self.id,
             at,

@@ -100,6 +100,13 @@ pub struct Config {
     /// a connection may hold unsent before it is closed; a session can set its own
     /// with [`Ctx::set_output_limit`](crate::Ctx::set_output_limit).
     pub push_output_limit: OutputLimit,
+    /// Fire timers to the microsecond instead of the millisecond. `epoll` sleeps
+    /// in whole milliseconds, so by default a timer fires up to about 1 ms late
+    /// when the loop is idle. With this on, the loop sleeps only the whole
+    /// milliseconds before the next timer and polls without sleeping for the
+    /// rest — it spins a CPU for up to a millisecond before each timer. Meant for
+    /// load generators that send on a schedule, not for servers.
+    pub precise_timers: bool,
 }
 
 impl Default for Config {
@@ -121,6 +128,7 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(10),
             events_capacity: 1024,
             push_output_limit: OutputLimit::default(),
+            precise_timers: false,
         }
     }
 }
@@ -459,8 +467,15 @@ impl Reactor {
                 }
             }
             let timeout = if self.ready.is_empty() && !self.services.iter().any(|(s, _)| s.busy()) {
-                self.next_deadline()
-                    .map(|at| at.saturating_duration_since(now))
+                self.next_deadline().map(|at| {
+                    let wait = at.saturating_duration_since(now);
+                    if self.config.precise_timers {
+                        // Sleep the whole milliseconds (epoll rounds up), spin the rest.
+                        Duration::from_millis(wait.as_millis().try_into().unwrap_or(u64::MAX))
+                    } else {
+                        wait
+                    }
+                })
             } else {
                 Some(Duration::ZERO)
             };

@@ -2,12 +2,16 @@
 //! in-process servers: the library's echo, HTTP and key-value services, where every
 //! request must succeed; servers that answer wrongly (a flipped echo byte, HTTP
 //! 500, RESP `-ERR`), where loadgen must count errors; and a port nobody listens
-//! on, where it must report connect errors and exit non-zero.
+//! on, where it must report connect errors and exit non-zero; and a server that
+//! stalls once on purpose, where the open-loop mode (`--rate`) must show the
+//! stall in its percentiles.
 
 mod common;
 
 use std::net::SocketAddr;
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::interop::{assert_bad_command_line, example, run_bounded_for};
@@ -294,6 +298,88 @@ fn wrong_replies_are_counted_as_errors() {
     assert!(json.contains("RESP error reply"), "{json}");
 }
 
+/// Echoes, but once it has echoed `after` bytes in all, blocks its event loop for
+/// `stall` — a server stopped by a long command or a GC pause.
+struct StallingEcho {
+    echoed: Arc<AtomicUsize>,
+    stalled: Arc<AtomicBool>,
+    after: usize,
+    stall: Duration,
+}
+
+impl Session for StallingEcho {
+    fn on_input(&mut self, _ctx: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
+        let total = self.echoed.fetch_add(input.len(), Ordering::Relaxed) + input.len();
+        if total >= self.after && !self.stalled.swap(true, Ordering::Relaxed) {
+            std::thread::sleep(self.stall); // the stall under test
+        }
+        out.extend_from_slice(input);
+        Step::read(input.len())
+    }
+}
+
+struct StallingEchoService {
+    echoed: Arc<AtomicUsize>,
+    stalled: Arc<AtomicBool>,
+}
+
+impl StreamService for StallingEchoService {
+    fn open(&mut self, _peer: SocketAddr) -> Box<dyn Session> {
+        Box::new(StallingEcho {
+            echoed: Arc::clone(&self.echoed),
+            stalled: Arc::clone(&self.stalled),
+            after: 300 * 64,
+            stall: Duration::from_millis(300),
+        })
+    }
+}
+
+/// `name`'s `p99` inside the JSON object `object` of loadgen's output.
+fn nested_p99(json: &str, object: &str) -> f64 {
+    let key = format!("\"{object}\":");
+    let at = json
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {object} in {json}"));
+    field(&json[at + key.len()..], "p99")
+}
+
+#[test]
+fn the_open_loop_mode_shows_a_stall_that_the_closed_loop_mode_hides() {
+    let run = |extra: &[&str]| {
+        let server = tcp_server(|| StallingEchoService {
+            echoed: Arc::default(),
+            stalled: Arc::default(),
+        });
+        let target = server.tcp().to_string();
+        let mut args = vec!["tcp-echo", "--target", &target, "--connections", "4"];
+        args.extend_from_slice(&["--duration", "1.5"]);
+        args.extend_from_slice(extra);
+        let (out, json) = loadgen(&args);
+        assert!(out.status.success(), "{args:?}: {json}");
+        assert_eq!(field(&json, "errors"), 0.0, "{json}");
+        json
+    };
+    // 1,000 requests/s for 1.5 s, and a 300 ms stall after the first 300: about
+    // a fifth of the requests were due during the stall and wait for it, from
+    // their scheduled time — the percentiles must show it.
+    let json = run(&["--rate", "1000"]);
+    assert_eq!(field(&json, "requested_rps"), 1000.0, "{json}");
+    let achieved = field(&json, "rps");
+    assert!((850.0..1100.0).contains(&achieved), "rate not kept: {json}");
+    let scheduled_p99 = field(&json, "p99");
+    assert!(scheduled_p99 >= 150_000.0, "stall hidden: {json}");
+    // Measured from the actual send, only the few requests in flight when the
+    // server stopped saw it: that is the view the open-loop mode corrects.
+    let sent_p99 = nested_p99(&json, "service_latency_us");
+    assert!(sent_p99 < scheduled_p99 / 2.0, "{json}");
+
+    // Closed loop: the generator waits with the server, sends little during the
+    // stall, and its p99 stays low — the coordinated omission `--rate` avoids.
+    let json = run(&[]);
+    assert!(field(&json, "p99") < scheduled_p99 / 2.0, "{json}");
+    assert!(!json.contains("requested_rps"), "{json}");
+}
+
 #[test]
 fn a_refused_target_reports_connect_errors_and_fails() {
     // A port that was just free: nothing listens there.
@@ -330,6 +416,9 @@ fn bad_command_lines_are_rejected_and_help_is_printed() {
         &["udp-echo", "--size", "4"],
         &["tcp-echo", "--path", "/x"],
         &["resp", "--command", "del"],
+        &["http", "--rate", "0"],
+        &["http", "--rate", "fast"],
+        &["udp-echo", "--rate", "100"],
     ] {
         assert_bad_command_line("loadgen", args);
     }
@@ -344,6 +433,7 @@ fn bad_command_lines_are_rejected_and_help_is_printed() {
         "--target",
         "--connections",
         "--pipeline",
+        "--rate",
         "--json",
         "udp-echo",
     ] {

@@ -3,7 +3,11 @@
 //! Every TCP mode works the same way: once connected, keep `--pipeline` requests
 //! in flight, timestamp each as it is appended to the output buffer, match replies
 //! to requests in order, record each reply's latency or count it as an error, and
-//! refill the window. Only two things differ between protocols — how a request is
+//! refill the window. With `--rate` the window is only a cap: requests leave on
+//! a fixed schedule (see [`Pace`]) whether or not replies have come back, and each
+//! latency counts from when its request was *meant* to leave, so a server that
+//! stalls cannot hide the stall by slowing the generator down (coordinated
+//! omission). Only two things differ between protocols — how a request is
 //! written and how a reply is recognised and checked — so that is the [`Protocol`]
 //! trait, and [`Client`] is the one [`Session`] that drives any of them. [`Control`]
 //! is what all threads share (when to stop, how many requests are left, live
@@ -16,7 +20,7 @@ use std::io;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use evloop::{Next, Session, Step};
 use hdrhistogram::Histogram;
@@ -129,8 +133,18 @@ pub struct UdpCounts {
 /// What one reactor thread measured. Owned by the thread (`Rc<RefCell<_>>` in its
 /// sessions); merged across threads at the end.
 pub struct Results {
-    /// Latency of every verified reply, in nanoseconds.
+    /// Latency of every verified reply, in nanoseconds: from the request's
+    /// intended send time under `--rate`, else from when it was written.
     pub latency: Histogram<u64>,
+    /// Under `--rate`: latency from when each request was actually written (what
+    /// a closed-loop tool would report); the gap to `latency` is time spent
+    /// waiting to be sent behind a stalled connection.
+    pub service: Histogram<u64>,
+    /// Requests written (TCP modes).
+    pub sent: u64,
+    /// Under `--rate`: requests that were due by the end of the run but had not
+    /// been answered (in flight, or waiting to be sent).
+    pub outstanding: u64,
     /// Replies that arrived complete and verified before the stop.
     pub requests: u64,
     /// Requests that failed: a wrong reply, or lost with their connection.
@@ -148,9 +162,10 @@ pub struct Results {
 impl Results {
     pub fn new() -> Results {
         Results {
-            // 1 ns to 1 hour at 3 significant digits; larger values saturate.
-            latency: Histogram::new_with_bounds(1, 3_600_000_000_000, 3)
-                .expect("valid histogram bounds"),
+            latency: latency_histogram(),
+            service: latency_histogram(),
+            sent: 0,
+            outstanding: 0,
             requests: 0,
             errors: 0,
             connect_errors: 0,
@@ -178,21 +193,23 @@ impl Results {
 
     /// A verified reply to a request sent at `sent`.
     pub fn record(&mut self, sent: Instant, now: Instant) {
-        let nanos = now.saturating_duration_since(sent).as_nanos();
-        self.latency
-            .saturating_record(u64::try_from(nanos).unwrap_or(u64::MAX));
+        record_into(&mut self.latency, sent, now);
         self.requests += 1;
+    }
+
+    /// A verified reply, under `--rate`, to a request meant to leave at
+    /// `intended` and written at `sent`.
+    pub fn record_paced(&mut self, intended: Instant, sent: Instant, now: Instant) {
+        record_into(&mut self.service, sent, now);
+        self.record(intended, now);
     }
 
     /// Add another thread's results to these.
     pub fn merge(&mut self, other: Results) {
-        // Same bounds on both sides, so adding cannot fail; saturate if it did.
-        if self.latency.add(&other.latency).is_err() {
-            for v in other.latency.iter_recorded() {
-                self.latency
-                    .saturating_record_n(v.value_iterated_to(), v.count_at_value());
-            }
-        }
+        merge_histogram(&mut self.latency, &other.latency);
+        merge_histogram(&mut self.service, &other.service);
+        self.sent += other.sent;
+        self.outstanding += other.outstanding;
         self.requests += other.requests;
         self.errors += other.errors;
         self.connect_errors += other.connect_errors;
@@ -202,6 +219,25 @@ impl Results {
         }
         self.udp.sent += other.udp.sent;
         self.udp.received += other.udp.received;
+    }
+}
+
+/// 1 ns to 1 hour at 3 significant digits; larger values saturate.
+fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid histogram bounds")
+}
+
+fn record_into(histogram: &mut Histogram<u64>, from: Instant, to: Instant) {
+    let nanos = to.saturating_duration_since(from).as_nanos();
+    histogram.saturating_record(u64::try_from(nanos).unwrap_or(u64::MAX));
+}
+
+fn merge_histogram(into: &mut Histogram<u64>, from: &Histogram<u64>) {
+    // Same bounds on both sides, so adding cannot fail; saturate if it did.
+    if into.add(from).is_err() {
+        for v in from.iter_recorded() {
+            into.saturating_record_n(v.value_iterated_to(), v.count_at_value());
+        }
     }
 }
 
@@ -234,41 +270,120 @@ pub trait Protocol {
     fn parse(&mut self, input: &[u8]) -> Parsed;
 }
 
-/// A TCP session that keeps `pipeline` requests of protocol `P` in flight.
+/// Open-loop pacing: one connection's share of `--rate`. Request `k` of the
+/// connection is meant to leave at `first + k * interval`; the schedule never
+/// waits for replies, and a request that cannot leave on time (the window is
+/// full) leaves as soon as it can, still timed from its slot.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// Time between this connection's requests (connections / rate).
+    pub interval: Duration,
+    /// Delay of the first slot after connecting, so that connections are spread
+    /// over one interval instead of firing together.
+    pub phase: Duration,
+}
+
+/// The session timer that wakes a paced client for its next slot.
+const PACE_TIMER: u64 = 1;
+
+/// A TCP session that keeps `pipeline` requests of protocol `P` in flight
+/// (closed loop), or sends them on a schedule with `pipeline` as the cap on those
+/// in flight (open loop, [`Pace`]).
 pub struct Client<P> {
     proto: P,
     ctx: Ctx,
     pipeline: usize,
-    /// When each request in flight was written, oldest first.
-    inflight: VecDeque<Instant>,
+    /// Each request in flight, oldest first: when it was meant to leave and when
+    /// it was written (the same instant unless paced).
+    inflight: VecDeque<(Instant, Instant)>,
+    pace: Option<Pace>,
+    /// Paced: the slot of the next request not yet written (set on connect).
+    next_slot: Option<Instant>,
+    /// Replies that arrived after the end of the run (not counted as requests).
+    answered_late: u64,
 }
 
 impl<P: Protocol> Client<P> {
-    pub fn new(proto: P, ctx: Ctx, pipeline: usize) -> Client<P> {
+    pub fn new(proto: P, ctx: Ctx, pipeline: usize, pace: Option<Pace>) -> Client<P> {
         Client {
             proto,
             ctx,
             pipeline: pipeline.max(1),
-            inflight: VecDeque::with_capacity(pipeline),
+            inflight: VecDeque::with_capacity(pipeline.min(1024)),
+            pace,
+            next_slot: None,
+            answered_late: 0,
         }
     }
 
-    /// Send requests until the window is full (or no tickets are left).
-    fn fill(&mut self, out: &mut Vec<u8>) {
+    /// Send requests: closed loop, until the window is full (or no tickets are
+    /// left); paced, every request whose slot has come, then arm the timer for
+    /// the next slot.
+    fn fill(&mut self, ctx: &mut evloop::Ctx<'_>, out: &mut Vec<u8>) {
         if self.inflight.len() >= self.pipeline {
-            return;
+            return; // a reply will make room and call again
         }
         let now = Instant::now();
-        while self.inflight.len() < self.pipeline && self.ctx.control.take_ticket() {
-            self.proto.write_request(out);
-            self.inflight.push_back(now);
+        let sent_before = self.inflight.len();
+        match (self.pace, self.next_slot.as_mut()) {
+            (Some(pace), Some(slot)) => {
+                while self.inflight.len() < self.pipeline
+                    && *slot <= now
+                    && self.ctx.control.take_ticket()
+                {
+                    self.proto.write_request(out);
+                    self.inflight.push_back((*slot, now));
+                    *slot += pace.interval;
+                }
+                if self.inflight.len() < self.pipeline && *slot > now {
+                    ctx.set_timer(*slot - now, PACE_TIMER);
+                }
+            }
+            _ => {
+                while self.inflight.len() < self.pipeline && self.ctx.control.take_ticket() {
+                    self.proto.write_request(out);
+                    self.inflight.push_back((now, now));
+                }
+            }
+        }
+        let sent = (self.inflight.len() - sent_before) as u64;
+        if sent > 0 {
+            if let Ok(mut results) = self.ctx.results.try_borrow_mut() {
+                results.sent += sent;
+            }
         }
     }
 }
 
+impl<P> Client<P> {
+    /// Paced: how many requests were due by `end` and not answered.
+    fn outstanding_at(&self, end: Instant) -> u64 {
+        let (Some(pace), Some(slot)) = (self.pace, self.next_slot) else {
+            return 0;
+        };
+        let waiting = if slot <= end {
+            let behind = end.saturating_duration_since(slot).as_nanos();
+            (behind / pace.interval.as_nanos().max(1)) as u64 + 1
+        } else {
+            0
+        };
+        self.answered_late + self.inflight.len() as u64 + waiting
+    }
+}
+
 impl<P: Protocol> Session for Client<P> {
-    fn on_connected(&mut self, _ctx: &mut evloop::Ctx<'_>, out: &mut Vec<u8>) -> Next {
-        self.fill(out);
+    fn on_connected(&mut self, ctx: &mut evloop::Ctx<'_>, out: &mut Vec<u8>) -> Next {
+        if let Some(pace) = self.pace {
+            self.next_slot = Some(Instant::now() + pace.phase);
+        }
+        self.fill(ctx, out);
+        Next::Read
+    }
+
+    fn on_timer(&mut self, ctx: &mut evloop::Ctx<'_>, _token: u64, out: &mut Vec<u8>) -> Next {
+        if !self.ctx.control.stopped() {
+            self.fill(ctx, out);
+        }
         Next::Read
     }
 
@@ -282,7 +397,7 @@ impl<P: Protocol> Session for Client<P> {
         }
     }
 
-    fn on_input(&mut self, _ctx: &mut evloop::Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
+    fn on_input(&mut self, ctx: &mut evloop::Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
         let stopped = self.ctx.control.stopped();
         let Ok(mut results) = self.ctx.results.try_borrow_mut() else {
             return Step::read(0);
@@ -291,7 +406,7 @@ impl<P: Protocol> Session for Client<P> {
         let mut consumed = 0;
         let mut broken = None;
         while consumed < input.len() {
-            let Some(&sent) = self.inflight.front() else {
+            let Some(&(intended, sent)) = self.inflight.front() else {
                 broken = Some("bytes received with no request in flight");
                 break;
             };
@@ -302,9 +417,14 @@ impl<P: Protocol> Session for Client<P> {
                     consumed += n;
                     self.inflight.pop_front();
                     if stopped {
+                        self.answered_late += 1;
                         continue;
                     }
                     match verdict {
+                        Ok(()) if self.pace.is_some() => {
+                            results.record_paced(intended, sent, Instant::now());
+                            ok += 1;
+                        }
                         Ok(()) => {
                             results.record(sent, Instant::now());
                             ok += 1;
@@ -342,7 +462,7 @@ impl<P: Protocol> Session for Client<P> {
             self.ctx.control.finished(ok, failed);
         }
         if !stopped {
-            self.fill(out);
+            self.fill(ctx, out);
         }
         Step::read(consumed)
     }
@@ -351,7 +471,12 @@ impl<P: Protocol> Session for Client<P> {
 impl<P> Drop for Client<P> {
     fn drop(&mut self) {
         let lost = self.inflight.len() as u64;
-        if lost > 0 && !self.ctx.control.stopped() {
+        if self.ctx.control.stopped() {
+            let outstanding = self.outstanding_at(self.ctx.control.stopped_at());
+            if let Ok(mut results) = self.ctx.results.try_borrow_mut() {
+                results.outstanding += outstanding;
+            }
+        } else if lost > 0 {
             if let Ok(mut results) = self.ctx.results.try_borrow_mut() {
                 results.error("connection closed with requests in flight", lost);
             }

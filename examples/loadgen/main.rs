@@ -63,7 +63,12 @@ OPTIONS:
                          comes first)
   --size BYTES           message size; resp: the SET value size and the expected
                          GET bulk size (default 64)
-  --pipeline N           requests in flight per connection (default 1)
+  --pipeline N           requests in flight per connection (default 1); with
+                         --rate, the most that may be in flight
+  --rate R               open loop: send R requests/s in all, spread evenly
+                         over the connections, whether or not replies come
+                         back (tcp-echo, http, resp); latency is measured from
+                         each request's scheduled send time
   --threads N            reactor threads, connections split among them (default 1)
   --path PATH            http: the path to GET (default /)
   --command CMD          resp: ping, set or get (default ping)
@@ -72,7 +77,15 @@ OPTIONS:
   -h, --help             print this help
 
 Latency is measured per request, from being written to the output buffer to its
-reply being parsed. Requests completed after the run ends are not counted. A live
+reply being parsed. With --rate it is measured from the time the request was
+scheduled to leave: a request held back because its connection already has
+--pipeline requests unanswered (a stalled server) counts the wait, so stalls show
+in the percentiles instead of being hidden by a generator that slows down with
+the server (coordinated omission). The report then also gives the latency from
+the actual send, the requested, sent and achieved rates, and how many requests
+were due but unanswered when the run ended. Schedules run on the event loop's
+timers (millisecond resolution): at low rates a request may leave up to about
+1 ms after its slot, and that delay is part of its latency. Requests completed after the run ends are not counted. A live
 progress line is drawn on stderr when it is a terminal. Exit status: 0 if any
 request succeeded, 1 if none did, 2 for a bad command line.
 ";
@@ -129,6 +142,8 @@ struct Options {
     size: usize,
     pipeline: usize,
     threads: usize,
+    /// `--rate`: requests per second in all (open loop).
+    rate: Option<f64>,
     json: bool,
     path: String,
     command: Command,
@@ -144,6 +159,7 @@ fn parse_options() -> Options {
     let mut size = 64usize;
     let mut pipeline = 1usize;
     let mut threads = 1usize;
+    let mut rate: Option<f64> = None;
     let mut json = false;
     let mut path: Option<String> = None;
     let mut command: Option<Command> = None;
@@ -193,6 +209,13 @@ fn parse_options() -> Options {
                 pipeline = positive(common::value(NAME, "--pipeline", parser), "--pipeline")
             }
             "threads" => threads = positive(common::value(NAME, "--threads", parser), "--threads"),
+            "rate" => {
+                let r: f64 = common::value(NAME, "--rate", parser);
+                if !(r.is_finite() && r > 0.0 && r <= 1e9) {
+                    common::usage_error(NAME, "--rate must be a number of requests/s above 0");
+                }
+                rate = Some(r)
+            }
             "json" => json = true,
             "path" => path = Some(common::value(NAME, "--path", parser)),
             "command" => {
@@ -222,6 +245,9 @@ fn parse_options() -> Options {
     }
     if (command.is_some() || keyspace.is_some()) && mode != Mode::Resp {
         common::usage_error(NAME, "--command and --keyspace apply to resp mode only");
+    }
+    if rate.is_some() && mode == Mode::UdpEcho {
+        common::usage_error(NAME, "--rate applies to tcp-echo, http and resp");
     }
     let path = path.unwrap_or_else(|| "/".to_string());
     if !path.starts_with('/') || path.bytes().any(|b| b <= b' ' || b == 0x7f) {
@@ -258,6 +284,7 @@ fn parse_options() -> Options {
         size,
         pipeline,
         threads: threads.min(connections),
+        rate,
         json,
         path,
         command: command.unwrap_or(Command::Ping),
@@ -358,6 +385,7 @@ fn main() {
             _ => None,
         },
         udp: opts.mode == Mode::UdpEcho,
+        rate: opts.rate,
     };
     let text = if opts.json {
         report::json(&info, &total, elapsed) + "\n"
@@ -404,6 +432,8 @@ fn worker(
         shutdown_timeout: Duration::from_secs(1),
         linger_timeout: Duration::from_millis(500),
         max_input: (1 << 20usize).max(opts.size.saturating_mul(2) + (64 << 10)),
+        // Requests leave on a schedule: send them on time, not up to 1 ms late.
+        precise_timers: opts.rate.is_some(),
         ..Config::default()
     };
     let mut reactor = common::reactor(NAME, config);
@@ -435,6 +465,10 @@ fn open_all(reactor: &mut Reactor, opts: &Options, ctx: &Ctx, first: usize, shar
     let http_request = protocols::Http::request(&opts.path, &opts.target_text);
     let value: Rc<[u8]> = vec![b'x'; opts.size].into();
     for id in first..first + share {
+        let pace = opts.rate.map(|rate| client::Pace {
+            interval: Duration::from_secs_f64(opts.connections as f64 / rate),
+            phase: Duration::from_secs_f64(id as f64 / rate),
+        });
         let session: Box<dyn evloop::Session> = match opts.mode {
             Mode::UdpEcho => {
                 open_udp(reactor, opts, ctx, id, &pattern);
@@ -444,11 +478,13 @@ fn open_all(reactor: &mut Reactor, opts: &Options, ctx: &Ctx, first: usize, shar
                 protocols::Echo::new(Rc::clone(&pattern), opts.size, id as u64),
                 ctx.clone(),
                 opts.pipeline,
+                pace,
             )),
             Mode::Http => Box::new(Client::new(
                 protocols::Http::new(Rc::clone(&http_request)),
                 ctx.clone(),
                 opts.pipeline,
+                pace,
             )),
             Mode::Resp => Box::new(Client::new(
                 protocols::Resp::new(
@@ -459,6 +495,7 @@ fn open_all(reactor: &mut Reactor, opts: &Options, ctx: &Ctx, first: usize, shar
                 ),
                 ctx.clone(),
                 opts.pipeline,
+                pace,
             )),
         };
         // On failure the session is dropped, which ends it.

@@ -5,6 +5,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use hdrhistogram::Histogram;
+
 use crate::client::Results;
 
 /// What was run, for the report's header.
@@ -18,21 +20,31 @@ pub struct RunInfo<'a> {
     /// `--command` for resp, `--path` for http.
     pub detail: Option<String>,
     pub udp: bool,
+    /// `--rate`: the requested requests/s (open loop).
+    pub rate: Option<f64>,
 }
 
 /// Latency percentiles in microseconds: p50, p90, p99, p99.9, max.
-fn percentiles(r: &Results) -> [f64; 5] {
-    if r.latency.is_empty() {
+fn percentiles(h: &Histogram<u64>) -> [f64; 5] {
+    if h.is_empty() {
         return [0.0; 5];
     }
     let us = |ns: u64| ns as f64 / 1000.0;
     [
-        us(r.latency.value_at_quantile(0.50)),
-        us(r.latency.value_at_quantile(0.90)),
-        us(r.latency.value_at_quantile(0.99)),
-        us(r.latency.value_at_quantile(0.999)),
-        us(r.latency.max()),
+        us(h.value_at_quantile(0.50)),
+        us(h.value_at_quantile(0.90)),
+        us(h.value_at_quantile(0.99)),
+        us(h.value_at_quantile(0.999)),
+        us(h.max()),
     ]
+}
+
+/// The percentiles as a JSON object.
+fn json_percentiles(h: &Histogram<u64>) -> String {
+    let [p50, p90, p99, p999, max] = percentiles(h);
+    format!(
+        "{{\"p50\":{p50:.1},\"p90\":{p90:.1},\"p99\":{p99:.1},\"p999\":{p999:.1},\"max\":{max:.1}}}"
+    )
 }
 
 fn rates(r: &Results, elapsed: Duration) -> (f64, f64) {
@@ -43,14 +55,12 @@ fn rates(r: &Results, elapsed: Duration) -> (f64, f64) {
 /// One JSON object on one line.
 pub fn json(info: &RunInfo<'_>, r: &Results, elapsed: Duration) -> String {
     let (rps, mbps) = rates(r, elapsed);
-    let [p50, p90, p99, p999, max] = percentiles(r);
     let mut s = String::new();
     let _ = write!(
         s,
         "{{\"mode\":{},\"target\":{},\"connections\":{},\"pipeline\":{},\"threads\":{},\
          \"size\":{},\"duration_s\":{:.3},\"requests\":{},\"errors\":{},\"connect_errors\":{},\
-         \"rps\":{:.1},\"mb_per_s\":{:.3},\"latency_us\":{{\"p50\":{:.1},\"p90\":{:.1},\
-         \"p99\":{:.1},\"p999\":{:.1},\"max\":{:.1}}}",
+         \"rps\":{:.1},\"mb_per_s\":{:.3},\"latency_us\":{}",
         string(info.mode),
         string(&info.target),
         info.connections,
@@ -63,12 +73,19 @@ pub fn json(info: &RunInfo<'_>, r: &Results, elapsed: Duration) -> String {
         r.connect_errors,
         rps,
         mbps,
-        p50,
-        p90,
-        p99,
-        p999,
-        max
+        json_percentiles(&r.latency),
     );
+    if let Some(rate) = info.rate {
+        let secs = elapsed.as_secs_f64().max(1e-9);
+        let _ = write!(
+            s,
+            ",\"requested_rps\":{rate:.1},\"sent_rps\":{:.1},\"outstanding\":{},\
+             \"service_latency_us\":{}",
+            r.sent as f64 / secs,
+            r.outstanding,
+            json_percentiles(&r.service)
+        );
+    }
     if info.udp {
         let _ = write!(
             s,
@@ -107,7 +124,6 @@ fn string(text: &str) -> String {
 /// The human-readable report.
 pub fn table(info: &RunInfo<'_>, r: &Results, elapsed: Duration) -> String {
     let (rps, mbps) = rates(r, elapsed);
-    let [p50, p90, p99, p999, max] = percentiles(r);
     let mut s = String::new();
     let detail = info
         .detail
@@ -151,15 +167,45 @@ pub fn table(info: &RunInfo<'_>, r: &Results, elapsed: Duration) -> String {
             group(lost)
         );
     }
+    if let Some(rate) = info.rate {
+        let secs = elapsed.as_secs_f64().max(1e-9);
+        let _ = writeln!(
+            s,
+            "  rate (req/s)    {:>12} requested, {} sent, {} answered",
+            group(rate.round() as u64),
+            group((r.sent as f64 / secs).round() as u64),
+            group(rps.round() as u64)
+        );
+        if rps < rate * 0.99 {
+            let _ = writeln!(
+                s,
+                "                  below the requested rate: the server (or loadgen) fell behind"
+            );
+        }
+        let _ = writeln!(
+            s,
+            "  outstanding     {:>12}    due but unanswered at the end",
+            group(r.outstanding)
+        );
+    }
     let _ = writeln!(
         s,
         "  latency (us)    {:>10} {:>10} {:>10} {:>10} {:>10}",
         "p50", "p90", "p99", "p99.9", "max"
     );
-    let _ = writeln!(
-        s,
-        "                  {p50:>10.1} {p90:>10.1} {p99:>10.1} {p999:>10.1} {max:>10.1}"
-    );
+    let line = |s: &mut String, label: &str, h: &Histogram<u64>| {
+        let [p50, p90, p99, p999, max] = percentiles(h);
+        let _ = writeln!(
+            s,
+            "  {label:<16}{p50:>10.1} {p90:>10.1} {p99:>10.1} {p999:>10.1} {max:>10.1}"
+        );
+    };
+    if info.rate.is_some() {
+        line(&mut s, "from schedule", &r.latency);
+        line(&mut s, "from send", &r.service);
+    } else {
+        line(&mut s, "", &r.latency);
+    }
     for (kind, n) in &r.kinds {
         let _ = writeln!(s, "  {:>12}x  {kind}", group(*n));
     }

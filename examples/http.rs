@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use evloop::proto::http::access_log::{AccessLog, AccessLogSink};
 use evloop::proto::http::{
     Demo, FixedResponse, Handler, HttpConfig, HttpService, Refusal, Reply, Request, Route,
 };
@@ -46,6 +47,12 @@ OPTIONS:
                              this long after its first byte, 0 = never (default 10)
   --keepalive-timeout SECS   close a connection idle this long, 0 = never (default 60)
   --max-connections N        connections served at once (default 10000)
+  --access-log PATH          append one Common Log Format line per response to
+                             PATH (off by default); written by a background
+                             thread, so a slow disk never stalls serving: if it
+                             falls far behind, lines are dropped and counted
+                             (evloop_access_log_dropped_lines_total in /metrics);
+                             a moved or removed file is reopened within a second
   -h, --help                 print this help
 
 Prints `listening on http://IP:PORT`, then serves until SIGINT/SIGTERM.
@@ -63,6 +70,7 @@ fn main() {
         },
     );
     let (mut header_timeout, mut keepalive_timeout) = (None, None);
+    let mut access_log_path: Option<PathBuf> = None;
     let args = common::parse_args(NAME, HELP, defaults, |flag, parser| {
         match flag {
             "root" => http.root = Some(common::value::<PathBuf>(NAME, "--root", parser)),
@@ -74,6 +82,7 @@ fn main() {
             "header-timeout" => {
                 header_timeout = Some(common::timeout_secs(NAME, "--header-timeout", parser))
             }
+            "access-log" => access_log_path = Some(common::value(NAME, "--access-log", parser)),
             "keepalive-timeout" => {
                 keepalive_timeout = Some(common::timeout_secs(NAME, "--keepalive-timeout", parser))
             }
@@ -90,30 +99,48 @@ fn main() {
     }
     common::init_logging();
     // Check --root once, up front, for one clear error.
-    if let Err(e) = HttpService::new(
-        http.clone(),
-        Ops {
-            ops: args.ops.clone(),
-        },
-    ) {
+    let access_log = access_log_path.map(|path| {
+        AccessLog::open(&path).unwrap_or_else(|e| {
+            common::fatal(NAME, format_args!("--access-log {}: {e}", path.display()))
+        })
+    });
+    let access_sink = access_log.as_ref().map(AccessLog::sink);
+    let ops = Ops {
+        ops: args.ops.clone(),
+        access_log: access_sink.clone(),
+    };
+    if let Err(e) = HttpService::new(http.clone(), ops.clone()) {
         common::fatal(NAME, format_args!("--root: {e}"));
     }
-    let ops = args.ops.clone();
-    common::serve_threads(NAME, &args, move |mut sockets| {
+    let build = move |mut sockets: common::Sockets| {
         let mut reactor = Reactor::new(config.clone())?;
-        let service = HttpService::new(http.clone(), Ops { ops: ops.clone() })?;
+        let service = HttpService::new(http.clone(), ops.clone())?;
         // Draining (SIGTERM with --drain-delay, or a hand-over): each keep-alive
         // connection closes after its next response.
-        service.close_connections_when(std::sync::Arc::clone(&ops.draining));
+        service.close_connections_when(std::sync::Arc::clone(&ops.ops.draining));
+        if let Some(sink) = &access_sink {
+            service.log_requests_to(sink.clone());
+        }
         let urls = sockets.serve_streams(&mut reactor, "http", || service.clone())?;
         Ok((reactor, urls))
+    };
+    common::serve_threads_then(NAME, &args, build, move || {
+        // Every reactor is gone, and with it the last lines it held: wait for
+        // the writer to put them on disk.
+        if let Some(log) = access_log {
+            if !log.finish(Duration::from_secs(5)) {
+                eprintln!("{NAME}: the access log writer did not finish in 5 s; lines may be lost");
+            }
+        }
     })
 }
 
 /// The demo routes plus what operators and load balancers ask for: `/health`
 /// and `/metrics`.
+#[derive(Clone)]
 struct Ops {
     ops: common::Ops,
+    access_log: Option<AccessLogSink>,
 }
 
 impl Ops {
@@ -146,9 +173,21 @@ impl Handler for Ops {
 
     fn on_body<'b>(&self, route: u32, content_type: &'b [u8], body: &'b [u8]) -> Reply<'b> {
         if route == Ops::METRICS {
+            let mut text = self.ops.prometheus();
+            if let Some(log) = &self.access_log {
+                text.push_str(
+                    "# HELP evloop_access_log_dropped_lines_total access log lines dropped: \
+                     the writer was too far behind, or a write failed\n\
+                     # TYPE evloop_access_log_dropped_lines_total counter\n",
+                );
+                text.push_str(&format!(
+                    "evloop_access_log_dropped_lines_total {}\n",
+                    log.dropped()
+                ));
+            }
             return Reply::Ok {
                 content_type: b"text/plain; version=0.0.4",
-                body: Cow::Owned(self.ops.prometheus().into_bytes()),
+                body: Cow::Owned(text.into_bytes()),
             };
         }
         Demo.on_body(route, content_type, body)

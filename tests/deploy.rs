@@ -599,3 +599,113 @@ fn kv_info_has_the_reactor_counters() {
     assert!(!reactor.contains("# Server"), "{reactor}");
     assert!(info("").contains("# Reactor\r\n"));
 }
+
+#[test]
+fn the_access_log_has_a_line_per_response_and_survives_rotation() {
+    let dir = TempDir::new("access-log");
+    let log = dir.write("access.log", b"");
+    let log_arg = log.to_str().unwrap().to_string();
+    let mut server = Example::start(
+        "http",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--proxy-protocol",
+            "127.0.0.1",
+            "--access-log",
+            &log_arg,
+        ],
+        "http",
+    );
+    let via_proxy = |request: &str| {
+        let bytes = format!("PROXY TCP4 192.0.2.1 127.0.0.1 1 2\r\n{request}");
+        String::from_utf8(send_and_read_all(server.addr, bytes.as_bytes(), false)).unwrap()
+    };
+    let close = "Host: x\r\nConnection: close\r\n\r\n";
+    assert!(via_proxy(&format!("GET /json HTTP/1.1\r\n{close}")).starts_with("HTTP/1.1 200"));
+    assert!(via_proxy(&format!("HEAD /json HTTP/1.1\r\n{close}")).starts_with("HTTP/1.1 200"));
+    assert!(
+        via_proxy(&format!("GET /nope?a=\"b\" HTTP/1.1\r\n{close}")).starts_with("HTTP/1.1 404")
+    );
+    assert!(via_proxy("BAD\x01 REQUEST\r\n\r\n").starts_with("HTTP/1.1 400"));
+    let metrics = via_proxy(&format!("GET /metrics HTTP/1.1\r\n{close}"));
+    assert!(
+        metrics.contains("\nevloop_access_log_dropped_lines_total 0\n"),
+        "{metrics}"
+    );
+
+    // Rotation: the file is moved away; the writer starts a new one under the
+    // name (within about a second), and later lines go there.
+    let rotated = log.with_file_name("access.log.1");
+    let deadline = Instant::now() + IO_TIMEOUT;
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("/metrics")
+    {
+        assert!(Instant::now() < deadline, "lines never written");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::rename(&log, &rotated).unwrap();
+    while !log.exists() {
+        assert!(Instant::now() < deadline, "not reopened after rotation");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(via_proxy(&format!("GET /after HTTP/1.1\r\n{close}")).starts_with("HTTP/1.1 404"));
+    // SIGTERM: the last lines are written before the process exits.
+    server.sigterm();
+    server.assert_exits_zero_after_sigterm();
+
+    let before = std::fs::read_to_string(&rotated).unwrap();
+    let lines: Vec<&str> = before.lines().collect();
+    assert_eq!(lines.len(), 5, "{before}");
+    let stamp = |line: &str| {
+        let (open, close) = (line.find('[').unwrap(), line.find(']').unwrap());
+        line[..open].to_string() + &line[close..]
+    };
+    assert_eq!(
+        stamp(lines[0]),
+        "192.0.2.1 - - ] \"GET /json HTTP/1.1\" 200 27"
+    );
+    assert_eq!(
+        stamp(lines[1]),
+        "192.0.2.1 - - ] \"HEAD /json HTTP/1.1\" 200 -"
+    );
+    assert_eq!(
+        stamp(lines[2]),
+        "192.0.2.1 - - ] \"GET /nope?a=\\x22b\\x22 HTTP/1.1\" 404 10"
+    );
+    assert!(
+        stamp(lines[3]).starts_with("192.0.2.1 - - ] \"BAD\\x01 REQUEST\" 400 "),
+        "{}",
+        lines[3]
+    );
+    assert!(stamp(lines[4]).starts_with("192.0.2.1 - - ] \"GET /metrics HTTP/1.1\" 200 "));
+    // [03/Dec/2026:11:15:57 +0000]
+    let time = &lines[0][lines[0].find('[').unwrap()..=lines[0].find(']').unwrap()];
+    assert_eq!(time.len(), 28, "{time}");
+    assert!(time.ends_with(" +0000]"), "{time}");
+    let after = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        stamp(after.trim_end()),
+        "192.0.2.1 - - ] \"GET /after HTTP/1.1\" 404 10"
+    );
+}
+
+#[test]
+fn an_access_log_that_cannot_be_opened_is_a_clear_error() {
+    let out = run_bounded(
+        Command::new(example("http")).args([
+            "--listen",
+            "127.0.0.1:0",
+            "--access-log",
+            "/nonexistent-dir/access.log",
+        ]),
+        "http --access-log",
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--access-log /nonexistent-dir/access.log"),
+        "{stderr}"
+    );
+}

@@ -428,6 +428,7 @@ pub fn serve_then(
     let _ = stdout.flush();
     bound.serving(name, &args.ops, args.config.shutdown_timeout);
     let result = reactor.run();
+    drop(reactor); // the sessions and services, with whatever they flush on drop
     at_exit();
     bound.run();
     match result {
@@ -451,12 +452,26 @@ pub fn serve_threads<F>(name: &'static str, args: &ServerArgs, build: F) -> !
 where
     F: Fn(Sockets) -> std::io::Result<Built> + Send + Sync + 'static,
 {
+    serve_threads_then(name, args, build, || {})
+}
+
+/// [`serve_threads`], running `at_exit` once every reactor has stopped and been
+/// dropped, before the process exits.
+pub fn serve_threads_then<F>(
+    name: &'static str,
+    args: &ServerArgs,
+    build: F,
+    at_exit: impl FnOnce(),
+) -> !
+where
+    F: Fn(Sockets) -> std::io::Result<Built> + Send + Sync + 'static,
+{
     let (sets, mut bound) = bind_all(name, args);
     if sets.len() <= 1 {
         let sockets = sets.into_iter().next().unwrap_or_default();
         let (reactor, urls) =
             build(sockets).unwrap_or_else(|e| fatal(name, format_args!("cannot serve: {e}")));
-        serve_then(name, args, reactor, &urls, bound, || {});
+        serve_then(name, args, reactor, &urls, bound, at_exit);
     }
     let build = std::sync::Arc::new(build);
     let args = std::sync::Arc::new(args.clone());
@@ -508,6 +523,7 @@ where
             Err(_) => fatal(name, "a reactor thread panicked"),
         }
     }
+    at_exit();
     bound.run();
     exit(0)
 }

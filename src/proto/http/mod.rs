@@ -23,6 +23,7 @@
 //! close`, and the session closes ([`Next::Close`]): where the next request would
 //! start is unknown.
 
+pub mod access_log;
 pub mod chunked;
 mod conditional;
 mod date;
@@ -108,6 +109,9 @@ struct Shared {
     /// Once this flag is set, every response is sent with `Connection: close`
     /// and ends its connection (see [`HttpService::close_connections_when`]).
     drain: OnceCell<Arc<AtomicBool>>,
+    /// The access log's pending lines, if requests are logged (see
+    /// [`HttpService::log_requests_to`]).
+    log: OnceCell<RefCell<access_log::Lines>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -163,6 +167,7 @@ impl HttpService {
                 handler: Box::new(handler),
                 files: RefCell::new(files),
                 drain: OnceCell::new(),
+                log: OnceCell::new(),
             }),
         })
     }
@@ -175,6 +180,31 @@ impl HttpService {
     /// Only the first flag given counts.
     pub fn close_connections_when(&self, flag: Arc<AtomicBool>) {
         let _ = self.shared.drain.set(flag);
+    }
+
+    /// Log every response from now on, one Common Log Format line each, through
+    /// `sink` (see [`access_log`]): the client's address (the one a PROXY
+    /// protocol header gave, if any; `unix:` for a Unix-domain client), the
+    /// request line, the status and the body bytes. Only the first sink given
+    /// counts. Sessions opened before the call are not logged.
+    pub fn log_requests_to(&self, sink: access_log::AccessLogSink) {
+        let now = date::unix_seconds((self.shared.clock)());
+        let _ = self
+            .shared
+            .log
+            .set(RefCell::new(access_log::Lines::new(sink, now)));
+    }
+
+    /// A session for a connection from `peer` (`None`: a Unix-domain client).
+    fn session_from(&self, peer: Option<SocketAddr>) -> HttpSession {
+        let mut session = self.session();
+        if self.shared.log.get().is_some() {
+            session.log = Some(Box::new(RequestLog {
+                peer,
+                line: Vec::new(),
+            }));
+        }
+        session
     }
 
     /// The configuration in use (with `root` canonicalized).
@@ -191,13 +221,18 @@ impl HttpService {
             body: Vec::new(),
             content_type: Vec::new(),
             queued: 0,
+            log: None,
         }
     }
 }
 
 impl StreamService for HttpService {
-    fn open(&mut self, _peer: SocketAddr) -> Box<dyn Session> {
-        Box::new(self.session())
+    fn open(&mut self, peer: SocketAddr) -> Box<dyn Session> {
+        Box::new(self.session_from(Some(peer)))
+    }
+
+    fn open_unix(&mut self) -> Box<dyn Session> {
+        Box::new(self.session_from(None))
     }
 
     /// A request head up to `max_header_bytes` (a body is consumed as it comes),
@@ -213,6 +248,9 @@ impl StreamService for HttpService {
     fn on_tick(&mut self, _now: Instant) {
         let second = date::unix_seconds((self.shared.clock)());
         self.shared.canned.borrow_mut().refresh(second);
+        if let Some(lines) = self.shared.log.get() {
+            lines.borrow_mut().tick(second);
+        }
     }
 }
 
@@ -278,7 +316,20 @@ pub struct HttpSession {
     /// File bytes queued in the current `on_input` call (they count against
     /// [`OUTPUT_BUDGET`] like bytes written).
     queued: u64,
+    /// What the access log needs to know about this connection, if requests are
+    /// logged.
+    log: Option<Box<RequestLog>>,
 }
+
+/// A logged connection's client and current request line.
+#[derive(Debug)]
+struct RequestLog {
+    peer: Option<SocketAddr>,
+    line: Vec<u8>,
+}
+
+/// The longest request line kept for the access log (it cuts at 1 KiB).
+const LOGGED_LINE_MAX: usize = 1100;
 
 /// How one request step ended.
 enum Flow {
@@ -325,6 +376,7 @@ impl HttpSession {
                             return Step::read(pos);
                         }
                         Parsed::Reject(status) => {
+                            self.note_request_line(rest);
                             self.reject(&canned, out, status, false);
                             return close(input);
                         }
@@ -355,6 +407,7 @@ impl HttpSession {
         out: &mut Vec<u8>,
     ) -> Flow {
         let head_only = head.method == "HEAD";
+        self.note_request_line(&input[pos..pos + head.len]);
         // Draining: this response is the connection's last.
         let conn = match shared.drain.get() {
             Some(flag) if flag.load(Ordering::Relaxed) => Conn::Close,
@@ -373,7 +426,9 @@ impl HttpSession {
             // The client holds the body back until it hears 100 Continue; refused, it
             // may send the body anyway or the next request, so where the next request
             // starts is unknown: answer and close.
+            let start = out.len();
             write_refusal(out, canned.date(), *status, *allow, head_only, Conn::Close);
+            self.log_response(out, start, self.queued);
             self.state = State::Closed;
             return Flow::Return(close(input));
         }
@@ -492,6 +547,7 @@ impl HttpSession {
     ) -> Flow {
         self.state = State::Head;
         let date = canned.date();
+        let (start, queued_before) = (out.len(), self.queued);
         match action {
             Action::Fixed(index) => match canned.fixed(index, head_only, conn) {
                 Some(response) => out.extend_from_slice(response),
@@ -529,6 +585,7 @@ impl HttpSession {
                 }
             }
         }
+        self.log_response(out, start, queued_before);
         if conn == Conn::Close {
             self.state = State::Closed;
             return Flow::Return(Step {
@@ -601,8 +658,49 @@ impl HttpSession {
     }
 
     fn reject(&mut self, canned: &Canned, out: &mut Vec<u8>, status: Status, head_only: bool) {
+        let start = out.len();
         write_error(out, canned.date(), status, head_only);
+        self.log_response(out, start, self.queued);
         self.state = State::Closed;
+    }
+
+    /// Keep the request line at the front of `head` for the access log.
+    fn note_request_line(&mut self, head: &[u8]) {
+        let Some(log) = &mut self.log else {
+            return;
+        };
+        let head = &head[..head.len().min(LOGGED_LINE_MAX)];
+        let end = head.iter().position(|&b| b == b'\r' || b == b'\n');
+        log.line.clear();
+        log.line
+            .extend_from_slice(&head[..end.unwrap_or(head.len())]);
+    }
+
+    /// Log the response written at `out[start..]` (with the file bytes queued
+    /// since `queued_before`), if requests are logged.
+    fn log_response(&mut self, out: &[u8], start: usize, queued_before: u64) {
+        let (Some(lines), Some(log)) = (self.shared.log.get(), self.log.as_mut()) else {
+            return;
+        };
+        let response = out.get(start..).unwrap_or_default();
+        // Every response starts "HTTP/1.1 NNN ".
+        let status = response
+            .get(9..12)
+            .and_then(|code| std::str::from_utf8(code).ok())
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
+        let head = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(response.len(), |at| at + 4);
+        let bytes = (response.len() - head) as u64 + self.queued.saturating_sub(queued_before);
+        lines.borrow_mut().push(&access_log::Entry {
+            peer: log.peer,
+            request: &log.line,
+            status,
+            bytes,
+        });
+        log.line.clear();
     }
 }
 
@@ -687,10 +785,12 @@ impl Session for HttpSession {
             _ => false,
         };
         if truncated {
-            let canned = self.shared.canned.borrow();
-            write_error(out, canned.date(), BAD_REQUEST, false);
-            drop(canned);
-            self.state = State::Closed;
+            if matches!(self.state, State::Head) {
+                self.note_request_line(rest);
+            }
+            let shared = Rc::clone(&self.shared);
+            let canned = shared.canned.borrow();
+            self.reject(&canned, out, BAD_REQUEST, false);
         }
         Next::Close
     }

@@ -21,6 +21,7 @@ use super::glob;
 use super::multi::{discard, exec, multi};
 use super::pubsub::{psubscribe, publish, pubsub, punsubscribe, subscribe, unsubscribe};
 use super::reply;
+use super::scripting::{function, script, unsupported};
 use super::store::{Bytes, Entry, Hasher, Store, Ttl, Value, ZSet};
 use super::Shared;
 
@@ -176,6 +177,14 @@ commands! {
     b"discard" 1 discard;
     b"auth" -2 auth;
     b"bgrewriteaof" 1 bgrewriteaof;
+    b"script" -2 script;
+    b"function" -2 function;
+    b"eval" -3 unsupported;
+    b"evalsha" -3 unsupported;
+    b"eval_ro" -3 unsupported;
+    b"evalsha_ro" -3 unsupported;
+    b"fcall" -3 unsupported;
+    b"fcall_ro" -3 unsupported;
 }
 
 /// Commands a RESP2 client may run while subscribed.

@@ -33,6 +33,7 @@ mod glob;
 mod multi;
 mod pubsub;
 mod reply;
+mod scripting;
 mod store;
 
 use std::cell::{Cell, RefCell};

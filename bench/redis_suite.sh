@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Run Redis's own test suite (tag 7.0.15) in external-server mode against
+# examples/kv and against redis-server, one unit file at a time, and print how
+# many tests pass in each.
+#
+#   bench/redis_suite.sh SOURCE [FILE...]
+#
+# SOURCE is where the suite comes from (the machines have no general internet):
+#   - a redis source tree (a directory holding `tests/` and `runtest`),
+#   - a release tarball (redis-7.0.15.tar.gz),
+#   - a git repository (bare or not) holding tag $REF (default 7.0.15).
+# FILE... defaults to the nine files below. Environment:
+#   REF=7.0.15          tag read from a git SOURCE
+#   PEERS="kv redis"    which servers to run (redis needs redis-server on PATH)
+#   FILE_TIMEOUT=600    seconds one file may take before it is killed
+#   TEST_TIMEOUT=30     the suite's own per-test timeout (--timeout)
+#   KV=path             a prebuilt kv binary (default: cargo build --release)
+#   OUT=dir             keep each run's log here (default: a temp dir, printed)
+#   SINGLEDB=1          run in database 0 (the suite's --singledb) instead of 9
+#
+# Tags for features this server leaves out are skipped: needs:debug (DEBUG),
+# needs:repl (replication), needs:save, resp3, large-memory; external:skip is
+# skipped by the suite itself in this mode. A file whose test raises an
+# uncaught error stops there (the suite prints [exception]); the table says so.
+# The server runs on CPU 0 and the suite on CPU 1 when taskset is available.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+die() { echo "redis_suite: $*" >&2; exit 2; }
+[ $# -ge 1 ] || die "usage: $0 SOURCE [FILE...] (a redis tree, tarball or git repository)"
+src=$1; shift
+files=("$@")
+[ ${#files[@]} -gt 0 ] || files=(unit/protocol unit/type/string unit/type/incr unit/expire
+  unit/keyspace unit/type/list unit/type/hash unit/type/set unit/type/zset)
+ref=${REF:-7.0.15}
+peers=${PEERS:-kv redis}
+file_timeout=${FILE_TIMEOUT:-600}
+test_timeout=${TEST_TIMEOUT:-30}
+command -v tclsh >/dev/null || die "tclsh not found (Debian package tcl)"
+
+work=$(mktemp -d /tmp/redis_suite.XXXXXX)
+out=${OUT:-$work/logs}
+mkdir -p "$out"
+server_pid=
+port=
+cleanup() {
+  [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work/tree"
+}
+trap cleanup EXIT
+
+# The suite writes under tests/tmp, so it always runs from a private copy.
+tree=$work/tree
+mkdir -p "$tree"
+if [ -d "$src" ] && [ -f "$src/runtest" ] && [ -d "$src/tests" ]; then
+  cp -r "$src/tests" "$src/runtest" "$tree/"
+elif [ -f "$src" ]; then
+  tar -xf "$src" -C "$tree" --strip-components=1 --wildcards '*/tests' '*/runtest' \
+    || die "$src: not a redis release tarball"
+elif git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+  git -C "$src" archive "$ref" tests runtest | tar -x -C "$tree" \
+    || die "$src: no tag $ref holding tests/"
+else
+  die "$src: neither a redis tree, a tarball nor a git repository"
+fi
+[ -f "$tree/tests/test_helper.tcl" ] || die "$src: no tests/test_helper.tcl"
+
+pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+start_kv() {
+  local bin=${KV:-}
+  if [ -z "$bin" ]; then
+    (cd "$here" && cargo build --release --example kv >&2)
+    bin=$here/target/release/examples/kv
+  fi
+  port=$(free_port)
+  pin 0 "$bin" --listen "127.0.0.1:$port" >"$out/kv.server.log" 2>&1 &
+  server_pid=$!
+  wait_port "$port" || die "kv did not start (see $out/kv.server.log)"
+}
+
+start_redis() {
+  command -v redis-server >/dev/null || die "redis-server not found (Debian package redis-server)"
+  port=$(free_port)
+  mkdir -p "$work/redis-dir"
+  pin 0 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$work/redis-dir" --daemonize no >"$out/redis.server.log" 2>&1 &
+  server_pid=$!
+  wait_port "$port" || die "redis-server did not start (see $out/redis.server.log)"
+}
+
+# One file against one server: prints "ok err exception".
+run_file() {
+  local peer=$1 port=$2 file=$3 log
+  log="$out/$peer.$(echo "$file" | tr / _).log"
+  (cd "$tree" && pin 1 timeout "$file_timeout" tclsh tests/test_helper.tcl \
+    --host 127.0.0.1 --port "$port" --single "$file" --clients 1 --timeout "$test_timeout" \
+    --tags "-needs:debug -needs:repl -needs:save -resp3 -large-memory" --dont-clean \
+    ${SINGLEDB:+--singledb} \
+    >"$log" 2>&1) || true
+  local ok err exc plain
+  # The suite colours its verdicts; count them without the escapes.
+  plain=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
+  ok=$(grep -c '^\[ok\]' <<<"$plain" || true)
+  err=$(grep -c '^\[err\]' <<<"$plain" || true)
+  exc=$(grep -c '^\[exception\]\|^\[TIMEOUT\]' <<<"$plain" || true)
+  echo "$ok $err $exc"
+}
+
+declare -A result
+for peer in $peers; do
+  case $peer in
+    kv) start_kv ;;
+    redis) start_redis ;;
+    *) die "unknown peer $peer (kv or redis)" ;;
+  esac
+  for f in "${files[@]}"; do
+    result[$peer,$f]=$(run_file "$peer" "$port" "$f")
+    read -r ok err exc <<<"${result[$peer,$f]}"
+    echo "$peer $f: $ok passed, $err failed$([ "$exc" -gt 0 ] && echo ', stopped by an exception')" >&2
+  done
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+done
+
+echo
+printf '| file |'; for p in $peers; do printf ' %s passed | %s failed |' "$p" "$p"; done; echo
+printf '|---|'; for _ in $peers; do printf -- '---:|---:|'; done; echo
+for f in "${files[@]}"; do
+  printf '| %s |' "$f"
+  for p in $peers; do
+    read -r ok err exc <<<"${result[$p,$f]}"
+    printf ' %s | %s%s |' "$ok" "$err" "$([ "$exc" -gt 0 ] && echo ' (stopped)')"
+  done
+  echo
+done
+echo
+echo "logs: $out"

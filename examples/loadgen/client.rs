@@ -339,7 +339,9 @@ impl<P: Protocol> Client<P> {
                     ctx.set_timer(*slot - now, PACE_TIMER);
                 }
             }
-            _ => {
+            // Paced, but not connected yet: the schedule starts on connect.
+            (Some(_), None) => return,
+            (None, _) => {
                 while self.inflight.len() < self.pipeline && self.ctx.control.take_ticket() {
                     self.proto.write_request(out);
                     self.inflight.push_back((now, now));

@@ -38,7 +38,7 @@ pub const QUEUED_BATCHES: usize = 64;
 const REOPEN_CHECK: Duration = Duration::from_secs(1);
 
 /// Longest request line logged; a longer one is cut and ends with `...`.
-const MAX_LINE: usize = 1024;
+pub(crate) const MAX_LINE: usize = 1024;
 
 /// What the writer thread hears.
 #[derive(Debug)]

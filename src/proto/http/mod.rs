@@ -328,8 +328,9 @@ struct RequestLog {
     line: Vec<u8>,
 }
 
-/// The longest request line kept for the access log (it cuts at 1 KiB).
-const LOGGED_LINE_MAX: usize = 1100;
+/// The longest request line kept for the access log: one byte more than it
+/// prints, so it can tell a cut line.
+const LOGGED_LINE_MAX: usize = access_log::MAX_LINE + 1;
 
 /// How one request step ended.
 enum Flow {

@@ -1,0 +1,232 @@
+//! Keyspace commands: DEL, EXISTS, TYPE, KEYS, SCAN, RENAME and the expiry family.
+
+use super::*;
+
+pub(super) fn del(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let mut n = 0;
+    for k in a.iter_from(1) {
+        if c.store.remove(k, c.now).is_some() {
+            n += 1;
+        }
+    }
+    reply::int(out, n);
+}
+
+pub(super) fn exists(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let mut n = 0;
+    for k in a.iter_from(1) {
+        if c.store.exists(k, c.now) {
+            n += 1;
+        }
+    }
+    reply::int(out, n);
+}
+
+pub(super) fn type_(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let name = match c.store.get(a.get(1), c.now) {
+        Some(e) => e.value.type_name(),
+        None => "none",
+    };
+    reply::simple(out, name.as_bytes());
+}
+
+pub(super) fn keys(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let pattern = a.get(1);
+    let all = pattern == b"*";
+    let mut hits: Vec<&[u8]> = Vec::new();
+    c.store.for_each_live(c.now, |e| {
+        if all || glob::matches(pattern, e.key(), false) {
+            hits.push(e.key());
+        }
+    });
+    reply::array(out, hits.len());
+    for k in hits {
+        reply::bulk(out, k);
+    }
+}
+
+pub(super) fn scan(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let cursor = std::str::from_utf8(a.get(1))
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok());
+    let Some(cursor) = cursor else {
+        return reply::error(out, b"ERR invalid cursor");
+    };
+    let mut count = 10usize;
+    let mut pattern: Option<&[u8]> = None;
+    let mut type_filter: Option<&[u8]> = None;
+    let mut i = 2;
+    while i < a.len() {
+        let opt = a.get(i);
+        if i + 1 >= a.len() {
+            return reply::error(out, SYNTAX);
+        }
+        let val = a.get(i + 1);
+        if eq(opt, b"count") {
+            match parse_i64(val) {
+                None => return reply::error(out, NOT_INT),
+                Some(n) if n < 1 => return reply::error(out, SYNTAX),
+                Some(n) => count = usize::try_from(n).unwrap_or(usize::MAX),
+            }
+        } else if eq(opt, b"match") {
+            pattern = Some(val);
+        } else if eq(opt, b"type") {
+            type_filter = Some(val);
+        } else {
+            return reply::error(out, SYNTAX);
+        }
+        i += 2;
+    }
+    let mut hits: Vec<Bytes> = Vec::new();
+    let next = c.store.scan(cursor, count, c.now, |e: &Entry| {
+        let matched = pattern.is_none_or(|p| glob::matches(p, e.key(), false))
+            && type_filter.is_none_or(|t| eq(t, e.value.type_name().as_bytes()));
+        if matched {
+            hits.push(e.key().into());
+        }
+    });
+    let Some(next) = next else {
+        return reply::error(out, b"ERR invalid cursor");
+    };
+    reply::array(out, 2);
+    reply::bulk(out, itoa::Buffer::new().format(next).as_bytes());
+    reply::array(out, hits.len());
+    for k in hits {
+        reply::bulk(out, &k);
+    }
+}
+
+pub(super) fn rename(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let (src, dst) = (a.get(1), a.get(2));
+    let Some(e) = c.store.remove(src, c.now) else {
+        return reply::error(out, NO_KEY);
+    };
+    let at = e.expire_at().unwrap_or(0);
+    c.store.insert(dst, e.value, at);
+    reply::ok(out);
+}
+
+/// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT: `unit` is 1000 for seconds, `relative`
+/// adds the current time.
+pub(super) fn expire_generic(
+    c: &mut Ctx<'_, '_>,
+    a: Argv<'_>,
+    out: &mut Vec<u8>,
+    unit: i64,
+    relative: bool,
+    name: &str,
+) {
+    let Some(mut when) = parse_i64(a.get(2)) else {
+        return reply::error(out, NOT_INT);
+    };
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for opt in a.iter_from(3) {
+        if eq(opt, b"nx") {
+            nx = true;
+        } else if eq(opt, b"xx") {
+            xx = true;
+        } else if eq(opt, b"gt") {
+            gt = true;
+        } else if eq(opt, b"lt") {
+            lt = true;
+        } else {
+            let mut msg = b"ERR Unsupported option ".to_vec();
+            msg.extend_from_slice(opt);
+            return reply::error(out, &msg);
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return reply::error(
+            out,
+            b"ERR NX and XX, GT or LT options at the same time are not compatible",
+        );
+    }
+    if gt && lt {
+        return reply::error(
+            out,
+            b"ERR GT and LT options at the same time are not compatible",
+        );
+    }
+    let base = if relative { c.now as i64 } else { 0 };
+    match when.checked_mul(unit).and_then(|w| w.checked_add(base)) {
+        Some(w) => when = w,
+        None => {
+            let msg = format!("ERR invalid expire time in '{name}' command");
+            return reply::error(out, msg.as_bytes());
+        }
+    }
+    let key = a.get(1);
+    let current = match c.store.get(key, c.now) {
+        None => return reply::int(out, 0),
+        Some(e) => e.expire_at(),
+    };
+    let allowed = match current {
+        Some(cur) => {
+            let cur = cur as i64;
+            !(nx || (gt && when <= cur) || (lt && when >= cur))
+        }
+        // No TTL counts as an infinite one.
+        None => !(xx || gt),
+    };
+    if !allowed {
+        return reply::int(out, 0);
+    }
+    if when <= c.now as i64 {
+        c.store.remove(key, c.now);
+    } else {
+        c.store.set_expire(key, Some(when as u64), c.now);
+    }
+    reply::int(out, 1);
+}
+
+pub(super) fn expire(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    expire_generic(c, a, out, 1000, true, "expire")
+}
+
+pub(super) fn pexpire(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    expire_generic(c, a, out, 1, true, "pexpire")
+}
+
+pub(super) fn expireat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    expire_generic(c, a, out, 1000, false, "expireat")
+}
+
+pub(super) fn pexpireat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    expire_generic(c, a, out, 1, false, "pexpireat")
+}
+
+pub(super) fn ttl_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, millis: bool) {
+    let now = c.now;
+    let n = match c.store.get(a.get(1), now) {
+        None => -2,
+        Some(e) => match e.expire_at() {
+            None => -1,
+            Some(at) => {
+                let left = at.saturating_sub(now) as i64;
+                if millis {
+                    left
+                } else {
+                    (left + 500) / 1000
+                }
+            }
+        },
+    };
+    reply::int(out, n);
+}
+
+pub(super) fn ttl(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    ttl_generic(c, a, out, false)
+}
+
+pub(super) fn pttl(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    ttl_generic(c, a, out, true)
+}
+
+pub(super) fn persist(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let key = a.get(1);
+    let had = matches!(c.store.get(key, c.now), Some(e) if e.expire_at().is_some());
+    if had {
+        c.store.set_expire(key, None, c.now);
+    }
+    reply::int(out, had as i64);
+}

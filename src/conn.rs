@@ -226,6 +226,11 @@ pub(crate) struct Conn<T: Transport = crate::stream::Stream> {
     /// its wakes and timers still reach it, since it may still owe replies (held
     /// until a log was synced, say).
     shutting_down: bool,
+    /// The reactor has taken this connection out of service (its slot is freed
+    /// after the batch). `State::Closed` alone does not say this: the connection
+    /// reaches it by itself when both FINs are exchanged, and the reactor must
+    /// still release it then.
+    released: bool,
     /// Session timers and push-limit state: allocated only for the connections that
     /// use them, so an idle connection stays small.
     extra: Option<Box<Extra>>,
@@ -299,6 +304,7 @@ impl<T: Transport> Conn<T> {
             id,
             woken: false,
             shutting_down: false,
+            released: false,
             extra: None,
         }
     }
@@ -350,6 +356,12 @@ impl<T: Transport> Conn<T> {
     /// The reactor is closing this connection (its slot is freed after the batch).
     pub(crate) fn mark_closed(&mut self) {
         self.set_state(State::Closed);
+        self.released = true;
+    }
+
+    /// Whether [`mark_closed`](Self::mark_closed) was called.
+    pub(crate) fn is_released(&self) -> bool {
+        self.released
     }
 
     /// The accepted connection is registered: let the session greet the peer.

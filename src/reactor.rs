@@ -888,7 +888,7 @@ impl Reactor {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        if conn.state() == crate::conn::State::Closed {
+        if conn.is_released() {
             return;
         }
         log::debug!("connection {} closed: {reason:?}", conn.id);

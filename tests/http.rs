@@ -817,3 +817,25 @@ fn open_files_are_bounded_and_shared() {
     c.get("/b.txt")
         .check(200, "text/plain; charset=utf-8", b"bee");
 }
+
+#[test]
+fn a_client_that_half_closes_after_its_last_request_is_released() {
+    // The request and the client's FIN arrive together: the server answers, sends
+    // its own FIN and finds both directions finished inside one drive. The slot
+    // and the socket must be released then, not at shutdown.
+    let server = default_server();
+    let mut s = common::connect(server.tcp());
+    s.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut reply = Vec::new();
+    s.read_to_end(&mut reply).unwrap();
+    assert!(
+        reply.starts_with(b"HTTP/1.1 200 OK\r\n"),
+        "{}",
+        text(&reply)
+    );
+    assert!(reply.ends_with(HELLO), "{}", text(&reply));
+    let stats = server.wait_for("connection released", |s| s.active == 0);
+    assert_eq!(stats.closed, 1);
+}

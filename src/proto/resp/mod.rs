@@ -734,11 +734,14 @@ impl Session for KvSession {
         if let Some(next) = self.after_release(net, out) {
             return next;
         }
-        if !self.client.blocked || self.shared
+        if !self.client.blocked
+            || self
+                .shared
                 .db(self.client.db)
                 .borrow()
                 .blocked
-                .is_waiting(net.id()) {
+                .is_waiting(net.id())
+        {
             return Next::Read;
         }
         self.client.unblock();

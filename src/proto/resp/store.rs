@@ -290,7 +290,7 @@ impl Store {
             .blocked
             .keys()
             .filter(|k| self.peek(k).is_some())
-            .map(|k| Bytes::from(k))
+            .map(Bytes::from)
             .collect();
         for key in filled {
             self.note_write(&key);

@@ -180,15 +180,27 @@ mod tests {
         assert_eq!(h.cmd(&["SELECT", "0"]), "+OK\r\n");
         assert_eq!(h.cmd(&["GET", "k"]), bulk("zero"));
         assert_eq!(h.cmd(&["DBSIZE"]), ":1\r\n");
-        assert_eq!(h.cmd(&["SELECT", "16"]), "-ERR DB index is out of range\r\n");
-        assert_eq!(h.cmd(&["SELECT", "-1"]), "-ERR DB index is out of range\r\n");
+        assert_eq!(
+            h.cmd(&["SELECT", "16"]),
+            "-ERR DB index is out of range\r\n"
+        );
+        assert_eq!(
+            h.cmd(&["SELECT", "-1"]),
+            "-ERR DB index is out of range\r\n"
+        );
         assert_eq!(
             h.cmd(&["SELECT", "x"]),
             "-ERR value is not an integer or out of range\r\n"
         );
         let info = h.cmd(&["INFO", "keyspace"]);
-        assert!(info.contains("db0:keys=1,expires=0,avg_ttl=0\r\n"), "{info}");
-        assert!(info.contains("db15:keys=2,expires=0,avg_ttl=0\r\n"), "{info}");
+        assert!(
+            info.contains("db0:keys=1,expires=0,avg_ttl=0\r\n"),
+            "{info}"
+        );
+        assert!(
+            info.contains("db15:keys=2,expires=0,avg_ttl=0\r\n"),
+            "{info}"
+        );
         assert!(h.cmd(&["CLIENT", "LIST"]).contains(" db=0 "));
         assert_eq!(h.svc.dbsize(), 3);
         // RESET goes back to database 0.
@@ -202,7 +214,12 @@ mod tests {
     fn select_inside_a_pipeline_and_a_transaction_applies_to_what_follows() {
         let mut h = Harness::new();
         let mut input = Vec::new();
-        for args in [&["SELECT", "2"][..], &["SET", "a", "1"], &["SELECT", "0"], &["GET", "a"]] {
+        for args in [
+            &["SELECT", "2"][..],
+            &["SET", "a", "1"],
+            &["SELECT", "0"],
+            &["GET", "a"],
+        ] {
             let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
             input.extend(super::super::super::testutil::encode(&args));
         }
@@ -229,7 +246,10 @@ mod tests {
             h.cmd(&["MOVE", "k", "0"]),
             "-ERR source and destination objects are the same\r\n"
         );
-        assert_eq!(h.cmd(&["MOVE", "k", "16"]), "-ERR DB index is out of range\r\n");
+        assert_eq!(
+            h.cmd(&["MOVE", "k", "16"]),
+            "-ERR DB index is out of range\r\n"
+        );
         assert_eq!(
             h.cmd(&["MOVE", "k", "x"]),
             "-ERR value is not an integer or out of range\r\n"
@@ -268,7 +288,10 @@ mod tests {
             h.cmd(&["SWAPDB", "1", "y"]),
             "-ERR invalid second DB index\r\n"
         );
-        assert_eq!(h.cmd(&["SWAPDB", "1", "99"]), "-ERR DB index is out of range\r\n");
+        assert_eq!(
+            h.cmd(&["SWAPDB", "1", "99"]),
+            "-ERR DB index is out of range\r\n"
+        );
         assert_eq!(h.cmd(&["FLUSHDB", "ASYNC"]), "+OK\r\n");
         assert_eq!(h.cmd(&["DBSIZE"]), ":0\r\n");
         assert_eq!(h.svc.dbsize(), 2);

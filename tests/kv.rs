@@ -244,3 +244,60 @@ fn shutdown_answers_every_command_already_received() {
     let stats = server.join();
     assert_eq!(stats.active, 0);
 }
+
+/// INFO's `blocked_clients`, polled until it is `n` (bounded).
+fn await_blocked(c: &mut Client, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let Reply::Bulk(Some(info)) = c.cmd(&[b"INFO", b"clients"]) else {
+            panic!("INFO");
+        };
+        let want = format!("blocked_clients:{n}\r\n");
+        if String::from_utf8_lossy(&info).contains(&want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never {n} blocked clients");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn blocked_clients_wait_in_their_own_database_and_swapdb_or_move_wakes_them() {
+    let server = kv_server();
+    let mut c = Client::connect(server.tcp());
+    let mut in3 = Client::connect(server.tcp());
+    let mut in4 = Client::connect(server.tcp());
+    assert_eq!(in3.cmd(&[b"SELECT", b"3"]), ok());
+    assert_eq!(in4.cmd(&[b"SELECT", b"4"]), ok());
+    in3.send(&encode(&[b"BLPOP", b"q", b"0"]));
+    in4.send(&encode(&[b"BLPOP", b"q", b"0"]));
+    await_blocked(&mut c, 2);
+    // A push in another database wakes nobody.
+    assert_eq!(c.cmd(&[b"SELECT", b"5"]), ok());
+    assert_eq!(c.cmd(&[b"RPUSH", b"q", b"from5"]), Reply::Int(1));
+    assert_eq!(c.cmd(&[b"SELECT", b"3"]), ok());
+    assert_eq!(c.cmd(&[b"RPUSH", b"q", b"from3"]), Reply::Int(1));
+    assert_eq!(
+        in3.read(),
+        Reply::Array(Some(vec![bulk("q"), bulk("from3")]))
+    );
+    await_blocked(&mut c, 1);
+    // Database 5's keys move to index 4, where the other client waits.
+    assert_eq!(c.cmd(&[b"SWAPDB", b"5", b"4"]), ok());
+    assert_eq!(
+        in4.read(),
+        Reply::Array(Some(vec![bulk("q"), bulk("from5")]))
+    );
+    // MOVE into a database with a waiter serves it.
+    in3.send(&encode(&[b"BLPOP", b"m", b"0"]));
+    await_blocked(&mut c, 1);
+    assert_eq!(c.cmd(&[b"SELECT", b"0"]), ok());
+    assert_eq!(c.cmd(&[b"RPUSH", b"m", b"moved"]), Reply::Int(1));
+    assert_eq!(c.cmd(&[b"MOVE", b"m", b"3"]), Reply::Int(1));
+    assert_eq!(
+        in3.read(),
+        Reply::Array(Some(vec![bulk("m"), bulk("moved")]))
+    );
+    assert_eq!(c.cmd(&[b"DBSIZE"]), Reply::Int(0));
+    await_blocked(&mut c, 0);
+}

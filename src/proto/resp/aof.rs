@@ -1073,7 +1073,7 @@ pub(crate) fn run_logged(
                 if name == b"flushdb" || name == b"flushall" {
                     rw.skip_rest();
                 } else {
-                    for_each_key(name, &argv, |k| rw.preserve(c.store, k, c.now));
+                    for_each_key(name, &argv, |k| rw.preserve(&c.store, k, c.now));
                 }
             }
         }
@@ -1087,9 +1087,9 @@ pub(crate) fn run_logged(
     let Some(aof) = guard.as_mut() else {
         return;
     };
-    drain_expired(aof, c.store);
+    drain_expired(aof, &mut c.store);
     if write {
-        record_effect(aof, c.store, c.now, name, &argv, &out[start..]);
+        record_effect(aof, &c.store, c.now, name, &argv, &out[start..]);
     }
     if exec {
         if let Some(m) = aof.multi.take() {
@@ -1246,7 +1246,7 @@ pub(crate) fn bgrewriteaof(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) 
             b"ERR Background append only file rewriting already in progress",
         );
     }
-    match aof.start_rewrite(c.store) {
+    match aof.start_rewrite(&c.store) {
         Ok(()) => reply::simple(out, b"Background append only file rewriting started"),
         Err(e) => {
             aof.last_rewrite_ok = false;
@@ -1364,7 +1364,7 @@ pub(crate) fn load_and_open(svc: &KvService, config: AofConfig) -> Result<LoadRe
     let report = load(svc, &path, config.load_truncated)?;
     let aof = Aof::open(config).map_err(|e| LoadError::Io(path.clone(), e))?;
     let shared = &svc.shared;
-    shared.store.borrow_mut().expired_log = Some(Vec::new());
+    shared.db(0).borrow_mut().expired_log = Some(Vec::new());
     *shared.aof.borrow_mut() = Some(aof);
     shared.aof_on.set(true);
     Ok(report)
@@ -1438,10 +1438,9 @@ fn load(svc: &KvService, path: &Path, load_truncated: bool) -> Result<LoadReport
         match parser.parse(rest, &mut args) {
             Frame::Command { len } => {
                 let argv = args.argv(rest);
-                let mut store = shared.store.borrow_mut();
                 let mut net = detached.ctx(Instant::now());
                 let mut ctx = Ctx {
-                    store: &mut store,
+                    store: shared.db(0).borrow_mut(),
                     // Replay sees no time passing: nothing expires while loading
                     // (Redis's rule), so a later command finds the keys the original
                     // one found; expiry resumes once loading is done.
@@ -1454,6 +1453,13 @@ fn load(svc: &KvService, path: &Path, load_truncated: bool) -> Result<LoadReport
                 reply.clear();
                 let name = argv.get(0).to_ascii_lowercase();
                 command::execute(&mut ctx, argv, &mut reply);
+                if ctx.client.db != 0 {
+                    return Err(corrupt(
+                        offset,
+                        "SELECT of a database other than 0 (the log keeps database 0 only)"
+                            .to_string(),
+                    ));
+                }
                 if reply.starts_with(b"-ERR unknown command") {
                     return Err(corrupt(
                         offset,
@@ -1531,7 +1537,7 @@ fn load(svc: &KvService, path: &Path, load_truncated: bool) -> Result<LoadReport
         log::info!(
             "append-only file loaded: {} commands, {} keys, in {:.3} s",
             report.commands,
-            shared.store.borrow().len(),
+            shared.db(0).borrow().len(),
             started.elapsed().as_secs_f64()
         );
     }
@@ -1587,7 +1593,7 @@ mod tests {
 
     /// Every key with its type, contents (sorted where unordered) and TTL.
     fn canonical(svc: &KvService) -> Vec<String> {
-        let store = svc.shared.store.borrow();
+        let store = svc.shared.db(0).borrow();
         let now = clock();
         let mut names = Vec::new();
         store.key_names_in(0, store.buckets(), &mut names);
@@ -1669,7 +1675,7 @@ mod tests {
             }
             let now_ms = clock();
             {
-                let store = h.svc.shared.store.borrow();
+                let store = h.svc.shared.db(0).borrow();
                 let mut aof = h.svc.shared.aof.borrow_mut();
                 aof.as_mut().unwrap().start_rewrite(&store).unwrap();
             }
@@ -1681,7 +1687,7 @@ mod tests {
                 if seed % 4 == 3 && x % 97 == 0 {
                     h.cmd(&["FLUSHALL"]);
                 }
-                let store = h.svc.shared.store.borrow();
+                let store = h.svc.shared.db(0).borrow();
                 let mut guard = h.svc.shared.aof.borrow_mut();
                 let aof = guard.as_mut().unwrap();
                 aof.flush(Instant::now(), true);
@@ -1716,7 +1722,7 @@ mod tests {
         }
         let now_ms = clock();
         let step = |h: &mut Harness| {
-            let store = h.svc.shared.store.borrow();
+            let store = h.svc.shared.db(0).borrow();
             let mut guard = h.svc.shared.aof.borrow_mut();
             let aof = guard.as_mut().unwrap();
             aof.flush(Instant::now(), true);
@@ -1724,11 +1730,11 @@ mod tests {
             aof.rewrite.is_none()
         };
         {
-            let store = h.svc.shared.store.borrow();
+            let store = h.svc.shared.db(0).borrow();
             let mut aof = h.svc.shared.aof.borrow_mut();
             aof.as_mut().unwrap().start_rewrite(&store).unwrap();
         }
-        let inserted = h.svc.shared.store.borrow().inserted();
+        let inserted = h.svc.shared.db(0).borrow().inserted();
         step(&mut h);
         // Enough new keys to grow the table (moving every entry) mid-collection,
         // and writes to old keys on both sides of the collection's position.
@@ -1739,7 +1745,7 @@ mod tests {
                 step(&mut h);
             }
         }
-        assert_eq!(h.svc.shared.store.borrow().inserted(), inserted + 5000);
+        assert_eq!(h.svc.shared.db(0).borrow().inserted(), inserted + 5000);
         let deadline = Instant::now() + Duration::from_secs(10);
         while !step(&mut h) {
             assert!(Instant::now() < deadline, "the rewrite did not finish");
@@ -1774,6 +1780,34 @@ mod tests {
         replayed.enable_aof(config(&dir)).unwrap();
         assert_eq!(canonical(&replayed), canonical(&h.svc));
         drop((h, replayed));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn with_the_log_on_only_database_0_is_reachable() {
+        let dir = temp_dir("db0-only");
+        let mut h = Harness::new();
+        h.svc.enable_aof(config(&dir)).unwrap();
+        let refused =
+            "-ERR only database 0 is available while appendonly is on (the log keeps database 0)\r\n";
+        assert_eq!(h.cmd(&["SELECT", "1"]), refused);
+        assert_eq!(h.cmd(&["SELECT", "0"]), "+OK\r\n");
+        assert_eq!(h.cmd(&["SET", "k", "v"]), "+OK\r\n");
+        assert_eq!(h.cmd(&["MOVE", "k", "2"]), refused);
+        assert_eq!(h.cmd(&["SWAPDB", "0", "2"]), refused);
+        assert_eq!(h.cmd(&["GET", "k"]), "$1\r\nv\r\n");
+        h.svc.flush_aof();
+        drop(h);
+        // A log that selects another database (written elsewhere) is refused whole.
+        let path = dir.join("appendonly.aof");
+        let mut text = fs::read(&path).unwrap();
+        text.extend_from_slice(b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n");
+        fs::write(&path, &text).unwrap();
+        let replayed = KvService::with_clock(KvConfig::default(), clock);
+        match replayed.enable_aof(config(&dir)) {
+            Err(LoadError::Corrupt { why, .. }) => assert!(why.contains("database"), "{why}"),
+            other => panic!("{other:?}"),
+        }
         let _ = fs::remove_dir_all(&dir);
     }
 

@@ -86,6 +86,11 @@ impl Blocked {
         self.by_key.contains_key(key)
     }
 
+    /// Every key some client is blocked on.
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.by_key.keys().map(|k| &**k)
+    }
+
     /// Whether connection `id` is still waiting.
     pub(crate) fn is_waiting(&self, id: ConnId) -> bool {
         self.waiters.contains_key(&id)
@@ -128,6 +133,20 @@ impl Blocked {
 /// Take connection `id` off every queue (it disconnected, or was unblocked).
 pub(crate) fn forget(store: &mut Store, id: ConnId) -> bool {
     store.blocked.remove(id).is_some()
+}
+
+/// Take connection `id` off the queues of whichever database it is blocked in
+/// (CLIENT UNBLOCK from a client that may have selected another one).
+pub(crate) fn forget_anywhere(c: &mut Ctx<'_, '_>, id: ConnId) -> bool {
+    if forget(&mut c.store, id) {
+        return true;
+    }
+    // The caller's own database is borrowed (and was searched above).
+    c.shared
+        .dbs
+        .iter()
+        .filter_map(|db| db.try_borrow_mut().ok())
+        .any(|mut db| forget(&mut db, id))
 }
 
 /// What running an op on one key found.
@@ -386,7 +405,7 @@ fn pop_or_block(
     out: &mut Vec<u8>,
 ) {
     for key in &keys {
-        match attempt(c.store, key, &op, c.now, out) {
+        match attempt(&mut c.store, key, &op, c.now, out) {
             Attempt::Served | Attempt::WrongType => return,
             Attempt::Empty => {}
         }
@@ -471,7 +490,7 @@ fn lmove_generic(
     let (src, dst) = (a.get(1), a.get(2));
     match c.store.get(src, c.now).map(|e| &e.value) {
         Some(Value::List(l)) if !l.is_empty() => {
-            move_element(c.store, src, dst, from_left, to_left, c.now, out);
+            move_element(&mut c.store, src, dst, from_left, to_left, c.now, out);
         }
         Some(Value::List(_)) | None => {
             if timeout.is_none() || !command::can_block(c) {

@@ -57,12 +57,13 @@ fn line(c: &mut Ctx<'_, '_>, r: &ClientRecord, s: &mut String) {
         .unwrap_or_default();
     let _ = writeln!(
         s,
-        "id={} addr={addr} laddr={laddr} name={name} age={} idle={} flags={flags} db=0 sub={} \
+        "id={} addr={addr} laddr={laddr} name={name} age={} idle={} flags={flags} db={} sub={} \
          psub={} ssub=0 multi={} qbuf={} obl={pending} oll=0 omem={pending} events=r cmd={} \
          user=default resp=2",
         r.id,
         c.now.saturating_sub(r.created_ms) / 1000,
         c.now.saturating_sub(r.last_ms.get()) / 1000,
+        r.db.get(),
         r.sub.get(),
         r.psub.get(),
         r.multi.get(),
@@ -256,7 +257,7 @@ pub(crate) fn unblock(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             .get(&id)
             .and_then(|r| r.conn.get())
     });
-    let Some(conn) = target.filter(|&conn| blocking::forget(c.store, conn)) else {
+    let Some(conn) = target.filter(|&conn| blocking::forget_anywhere(c, conn)) else {
         return reply::int(out, 0);
     };
     let mut frame = Vec::new();

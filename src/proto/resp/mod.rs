@@ -77,7 +77,8 @@ impl Default for KvConfig {
 
 /// State shared by every session of one service.
 pub(crate) struct Shared {
-    store: RefCell<Store>,
+    /// The databases, `SELECT 0` to `SELECT 15`; each a keyspace of its own.
+    dbs: Box<[RefCell<Store>]>,
     config: KvConfig,
     clock: fn() -> u64,
     started_ms: u64,
@@ -105,6 +106,16 @@ pub(crate) struct Shared {
 /// An application's INFO section: its title and what writes its `field:value`
 /// lines.
 type InfoSection = (&'static str, Box<dyn Fn(&mut String)>);
+
+/// How many databases there are (Redis's default `databases 16`).
+pub(crate) const DATABASES: usize = 16;
+
+impl Shared {
+    /// Database `index` (below [`DATABASES`]).
+    fn db(&self, index: usize) -> &RefCell<Store> {
+        &self.dbs[index]
+    }
+}
 
 /// The current time in UNIX milliseconds (the default clock).
 pub fn unix_ms() -> u64 {
@@ -148,7 +159,7 @@ impl KvService {
     pub fn with_clock(config: KvConfig, clock: fn() -> u64) -> KvService {
         KvService {
             shared: Rc::new(Shared {
-                store: RefCell::new(Store::new()),
+                dbs: (0..DATABASES).map(|_| RefCell::new(Store::new())).collect(),
                 config,
                 clock,
                 started_ms: clock(),
@@ -211,9 +222,9 @@ impl KvService {
             .push((title, Box::new(render)));
     }
 
-    /// Number of keys in the store.
+    /// Number of keys in all databases together.
     pub fn dbsize(&self) -> usize {
-        self.shared.store.borrow().len()
+        self.shared.dbs.iter().map(|db| db.borrow().len()).sum()
     }
 
     /// Number of sessions currently open.
@@ -226,9 +237,17 @@ impl KvService {
     pub fn expire_cycle(&mut self) -> usize {
         let now = (self.shared.clock)();
         self.shared
-            .store
-            .borrow_mut()
-            .active_expire(now, Duration::from_millis(1))
+            .dbs
+            .iter()
+            .map(|db| {
+                let mut db = db.borrow_mut();
+                if db.expires_len() == 0 {
+                    0
+                } else {
+                    db.active_expire(now, Duration::from_millis(1))
+                }
+            })
+            .sum()
     }
 
     /// A session not tied to a socket, for driving the protocol directly.
@@ -299,7 +318,8 @@ impl StreamService for KvService {
     fn on_tick(&mut self, _now: Instant) {
         self.expire_cycle();
         if self.shared.aof_on.get() {
-            let mut store = self.shared.store.borrow_mut();
+            // The append-only file covers database 0, the only one it allows.
+            let mut store = self.shared.db(0).borrow_mut();
             if let Some(aof) = self.shared.aof.borrow_mut().as_mut() {
                 aof::drain_expired(aof, &mut store);
                 aof.on_tick(&store);
@@ -313,7 +333,7 @@ impl StreamService for KvService {
         if !self.shared.aof_on.get() {
             return false;
         }
-        let store = self.shared.store.borrow();
+        let store = self.shared.db(0).borrow();
         match self.shared.aof.borrow_mut().as_mut() {
             Some(aof) => aof.before_poll(&store, now, (self.shared.clock)()),
             None => false,
@@ -353,6 +373,8 @@ pub(crate) struct ClientRecord {
     sub: Cell<u32>,
     psub: Cell<u32>,
     blocked: Cell<bool>,
+    /// The database it has selected.
+    db: Cell<usize>,
     /// Commands queued in its transaction; -1 outside one.
     multi: Cell<i64>,
     /// The last command it ran.
@@ -372,6 +394,7 @@ impl ClientRecord {
             last_ms: Cell::new(now_ms),
             name: RefCell::new(None),
             sub: Cell::new(0),
+            db: Cell::new(0),
             psub: Cell::new(0),
             blocked: Cell::new(false),
             multi: Cell::new(-1),
@@ -396,6 +419,8 @@ pub(crate) struct Client {
     multi: Option<Box<multi::Multi>>,
     /// Running a transaction's commands (EXEC): blocking commands do not block.
     in_exec: bool,
+    /// The database it has selected.
+    db: usize,
 }
 
 impl Client {
@@ -407,6 +432,7 @@ impl Client {
             blocked: false,
             multi: None,
             in_exec: false,
+            db: 0,
         }
     }
 
@@ -586,7 +612,7 @@ impl KvSession {
     /// Leave every registry: blocked-key queues and pub/sub.
     fn forget(&mut self, id: ConnId) {
         if self.client.blocked {
-            blocking::forget(&mut self.shared.store.borrow_mut(), id);
+            blocking::forget(&mut self.shared.db(self.client.db).borrow_mut(), id);
             self.client.unblock();
         }
         if let Some(subs) = self.client.subs.take() {
@@ -610,7 +636,6 @@ impl Session for KvSession {
         } else {
             0
         };
-        let mut store = shared.store.borrow_mut();
         let mut pos = 0;
         let mut next = Next::Read;
         let out_start = out.len();
@@ -619,8 +644,9 @@ impl Session for KvSession {
             match self.parser.parse(rest, &mut self.args) {
                 Frame::Command { len } => {
                     let argv = self.args.argv(rest);
+                    // Borrowed per command: SELECT may change the database.
                     let mut ctx = command::Ctx {
-                        store: &mut store,
+                        store: shared.db(self.client.db).borrow_mut(),
                         now,
                         shared,
                         client: &mut self.client,
@@ -633,10 +659,11 @@ impl Session for KvSession {
                     // an INFO later in the same batch sees every command before it.
                     shared.total_commands.set(shared.total_commands.get() + 1);
                     pos += len;
-                    if !store.ready.is_empty() {
+                    if !ctx.store.ready.is_empty() {
                         // The command filled keys that clients are blocked on.
-                        blocking::serve_ready(&mut store, now, net, shared);
+                        blocking::serve_ready(&mut ctx.store, now, ctx.net, shared);
                     }
+                    drop(ctx);
                     if close {
                         next = Next::Close;
                         break;
@@ -672,7 +699,6 @@ impl Session for KvSession {
             self.args.shrink();
         }
         self.client.record.qbuf.set(input.len() - pos);
-        drop(store);
         if shared.aof_on.get() {
             next = self.hold_replies(net, out, out_start, logged_before, next);
         }
@@ -708,7 +734,14 @@ impl Session for KvSession {
         if let Some(next) = self.after_release(net, out) {
             return next;
         }
-        if !self.client.blocked || self.shared.store.borrow().blocked.is_waiting(net.id()) {
+        if !self.client.blocked
+            || self
+                .shared
+                .db(self.client.db)
+                .borrow()
+                .blocked
+                .is_waiting(net.id())
+        {
             return Next::Read;
         }
         self.client.unblock();
@@ -725,7 +758,7 @@ impl Session for KvSession {
         if token != blocking::TIMEOUT_TIMER || !self.client.blocked {
             return Next::Read;
         }
-        if blocking::forget(&mut self.shared.store.borrow_mut(), net.id()) {
+        if blocking::forget(&mut self.shared.db(self.client.db).borrow_mut(), net.id()) {
             reply::nil_array(out);
         }
         self.client.unblock();

@@ -266,6 +266,42 @@ impl Store {
         self.scans.clear();
     }
 
+    /// Exchange this database's keys with `other`'s (SWAPDB). What belongs to the
+    /// database index rather than to its data stays: the clients blocked on its
+    /// keys, its ready list, the expiry log and the counters. Keys blocked clients
+    /// wait on that now hold data are marked ready in each.
+    pub fn swap_keys(&mut self, other: &mut Store) {
+        std::mem::swap(&mut self.table, &mut other.table);
+        std::mem::swap(&mut self.hasher, &mut other.hasher);
+        std::mem::swap(&mut self.ttl, &mut other.ttl);
+        std::mem::swap(&mut self.inserted, &mut other.inserted);
+        self.scans.clear();
+        other.scans.clear();
+        self.mark_filled_ready();
+        other.mark_filled_ready();
+    }
+
+    /// Mark ready every key a client is blocked on that holds a value.
+    fn mark_filled_ready(&mut self) {
+        if self.blocked.is_empty() {
+            return;
+        }
+        let filled: Vec<Bytes> = self
+            .blocked
+            .keys()
+            .filter(|k| self.peek(k).is_some())
+            .map(Bytes::from)
+            .collect();
+        for key in filled {
+            self.note_write(&key);
+        }
+    }
+
+    /// Take `key` out with its deadline (0: none), if it is live (MOVE).
+    pub fn take(&mut self, key: &[u8], now: u64) -> Option<(Value, u64)> {
+        self.remove(key, now).map(|e| (e.value, e.expire_at))
+    }
+
     /// A rough estimate of the bytes the keyspace uses (for INFO `used_memory`).
     pub fn memory_estimate(&self) -> usize {
         let per_key = std::mem::size_of::<Entry>() + 16 + 8;

@@ -16,6 +16,7 @@
 //! own modules beside this one. This module holds what they share: the context, the
 //! one dispatch table, the checks every command passes, and the common errors.
 
+mod databases;
 mod hashes;
 mod keys;
 mod lists;
@@ -24,6 +25,7 @@ mod sets;
 mod strings;
 mod zsets;
 
+use databases::*;
 use hashes::*;
 use keys::*;
 use lists::*;
@@ -47,13 +49,15 @@ use super::scripting::{function, script, unsupported};
 use super::store::{Bytes, Entry, Hasher, Store, Ttl, Value, ZSet};
 use super::Shared;
 
+use std::cell::RefMut;
 use std::collections::{HashMap, VecDeque};
 
 use indexmap::IndexSet;
 
 /// Everything a command may touch.
 pub(crate) struct Ctx<'a, 'n> {
-    pub store: &'a mut Store,
+    /// The client's selected database.
+    pub store: RefMut<'a, Store>,
     /// UNIX ms, read once for the batch.
     pub now: u64,
     pub shared: &'a Shared,
@@ -116,15 +120,11 @@ commands! {
     b"zpopmin" -2 zpopmin;
     b"echo" 2 echo;
     b"quit" -1 quit;
-    b"select" 2 select;
     b"hello" -1 hello;
     b"client" -2 client;
     b"info" -1 info;
     b"config" -2 config;
     b"command" -1 command;
-    b"dbsize" 1 dbsize;
-    b"flushdb" -1 flushdb;
-    b"flushall" -1 flushdb;
     b"time" 1 time;
     b"del" -2 del;
     b"unlink" -2 del;
@@ -207,6 +207,13 @@ commands! {
     b"evalsha_ro" -3 unsupported;
     b"fcall" -3 unsupported;
     b"fcall_ro" -3 unsupported;
+    // Databases (databases.rs).
+    b"select" 2 select;
+    b"dbsize" 1 dbsize;
+    b"flushdb" -1 flushdb;
+    b"flushall" -1 flushall;
+    b"move" 3 move_;
+    b"swapdb" 3 swapdb;
 }
 
 /// Commands a RESP2 client may run while subscribed.

@@ -1,5 +1,5 @@
 //! Connection and server commands: PING, HELLO, CLIENT, INFO, CONFIG, COMMAND,
-//! SELECT, DBSIZE, FLUSHDB, TIME.
+//! RESET, TIME.
 
 use super::*;
 
@@ -32,6 +32,7 @@ pub(super) fn reset(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
     c.client.authenticated = c.shared.requirepass.borrow().is_none();
     c.client.multi = None;
     c.client.record.multi.set(-1);
+    select_db(c, 0);
     reply::simple(out, b"RESET");
 }
 
@@ -42,14 +43,6 @@ pub(super) fn echo(_: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 pub(super) fn quit(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
     reply::ok(out);
     c.close = true;
-}
-
-pub(super) fn select(_: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
-    match parse_i64(a.get(1)) {
-        None => reply::error(out, NOT_INT),
-        Some(0) => reply::ok(out),
-        Some(_) => reply::error(out, b"ERR DB index is out of range"),
-    }
 }
 
 /// The version evloop reports: a Redis 7.0 feature level, marked as not Redis.
@@ -229,17 +222,20 @@ pub(super) fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         );
     }
     if want("clients") {
+        let mut blocked = 0;
+        each_db(c, |_, db| blocked += db.blocked.len());
         section(&mut s, "Clients");
         let _ = write!(
             s,
             "connected_clients:{}\r\nblocked_clients:{}\r\n",
             sh.connected_clients.get(),
-            c.store.blocked.len(),
+            blocked,
         );
     }
     if want("memory") {
         section(&mut s, "Memory");
-        let used = c.store.memory_estimate();
+        let mut used = 0;
+        each_db(c, |_, db| used += db.memory_estimate());
         let _ = write!(
             s,
             "used_memory:{used}\r\nused_memory_human:{:.2}M\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\n",
@@ -251,6 +247,8 @@ pub(super) fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         super::super::aof::info(sh, &mut s);
     }
     if want("stats") {
+        let mut expired = 0;
+        each_db(c, |_, db| expired += db.stats.expired_keys);
         section(&mut s, "Stats");
         let _ = write!(
             s,
@@ -258,21 +256,23 @@ pub(super) fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
              pubsub_channels:{}\r\npubsub_patterns:{}\r\n",
             sh.total_connections.get(),
             sh.total_commands.get(),
-            c.store.stats.expired_keys,
+            expired,
             sh.pubsub.borrow().channel_count(),
             sh.pubsub.borrow().pattern_count(),
         );
     }
     if want("keyspace") {
         section(&mut s, "Keyspace");
-        if !c.store.is_empty() {
-            let _ = write!(
-                s,
-                "db0:keys={},expires={},avg_ttl=0\r\n",
-                c.store.len(),
-                c.store.expires_len()
-            );
-        }
+        each_db(c, |n, db| {
+            if !db.is_empty() {
+                let _ = write!(
+                    s,
+                    "db{n}:keys={},expires={},avg_ttl=0\r\n",
+                    db.len(),
+                    db.expires_len()
+                );
+            }
+        });
     }
     for (title, render) in sh.info_sections.borrow().iter() {
         if want(&title.to_ascii_lowercase()) {
@@ -367,18 +367,6 @@ pub(super) fn command(_: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     } else {
         unknown_subcommand(out, sub, b"COMMAND");
     }
-}
-
-pub(super) fn dbsize(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
-    reply::int(out, c.store.len() as i64);
-}
-
-pub(super) fn flushdb(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
-    if a.len() > 2 || (a.len() == 2 && !eq(a.get(1), b"sync") && !eq(a.get(1), b"async")) {
-        return reply::error(out, SYNTAX);
-    }
-    c.store.clear();
-    reply::ok(out);
 }
 
 pub(super) fn time(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {

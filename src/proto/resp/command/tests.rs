@@ -29,7 +29,10 @@ fn connection_commands() {
     );
     assert_eq!(h.cmd(&["ECHO", "x y"]), bulk("x y"));
     assert_eq!(h.cmd(&["SELECT", "0"]), "+OK\r\n");
-    assert_eq!(h.cmd(&["SELECT", "1"]), "-ERR DB index is out of range\r\n");
+    assert_eq!(
+        h.cmd(&["SELECT", "16"]),
+        "-ERR DB index is out of range\r\n"
+    );
     assert_eq!(h.cmd(&["SELECT", "x"]), NOT_INT);
     assert_eq!(
         h.cmd(&["HELLO", "3"]),

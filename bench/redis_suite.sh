@@ -66,6 +66,10 @@ fi
 [ -f "$tree/tests/test_helper.tcl" ] || die "$src: no tests/test_helper.tcl"
 
 pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+# For a server started with `&`: exec, so that $! is the server itself and the
+# kill at the end reaches it (a function's subshell would be killed instead,
+# leaving the server running with the caller's file descriptors).
+pin_exec() { if command -v taskset >/dev/null; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {
   for _ in $(seq 100); do
@@ -82,7 +86,7 @@ start_kv() {
     bin=$here/target/release/examples/kv
   fi
   port=$(free_port)
-  pin 0 "$bin" --listen "127.0.0.1:$port" >"$out/kv.server.log" 2>&1 &
+  pin_exec 0 "$bin" --listen "127.0.0.1:$port" >"$out/kv.server.log" 2>&1 &
   server_pid=$!
   wait_port "$port" || die "kv did not start (see $out/kv.server.log)"
 }
@@ -91,7 +95,7 @@ start_redis() {
   command -v redis-server >/dev/null || die "redis-server not found (Debian package redis-server)"
   port=$(free_port)
   mkdir -p "$work/redis-dir"
-  pin 0 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+  pin_exec 0 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$work/redis-dir" --daemonize no >"$out/redis.server.log" 2>&1 &
   server_pid=$!
   wait_port "$port" || die "redis-server did not start (see $out/redis.server.log)"

@@ -23,6 +23,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::BuildHasher;
+use std::ops::Bound;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -684,6 +685,31 @@ impl Ord for Score {
     }
 }
 
+/// One end of a score range (`1.5` or the exclusive `(1.5` in Redis's syntax).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreBound {
+    pub value: f64,
+    pub exclusive: bool,
+}
+
+/// One end of a lexicographic range: `-`, `+`, `[member` or `(member`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LexBound {
+    Min,
+    Max,
+    Included(Bytes),
+    Excluded(Bytes),
+}
+
+/// The least score above `v` in [`Score`]'s order (-0 counts as 0).
+fn next_score(v: f64) -> f64 {
+    if v == 0.0 {
+        0.0f64.next_up()
+    } else {
+        v.next_up()
+    }
+}
+
 /// A sorted set: member → score, plus the members ordered by (score, member), which
 /// is Redis's order. Rank queries walk the ordered set (O(rank)), which is simple and
 /// correct; Redis's skiplist answers them in O(log n).
@@ -746,6 +772,81 @@ impl ZSet {
     /// Members with scores in ascending order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> {
         self.order.iter().map(|(s, m)| (&**m, s.0))
+    }
+
+    /// The 0-based rank of `member` in descending order.
+    pub fn rev_rank(&self, member: &[u8]) -> Option<usize> {
+        self.rank(member).map(|r| self.len() - 1 - r)
+    }
+
+    /// Members whose score lies within `min..max` (each end inclusive or not), in
+    /// ascending order; O(log n) to find the start, then one step per member.
+    pub fn range_by_score(
+        &self,
+        min: ScoreBound,
+        max: ScoreBound,
+    ) -> impl DoubleEndedIterator<Item = (&[u8], f64)> {
+        // Every bound is put as (score, empty member), the least key of that score, so
+        // an exclusive end is the next representable score.
+        let low = match (min.value, min.exclusive) {
+            (v, true) if v == f64::INFINITY => None,
+            (v, true) => Some(next_score(v)),
+            (v, false) => Some(v),
+        };
+        let high = match (max.value, max.exclusive) {
+            (v, false) if v == f64::INFINITY => Bound::Unbounded,
+            (v, false) => Bound::Excluded(next_score(v)),
+            (v, true) => Bound::Excluded(v),
+        };
+        let range = low.and_then(|low| {
+            if let Bound::Excluded(high) = high {
+                if Score(low) > Score(high) {
+                    return None;
+                }
+            }
+            let key = |v: f64| (Score(if v == 0.0 { 0.0 } else { v }), Bytes::default());
+            Some(self.order.range((Bound::Included(key(low)), high.map(key))))
+        });
+        range.into_iter().flatten().map(|(s, m)| (&**m, s.0))
+    }
+
+    /// Members within a lexicographic range, ascending. As in Redis the set is meant
+    /// to hold one score only; here the range is taken among the members sharing the
+    /// lowest score.
+    pub fn range_by_lex(
+        &self,
+        min: &LexBound,
+        max: &LexBound,
+    ) -> impl DoubleEndedIterator<Item = (&[u8], f64)> {
+        let range = self.order.first().and_then(|(score, _)| {
+            let at = |m: &[u8]| (*score, Bytes::from(m));
+            let low = match min {
+                LexBound::Min => Bound::Included(at(b"")),
+                LexBound::Included(m) => Bound::Included(at(m)),
+                LexBound::Excluded(m) => Bound::Excluded(at(m)),
+                LexBound::Max => return None,
+            };
+            let high = match max {
+                LexBound::Max if score.0 == f64::INFINITY => Bound::Unbounded,
+                LexBound::Max => Bound::Excluded((Score(next_score(score.0)), Bytes::default())),
+                LexBound::Included(m) => Bound::Included(at(m)),
+                LexBound::Excluded(m) => Bound::Excluded(at(m)),
+                LexBound::Min => return None,
+            };
+            let key = |b: &Bound<(Score, Bytes)>| match b {
+                Bound::Included(k) | Bound::Excluded(k) => Some(k.clone()),
+                Bound::Unbounded => None,
+            };
+            if let (Some(l), Some(h)) = (key(&low), key(&high)) {
+                let both_closed =
+                    matches!(low, Bound::Included(_)) && matches!(high, Bound::Included(_));
+                if l > h || (l == h && !both_closed) {
+                    return None;
+                }
+            }
+            Some(self.order.range((low, high)))
+        });
+        range.into_iter().flatten().map(|(s, m)| (&**m, s.0))
     }
 
     /// Remove and return the member with the lowest score.

@@ -46,7 +46,7 @@ use super::multi::{discard, exec, multi};
 use super::pubsub::{psubscribe, publish, pubsub, punsubscribe, subscribe, unsubscribe};
 use super::reply;
 use super::scripting::{function, script, unsupported};
-use super::store::{Bytes, Entry, Hasher, Store, Ttl, Value, ZSet};
+use super::store::{Bytes, Entry, Hasher, LexBound, ScoreBound, Store, Ttl, Value, ZSet};
 use super::Shared;
 
 use std::cell::RefMut;
@@ -175,6 +175,21 @@ commands! {
     b"zrange" -4 zrange;
     b"zrank" 3 zrank;
     b"zpopmax" -2 zpopmax;
+    // sorted sets: ranges by rank, score and member; counts; increments
+    b"zrevrange" -4 zrevrange;
+    b"zrangebyscore" -4 zrangebyscore;
+    b"zrevrangebyscore" -4 zrevrangebyscore;
+    b"zrangebylex" -4 zrangebylex;
+    b"zrevrangebylex" -4 zrevrangebylex;
+    b"zrangestore" -5 zrangestore;
+    b"zcount" 4 zcount;
+    b"zlexcount" 4 zlexcount;
+    b"zincrby" 4 zincrby;
+    b"zmscore" -3 zmscore;
+    b"zrevrank" 3 zrevrank;
+    b"zremrangebyrank" 4 zremrangebyrank;
+    b"zremrangebyscore" 4 zremrangebyscore;
+    b"zremrangebylex" 4 zremrangebylex;
     b"lmove" 5 lmove;
     b"rpoplpush" 3 rpoplpush;
     b"lmpop" -4 lmpop;

@@ -565,6 +565,164 @@ fn sorted_sets() {
 }
 
 #[test]
+fn sorted_set_ranges() {
+    let mut h = Harness::new();
+    let float_err = "-ERR min or max is not a float\r\n";
+    let lex_err = "-ERR min or max not valid string range item\r\n";
+    h.cmd(&[
+        "ZADD", "z", "-inf", "a", "1", "b", "2", "c", "2", "d", "3", "e", "+inf", "f",
+    ]);
+    assert_eq!(
+        h.cmd(&["ZRANGEBYSCORE", "z", "1", "2"]),
+        arr(&["b", "c", "d"])
+    );
+    assert_eq!(h.cmd(&["ZRANGEBYSCORE", "z", "(1", "(3"]), arr(&["c", "d"]));
+    assert_eq!(
+        h.cmd(&["ZRANGEBYSCORE", "z", "-inf", "+inf"]),
+        arr(&["a", "b", "c", "d", "e", "f"])
+    );
+    assert_eq!(
+        h.cmd(&["ZRANGEBYSCORE", "z", "(-inf", "(inf"]),
+        arr(&["b", "c", "d", "e"])
+    );
+    assert_eq!(h.cmd(&["ZRANGEBYSCORE", "z", "(inf", "+inf"]), "*0\r\n");
+    assert_eq!(h.cmd(&["ZRANGEBYSCORE", "z", "3", "1"]), "*0\r\n");
+    assert_eq!(h.cmd(&["ZRANGEBYSCORE", "z", "(2", "2"]), "*0\r\n");
+    assert_eq!(
+        h.cmd(&[
+            "ZRANGEBYSCORE",
+            "z",
+            "1",
+            "3",
+            "WITHSCORES",
+            "LIMIT",
+            "1",
+            "2"
+        ]),
+        arr(&["c", "2", "d", "2"])
+    );
+    assert_eq!(
+        h.cmd(&["ZRANGEBYSCORE", "z", "1", "3", "LIMIT", "-1", "2"]),
+        "*0\r\n"
+    );
+    assert_eq!(
+        h.cmd(&["ZRANGEBYSCORE", "z", "1", "3", "LIMIT", "3", "-1"]),
+        arr(&["e"])
+    );
+    assert_eq!(
+        h.cmd(&["ZREVRANGEBYSCORE", "z", "2", "(1"]),
+        arr(&["d", "c"])
+    );
+    assert_eq!(
+        h.cmd(&["ZRANGE", "z", "(3", "1", "BYSCORE", "REV", "LIMIT", "0", "1"]),
+        arr(&["d"])
+    );
+    assert_eq!(h.cmd(&["ZRANGEBYSCORE", "z", "nan", "1"]), float_err);
+    assert_eq!(h.cmd(&["ZRANGEBYSCORE", "z", "(x", "1"]), float_err);
+    assert_eq!(
+        h.cmd(&["ZRANGEBYSCORE", "z", "1", "2", "LIMIT", "x", "1"]),
+        NOT_INT
+    );
+    assert_eq!(
+        h.cmd(&["ZRANGEBYSCORE", "z", "1", "2", "LIMIT", "1"]),
+        SYNTAX
+    );
+    assert_eq!(
+        h.cmd(&["ZRANGE", "z", "0", "1", "LIMIT", "0", "1"]),
+        "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX\r\n"
+    );
+    assert_eq!(
+        h.cmd(&["ZREVRANGE", "z", "0", "1", "WITHSCORES"]),
+        arr(&["f", "inf", "e", "3"])
+    );
+    assert_eq!(h.cmd(&["ZCOUNT", "z", "(1", "+inf"]), ":4\r\n");
+    assert_eq!(h.cmd(&["ZCOUNT", "nokey", "0", "1"]), ":0\r\n");
+    assert_eq!(h.cmd(&["ZREVRANK", "z", "f"]), ":0\r\n");
+    assert_eq!(h.cmd(&["ZREVRANK", "z", "a"]), ":5\r\n");
+    assert_eq!(
+        h.cmd(&["ZMSCORE", "z", "b", "nope", "f"]),
+        "*3\r\n$1\r\n1\r\n$-1\r\n$3\r\ninf\r\n"
+    );
+    assert_eq!(h.cmd(&["ZMSCORE", "nokey", "b"]), "*1\r\n$-1\r\n");
+    assert_eq!(h.cmd(&["ZINCRBY", "z", "2.5", "b"]), bulk("3.5"));
+    assert_eq!(h.cmd(&["ZINCRBY", "new", "-1", "m"]), bulk("-1"));
+    assert_eq!(
+        h.cmd(&["ZINCRBY", "z", "x", "b"]),
+        "-ERR value is not a valid float\r\n"
+    );
+    assert_eq!(
+        h.cmd(&["ZINCRBY", "z", "-inf", "f"]),
+        "-ERR resulting score is not a number (NaN)\r\n"
+    );
+    assert_eq!(h.cmd(&["ZINCRBY", "fresh", "+inf", "m"]), bulk("inf"));
+
+    // Lexicographic ranges, on members sharing one score.
+    h.cmd(&[
+        "ZADD", "l", "0", "a", "0", "b", "0", "c", "0", "d", "0", "e",
+    ]);
+    assert_eq!(
+        h.cmd(&["ZRANGEBYLEX", "l", "-", "+"]),
+        arr(&["a", "b", "c", "d", "e"])
+    );
+    assert_eq!(h.cmd(&["ZRANGEBYLEX", "l", "[b", "(d"]), arr(&["b", "c"]));
+    assert_eq!(h.cmd(&["ZRANGEBYLEX", "l", "(b", "[b"]), "*0\r\n");
+    assert_eq!(h.cmd(&["ZRANGEBYLEX", "l", "[b", "[b"]), arr(&["b"]));
+    assert_eq!(h.cmd(&["ZRANGEBYLEX", "l", "+", "-"]), "*0\r\n");
+    assert_eq!(
+        h.cmd(&["ZRANGEBYLEX", "l", "-", "+", "LIMIT", "1", "2"]),
+        arr(&["b", "c"])
+    );
+    assert_eq!(
+        h.cmd(&["ZREVRANGEBYLEX", "l", "(d", "-"]),
+        arr(&["c", "b", "a"])
+    );
+    assert_eq!(
+        h.cmd(&["ZRANGE", "l", "[c", "-", "BYLEX", "REV"]),
+        arr(&["c", "b", "a"])
+    );
+    assert_eq!(h.cmd(&["ZLEXCOUNT", "l", "(a", "+"]), ":4\r\n");
+    assert_eq!(h.cmd(&["ZRANGEBYLEX", "l", "b", "+"]), lex_err);
+    assert_eq!(
+        h.cmd(&["ZRANGEBYLEX", "l", "-", "+", "WITHSCORES"]),
+        "-ERR syntax error, WITHSCORES not supported in combination with BYLEX\r\n"
+    );
+
+    // ZRANGESTORE replaces the destination, or deletes it for an empty result.
+    h.cmd(&["SET", "dst", "v"]);
+    assert_eq!(h.cmd(&["ZRANGESTORE", "dst", "l", "1", "2"]), ":2\r\n");
+    assert_eq!(h.cmd(&["ZRANGE", "dst", "0", "-1"]), arr(&["b", "c"]));
+    assert_eq!(
+        h.cmd(&["ZRANGESTORE", "dst", "z", "5", "+inf", "BYSCORE"]),
+        ":1\r\n"
+    );
+    assert_eq!(
+        h.cmd(&["ZRANGE", "dst", "0", "-1", "WITHSCORES"]),
+        arr(&["f", "inf"])
+    );
+    assert_eq!(
+        h.cmd(&["ZRANGESTORE", "dst", "z", "0", "1", "WITHSCORES"]),
+        SYNTAX
+    );
+    assert_eq!(h.cmd(&["ZRANGESTORE", "dst", "nokey", "0", "-1"]), ":0\r\n");
+    assert_eq!(h.cmd(&["EXISTS", "dst"]), ":0\r\n");
+
+    // Removing ranges.
+    assert_eq!(h.cmd(&["ZREMRANGEBYLEX", "l", "[b", "[c"]), ":2\r\n");
+    assert_eq!(h.cmd(&["ZREMRANGEBYRANK", "l", "-1", "-1"]), ":1\r\n");
+    assert_eq!(h.cmd(&["ZRANGE", "l", "0", "-1"]), arr(&["a", "d"]));
+    assert_eq!(h.cmd(&["ZREMRANGEBYRANK", "l", "5", "9"]), ":0\r\n");
+    assert_eq!(h.cmd(&["ZREMRANGEBYSCORE", "z", "(1", "3.5"]), ":4\r\n");
+    assert_eq!(h.cmd(&["ZRANGE", "z", "0", "-1"]), arr(&["a", "f"]));
+    assert_eq!(h.cmd(&["ZREMRANGEBYSCORE", "z", "-inf", "+inf"]), ":2\r\n");
+    assert_eq!(h.cmd(&["EXISTS", "z"]), ":0\r\n");
+    assert_eq!(h.cmd(&["ZREMRANGEBYSCORE", "l", "x", "1"]), float_err);
+    h.cmd(&["SET", "s", "v"]);
+    assert_eq!(h.cmd(&["ZRANGEBYSCORE", "s", "0", "1"]), WT);
+    assert_eq!(h.cmd(&["ZINCRBY", "s", "1", "m"]), WT);
+    assert_eq!(h.cmd(&["ZREMRANGEBYRANK", "s", "0", "1"]), WT);
+}
+
+#[test]
 fn inline_commands() {
     let mut h = Harness::new();
     let (r, _) = h.raw(b"SET greeting \"hello world\"\r\nGET greeting\nPING\r\n");

@@ -20,6 +20,25 @@ pub(super) fn zset<'s>(
     }
 }
 
+/// The sorted set at `key`, created empty if absent (the caller removes it again if
+/// it stays empty); `None` after replying WRONGTYPE.
+fn zset_or_create<'s>(
+    c: &'s mut Ctx<'_, '_>,
+    key: &[u8],
+    out: &mut Vec<u8>,
+) -> Option<&'s mut ZSet> {
+    let e = c
+        .store
+        .get_or_insert_with(key, c.now, || Value::ZSet(Box::default()));
+    match &mut e.value {
+        Value::ZSet(z) => Some(z),
+        _ => {
+            reply::error(out, WRONGTYPE);
+            None
+        }
+    }
+}
+
 pub(super) fn zadd(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
         (false, false, false, false, false, false);
@@ -83,11 +102,8 @@ pub(super) fn zadd(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             reply::int(out, 0)
         };
     }
-    let e = c
-        .store
-        .get_or_insert_with(key, c.now, || Value::ZSet(Box::default()));
-    let Value::ZSet(z) = &mut e.value else {
-        return reply::error(out, WRONGTYPE);
+    let Some(z) = zset_or_create(c, key, out) else {
+        return;
     };
     let (mut added, mut updated) = (0, 0);
     let mut incr_result = None;
@@ -171,50 +187,6 @@ pub(super) fn zrem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, n as i64);
 }
 
-pub(super) fn zrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
-    let (Some(start), Some(end)) = (parse_i64(a.get(2)), parse_i64(a.get(3))) else {
-        // Redis parses the options first; a BYSCORE range is not an integer.
-        if a.iter_from(4).any(|o| eq(o, b"byscore") || eq(o, b"bylex")) {
-            return reply::error(out, b"ERR BYSCORE and BYLEX ranges are not supported");
-        }
-        return reply::error(out, NOT_INT);
-    };
-    let (mut rev, mut scores) = (false, false);
-    for o in a.iter_from(4) {
-        if eq(o, b"rev") {
-            rev = true;
-        } else if eq(o, b"withscores") {
-            scores = true;
-        } else if eq(o, b"byscore") || eq(o, b"bylex") {
-            return reply::error(out, b"ERR BYSCORE and BYLEX ranges are not supported");
-        } else {
-            return reply::error(out, SYNTAX);
-        }
-    }
-    let Ok(z) = zset(c, a.get(1), out) else {
-        return;
-    };
-    let Some(z) = z else {
-        return reply::array(out, 0);
-    };
-    let Some((s, e)) = range(start, end, z.len()) else {
-        return reply::array(out, 0);
-    };
-    let n = e - s + 1;
-    reply::array(out, if scores { 2 * n } else { n });
-    let mut emit = |(m, sc): (&[u8], f64)| {
-        reply::bulk(out, m);
-        if scores {
-            reply::double(out, sc);
-        }
-    };
-    if rev {
-        z.iter().rev().skip(s).take(n).for_each(&mut emit);
-    } else {
-        z.iter().skip(s).take(n).for_each(&mut emit);
-    }
-}
-
 pub(super) fn zrank(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let m = a.get(2);
     if let Ok(z) = zset(c, a.get(1), out) {
@@ -256,4 +228,350 @@ pub(super) fn zpopmin(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 
 pub(super) fn zpopmax(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     zpop_generic(c, a, out, true)
+}
+
+const NOT_FLOAT_RANGE: &[u8] = b"ERR min or max is not a float";
+const NOT_LEX_RANGE: &[u8] = b"ERR min or max not valid string range item";
+
+/// A score bound as Redis's `zslParseRange` reads it: `(` makes it exclusive; NaN is
+/// refused.
+fn score_bound(a: &[u8]) -> Option<ScoreBound> {
+    let (exclusive, num) = match a.strip_prefix(b"(") {
+        Some(rest) => (true, rest),
+        None => (false, a),
+    };
+    parse_f64(num).map(|value| ScoreBound { value, exclusive })
+}
+
+/// A lexicographic bound: `-`, `+`, `[member` or `(member`.
+fn lex_bound(a: &[u8]) -> Option<LexBound> {
+    match a {
+        b"-" => Some(LexBound::Min),
+        b"+" => Some(LexBound::Max),
+        [b'[', m @ ..] => Some(LexBound::Included(m.into())),
+        [b'(', m @ ..] => Some(LexBound::Excluded(m.into())),
+        _ => None,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum RangeKind {
+    Rank,
+    Score,
+    Lex,
+}
+
+/// A parsed range: ranks, scores or members.
+enum Parsed {
+    Rank(i64, i64),
+    Score(ScoreBound, ScoreBound),
+    Lex(LexBound, LexBound),
+}
+
+/// Parse `lo`, `hi` as a range of `kind`; `None` after replying Redis's error.
+fn parse_range(kind: RangeKind, lo: &[u8], hi: &[u8], out: &mut Vec<u8>) -> Option<Parsed> {
+    let parsed = match kind {
+        RangeKind::Rank => parse_i64(lo)
+            .zip(parse_i64(hi))
+            .map(|(s, e)| Parsed::Rank(s, e))
+            .ok_or(NOT_INT),
+        RangeKind::Score => score_bound(lo)
+            .zip(score_bound(hi))
+            .map(|(s, e)| Parsed::Score(s, e))
+            .ok_or(NOT_FLOAT_RANGE),
+        RangeKind::Lex => lex_bound(lo)
+            .zip(lex_bound(hi))
+            .map(|(s, e)| Parsed::Lex(s, e))
+            .ok_or(NOT_LEX_RANGE),
+    };
+    parsed.map_err(|e| reply::error(out, e)).ok()
+}
+
+/// How a range command was called: where its key is, whether it stores, and what its
+/// name fixes (ZRANGEBYSCORE fixes the kind, ZREVRANGE the direction).
+struct RangeCall {
+    key_at: usize,
+    store: bool,
+    kind: Option<RangeKind>,
+    rev: Option<bool>,
+}
+
+/// ZRANGE and its relatives, as Redis's `zrangeGenericCommand`: options first (in any
+/// order), then the range, then the reply or the stored result.
+fn zrange_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, call: RangeCall) {
+    let RangeCall {
+        key_at,
+        store,
+        mut kind,
+        mut rev,
+    } = call;
+    let (mut withscores, mut offset, mut limit) = (false, 0i64, -1i64);
+    let mut j = key_at + 3;
+    while j < a.len() {
+        let o = a.get(j);
+        let left = a.len() - j - 1;
+        if !store && eq(o, b"withscores") {
+            withscores = true;
+        } else if eq(o, b"limit") && left >= 2 {
+            let (Some(off), Some(lim)) = (parse_i64(a.get(j + 1)), parse_i64(a.get(j + 2))) else {
+                return reply::error(out, NOT_INT);
+            };
+            (offset, limit) = (off, lim);
+            j += 2;
+        } else if rev.is_none() && eq(o, b"rev") {
+            rev = Some(true);
+        } else if kind.is_none() && eq(o, b"bylex") {
+            kind = Some(RangeKind::Lex);
+        } else if kind.is_none() && eq(o, b"byscore") {
+            kind = Some(RangeKind::Score);
+        } else {
+            return reply::error(out, SYNTAX);
+        }
+        j += 1;
+    }
+    let rev = rev.unwrap_or(false);
+    let kind = kind.unwrap_or(RangeKind::Rank);
+    if limit != -1 && kind == RangeKind::Rank {
+        return reply::error(
+            out,
+            b"ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+        );
+    }
+    if withscores && kind == RangeKind::Lex {
+        return reply::error(
+            out,
+            b"ERR syntax error, WITHSCORES not supported in combination with BYLEX",
+        );
+    }
+    // A reverse score or lex range is given as max, min.
+    let (lo, hi) = if rev && kind != RangeKind::Rank {
+        (a.get(key_at + 2), a.get(key_at + 1))
+    } else {
+        (a.get(key_at + 1), a.get(key_at + 2))
+    };
+    let Some(parsed) = parse_range(kind, lo, hi, out) else {
+        return;
+    };
+    let Ok(z) = zset(c, a.get(key_at), out) else {
+        return;
+    };
+    // A negative offset selects nothing; a negative limit means no limit.
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    let take = usize::try_from(limit).unwrap_or(usize::MAX);
+    let picked: Vec<(&[u8], f64)> = match (z, parsed) {
+        (None, _) => Vec::new(),
+        (Some(z), Parsed::Rank(start, end)) => match range(start, end, z.len()) {
+            None => Vec::new(),
+            Some((s, e)) if rev => z.iter().rev().skip(s).take(e - s + 1).collect(),
+            Some((s, e)) => z.iter().skip(s).take(e - s + 1).collect(),
+        },
+        (Some(z), Parsed::Score(min, max)) if rev => z
+            .range_by_score(min, max)
+            .rev()
+            .skip(skip)
+            .take(take)
+            .collect(),
+        (Some(z), Parsed::Score(min, max)) => {
+            z.range_by_score(min, max).skip(skip).take(take).collect()
+        }
+        (Some(z), Parsed::Lex(min, max)) if rev => z
+            .range_by_lex(&min, &max)
+            .rev()
+            .skip(skip)
+            .take(take)
+            .collect(),
+        (Some(z), Parsed::Lex(min, max)) => {
+            z.range_by_lex(&min, &max).skip(skip).take(take).collect()
+        }
+    };
+    if store {
+        let mut result = ZSet::default();
+        for (m, s) in picked {
+            result.insert(m, s);
+        }
+        let dst = a.get(1);
+        let n = result.len();
+        if n == 0 {
+            c.store.remove(dst, c.now);
+        } else {
+            c.store.insert(dst, Value::ZSet(Box::new(result)), 0);
+        }
+        return reply::int(out, n as i64);
+    }
+    reply::array(
+        out,
+        if withscores {
+            2 * picked.len()
+        } else {
+            picked.len()
+        },
+    );
+    for (m, s) in picked {
+        reply::bulk(out, m);
+        if withscores {
+            reply::double(out, s);
+        }
+    }
+}
+
+pub(super) fn zrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let call = RangeCall {
+        key_at: 1,
+        store: false,
+        kind: None,
+        rev: None,
+    };
+    zrange_generic(c, a, out, call)
+}
+
+pub(super) fn zrangestore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let call = RangeCall {
+        key_at: 2,
+        store: true,
+        kind: None,
+        rev: None,
+    };
+    zrange_generic(c, a, out, call)
+}
+
+/// The fixed-form relatives of ZRANGE: (kind, reverse).
+fn zrange_fixed(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind: RangeKind, rev: bool) {
+    let call = RangeCall {
+        key_at: 1,
+        store: false,
+        kind: Some(kind),
+        rev: Some(rev),
+    };
+    zrange_generic(c, a, out, call)
+}
+
+pub(super) fn zrevrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    zrange_fixed(c, a, out, RangeKind::Rank, true)
+}
+
+pub(super) fn zrangebyscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    zrange_fixed(c, a, out, RangeKind::Score, false)
+}
+
+pub(super) fn zrevrangebyscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    zrange_fixed(c, a, out, RangeKind::Score, true)
+}
+
+pub(super) fn zrangebylex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    zrange_fixed(c, a, out, RangeKind::Lex, false)
+}
+
+pub(super) fn zrevrangebylex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    zrange_fixed(c, a, out, RangeKind::Lex, true)
+}
+
+pub(super) fn zcount(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let (Some(min), Some(max)) = (score_bound(a.get(2)), score_bound(a.get(3))) else {
+        return reply::error(out, NOT_FLOAT_RANGE);
+    };
+    if let Ok(z) = zset(c, a.get(1), out) {
+        reply::int(
+            out,
+            z.map_or(0, |z| z.range_by_score(min, max).count()) as i64,
+        );
+    }
+}
+
+pub(super) fn zlexcount(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let (Some(min), Some(max)) = (lex_bound(a.get(2)), lex_bound(a.get(3))) else {
+        return reply::error(out, NOT_LEX_RANGE);
+    };
+    if let Ok(z) = zset(c, a.get(1), out) {
+        reply::int(
+            out,
+            z.map_or(0, |z| z.range_by_lex(&min, &max).count()) as i64,
+        );
+    }
+}
+
+pub(super) fn zincrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let Some(by) = parse_f64(a.get(2)) else {
+        return reply::error(out, NOT_FLOAT);
+    };
+    let (key, member) = (a.get(1), a.get(3));
+    let Some(z) = zset_or_create(c, key, out) else {
+        return;
+    };
+    let score = z.score(member).unwrap_or(0.0) + by;
+    if score.is_nan() {
+        if z.len() == 0 {
+            c.store.remove_if_empty(key);
+        }
+        return reply::error(out, b"ERR resulting score is not a number (NaN)");
+    }
+    z.insert(member, score);
+    reply::double(out, score);
+}
+
+pub(super) fn zmscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    if let Ok(z) = zset(c, a.get(1), out) {
+        reply::array(out, a.len() - 2);
+        for m in a.iter_from(2) {
+            match z.as_ref().and_then(|z| z.score(m)) {
+                Some(s) => reply::double(out, s),
+                None => reply::nil(out),
+            }
+        }
+    }
+}
+
+pub(super) fn zrevrank(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let m = a.get(2);
+    if let Ok(z) = zset(c, a.get(1), out) {
+        match z.and_then(|z| z.rev_rank(m)) {
+            Some(r) => reply::int(out, r as i64),
+            None => reply::nil(out),
+        }
+    }
+}
+
+/// ZREMRANGEBYRANK|SCORE|LEX: parse the range, remove what it selects.
+fn zremrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind: RangeKind) {
+    let Some(parsed) = parse_range(kind, a.get(2), a.get(3), out) else {
+        return;
+    };
+    let key = a.get(1);
+    let Ok(z) = zset(c, key, out) else {
+        return;
+    };
+    let Some(z) = z else {
+        return reply::int(out, 0);
+    };
+    let doomed: Vec<Bytes> = match parsed {
+        Parsed::Rank(start, end) => match range(start, end, z.len()) {
+            Some((s, e)) => z
+                .iter()
+                .skip(s)
+                .take(e - s + 1)
+                .map(|(m, _)| m.into())
+                .collect(),
+            None => Vec::new(),
+        },
+        Parsed::Score(min, max) => z.range_by_score(min, max).map(|(m, _)| m.into()).collect(),
+        Parsed::Lex(min, max) => z.range_by_lex(&min, &max).map(|(m, _)| m.into()).collect(),
+    };
+    for m in &doomed {
+        z.remove(m);
+    }
+    if z.len() == 0 {
+        c.store.remove_if_empty(key);
+    }
+    reply::int(out, doomed.len() as i64);
+}
+
+pub(super) fn zremrangebyrank(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    zremrange(c, a, out, RangeKind::Rank)
+}
+
+pub(super) fn zremrangebyscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    zremrange(c, a, out, RangeKind::Score)
+}
+
+pub(super) fn zremrangebylex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    zremrange(c, a, out, RangeKind::Lex)
 }

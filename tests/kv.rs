@@ -301,3 +301,27 @@ fn blocked_clients_wait_in_their_own_database_and_swapdb_or_move_wakes_them() {
     assert_eq!(c.cmd(&[b"DBSIZE"]), Reply::Int(0));
     await_blocked(&mut c, 0);
 }
+
+#[test]
+fn a_push_inside_exec_to_another_database_wakes_its_blocked_client() {
+    let server = kv_server();
+    let mut c = Client::connect(server.tcp());
+    let mut in3 = Client::connect(server.tcp());
+    assert_eq!(in3.cmd(&[b"SELECT", b"3"]), ok());
+    in3.send(&encode(&[b"BLPOP", b"q", b"0"]));
+    await_blocked(&mut c, 1);
+    assert_eq!(c.cmd(&[b"MULTI"]), ok());
+    for cmd in [
+        &[&b"SELECT"[..], b"3"][..],
+        &[b"RPUSH", b"q", b"x"],
+        &[b"SELECT", b"0"],
+    ] {
+        assert_eq!(c.cmd(cmd), Reply::Simple("QUEUED".into()));
+    }
+    assert_eq!(
+        c.cmd(&[b"EXEC"]),
+        Reply::Array(Some(vec![ok(), Reply::Int(1), ok()]))
+    );
+    assert_eq!(in3.read(), Reply::Array(Some(vec![bulk("q"), bulk("x")])));
+    await_blocked(&mut c, 0);
+}

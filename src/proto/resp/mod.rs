@@ -79,6 +79,9 @@ impl Default for KvConfig {
 pub(crate) struct Shared {
     /// The databases, `SELECT 0` to `SELECT 15`; each a keyspace of its own.
     dbs: Box<[RefCell<Store>]>,
+    /// A command switched away from a database whose keys blocked clients wait on
+    /// had just been filled (SELECT inside EXEC): serve every database after it.
+    left_ready: Cell<bool>,
     config: KvConfig,
     clock: fn() -> u64,
     started_ms: u64,
@@ -160,6 +163,7 @@ impl KvService {
         KvService {
             shared: Rc::new(Shared {
                 dbs: (0..DATABASES).map(|_| RefCell::new(Store::new())).collect(),
+                left_ready: Cell::new(false),
                 config,
                 clock,
                 started_ms: clock(),
@@ -664,6 +668,14 @@ impl Session for KvSession {
                         blocking::serve_ready(&mut ctx.store, now, ctx.net, shared);
                     }
                     drop(ctx);
+                    if shared.left_ready.take() {
+                        for db in shared.dbs.iter() {
+                            let mut store = db.borrow_mut();
+                            if !store.ready.is_empty() {
+                                blocking::serve_ready(&mut store, now, net, shared);
+                            }
+                        }
+                    }
                     if close {
                         next = Next::Close;
                         break;

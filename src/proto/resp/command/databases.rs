@@ -38,6 +38,10 @@ fn reachable(c: &Ctx<'_, '_>, n: usize) -> bool {
 /// Make database `n` the client's (SELECT, RESET).
 pub(super) fn select_db(c: &mut Ctx<'_, '_>, n: usize) {
     if n != c.client.db {
+        if !c.store.ready.is_empty() {
+            // Served once the command (an EXEC) is over, as Redis does.
+            c.shared.left_ready.set(true);
+        }
         c.store = c.shared.db(n).borrow_mut();
         c.client.db = n;
         c.client.record.db.set(n);

@@ -138,6 +138,22 @@ pub(crate) trait Transport: Read + Write {
     fn write_more(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.write(buf)
     }
+    /// Bytes the transport itself holds for the socket (a TLS layer's encrypted
+    /// records): they count as pending output, and `flush` writes them (a full
+    /// socket: `WouldBlock`). A transport with such a buffer refuses writes while
+    /// it is not empty, so it stays bounded.
+    fn has_buffered_output(&self) -> bool {
+        false
+    }
+    /// A handshake (TLS) runs: nothing the session wrote can be sent yet, and the
+    /// handshake timeout applies.
+    fn handshaking(&self) -> bool {
+        false
+    }
+    /// The connection closes in order without having shut down writing (the
+    /// peer finished first): a TLS layer sends `close_notify`, so the peer can
+    /// tell the end from a truncation. Best effort; the socket closes next.
+    fn close_in_order(&mut self) {}
 }
 
 /// Limits the reactor applies to every connection.
@@ -151,6 +167,7 @@ pub(crate) struct Limits {
     pub(crate) request_timeout: Option<Duration>,
     pub(crate) linger_timeout: Duration,
     pub(crate) connect_timeout: Duration,
+    pub(crate) handshake_timeout: Duration,
     pub(crate) push_limit: OutputLimit,
 }
 
@@ -165,6 +182,7 @@ impl Limits {
             request_timeout: config.request_timeout,
             linger_timeout: config.linger_timeout,
             connect_timeout: config.connect_timeout,
+            handshake_timeout: config.handshake_timeout,
             push_limit: config.push_output_limit,
         }
     }
@@ -378,14 +396,16 @@ impl<T: Transport> Conn<T> {
         }
         match (early, result) {
             (Some(drive), _) => drive,
-            (None, Err(e)) => {
-                log::debug!("connection error: {e}");
-                io.stats.io_errors += 1;
-                Drive::Close(CloseReason::IoError)
-            }
+            (None, Err(e)) => self.io_failed(&e, io.stats),
             (None, Ok(again)) if again || self.waits_for_drain() => Drive::Again,
             (None, Ok(_)) => self.finish_state(),
         }
+    }
+
+    /// An orderly close (not an error, a timeout or an abort) is about to drop
+    /// the socket.
+    pub(crate) fn close_in_order(&mut self) {
+        self.stream.close_in_order();
     }
 
     /// The connection is closed: the session's last call.
@@ -793,10 +813,18 @@ impl<T: Transport> Conn<T> {
     }
 
     /// Output owed and not yet sent: unsent bytes and the files queued behind them.
+    /// What the transport holds itself (TLS records) counts as one byte: its size
+    /// is bounded by the transport, and only whether it is empty matters here.
     pub(crate) fn pending_output(&self) -> usize {
         let queued = self.extra.as_ref().map_or(0, |e| e.queued);
         (self.output.len() - self.sent)
             .saturating_add(usize::try_from(queued).unwrap_or(usize::MAX))
+            .saturating_add(usize::from(self.stream.has_buffered_output()))
+    }
+
+    /// A handshake (TLS) is still running.
+    pub(crate) fn handshaking(&self) -> bool {
+        self.stream.handshaking()
     }
 
     /// Output bytes held in memory (the files being sent are not).
@@ -943,6 +971,15 @@ impl<T: Transport> Conn<T> {
             // Waiting on other connections (a subscriber, a blocked client):
             // silence is expected.
             State::Open if self.is_waiting() => None,
+            // A TLS handshake that does not finish in time (slowloris on the
+            // handshake) ends, whatever the idle timeout.
+            State::Open if self.stream.handshaking() => {
+                let handshake = self.mark + limits.handshake_timeout;
+                Some(match limits.idle_timeout {
+                    Some(t) => handshake.min(self.last_active + t),
+                    None => handshake,
+                })
+            }
             // A partial request we are reading (not one we stopped reading because
             // of backpressure or a stream): the request timeout runs from its first
             // byte and is not extended by further dribbles (slowloris); the idle
@@ -988,12 +1025,20 @@ impl<T: Transport> Conn<T> {
         }
         match result {
             Ok(drive) => drive,
-            Err(e) => {
-                log::debug!("connection error: {e}");
-                io.stats.io_errors += 1;
-                Drive::Close(CloseReason::IoError)
-            }
+            Err(e) => self.io_failed(&e, io.stats),
         }
+    }
+
+    /// A read or write failed: count it (a failed TLS handshake apart) and close.
+    fn io_failed(&self, e: &io::Error, stats: &mut Stats) -> Drive {
+        if self.stream.handshaking() {
+            log::debug!("conn {}: TLS handshake failed: {e}", self.id);
+            stats.tls_handshake_errors += 1;
+        } else {
+            log::debug!("conn {}: connection error: {e}", self.id);
+            stats.io_errors += 1;
+        }
+        Drive::Close(CloseReason::IoError)
     }
 
     fn drive_inner(&mut self, io: &mut Io<'_>) -> io::Result<Drive> {
@@ -1169,7 +1214,26 @@ impl<T: Transport> Conn<T> {
     }
 
     /// One `read` into the shared scratch buffer, with its bookkeeping.
+    /// One read (see [`Conn::read_plain`]), and the TLS handshake's end if it
+    /// brought it: output the session wrote meanwhile may go now.
     fn read_some(&mut self, io: &mut Io<'_>) -> io::Result<ReadResult> {
+        if !self.stream.handshaking() {
+            return self.read_plain(io);
+        }
+        let result = self.read_plain(io);
+        if !self.stream.handshaking() {
+            io.stats.tls_handshakes += 1;
+            // Writes refused during the handshake left the flag set with no
+            // WRITABLE edge to come.
+            self.write_blocked = false;
+        } else if matches!(result, Ok(ReadResult::Eof)) {
+            log::debug!("conn {}: closed during the TLS handshake", self.id);
+            io.stats.tls_handshake_errors += 1;
+        }
+        result
+    }
+
+    fn read_plain(&mut self, io: &mut Io<'_>) -> io::Result<ReadResult> {
         loop {
             io.stats.reads += 1;
             let n = match self.stream.read(io.scratch) {
@@ -1474,6 +1538,9 @@ impl<T: Transport> Conn<T> {
     /// Write our own tail, then what is queued behind it, until the socket is full
     /// or everything is sent.
     fn flush(&mut self, io: &mut Io<'_>) -> io::Result<()> {
+        if !self.flush_transport(io.stats)? {
+            return Ok(());
+        }
         loop {
             if self.write_blocked {
                 return Ok(());
@@ -1593,6 +1660,21 @@ impl<T: Transport> Conn<T> {
     /// Write as much of `buf` as the socket takes now. A short write means the
     /// send buffer is full, so we stop there (and write nothing more until a
     /// WRITABLE edge) instead of making a call that would only return `WouldBlock`.
+    /// Write what the transport holds itself (TLS records) first. Returns whether
+    /// the socket may take more.
+    fn flush_transport(&mut self, stats: &mut Stats) -> io::Result<bool> {
+        while self.stream.has_buffered_output() && !self.write_blocked {
+            stats.writes += 1;
+            match self.stream.flush() {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.write_blocked = true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(!self.write_blocked)
+    }
+
     fn write(&mut self, buf: &[u8], stats: &mut Stats) -> io::Result<usize> {
         self.write_with(buf, stats, false)
     }
@@ -1624,6 +1706,11 @@ impl<T: Transport> Conn<T> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
+        }
+        // The transport took everything but could not write all of it (TLS
+        // records queued): the socket is full.
+        if self.stream.has_buffered_output() {
+            self.write_blocked = true;
         }
         Ok(written)
     }

@@ -89,6 +89,8 @@ mod splice;
 mod stats;
 mod stream;
 mod timer;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod udp;
 
 pub use reactor::{Config, Handle, Reactor};

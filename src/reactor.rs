@@ -107,6 +107,11 @@ pub struct Config {
     /// rest — it spins a CPU for up to a millisecond before each timer. Meant for
     /// load generators that send on a schedule, not for servers.
     pub precise_timers: bool,
+    /// How long a TLS handshake may take from accept (or connect) to its end
+    /// before the connection is closed: a client that opens connections and
+    /// stalls in the handshake (slowloris) holds nothing longer. Also bounded by
+    /// `idle_timeout`.
+    pub handshake_timeout: Duration,
 }
 
 impl Default for Config {
@@ -129,6 +134,7 @@ impl Default for Config {
             events_capacity: 1024,
             push_output_limit: OutputLimit::default(),
             precise_timers: false,
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -184,6 +190,9 @@ struct Listener {
     pending: bool,
     /// Accepting paused after an error such as EMFILE, until this instant.
     paused_until: Option<Instant>,
+    /// Connections accepted here speak TLS with this config.
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 enum Endpoint {
@@ -198,6 +207,16 @@ enum Endpoint {
 fn tick_interval(interval: Duration) -> Duration {
     interval.max(Duration::from_millis(1))
 }
+
+/// What an outbound TLS connection needs: the config and the server's name.
+#[cfg(feature = "tls")]
+type ClientTls = (
+    Arc<rustls::ClientConfig>,
+    rustls::pki_types::ServerName<'static>,
+);
+/// Without TLS there is no outbound TLS connection.
+#[cfg(not(feature = "tls"))]
+type ClientTls = std::convert::Infallible;
 
 /// A single-threaded event loop serving TCP listeners and UDP sockets.
 pub struct Reactor {
@@ -306,6 +325,26 @@ impl Reactor {
         Ok(addr)
     }
 
+    /// Serve `service` over TLS on `listener`: each accepted connection does a
+    /// handshake with `config` (see [`tls::server_config`](crate::tls::server_config)),
+    /// then its session reads and writes plaintext as on a plain listener. A
+    /// handshake that fails or outlasts [`Config::handshake_timeout`] closes the
+    /// connection (counted in [`Stats`]). Returns the bound address.
+    #[cfg(feature = "tls")]
+    pub fn add_tls_listener(
+        &mut self,
+        listener: TcpListener,
+        config: Arc<rustls::ServerConfig>,
+        service: impl StreamService + 'static,
+    ) -> io::Result<SocketAddr> {
+        let addr = listener.local_addr()?;
+        self.add_listener(ListenSocket::Tcp(listener), Box::new(service))?;
+        if let Some(Endpoint::Tcp(l)) = self.endpoints.last_mut() {
+            l.tls = Some(config);
+        }
+        Ok(addr)
+    }
+
     /// Serve `service` on the Unix-domain stream `listener` (see
     /// [`net::bind_unix`](crate::net::bind_unix)). Its connections are served like
     /// TCP ones; sessions are opened with
@@ -347,6 +386,8 @@ impl Reactor {
             service: self.services.len() - 1,
             pending: false,
             paused_until: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }));
         Ok(())
     }
@@ -388,7 +429,25 @@ impl Reactor {
     /// refused or takes longer than [`Config::connect_timeout`]. An error here
     /// means the socket could not even be created (e.g. out of descriptors).
     pub fn connect(&mut self, addr: SocketAddr, session: Box<dyn Session>) -> io::Result<()> {
-        self.start_connect(addr, session)
+        self.start_connect(addr, session, None)
+            .map(|_| ())
+            .map_err(|(e, _)| e)
+    }
+
+    /// [`connect`](Self::connect), then a TLS handshake with `config` for the
+    /// server `name` (checked against its certificate). The session hears
+    /// `on_connected` once the TCP connection is up and may write at once: what it
+    /// writes goes out when the handshake ends, which
+    /// [`Config::handshake_timeout`] bounds.
+    #[cfg(feature = "tls")]
+    pub fn connect_tls(
+        &mut self,
+        addr: SocketAddr,
+        config: Arc<rustls::ClientConfig>,
+        name: rustls::pki_types::ServerName<'static>,
+        session: Box<dyn Session>,
+    ) -> io::Result<()> {
+        self.start_connect(addr, session, Some((config, name)))
             .map(|_| ())
             .map_err(|(e, _)| e)
     }
@@ -399,6 +458,7 @@ impl Reactor {
         &mut self,
         addr: SocketAddr,
         session: Box<dyn Session>,
+        tls: Option<ClientTls>,
     ) -> Result<ConnId, (io::Error, Box<dyn Session>)> {
         let stream = match TcpStream::connect(addr) {
             Ok(stream) => stream,
@@ -407,7 +467,14 @@ impl Reactor {
         if let Err(e) = stream.set_nodelay(true) {
             log::debug!("TCP_NODELAY to {addr}: {e}");
         }
-        let mut stream = Stream::Tcp(stream);
+        let mut stream = match tls {
+            None => Stream::Tcp(stream),
+            #[cfg(feature = "tls")]
+            Some((config, name)) => match crate::tls::TlsStream::client(stream, config, name) {
+                Ok(tls) => Stream::Tls(Box::new(tls)),
+                Err(e) => return Err((e, session)),
+            },
+        };
         let now = Instant::now();
         let key = self.conns.vacant_key();
         if let Err(e) = self.poll.registry().register(
@@ -803,7 +870,7 @@ impl Reactor {
     fn apply_effect(&mut self, effect: Effect, now: Instant) {
         match effect {
             Effect::Connect { addr, session } => {
-                if let Err((e, mut session)) = self.start_connect(addr, session) {
+                if let Err((e, mut session)) = self.start_connect(addr, session, None) {
                     log::debug!("connect to {addr}: {e}");
                     self.stats.connect_errors += 1;
                     // The connection never existed: its session hears of it under
@@ -892,6 +959,9 @@ impl Reactor {
             return;
         }
         log::debug!("connection {} closed: {reason:?}", conn.id);
+        if reason == CloseReason::Done {
+            conn.close_in_order();
+        }
         conn.mark_closed();
         self.links.slots[key].open = false;
         let now = Instant::now();
@@ -995,6 +1065,17 @@ impl Reactor {
                 }
             };
             let service = listener.service;
+            #[cfg(feature = "tls")]
+            if let Some(config) = &listener.tls {
+                stream = match stream.with_tls(config) {
+                    Ok(tls) => tls,
+                    Err(e) => {
+                        log::warn!("TLS for the connection from {peer}: {e}");
+                        self.stats.tls_handshake_errors += 1;
+                        continue;
+                    }
+                };
+            }
             let key = self.conns.vacant_key();
             // Both interests, once: with edge-triggered polling a WRITABLE edge only
             // follows a full send buffer, so this costs no wake-ups, and it saves
@@ -1082,6 +1163,10 @@ impl Reactor {
         conn.armed = None;
         match conn.deadline(&self.limits) {
             Some(deadline) if deadline <= now => {
+                if conn.handshaking() {
+                    log::debug!("conn {}: TLS handshake timed out", conn.id);
+                    self.stats.tls_handshake_timeouts += 1;
+                }
                 if conn.is_connecting() {
                     self.stats.connect_errors += 1;
                     conn.fail_connect(

@@ -88,4 +88,12 @@ counters! {
     /// Pipes created to relay a bulk transfer between linked connections with
     /// `splice` (zero-copy), one per direction that needed one.
     relay_pipes,
+    /// TLS handshakes completed.
+    tls_handshakes,
+    /// TLS handshakes that failed: garbage or a plain-text request on a TLS
+    /// port, no shared protocol version or cipher suite, a rejected
+    /// certificate, or the peer closing before the handshake finished.
+    tls_handshake_errors,
+    /// TLS handshakes cut off by the handshake timeout.
+    tls_handshake_timeouts,
 }

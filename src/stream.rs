@@ -26,6 +26,10 @@ pub(crate) enum Stream {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(UnixStream),
+    /// TCP with TLS on top (boxed: rustls's state is large, and most
+    /// connections are plain).
+    #[cfg(feature = "tls")]
+    Tls(Box<crate::tls::TlsStream>),
 }
 
 /// Where an accepted connection came from.
@@ -66,6 +70,25 @@ impl ListenSocket {
     }
 }
 
+impl Stream {
+    /// The server side of TLS on this accepted TCP connection.
+    #[cfg(feature = "tls")]
+    pub(crate) fn with_tls(
+        self,
+        config: &std::sync::Arc<rustls::ServerConfig>,
+    ) -> io::Result<Stream> {
+        match self {
+            Stream::Tcp(tcp) => Ok(Stream::Tls(Box::new(crate::tls::TlsStream::server(
+                tcp, config,
+            )?))),
+            other => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("TLS over {other:?}"),
+            )),
+        }
+    }
+}
+
 impl std::fmt::Display for Peer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -78,6 +101,15 @@ impl std::fmt::Display for Peer {
 
 /// `$body` for whichever socket a `Stream` or `ListenSocket` holds.
 macro_rules! each {
+    (Stream, $value:expr, $s:ident => $body:expr) => {
+        match $value {
+            Stream::Tcp($s) => $body,
+            #[cfg(unix)]
+            Stream::Unix($s) => $body,
+            #[cfg(feature = "tls")]
+            Stream::Tls($s) => $body,
+        }
+    };
     ($ty:ident, $value:expr, $s:ident => $body:expr) => {
         match $value {
             $ty::Tcp($s) => $body,
@@ -109,7 +141,13 @@ impl Write for Stream {
 
 impl Transport for Stream {
     fn shutdown_write(&mut self) -> io::Result<()> {
-        each!(Stream, self, s => s.shutdown(Shutdown::Write))
+        match self {
+            Stream::Tcp(s) => s.shutdown(Shutdown::Write),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.shutdown(Shutdown::Write),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.shutdown_write(),
+        }
     }
 
     fn take_error(&self) -> io::Result<Option<io::Error>> {
@@ -124,14 +162,19 @@ impl Transport for Stream {
                 io::ErrorKind::Unsupported,
                 "a unix socket peer has no IP address",
             )),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.peer_addr(),
         }
     }
 
     fn socket(&self) -> Option<&TcpStream> {
         match self {
             Stream::Tcp(s) => Some(s),
+            // Bytes must pass through rustls: no splice, no sendfile.
             #[cfg(unix)]
             Stream::Unix(_) => None,
+            #[cfg(feature = "tls")]
+            Stream::Tls(_) => None,
         }
     }
 
@@ -140,6 +183,31 @@ impl Transport for Stream {
             Stream::Tcp(s) => crate::sendfile::send_more(s, buf),
             #[cfg(unix)]
             Stream::Unix(s) => s.write(buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn has_buffered_output(&self) -> bool {
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.has_buffered_output(),
+            _ => false,
+        }
+    }
+
+    fn close_in_order(&mut self) {
+        #[cfg(feature = "tls")]
+        if let Stream::Tls(s) = self {
+            s.close_notify();
+        }
+    }
+
+    fn handshaking(&self) -> bool {
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.handshaking(),
+            _ => false,
         }
     }
 }

@@ -67,9 +67,10 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(shown).into_owned()
 }
 
-/// A client connection with a read buffer.
-pub struct Client {
-    pub stream: TcpStream,
+/// A client connection with a read buffer, over a plain `TcpStream` or anything
+/// else that reads and writes bytes (a TLS stream).
+pub struct Client<S = TcpStream> {
+    pub stream: S,
     /// Received and not yet parsed.
     pub buf: Vec<u8>,
     /// Bytes received in all.
@@ -81,8 +82,10 @@ impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
         Client::new(super::connect(addr))
     }
+}
 
-    pub fn new(stream: TcpStream) -> Client {
+impl<S: Read + Write> Client<S> {
+    pub fn new(stream: S) -> Client<S> {
         Client {
             stream,
             buf: Vec::new(),

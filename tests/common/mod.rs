@@ -13,6 +13,8 @@ pub mod child;
 pub mod http_client;
 pub mod interop;
 pub mod resp_client;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;

@@ -47,6 +47,12 @@ OPTIONS:
                              this long after its first byte, 0 = never (default 10)
   --keepalive-timeout SECS   close a connection idle this long, 0 = never (default 60)
   --max-connections N        connections served at once (default 10000)
+  --tls-cert FILE            serve HTTPS (ALPN http/1.1): the certificate chain,
+                             PEM, leaf first; with --tls-key. Without
+                             --tls-listen, --listen serves HTTPS. SIGHUP reloads
+                             both files for new handshakes
+  --tls-key FILE             the certificate's private key, PEM
+  --tls-listen ADDR          serve HTTPS here and plain HTTP on --listen
   --access-log PATH          append one Common Log Format line per response to
                              PATH (off by default); written by a background
                              thread, so a slow disk never stalls serving: if it
@@ -71,8 +77,16 @@ fn main() {
     );
     let (mut header_timeout, mut keepalive_timeout) = (None, None);
     let mut access_log_path: Option<PathBuf> = None;
-    let args = common::parse_args(NAME, HELP, defaults, |flag, parser| {
+    #[cfg(feature = "tls")]
+    let mut tls = common::tls::TlsArgs::default();
+    let mut tls_listen = None;
+    let mut args = common::parse_args(NAME, HELP, defaults, |flag, parser| {
         match flag {
+            #[cfg(feature = "tls")]
+            "tls-cert" => tls.cert = Some(common::value(NAME, "--tls-cert", parser)),
+            #[cfg(feature = "tls")]
+            "tls-key" => tls.key = Some(common::value(NAME, "--tls-key", parser)),
+            "tls-listen" => tls_listen = Some(common::value(NAME, "--tls-listen", parser)),
             "root" => http.root = Some(common::value::<PathBuf>(NAME, "--root", parser)),
             "max-body" => http.max_body = common::value(NAME, "--max-body", parser),
             "max-header" => http.max_header_bytes = common::value(NAME, "--max-header", parser),
@@ -90,6 +104,18 @@ fn main() {
         }
         true
     });
+    args.tls_listen = tls_listen;
+    #[cfg(feature = "tls")]
+    tls.apply(
+        NAME,
+        ["--tls-cert", "--tls-key", "--tls-ca", "--tls-auth-clients"],
+        &[b"http/1.1"],
+        &mut args,
+    );
+    #[cfg(not(feature = "tls"))]
+    if args.tls_listen.is_some() {
+        common::usage_error(NAME, "--tls-listen: built without the tls feature");
+    }
     let mut config = args.config.clone();
     if let Some(t) = header_timeout {
         config.request_timeout = t;

@@ -52,6 +52,17 @@ SECURITY:
   --requirepass PASSWORD   clients must AUTH with PASSWORD first
   --protected-mode yes|no  with no password, refuse clients that are not on the
                            loopback interface (default yes)
+
+TLS (Redis's names):
+  --tls-port PORT          also serve TLS on this port of --listen's address
+  --tls-cert-file FILE     the certificate chain, PEM, leaf first (SIGHUP
+                           reloads it and the key for new handshakes)
+  --tls-key-file FILE      its private key, PEM
+  --tls-ca-cert-file FILE  CA certificates client certificates must chain to
+  --tls-auth-clients yes|no|optional
+                           ask clients for a certificate: yes = required, no
+                           = not asked, optional = checked if sent (default
+                           yes with --tls-ca-cert-file)
   -h, --help               print this help
 
 Prints `listening on redis://IP:PORT`, then serves until SIGINT/SIGTERM.
@@ -72,8 +83,11 @@ fn main() {
     let mut request_timeout = None;
     let mut aof_config = AofConfig::default();
     let mut requirepass = None;
+    let mut tls_port: Option<u16> = None;
+    #[cfg(feature = "tls")]
+    let mut tls = common::tls::TlsArgs::default();
     let mut protected_mode = true;
-    let args = common::parse_args(NAME, HELP, defaults, |flag, parser| {
+    let mut args = common::parse_args(NAME, HELP, defaults, |flag, parser| {
         match flag {
             "appendonly" => aof_config.enabled = yes_no(flag, parser),
             "appendfsync" => {
@@ -115,10 +129,43 @@ fn main() {
             "request-timeout" => {
                 request_timeout = common::timeout_secs(NAME, "--request-timeout", parser)
             }
+            "tls-port" => tls_port = Some(common::value::<u16>(NAME, "--tls-port", parser)),
+            #[cfg(feature = "tls")]
+            "tls-cert-file" => tls.cert = Some(common::value(NAME, "--tls-cert-file", parser)),
+            #[cfg(feature = "tls")]
+            "tls-key-file" => tls.key = Some(common::value(NAME, "--tls-key-file", parser)),
+            #[cfg(feature = "tls")]
+            "tls-ca-cert-file" => tls.ca = Some(common::value(NAME, "--tls-ca-cert-file", parser)),
+            #[cfg(feature = "tls")]
+            "tls-auth-clients" => {
+                tls.auth_clients = Some(common::value(NAME, "--tls-auth-clients", parser))
+            }
             _ => return false,
         }
         true
     });
+    args.tls_listen = tls_port.map(|port| std::net::SocketAddr::new(args.listen.ip(), port));
+    #[cfg(feature = "tls")]
+    {
+        if tls.cert.is_some() && args.tls_listen.is_none() {
+            common::usage_error(NAME, "--tls-cert-file needs --tls-port");
+        }
+        tls.apply(
+            NAME,
+            [
+                "--tls-cert-file",
+                "--tls-key-file",
+                "--tls-ca-cert-file",
+                "--tls-auth-clients",
+            ],
+            &[],
+            &mut args,
+        );
+    }
+    #[cfg(not(feature = "tls"))]
+    if args.tls_listen.is_some() {
+        common::usage_error(NAME, "--tls-port: built without the tls feature");
+    }
     let mut config = args.config.clone();
     config.request_timeout = request_timeout;
     if args.threads > 1 {

@@ -4,7 +4,7 @@
 //! socket, hands back plaintext, and queues the records it wants written. This
 //! module is the one place that moves bytes between it and a non-blocking TCP
 //! socket; above it the connection state machine sees a byte stream like any
-//! other ([`crate::conn`]'s `Transport`), so backpressure, the input cap, timeouts,
+//! other (the connection module's `Transport`), so backpressure, the input cap, timeouts,
 //! pushes and graceful close work unchanged, and the same session serves plain and
 //! TLS connections.
 //!

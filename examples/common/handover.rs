@@ -130,6 +130,7 @@ fn receive(peer: &UnixStream) -> io::Result<Vec<Sockets>> {
         let set = &mut groups[group];
         match kind {
             "tcp" => set.tcp.push(std::net::TcpListener::from(fd)),
+            "tls" => set.tls_tcp.push(std::net::TcpListener::from(fd)),
             "unix" => set.unix.push(UnixListener::from(fd)),
             "udp" => set.udp.push(std::net::UdpSocket::from(fd)),
             other => return Err(invalid(format!("unknown kind {other:?}"))),
@@ -170,6 +171,9 @@ impl Offer {
             let mut fds = Vec::new();
             for l in &set.tcp {
                 fds.push(("tcp", l.as_fd().try_clone_to_owned()?));
+            }
+            for l in &set.tls_tcp {
+                fds.push(("tls", l.as_fd().try_clone_to_owned()?));
             }
             for l in &set.unix {
                 fds.push(("unix", l.as_fd().try_clone_to_owned()?));
@@ -285,6 +289,7 @@ pub fn spread(name: &str, groups: Vec<Sockets>, threads: usize) -> Vec<Sockets> 
     for (i, mut group) in groups.into_iter().enumerate() {
         let set = &mut sets[i % threads];
         set.tcp.append(&mut group.tcp);
+        set.tls_tcp.append(&mut group.tls_tcp);
         set.unix.append(&mut group.unix);
         set.udp.append(&mut group.udp);
     }

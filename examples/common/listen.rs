@@ -26,6 +26,14 @@ use super::{fatal, handover, ServerArgs};
 #[derive(Debug, Default)]
 pub struct Sockets {
     pub tcp: Vec<std::net::TcpListener>,
+    /// TCP listeners that serve TLS (`--tls-listen`, kv's `--tls-port`).
+    pub tls_tcp: Vec<std::net::TcpListener>,
+    /// The TLS config: for `tls_tcp`, and for `tcp` too if there is no
+    /// separate TLS port (`tls_everywhere`).
+    #[cfg(feature = "tls")]
+    pub tls: Option<std::sync::Arc<evloop::tls::rustls::ServerConfig>>,
+    /// Every TCP listener serves TLS (`--tls-cert` without `--tls-listen`).
+    pub tls_everywhere: bool,
     pub unix: Vec<std::os::unix::net::UnixListener>,
     pub udp: Vec<std::net::UdpSocket>,
     /// Stream services are wrapped in the PROXY protocol (`--proxy-protocol`).
@@ -43,6 +51,14 @@ impl Sockets {
                 .iter()
                 .map(|s| s.try_clone())
                 .collect::<Result<_, _>>()?,
+            tls_tcp: self
+                .tls_tcp
+                .iter()
+                .map(|s| s.try_clone())
+                .collect::<Result<_, _>>()?,
+            #[cfg(feature = "tls")]
+            tls: self.tls.clone(),
+            tls_everywhere: self.tls_everywhere,
             unix: self
                 .unix
                 .iter()
@@ -72,10 +88,17 @@ impl Sockets {
         scheme: &str,
         mut make: impl FnMut() -> S,
     ) -> io::Result<Vec<String>> {
-        let listeners = self.tcp.drain(..).map(Listening::Tcp);
-        let listeners: Vec<Listening> = listeners
-            .chain(self.unix.drain(..).map(Listening::Unix))
-            .collect();
+        let mut listeners: Vec<Listening> = Vec::new();
+        #[cfg(feature = "tls")]
+        if let Some(config) = &self.tls {
+            let tls = |l| Listening::Tls(l, std::sync::Arc::clone(config));
+            if self.tls_everywhere {
+                listeners.extend(self.tcp.drain(..).map(tls));
+            }
+            listeners.extend(self.tls_tcp.drain(..).map(tls));
+        }
+        listeners.extend(self.tcp.drain(..).map(Listening::Tcp));
+        listeners.extend(self.unix.drain(..).map(Listening::Unix));
         let mut urls = Vec::new();
         for listener in listeners {
             #[cfg(feature = "proxy-protocol")]
@@ -93,6 +116,11 @@ impl Sockets {
 /// One stream listener of either kind.
 enum Listening {
     Tcp(std::net::TcpListener),
+    #[cfg(feature = "tls")]
+    Tls(
+        std::net::TcpListener,
+        std::sync::Arc<evloop::tls::rustls::ServerConfig>,
+    ),
     Unix(std::os::unix::net::UnixListener),
 }
 
@@ -108,6 +136,13 @@ impl Listening {
             Listening::Tcp(l) => {
                 let addr = reactor.add_tcp_listener(mio::net::TcpListener::from_std(l), service)?;
                 format!("{scheme}://{addr}")
+            }
+            #[cfg(feature = "tls")]
+            Listening::Tls(l, config) => {
+                let l = mio::net::TcpListener::from_std(l);
+                let addr = reactor.add_tls_listener(l, config, service)?;
+                // https, rediss.
+                format!("{scheme}s://{addr}")
             }
             Listening::Unix(l) => {
                 let addr =
@@ -160,7 +195,22 @@ pub fn bind_all(name: &str, args: &ServerArgs) -> (Vec<Sockets>, Bound) {
             .unwrap_or_else(|e| fatal(name, format_args!("--handover: {e}")));
         bound.offer = Some(offer);
     }
-    (with_proxy(args, sets), bound)
+    (with_tls(args, with_proxy(args, sets)), bound)
+}
+
+/// Every set serves TLS with `args`' config.
+#[cfg(feature = "tls")]
+fn with_tls(args: &ServerArgs, mut sets: Vec<Sockets>) -> Vec<Sockets> {
+    for set in &mut sets {
+        set.tls.clone_from(&args.tls);
+        set.tls_everywhere = args.tls.is_some() && args.tls_listen.is_none();
+    }
+    sets
+}
+
+#[cfg(not(feature = "tls"))]
+fn with_tls(_: &ServerArgs, sets: Vec<Sockets>) -> Vec<Sockets> {
+    sets
 }
 
 fn bind_sets(name: &str, args: &ServerArgs, bound: &mut Bound) -> Vec<Sockets> {
@@ -177,14 +227,23 @@ fn bind_sets(name: &str, args: &ServerArgs, bound: &mut Bound) -> Vec<Sockets> {
     let mut sets: Vec<Sockets> = Vec::with_capacity(threads);
     if args.tcp_wanted() {
         let mut addr = args.listen;
+        let mut tls_addr = args.tls_listen;
         for _ in 0..threads {
             let (tcp, udp) = bind_pair(addr, options, args.udp)
                 .unwrap_or_else(|e| fatal(name, format_args!("cannot bind {addr}: {e}")));
             if let Ok(bound) = tcp.local_addr() {
                 addr = bound; // the others share the port the first one got
             }
+            let mut tls_tcp = Vec::new();
+            if let Some(at) = tls_addr {
+                let (l, _) = bind_pair(at, options, false)
+                    .unwrap_or_else(|e| fatal(name, format_args!("cannot bind {at}: {e}")));
+                tls_addr = l.local_addr().ok();
+                tls_tcp.push(l);
+            }
             sets.push(Sockets {
                 tcp: vec![tcp],
+                tls_tcp,
                 udp: udp.into_iter().collect(),
                 ..Sockets::default()
             });

@@ -7,6 +7,8 @@
 mod handover;
 mod listen;
 mod ops;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -53,6 +55,12 @@ pub struct ServerArgs {
     /// `--handover PATH`: take the sockets from the process offering them there,
     /// and offer ours there to a successor.
     pub handover: Option<PathBuf>,
+    /// A separate TLS listener (HTTP's `--tls-listen`, kv's `--tls-port`).
+    pub tls_listen: Option<SocketAddr>,
+    /// TLS, if a certificate was given: on `tls_listen`, or on every TCP
+    /// listener if there is none.
+    #[cfg(feature = "tls")]
+    pub tls: Option<std::sync::Arc<evloop::tls::rustls::ServerConfig>>,
 }
 
 impl ServerArgs {
@@ -72,6 +80,9 @@ impl ServerArgs {
             drain_delay: Duration::ZERO,
             ops: Ops::default(),
             handover: None,
+            tls_listen: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 

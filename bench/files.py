@@ -21,7 +21,7 @@ Needs nginx (Debian's nginx-light) and wrk. Python 3 standard library only.
 import json, os, re, signal, socket, statistics, subprocess, tempfile, time
 from pathlib import Path
 
-from procstat import cpu, free_port
+from procstat import cpu, free_port, stop, syscalls
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -67,22 +67,6 @@ def start(server):
             time.sleep(0.05)
     proc.kill()
     raise RuntimeError(f"{server} did not start: {(TMP / f'{server}.err').read_text()}")
-
-
-def stop(proc, err):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    err.seek(0)
-    return err.read()
-
-
-def syscalls(stderr):
-    found = re.findall(r"(reads|writes|polls): (\d+)", stderr)
-    return sum(int(v) for _, v in found[-3:]) if len(found) >= 3 else None
 
 
 def measure(server, name, size):

@@ -669,6 +669,7 @@ OTHER_REPORTS = [
     ("PUBSUB.md", "bench/pubsub.py"),
     ("FILES.md", "bench/files.py"),
     ("UDP.md", "bench/udp.py"),
+    ("TLS.md", "bench/tls.py"),
     ("CALLGRIND.md", "bench/callgrind.py --peers --out bench/results/CALLGRIND.md"),
 ]
 

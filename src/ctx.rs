@@ -121,11 +121,23 @@ pub(crate) fn view_bytes(n: usize) -> u32 {
 }
 
 /// A request queued by a session, applied by the reactor after the callback.
+/// What an outbound TLS connection needs: the config and the server's name.
+#[cfg(feature = "tls")]
+pub(crate) type ClientTls = (
+    std::sync::Arc<rustls::ClientConfig>,
+    rustls::pki_types::ServerName<'static>,
+);
+/// Without TLS there is no outbound TLS connection.
+#[cfg(not(feature = "tls"))]
+pub(crate) type ClientTls = std::convert::Infallible;
+
 pub(crate) enum Effect {
     /// Open an outbound connection driven by `session`.
     Connect {
         addr: SocketAddr,
         session: Box<dyn Session>,
+        /// With TLS on top (client side).
+        tls: Option<ClientTls>,
     },
     /// Relay between two connections from now on.
     Link(ConnId, ConnId),
@@ -423,7 +435,28 @@ impl<'a> Ctx<'a> {
     /// id it may carry, with [`Ctx::wake`] or [`Ctx::push`]. A proxy's upstream
     /// session calls [`Ctx::link`] from `on_connected`.
     pub fn connect(&mut self, addr: SocketAddr, session: Box<dyn Session>) {
-        self.links.effects.push(Effect::Connect { addr, session });
+        self.links.effects.push(Effect::Connect {
+            addr,
+            session,
+            tls: None,
+        });
+    }
+
+    /// [`connect`](Self::connect), then a TLS handshake with `config` for the
+    /// server `name` (see [`Reactor::connect_tls`](crate::Reactor::connect_tls)).
+    #[cfg(feature = "tls")]
+    pub fn connect_tls(
+        &mut self,
+        addr: SocketAddr,
+        config: std::sync::Arc<rustls::ClientConfig>,
+        name: rustls::pki_types::ServerName<'static>,
+        session: Box<dyn Session>,
+    ) {
+        self.links.effects.push(Effect::Connect {
+            addr,
+            session,
+            tls: Some((config, name)),
+        });
     }
 
     /// Link this connection with `peer`: from now on the reactor relays the bytes

@@ -31,7 +31,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use crate::conn::{CloseReason, Conn, Drive, Io, Limits};
-use crate::ctx::{view_bytes, ConnId, Ctx, Effect, Links, OutputLimit, SlotView};
+use crate::ctx::{view_bytes, ClientTls, ConnId, Ctx, Effect, Links, OutputLimit, SlotView};
 use crate::service::{DatagramService, Session, StreamService};
 use crate::stats::{SharedStats, Stats};
 use crate::stream::{ListenSocket, Peer, Stream};
@@ -207,16 +207,6 @@ enum Endpoint {
 fn tick_interval(interval: Duration) -> Duration {
     interval.max(Duration::from_millis(1))
 }
-
-/// What an outbound TLS connection needs: the config and the server's name.
-#[cfg(feature = "tls")]
-type ClientTls = (
-    Arc<rustls::ClientConfig>,
-    rustls::pki_types::ServerName<'static>,
-);
-/// Without TLS there is no outbound TLS connection.
-#[cfg(not(feature = "tls"))]
-type ClientTls = std::convert::Infallible;
 
 /// A single-threaded event loop serving TCP listeners and UDP sockets.
 pub struct Reactor {
@@ -869,8 +859,8 @@ impl Reactor {
 
     fn apply_effect(&mut self, effect: Effect, now: Instant) {
         match effect {
-            Effect::Connect { addr, session } => {
-                if let Err((e, mut session)) = self.start_connect(addr, session, None) {
+            Effect::Connect { addr, session, tls } => {
+                if let Err((e, mut session)) = self.start_connect(addr, session, tls) {
                     log::debug!("connect to {addr}: {e}");
                     self.stats.connect_errors += 1;
                     // The connection never existed: its session hears of it under

@@ -321,3 +321,106 @@ fn bad_tls_flags_are_clear_errors() {
         ],
     );
 }
+
+/// Runs loadgen with `args` (bounded); its JSON report.
+fn loadgen_json(args: &[&str]) -> String {
+    let out = run_bounded(
+        Command::new(common::interop::example("loadgen"))
+            .args(args)
+            .arg("--json"),
+        "loadgen",
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "loadgen {args:?}: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+#[test]
+fn loadgen_measures_tls_keep_alive_and_one_handshake_per_request() {
+    let pki = pki("tls-loadgen");
+    let http = https_example(&pki, &[]);
+    let kv = kv_tls(&pki, &["--tls-auth-clients", "no"]);
+    let (http_addr, kv_addr) = (http.addr.to_string(), kv.addr.to_string());
+    let ca = path(&pki.ca);
+    let cases: [&[&str]; 4] = [
+        &[
+            "http",
+            "--target",
+            &http_addr,
+            "--tls",
+            "--ca",
+            ca,
+            "--server-name",
+            "localhost",
+        ],
+        &[
+            "http",
+            "--target",
+            &http_addr,
+            "--tls",
+            "--insecure",
+            "--new-connection-per-request",
+        ],
+        &[
+            "resp",
+            "--target",
+            &kv_addr,
+            "--tls",
+            "--ca",
+            ca,
+            "--pipeline",
+            "8",
+        ],
+        &[
+            "resp",
+            "--target",
+            &kv_addr,
+            "--tls",
+            "--insecure",
+            "--new-connection-per-request",
+        ],
+    ];
+    for args in cases {
+        let mut args = args.to_vec();
+        args.extend_from_slice(&["--connections", "4", "--requests", "400"]);
+        let report = loadgen_json(&args);
+        assert!(
+            report.contains(r#""requests":400,"errors":0,"connect_errors":0"#),
+            "{args:?}: {report}"
+        );
+    }
+    // A certificate the CA did not sign: every connection fails, and says so.
+    let other = common::tls::pki("tls-loadgen-other");
+    let out = run_bounded(
+        Command::new(common::interop::example("loadgen")).args([
+            "http",
+            "--target",
+            &http_addr,
+            "--tls",
+            "--ca",
+            path(&other.ca),
+            "--requests",
+            "10",
+            "--connections",
+            "2",
+        ]),
+        "loadgen",
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("connection closed") || text.contains("errors"),
+        "{text}"
+    );
+    assert_bad_command_line("loadgen", &["http", "--tls"]);
+    assert_bad_command_line("loadgen", &["http", "--ca", ca]);
+    assert_bad_command_line("loadgen", &["udp-echo", "--tls", "--insecure"]);
+    assert_bad_command_line(
+        "loadgen",
+        &["http", "--new-connection-per-request", "--pipeline", "2"],
+    );
+}

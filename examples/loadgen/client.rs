@@ -113,6 +113,12 @@ impl Control {
         }
     }
 
+    /// A TCP session was added (the next connection of a chain,
+    /// `--new-connection-per-request`).
+    pub fn session_started(&self) {
+        self.live.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A TCP session ended (closed, failed to connect, or never started).
     pub fn session_ended(&self) {
         if self.live.fetch_sub(1, Ordering::Relaxed) == 1 {
@@ -301,6 +307,36 @@ pub struct Client<P> {
     next_slot: Option<Instant>,
     /// Replies that arrived after the end of the run (not counted as requests).
     answered_late: u64,
+    /// `--new-connection-per-request`: after its reply, open the next
+    /// connection and close this one.
+    again: Option<Rc<Again>>,
+    /// When this connection was started, if its first request is timed from
+    /// there (connect and handshake included).
+    born: Option<Instant>,
+}
+
+/// Where the next connection of a chain goes (`--new-connection-per-request`).
+pub struct Again {
+    pub target: std::net::SocketAddr,
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::ClientTls>,
+}
+
+impl Again {
+    /// Open a connection for `session`, with TLS if the run uses it.
+    pub fn connect(&self, ctx: &mut evloop::Ctx<'_>, session: Box<dyn Session>) {
+        #[cfg(feature = "tls")]
+        if let Some((config, name)) = &self.tls {
+            ctx.connect_tls(
+                self.target,
+                std::sync::Arc::clone(config),
+                name.clone(),
+                session,
+            );
+            return;
+        }
+        ctx.connect(self.target, session);
+    }
 }
 
 impl<P: Protocol> Client<P> {
@@ -313,7 +349,19 @@ impl<P: Protocol> Client<P> {
             pace,
             next_slot: None,
             answered_late: 0,
+            again: None,
+            born: None,
         }
+    }
+
+    /// One request per connection: after each reply the next connection is
+    /// opened (`again`) and this one closed; requests are timed from the
+    /// connection's start.
+    pub fn one_per_connection(mut self, again: Rc<Again>) -> Client<P> {
+        self.again = Some(again);
+        self.pipeline = 1;
+        self.born = Some(Instant::now());
+        self
     }
 
     /// Send requests: closed loop, until the window is full (or no tickets are
@@ -344,7 +392,8 @@ impl<P: Protocol> Client<P> {
             (None, _) => {
                 while self.inflight.len() < self.pipeline && self.ctx.control.take_ticket() {
                     self.proto.write_request(out);
-                    self.inflight.push_back((now, now));
+                    let start = self.born.take().unwrap_or(now);
+                    self.inflight.push_back((start, start));
                 }
             }
         }
@@ -373,7 +422,21 @@ impl<P> Client<P> {
     }
 }
 
-impl<P: Protocol> Session for Client<P> {
+impl<P: Protocol + Clone + 'static> Client<P> {
+    /// The chain's next connection, if this one was the last of its request.
+    fn next_connection(&mut self, ctx: &mut evloop::Ctx<'_>) -> bool {
+        let Some(again) = &self.again else {
+            return false;
+        };
+        let next = Client::new(self.proto.clone(), self.ctx.clone(), 1, None)
+            .one_per_connection(Rc::clone(again));
+        self.ctx.control.session_started();
+        again.connect(ctx, Box::new(next));
+        true
+    }
+}
+
+impl<P: Protocol + Clone + 'static> Session for Client<P> {
     fn on_connected(&mut self, ctx: &mut evloop::Ctx<'_>, out: &mut Vec<u8>) -> Next {
         if let Some(pace) = self.pace {
             self.next_slot = Some(Instant::now() + pace.phase);
@@ -463,6 +526,15 @@ impl<P: Protocol> Session for Client<P> {
         if ok + failed > 0 {
             self.ctx.control.finished(ok, failed);
         }
+        if self.again.is_some() && self.inflight.is_empty() && ok + failed > 0 {
+            if !stopped {
+                self.next_connection(ctx);
+            }
+            return Step {
+                consumed,
+                next: Next::Close,
+            };
+        }
         if !stopped {
             self.fill(ctx, out);
         }
@@ -489,6 +561,7 @@ impl<P> Drop for Client<P> {
 }
 
 /// A small xorshift64* generator: fast, seedable, good enough to pick keys.
+#[derive(Clone)]
 pub struct XorShift(u64);
 
 impl XorShift {

@@ -19,6 +19,8 @@ mod common;
 mod client;
 mod protocols;
 mod report;
+#[cfg(feature = "tls")]
+mod tls;
 mod udp;
 
 use std::cell::RefCell;
@@ -73,6 +75,15 @@ OPTIONS:
   --path PATH            http: the path to GET (default /)
   --command CMD          resp: ping, set or get (default ping)
   --keyspace N           resp: keys are drawn from N keys (default 10000)
+  --new-connection-per-request
+                         tcp-echo, http, resp: one request per connection, then
+                         the next connection (latency includes the connect and
+                         any TLS handshake); not with --pipeline or --rate
+  --tls                  http, resp: TLS (TLS 1.3 or 1.2, rustls)
+  --ca FILE              with --tls: trust the CA certificates in FILE (PEM)
+  --insecure             with --tls: accept any certificate (throwaway ones)
+  --server-name NAME     with --tls: the name to ask for and check (default:
+                         the --target host)
   --json                 print one JSON object instead of the table
   -h, --help             print this help
 
@@ -148,6 +159,10 @@ struct Options {
     path: String,
     command: Command,
     keyspace: u64,
+    new_connection: bool,
+    /// `--tls`: the client config and the server name.
+    #[cfg(feature = "tls")]
+    tls: Option<tls::ClientTls>,
 }
 
 fn parse_options() -> Options {
@@ -164,6 +179,10 @@ fn parse_options() -> Options {
     let mut path: Option<String> = None;
     let mut command: Option<Command> = None;
     let mut keyspace: Option<u64> = None;
+    let mut new_connection = false;
+    let (mut use_tls, mut insecure) = (false, false);
+    let mut ca: Option<std::path::PathBuf> = None;
+    let mut server_name: Option<String> = None;
     let set_mode = |mode: &mut Option<Mode>, name: &str| {
         let Some(m) = Mode::parse(name) else {
             common::usage_error(NAME, format_args!("unknown mode {name:?}"));
@@ -183,6 +202,11 @@ fn parse_options() -> Options {
             CliArg::Short(_) => return false,
         };
         match flag.as_str() {
+            "new-connection-per-request" => new_connection = true,
+            "tls" => use_tls = true,
+            "insecure" => insecure = true,
+            "ca" => ca = Some(common::value(NAME, "--ca", parser)),
+            "server-name" => server_name = Some(common::value(NAME, "--server-name", parser)),
             "mode" => set_mode(&mut mode, &common::value::<String>(NAME, "--mode", parser)),
             "target" => target = Some(common::value(NAME, "--target", parser)),
             "connections" => {
@@ -274,6 +298,35 @@ fn parse_options() -> Options {
     if duration.is_none() && requests.is_none() {
         duration = Some(Duration::from_secs(10));
     }
+    if new_connection && (mode == Mode::UdpEcho || pipeline > 1 || rate.is_some()) {
+        common::usage_error(
+            NAME,
+            "--new-connection-per-request: tcp-echo, http or resp, without --pipeline or --rate",
+        );
+    }
+    if !use_tls && (insecure || ca.is_some() || server_name.is_some()) {
+        common::usage_error(NAME, "--ca, --insecure and --server-name need --tls");
+    }
+    if use_tls && !matches!(mode, Mode::Http | Mode::Resp) {
+        common::usage_error(NAME, "--tls applies to http and resp");
+    }
+    if use_tls && insecure == ca.is_some() {
+        common::usage_error(NAME, "--tls needs one of --ca FILE or --insecure");
+    }
+    #[cfg(feature = "tls")]
+    let tls = use_tls.then(|| {
+        let name = server_name.unwrap_or_else(|| tls::host_of(&target_text).to_string());
+        let alpn: &[&[u8]] = if mode == Mode::Http {
+            &[b"http/1.1"]
+        } else {
+            &[]
+        };
+        tls::client_tls(ca.as_deref(), alpn, &name).unwrap_or_else(|e| common::fatal(NAME, e))
+    });
+    #[cfg(not(feature = "tls"))]
+    if use_tls {
+        common::usage_error(NAME, "--tls: built without the tls feature");
+    }
     Options {
         mode,
         target,
@@ -289,6 +342,9 @@ fn parse_options() -> Options {
         path,
         command: command.unwrap_or(Command::Ping),
         keyspace: keyspace.unwrap_or(10_000),
+        new_connection,
+        #[cfg(feature = "tls")]
+        tls,
     }
 }
 
@@ -464,6 +520,14 @@ fn open_all(reactor: &mut Reactor, opts: &Options, ctx: &Ctx, first: usize, shar
     let pattern = protocols::pattern(opts.size);
     let http_request = protocols::Http::request(&opts.path, &opts.target_text);
     let value: Rc<[u8]> = vec![b'x'; opts.size].into();
+    let again = opts.new_connection.then(|| {
+        Rc::new(client::Again {
+            target: opts.target,
+            #[cfg(feature = "tls")]
+            tls: opts.tls.clone(),
+        })
+    });
+
     for id in first..first + share {
         let pace = opts.rate.map(|rate| client::Pace {
             interval: Duration::from_secs_f64(opts.connections as f64 / rate),
@@ -474,36 +538,66 @@ fn open_all(reactor: &mut Reactor, opts: &Options, ctx: &Ctx, first: usize, shar
                 open_udp(reactor, opts, ctx, id, &pattern);
                 continue;
             }
-            Mode::TcpEcho => Box::new(Client::new(
-                protocols::Echo::new(Rc::clone(&pattern), opts.size, id as u64),
-                ctx.clone(),
-                opts.pipeline,
-                pace,
-            )),
-            Mode::Http => Box::new(Client::new(
-                protocols::Http::new(Rc::clone(&http_request)),
-                ctx.clone(),
-                opts.pipeline,
-                pace,
-            )),
-            Mode::Resp => Box::new(Client::new(
-                protocols::Resp::new(
-                    opts.command,
-                    opts.keyspace,
-                    Rc::clone(&value),
-                    id as u64 + 1,
+            Mode::TcpEcho => Box::new(chain_of(
+                &again,
+                Client::new(
+                    protocols::Echo::new(Rc::clone(&pattern), opts.size, id as u64),
+                    ctx.clone(),
+                    opts.pipeline,
+                    pace,
                 ),
-                ctx.clone(),
-                opts.pipeline,
-                pace,
+            )),
+            Mode::Http => Box::new(chain_of(
+                &again,
+                Client::new(
+                    protocols::Http::new(Rc::clone(&http_request)),
+                    ctx.clone(),
+                    opts.pipeline,
+                    pace,
+                ),
+            )),
+            Mode::Resp => Box::new(chain_of(
+                &again,
+                Client::new(
+                    protocols::Resp::new(
+                        opts.command,
+                        opts.keyspace,
+                        Rc::clone(&value),
+                        id as u64 + 1,
+                    ),
+                    ctx.clone(),
+                    opts.pipeline,
+                    pace,
+                ),
             )),
         };
+        #[cfg(feature = "tls")]
+        let connected = match &opts.tls {
+            Some((config, name)) => {
+                reactor.connect_tls(opts.target, Arc::clone(config), name.clone(), session)
+            }
+            None => reactor.connect(opts.target, session),
+        };
+        #[cfg(not(feature = "tls"))]
+        let connected = reactor.connect(opts.target, session);
         // On failure the session is dropped, which ends it.
-        if let Err(e) = reactor.connect(opts.target, session) {
+        if let Err(e) = connected {
             let mut results = ctx.results.borrow_mut();
             results.connect_errors += 1;
             results.note(&format!("connect: {e}"), 1);
         }
+    }
+}
+
+/// `client`, made the first of a chain of one-request connections if the run
+/// asks for that.
+fn chain_of<P: client::Protocol>(
+    again: &Option<Rc<client::Again>>,
+    client: Client<P>,
+) -> Client<P> {
+    match again {
+        Some(again) => client.one_per_connection(Rc::clone(again)),
+        None => client,
     }
 }
 

@@ -25,6 +25,7 @@ pub fn pattern_offset(id: u64, seq: u64) -> usize {
 }
 
 /// TCP echo: messages of `size` bytes, each checked byte for byte.
+#[derive(Clone)]
 pub struct Echo {
     pattern: Rc<[u8]>,
     size: usize,
@@ -83,6 +84,7 @@ impl Protocol for Echo {
 const MAX_HEAD: usize = 64 * 1024;
 
 /// HTTP/1.1 GET with keep-alive: status 200 and a body of exactly Content-Length.
+#[derive(Clone)]
 pub struct Http {
     request: Rc<[u8]>,
     /// Body bytes still to come for the current response, and its verdict.
@@ -202,6 +204,7 @@ const KEY_DIGITS: usize = 12;
 
 /// RESP2 PING / SET / GET with random keys; checks each reply's type (and a GET
 /// bulk's length).
+#[derive(Clone)]
 pub struct Resp {
     command: Command,
     keyspace: u64,

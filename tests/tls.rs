@@ -66,6 +66,26 @@ fn https_keep_alive_and_pipelining_on_one_handshake() {
 }
 
 #[test]
+fn a_returning_client_resumes_its_session() {
+    let pki = pki("tls-resume");
+    let server = default_https(&pki);
+    // One client config: its session cache carries the ticket over.
+    let config = pki.client_config();
+    let mut first = Client::new(connect_tls(server.tcp(), Arc::clone(&config)));
+    first.get("/").check(200, "text/plain", HELLO);
+    assert_eq!(
+        first.stream.conn.handshake_kind(),
+        Some(rustls::HandshakeKind::Full)
+    );
+    let mut again = Client::new(connect_tls(server.tcp(), config));
+    again.get("/").check(200, "text/plain", HELLO);
+    assert_eq!(
+        again.stream.conn.handshake_kind(),
+        Some(rustls::HandshakeKind::Resumed)
+    );
+}
+
+#[test]
 fn large_bodies_pass_through_backpressure_both_ways() {
     let pki = pki("tls-bulk");
     // Small marks so backpressure engages many times.

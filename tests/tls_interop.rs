@@ -19,6 +19,7 @@ const WRK: (&str, &str) = ("wrk", "wrk");
 const OPENSSL: (&str, &str) = ("openssl", "openssl");
 const REDIS_CLI: (&str, &str) = ("redis-cli", "redis-tools");
 const REDIS_BENCHMARK: (&str, &str) = ("redis-benchmark", "redis-tools");
+const H2LOAD: (&str, &str) = ("h2load", "nghttp2-client");
 
 fn path(p: &std::path::Path) -> &str {
     p.to_str().unwrap()
@@ -121,6 +122,26 @@ fn curl_openssl_and_wrk_speak_https_to_the_http_example() {
         .and_then(|(n, _)| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("no request count from wrk: {text}"));
     assert!(requests > 100, "{text}");
+}
+
+#[test]
+fn h2load_h1_runs_over_https_without_errors() {
+    if !have(&[H2LOAD]) {
+        return;
+    }
+    let pki = pki("tls-h2load");
+    let server = https_example(&pki, &[]);
+    let out = run_bounded(
+        Command::new("h2load").args(["--h1", "-n", "2000", "-c", "8", &format!("{}/", server.url)]),
+        "h2load",
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("2000 total, 2000 started, 2000 done, 2000 succeeded, 0 failed, 0 errored"),
+        "{text}"
+    );
+    assert!(text.contains("TLS Protocol: TLSv1.3"), "{text}");
 }
 
 #[test]

@@ -1392,7 +1392,7 @@ fn load(svc: &KvService, path: &Path, load_truncated: bool) -> Result<LoadReport
         );
     }
     let shared = &*svc.shared;
-    let config = shared.config;
+    let config = shared.config.get();
     let mut parser = Parser::new(Limits {
         max_bulk: config.max_bulk,
         max_inline: config.max_inline,

@@ -16,6 +16,7 @@
 //! own modules beside this one. This module holds what they share: the context, the
 //! one dispatch table, the checks every command passes, and the common errors.
 
+mod config;
 mod databases;
 mod hashes;
 mod keys;
@@ -25,6 +26,7 @@ mod sets;
 mod strings;
 mod zsets;
 
+use config::config;
 use databases::*;
 use hashes::*;
 use keys::*;
@@ -48,6 +50,8 @@ use super::reply;
 use super::scripting::{function, script, unsupported};
 use super::store::{Bytes, Entry, Hasher, LexBound, ScoreBound, Store, Ttl, Value, ZSet};
 use super::Shared;
+
+pub(crate) use config::Settings;
 
 use std::cell::RefMut;
 use std::collections::{HashMap, VecDeque};

@@ -308,7 +308,7 @@ pub(super) fn incrbyfloat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 pub(super) fn append(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
-    let max = c.shared.config.max_bulk;
+    let max = c.shared.config.get().max_bulk;
     let add = a.get(2);
     let e = c
         .store
@@ -376,7 +376,7 @@ pub(super) fn setrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if offset < 0 {
         return reply::error(out, b"ERR offset is out of range");
     }
-    let max = c.shared.config.max_bulk as u64;
+    let max = c.shared.config.get().max_bulk as u64;
     let too_big = offset as u64 + value.len() as u64 > max;
     match c.store.get(key, c.now) {
         None => {

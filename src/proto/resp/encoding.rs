@@ -45,3 +45,33 @@ impl Default for EncodingLimits {
         }
     }
 }
+/// What `OBJECT ENCODING` says of a string: `int` for the decimal text of a 64-bit
+/// integer (Redis stores those as a number), `embstr` up to 44 bytes (stored in
+/// the object's own allocation), `raw` beyond.
+pub(crate) fn string_encoding(s: &[u8]) -> &'static str {
+    // parse_i64 takes only the canonical form ("007" and "+1" stay text in Redis).
+    if s.len() <= 20 && super::frame::parse_i64(s).is_some() {
+        "int"
+    } else if s.len() <= 44 {
+        "embstr"
+    } else {
+        "raw"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_named_as_redis_names_them() {
+        assert_eq!(string_encoding(b"12345"), "int");
+        assert_eq!(string_encoding(b"-9223372036854775808"), "int");
+        assert_eq!(string_encoding(b"9223372036854775808"), "embstr");
+        assert_eq!(string_encoding(b"007"), "embstr");
+        assert_eq!(string_encoding(b"+1"), "embstr");
+        assert_eq!(string_encoding(b""), "embstr");
+        assert_eq!(string_encoding(&[b'a'; 44]), "embstr");
+        assert_eq!(string_encoding(&[b'a'; 45]), "raw");
+    }
+}

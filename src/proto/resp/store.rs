@@ -66,6 +66,22 @@ impl Value {
         }
     }
 
+    /// The name `OBJECT ENCODING` gives this value: Redis's name for the
+    /// representation it has here. Strings are named by their content (see
+    /// `encoding::string_encoding`); the collections are hash tables, a B-tree
+    /// with a score index (Redis's skiplist plays that part) and a ring buffer
+    /// (Redis's quicklist), whatever their size. `limits` are the thresholds a
+    /// compact representation is kept under.
+    pub(crate) fn encoding_name(&self, limits: &super::encoding::EncodingLimits) -> &'static str {
+        let _ = limits;
+        match self {
+            Value::Str(s) => super::encoding::string_encoding(s),
+            Value::List(_) => "quicklist",
+            Value::Hash(_) | Value::Set(_) => "hashtable",
+            Value::ZSet(_) => "skiplist",
+        }
+    }
+
     /// True for an empty collection (Redis deletes those keys).
     pub fn is_empty_collection(&self) -> bool {
         match self {

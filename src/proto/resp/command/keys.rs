@@ -230,3 +230,78 @@ pub(super) fn persist(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
     reply::int(out, had as i64);
 }
+
+/// OBJECT ENCODING | REFCOUNT | IDLETIME | FREQ | HELP. A missing key is a nil.
+/// No value is shared between keys here, so REFCOUNT is 1; keys carry no access
+/// time or counter (that would cost every key 8 bytes), so IDLETIME is 0 and FREQ,
+/// which Redis answers only under an LFU policy, is refused under any.
+pub(super) fn object(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let sub = a.get(1);
+    let name: &[u8] = if eq(sub, b"help") {
+        if a.len() != 2 {
+            return arity_error(out, b"object|help");
+        }
+        return reply::help(
+            out,
+            b"OBJECT",
+            &[
+                b"ENCODING <key>",
+                b"    Return the kind of internal representation used in order to store the value",
+                b"    associated with a <key>.",
+                b"FREQ <key>",
+                b"    Return the access frequency index of the <key>. The returned integer is",
+                b"    proportional to the logarithm of the recent access frequency of the key.",
+                b"IDLETIME <key>",
+                b"    Return the idle time of the <key>, that is the approximated number of",
+                b"    seconds elapsed since the last access to the key.",
+                b"REFCOUNT <key>",
+                b"    Return the number of references of the value associated with the specified",
+                b"    <key>.",
+            ],
+        );
+    } else if eq(sub, b"encoding") {
+        b"object|encoding"
+    } else if eq(sub, b"refcount") {
+        b"object|refcount"
+    } else if eq(sub, b"idletime") {
+        b"object|idletime"
+    } else if eq(sub, b"freq") {
+        b"object|freq"
+    } else {
+        return unknown_subcommand(out, sub, b"OBJECT");
+    };
+    if a.len() != 3 {
+        return arity_error(out, name);
+    }
+    let limits = c.shared.encoding_limits();
+    let lfu = c
+        .shared
+        .settings
+        .borrow()
+        .maxmemory_policy
+        .ends_with("-lfu");
+    let Some(entry) = c.store.get(a.get(2), c.now) else {
+        return reply::nil(out);
+    };
+    match name {
+        b"object|encoding" => reply::bulk(out, entry.value.encoding_name(&limits).as_bytes()),
+        b"object|refcount" => reply::int(out, 1),
+        b"object|idletime" if lfu => reply::error(
+            out,
+            b"ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that \
+              when switching between policies at runtime LRU and LFU data will take some time \
+              to adjust.",
+        ),
+        b"object|idletime" => reply::int(out, 0),
+        _ if !lfu => reply::error(
+            out,
+            b"ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please \
+              note that when switching between policies at runtime LRU and LFU data will take \
+              some time to adjust.",
+        ),
+        _ => reply::error(
+            out,
+            b"ERR access frequencies are not tracked by this server",
+        ),
+    }
+}

@@ -233,6 +233,8 @@ commands! {
     b"flushall" -1 flushall;
     b"move" 3 move_;
     b"swapdb" 3 swapdb;
+    // Keyspace (keys.rs).
+    b"object" -2 object;
 }
 
 /// Commands a RESP2 client may run while subscribed.
@@ -374,5 +376,7 @@ fn parse_f64(a: &[u8]) -> Option<f64> {
     (!v.is_nan()).then_some(v)
 }
 
+#[cfg(test)]
+mod keyspace_tests;
 #[cfg(test)]
 mod tests;

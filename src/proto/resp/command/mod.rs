@@ -233,8 +233,20 @@ commands! {
     b"flushall" -1 flushall;
     b"move" 3 move_;
     b"swapdb" 3 swapdb;
+    b"copy" -3 copy;
     // Keyspace (keys.rs).
     b"object" -2 object;
+    b"renamenx" 3 renamenx;
+    b"randomkey" 1 randomkey;
+    b"touch" -2 touch;
+    b"expiretime" 2 expiretime;
+    b"pexpiretime" 2 pexpiretime;
+    // Strings (strings.rs).
+    b"getex" -2 getex;
+    b"substr" 4 getrange;
+    b"lcs" -3 lcs;
+    b"setbit" 4 setbit;
+    b"getbit" 3 getbit;
 }
 
 /// Commands a RESP2 client may run while subscribed.

@@ -325,3 +325,62 @@ fn a_push_inside_exec_to_another_database_wakes_its_blocked_client() {
     assert_eq!(in3.read(), Reply::Array(Some(vec![bulk("q"), bulk("x")])));
     await_blocked(&mut c, 0);
 }
+
+#[test]
+fn config_set_timeout_closes_idle_clients_but_not_blocked_or_subscribed_ones() {
+    let server = kv_server();
+    let mut idle = Client::connect(server.tcp());
+    assert_eq!(idle.cmd(&[b"PING"]), Reply::Simple("PONG".into()));
+    let mut blocked = Client::connect(server.tcp());
+    blocked.send(&encode(&[b"BLPOP", b"q", b"0"]));
+    let mut sub = Client::connect(server.tcp());
+    assert_eq!(
+        sub.cmd(&[b"SUBSCRIBE", b"ch"]),
+        Reply::Array(Some(vec![bulk("subscribe"), bulk("ch"), Reply::Int(1)]))
+    );
+    let mut admin = Client::connect(server.tcp());
+    await_blocked(&mut admin, 1);
+    let set_at = Instant::now();
+    assert_eq!(admin.cmd(&[b"CONFIG", b"SET", b"timeout", b"1"]), ok());
+    // Clients connected before the change are closed too; the one that set it
+    // goes a second after its last command.
+    idle.assert_eof();
+    admin.assert_eof();
+    let waited = set_at.elapsed();
+    assert!(waited >= Duration::from_millis(900), "{waited:?}");
+    assert!(waited < Duration::from_secs(10), "{waited:?}");
+    let mut c = Client::connect(server.tcp());
+    assert_eq!(c.cmd(&[b"PUBLISH", b"ch", b"m"]), Reply::Int(1));
+    assert_eq!(
+        sub.read(),
+        Reply::Array(Some(vec![bulk("message"), bulk("ch"), bulk("m")]))
+    );
+    assert_eq!(c.cmd(&[b"RPUSH", b"q", b"x"]), Reply::Int(1));
+    assert_eq!(
+        blocked.read(),
+        Reply::Array(Some(vec![bulk("q"), bulk("x")]))
+    );
+    assert_eq!(c.cmd(&[b"CONFIG", b"SET", b"timeout", b"0"]), ok());
+}
+
+#[test]
+fn config_set_maxclients_refuses_new_clients_with_redis_error() {
+    let server = kv_server();
+    let mut admin = Client::connect(server.tcp());
+    let mut other = Client::connect(server.tcp());
+    assert_eq!(other.cmd(&[b"PING"]), Reply::Simple("PONG".into()));
+    assert_eq!(admin.cmd(&[b"CONFIG", b"SET", b"maxclients", b"2"]), ok());
+    let mut refused = Client::connect(server.tcp());
+    assert_eq!(
+        refused.read(),
+        Reply::Error("ERR max number of clients reached".into())
+    );
+    refused.assert_eof();
+    assert_eq!(other.cmd(&[b"PING"]), Reply::Simple("PONG".into()));
+    assert_eq!(
+        admin.cmd(&[b"CONFIG", b"SET", b"maxclients", b"10000"]),
+        ok()
+    );
+    let mut again = Client::connect(server.tcp());
+    assert_eq!(again.cmd(&[b"PING"]), Reply::Simple("PONG".into()));
+}

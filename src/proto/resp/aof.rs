@@ -1024,6 +1024,11 @@ pub(crate) fn is_write(name: &[u8]) -> bool {
             | b"bzmpop"
             | b"flushdb"
             | b"flushall"
+            // keyspace and strings, second batch
+            | b"getex"
+            | b"renamenx"
+            | b"copy"
+            | b"setbit"
     )
 }
 
@@ -1035,7 +1040,7 @@ fn for_each_key(name: &[u8], argv: &Argv<'_>, mut f: impl FnMut(&[u8])) {
         b"del" | b"unlink" | b"lmpop" | b"zmpop" | b"blmpop" | b"bzmpop" | b"blpop" | b"brpop"
         | b"bzpopmin" | b"bzpopmax" => argv.iter_from(1).for_each(f),
         b"mset" | b"msetnx" => (1..n).step_by(2).for_each(|i| f(argv.get(i))),
-        b"rename" | b"lmove" | b"rpoplpush" | b"blmove" | b"brpoplpush" => {
+        b"rename" | b"renamenx" | b"copy" | b"lmove" | b"rpoplpush" | b"blmove" | b"brpoplpush" => {
             f(argv.get(1));
             f(argv.get(2));
         }
@@ -1137,6 +1142,14 @@ fn record_effect(
                 record_ttl_state(aof, store, now, argv.get(1));
             }
         }
+        // GETEX's effect is on the TTL; with no option it changed nothing.
+        b"getex" if argv.len() > 2 && !reply.starts_with(b"$-1") => {
+            match store.peek(argv.get(1)).map(Entry::expire_at) {
+                Some(None) => aof.record_args(&[b"PERSIST", argv.get(1)]),
+                _ => record_ttl_state(aof, store, now, argv.get(1)),
+            }
+        }
+        b"getex" => {}
         b"spop" => {
             let members = popped(reply);
             if !members.is_empty() {
@@ -1392,7 +1405,7 @@ fn load(svc: &KvService, path: &Path, load_truncated: bool) -> Result<LoadReport
         );
     }
     let shared = &*svc.shared;
-    let config = shared.config;
+    let config = shared.config.get();
     let mut parser = Parser::new(Limits {
         max_bulk: config.max_bulk,
         max_inline: config.max_inline,

@@ -331,20 +331,11 @@ pub(crate) fn memtoull(s: &str) -> Option<usize> {
 
 /// `CONFIG SET client-output-buffer-limit "<class> <hard> <soft> <secs> ..."`: all
 /// or nothing; a new pub/sub limit applies to every current subscriber too.
-pub(crate) fn set_output_limits(c: &mut Ctx<'_, '_>, value: &[u8], out: &mut Vec<u8>) {
-    let fail = |out: &mut Vec<u8>, why: &str| {
-        let msg = format!(
-            "ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - {why}"
-        );
-        reply::error(out, msg.as_bytes());
-    };
+pub(crate) fn set_output_limits(c: &mut Ctx<'_, '_>, value: &[u8]) -> Result<(), &'static str> {
     let text = String::from_utf8_lossy(value);
     let words: Vec<&str> = text.split_ascii_whitespace().collect();
     if !words.len().is_multiple_of(4) {
-        return fail(
-            out,
-            "Wrong number of arguments in buffer limit configuration.",
-        );
+        return Err("Wrong number of arguments in buffer limit configuration.");
     }
     let mut limits = c.shared.pubsub.borrow().limits;
     for group in words.chunks(4) {
@@ -353,20 +344,14 @@ pub(crate) fn set_output_limits(c: &mut Ctx<'_, '_>, value: &[u8], out: &mut Vec
             "normal" => &mut limits.normal,
             "slave" | "replica" => &mut limits.replica,
             "pubsub" => &mut limits.pubsub,
-            _ => {
-                return fail(
-                    out,
-                    "Invalid client class specified in buffer limit configuration.",
-                )
-            }
+            _ => return Err("Invalid client class specified in buffer limit configuration."),
         };
         let (Some(hard), Some(soft), Ok(secs)) = (
             memtoull(group[1]),
             memtoull(group[2]),
             group[3].parse::<u64>(),
         ) else {
-            return fail(
-                out,
+            return Err(
                 "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
             );
         };
@@ -384,5 +369,5 @@ pub(crate) fn set_output_limits(c: &mut Ctx<'_, '_>, value: &[u8], out: &mut Vec
     for id in subscribers {
         c.net.set_output_limit_of(id, limits.pubsub);
     }
-    reply::ok(out);
+    Ok(())
 }

@@ -250,6 +250,12 @@ impl Parser {
         }
     }
 
+    /// Change the largest bulk string accepted (CONFIG SET proto-max-bulk-len); a
+    /// bulk whose length line was already read keeps the limit it was read under.
+    pub fn set_max_bulk(&mut self, max_bulk: usize) {
+        self.limits.max_bulk = max_bulk;
+    }
+
     /// True if the parser is in the middle of a command (it has remembered progress).
     pub fn is_mid_command(&self) -> bool {
         self.state != State::Start

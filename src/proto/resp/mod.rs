@@ -28,6 +28,7 @@ pub mod auth;
 mod blocking;
 mod clients;
 mod command;
+mod encoding;
 pub mod frame;
 mod glob;
 mod multi;
@@ -82,7 +83,15 @@ pub(crate) struct Shared {
     /// A command switched away from a database whose keys blocked clients wait on
     /// had just been filled (SELECT inside EXEC): serve every database after it.
     left_ready: Cell<bool>,
-    config: KvConfig,
+    /// The limits now (CONFIG SET changes `max_bulk` and `max_query`).
+    config: Cell<KvConfig>,
+    /// `max_query` at start: the reactor's input cap was sized from it, so
+    /// CONFIG SET cannot raise the query-buffer limit past it.
+    max_query_at_start: usize,
+    /// The small-encoding thresholds (CONFIG SET `*-max-listpack-*`, ...).
+    encoding: Cell<encoding::EncodingLimits>,
+    /// The CONFIG parameters that live nowhere else (`timeout`, `maxclients`, ...).
+    settings: RefCell<command::Settings>,
     clock: fn() -> u64,
     started_ms: u64,
     connected_clients: Cell<usize>,
@@ -118,6 +127,11 @@ impl Shared {
     fn db(&self, index: usize) -> &RefCell<Store> {
         &self.dbs[index]
     }
+
+    /// The small-encoding thresholds in force now.
+    pub(crate) fn encoding_limits(&self) -> encoding::EncodingLimits {
+        self.encoding.get()
+    }
 }
 
 /// The current time in UNIX milliseconds (the default clock).
@@ -139,7 +153,7 @@ pub struct KvService {
 impl std::fmt::Debug for KvService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KvService")
-            .field("config", &self.shared.config)
+            .field("config", &self.shared.config.get())
             .field("clients", &self.shared.connected_clients.get())
             .finish()
     }
@@ -164,7 +178,10 @@ impl KvService {
             shared: Rc::new(Shared {
                 dbs: (0..DATABASES).map(|_| RefCell::new(Store::new())).collect(),
                 left_ready: Cell::new(false),
-                config,
+                config: Cell::new(config),
+                max_query_at_start: config.max_query,
+                encoding: Cell::new(encoding::EncodingLimits::default()),
+                settings: RefCell::default(),
                 clock,
                 started_ms: clock(),
                 connected_clients: Cell::new(0),
@@ -231,6 +248,11 @@ impl KvService {
         self.shared.dbs.iter().map(|db| db.borrow().len()).sum()
     }
 
+    /// Whether `maxclients` clients are connected already.
+    fn full(&self) -> bool {
+        self.shared.connected_clients.get() as u64 >= self.shared.settings.borrow().maxclients
+    }
+
     /// Number of sessions currently open.
     pub fn connected_clients(&self) -> usize {
         self.shared.connected_clients.get()
@@ -265,10 +287,11 @@ impl KvService {
             .set(shared.total_connections.get() + 1);
         let id = shared.next_client_id.get();
         shared.next_client_id.set(id + 1);
+        let config = shared.config.get();
         let limits = Limits {
-            max_bulk: shared.config.max_bulk,
-            max_inline: shared.config.max_inline,
-            max_multibulk: shared.config.max_multibulk,
+            max_bulk: config.max_bulk,
+            max_inline: config.max_inline,
+            max_multibulk: config.max_multibulk,
         };
         let record = Rc::new(ClientRecord::new(id, (shared.clock)()));
         shared.clients.borrow_mut().insert(id, Rc::clone(&record));
@@ -284,23 +307,33 @@ impl KvService {
             held: Vec::new(),
             held_until: 0,
             peer_closed: false,
-            denied: false,
+            refused: None,
+            idle_armed: false,
         }
     }
 }
 
 impl StreamService for KvService {
     fn open(&mut self, peer: SocketAddr) -> Box<dyn Session> {
+        let full = self.full();
         let mut session = self.session();
         session.client.record.addr.set(Some(peer));
-        session.denied = auth::denied(&self.shared, peer);
+        if full {
+            session.refused = Some(MAX_CLIENTS);
+        } else if auth::denied(&self.shared, peer) {
+            session.refused = Some(auth::DENIED);
+        }
         Box::new(session)
     }
 
     /// A Unix-socket client is local by construction: protected mode lets it in,
     /// as Redis does.
     fn open_unix(&mut self) -> Box<dyn Session> {
-        let session = self.session();
+        let full = self.full();
+        let mut session = self.session();
+        if full {
+            session.refused = Some(MAX_CLIENTS);
+        }
         session
             .client
             .record
@@ -312,7 +345,7 @@ impl StreamService for KvService {
     /// The query buffer (`max_query`), which the session enforces with Redis's
     /// error reply, and one more read behind it.
     fn max_unconsumed(&self) -> usize {
-        self.shared.config.max_query.saturating_add(64 * 1024)
+        self.shared.max_query_at_start.saturating_add(64 * 1024)
     }
 
     fn tick_interval(&self) -> Option<Duration> {
@@ -489,9 +522,15 @@ pub struct KvSession {
     /// The peer shut down its side while replies were held: close once they are
     /// sent.
     peer_closed: bool,
-    /// Refused by protected mode: say why and close.
-    denied: bool,
+    /// Refused (protected mode, `maxclients`): this error is the whole reply, then
+    /// the connection closes.
+    refused: Option<&'static [u8]>,
+    /// The idle timer (CONFIG SET `timeout`) is set.
+    idle_armed: bool,
 }
+
+/// Redis's reply to a client past `maxclients`.
+const MAX_CLIENTS: &[u8] = b"-ERR max number of clients reached\r\n";
 
 impl std::fmt::Debug for KvSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -514,6 +553,8 @@ impl Drop for KvSession {
 
 /// The timer token of a session waiting for the append-only file to recover.
 const AOF_TIMER: u64 = 2;
+/// The timer token of the idle check (CONFIG SET `timeout`).
+const IDLE_TIMER: u64 = 3;
 
 impl KvSession {
     /// Hold this batch's replies (`out[out_start..]`) if it recorded writes, or
@@ -613,6 +654,42 @@ impl KvSession {
         })
     }
 
+    /// With a `timeout` set, make sure the idle check will run.
+    fn arm_idle_timer(&mut self, net: &mut Ctx<'_>) {
+        if self.idle_armed {
+            return;
+        }
+        let secs = self.shared.settings.borrow().timeout;
+        if secs > 0 {
+            net.set_timer(Duration::from_secs(secs), IDLE_TIMER);
+            self.idle_armed = true;
+        }
+    }
+
+    /// The idle check: close a client silent for `timeout` seconds, as Redis does
+    /// (a blocked or subscribed client waits by design and stays); otherwise look
+    /// again when it would next be due.
+    fn idle_check(&mut self, net: &mut Ctx<'_>) -> Next {
+        self.idle_armed = false;
+        let secs = self.shared.settings.borrow().timeout;
+        if secs == 0 {
+            return Next::Read;
+        }
+        let limit = secs.saturating_mul(1000);
+        let idle = (self.shared.clock)().saturating_sub(self.client.record.last_ms.get());
+        if idle >= limit && !self.client.blocked && !self.client.subscribed() {
+            log::debug!(
+                "closing client {} idle for {idle} ms",
+                self.client.record.id
+            );
+            return Next::Close;
+        }
+        let left = if idle >= limit { limit } else { limit - idle };
+        net.set_timer(Duration::from_millis(left.max(1)), IDLE_TIMER);
+        self.idle_armed = true;
+        Next::Read
+    }
+
     /// Leave every registry: blocked-key queues and pub/sub.
     fn forget(&mut self, id: ConnId) {
         if self.client.blocked {
@@ -632,9 +709,12 @@ impl Session for KvSession {
             self.client.record.qbuf.set(input.len());
             return Step::read(0);
         }
+        self.arm_idle_timer(net);
         let shared = &*self.shared;
         let now = (shared.clock)();
         self.client.record.last_ms.set(now);
+        let config = shared.config.get();
+        self.parser.set_max_bulk(config.max_bulk);
         let logged_before = if shared.aof_on.get() {
             shared.aof.borrow().as_ref().map_or(0, aof::Aof::appended)
         } else {
@@ -691,7 +771,7 @@ impl Session for KvSession {
                 }
                 Frame::Empty { len } => pos += len,
                 Frame::Incomplete => {
-                    if rest.len() > shared.config.max_query {
+                    if rest.len() > config.max_query {
                         // Redis closes such a client without a reply; say why.
                         reply::error(out, b"ERR Protocol error: query buffer limit exceeded");
                         next = Next::Close;
@@ -723,10 +803,11 @@ impl Session for KvSession {
     fn on_open(&mut self, net: &mut Ctx<'_>, out: &mut Vec<u8>) -> Next {
         // Known to CLIENT KILL and UNBLOCK before its first command.
         self.client.record.conn.set(Some(net.id()));
-        if self.denied {
-            out.extend_from_slice(auth::DENIED);
+        if let Some(why) = self.refused {
+            out.extend_from_slice(why);
             return Next::Close;
         }
+        self.arm_idle_timer(net);
         Next::Read
     }
 
@@ -743,6 +824,8 @@ impl Session for KvSession {
     /// Another client served this one's blocking command (its reply is pushed
     /// ahead of anything written now) or unblocked it: take commands again.
     fn on_wake(&mut self, net: &mut Ctx<'_>, out: &mut Vec<u8>) -> Next {
+        // CONFIG SET timeout wakes every client so that it arms its idle check.
+        self.arm_idle_timer(net);
         if let Some(next) = self.after_release(net, out) {
             return next;
         }
@@ -766,6 +849,9 @@ impl Session for KvSession {
     fn on_timer(&mut self, net: &mut Ctx<'_>, token: u64, out: &mut Vec<u8>) -> Next {
         if token == AOF_TIMER {
             return self.after_release(net, out).unwrap_or(Next::Read);
+        }
+        if token == IDLE_TIMER {
+            return self.idle_check(net);
         }
         if token != blocking::TIMEOUT_TIMER || !self.client.blocked {
             return Next::Read;

@@ -46,7 +46,7 @@ pub(crate) fn runs_immediately(name: &[u8]) -> bool {
 
 /// Queue `argv` in the client's transaction (the caller checked it is in one).
 pub(crate) fn queue(c: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Vec<u8>) {
-    let limit = c.shared.config.max_query;
+    let limit = c.shared.config.get().max_query;
     let Some(multi) = c.client.multi.as_mut() else {
         return;
     };

@@ -317,8 +317,7 @@ pub(crate) fn pubsub(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         if !arity(b"pubsub|help", a.len() == 2, out) {
             return;
         }
-        let lines: [&[u8]; 9] = [
-            b"PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        let lines: [&[u8]; 7] = [
             b"CHANNELS [<pattern>]",
             b"    Return the currently active channels matching a <pattern> (default: '*').",
             b"NUMPAT",
@@ -326,13 +325,8 @@ pub(crate) fn pubsub(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             b"NUMSUB [<channel> ...]",
             b"    Return the number of subscribers for the specified channels, excluding",
             b"    pattern subscriptions(default: no channels).",
-            b"HELP",
         ];
-        reply::array(out, lines.len() + 1);
-        for line in lines {
-            reply::simple(out, line);
-        }
-        reply::simple(out, b"    Print this help.");
+        reply::help(out, b"PUBSUB", &lines);
     } else {
         super::command::unknown_subcommand(out, sub, b"PUBSUB");
     }

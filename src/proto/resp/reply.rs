@@ -32,6 +32,20 @@ pub fn error(out: &mut Vec<u8>, msg: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// A `<COMMAND> HELP` reply as Redis writes it: the heading, the subcommands'
+/// `lines`, and HELP's own entry.
+pub fn help(out: &mut Vec<u8>, command: &[u8], lines: &[&[u8]]) {
+    array(out, lines.len() + 3);
+    let mut head = command.to_vec();
+    head.extend_from_slice(b" <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    simple(out, &head);
+    for line in lines {
+        simple(out, line);
+    }
+    simple(out, b"HELP");
+    simple(out, b"    Print this help.");
+}
+
 /// An integer, `:n`.
 pub fn int(out: &mut Vec<u8>, n: i64) {
     out.push(b':');

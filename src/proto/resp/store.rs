@@ -39,7 +39,7 @@ pub type Bytes = Box<[u8]>;
 /// A value of one of Redis's five basic types. Collections are boxed so that a string
 /// entry stays small (`Value` is 24 bytes, not 80): most keys are strings, and the
 /// extra indirection is paid only by collections.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[allow(clippy::box_collection)]
 pub enum Value {
     /// A string (Redis strings are binary safe; INCR stores decimal text).
@@ -63,6 +63,22 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+        }
+    }
+
+    /// The name `OBJECT ENCODING` gives this value: Redis's name for the
+    /// representation it has here. Strings are named by their content (see
+    /// `encoding::string_encoding`); the collections are hash tables, a B-tree
+    /// with a score index (Redis's skiplist plays that part) and a ring buffer
+    /// (Redis's quicklist), whatever their size. `limits` are the thresholds a
+    /// compact representation is kept under.
+    pub(crate) fn encoding_name(&self, limits: &super::encoding::EncodingLimits) -> &'static str {
+        let _ = limits;
+        match self {
+            Value::Str(s) => super::encoding::string_encoding(s),
+            Value::List(_) => "quicklist",
+            Value::Hash(_) | Value::Set(_) => "hashtable",
+            Value::ZSet(_) => "skiplist",
         }
     }
 
@@ -311,6 +327,28 @@ impl Store {
             .map(|e| per_key + e.key.len() + e.value.memory())
             .sum::<usize>()
             + self.ttl.len() * 24
+    }
+
+    /// A random live key (RANDOMKEY): the first key at or after a random bucket.
+    /// Expired keys met on the way are deleted, as Redis's lookup would.
+    pub fn random_key(&mut self, now: u64) -> Option<Rc<[u8]>> {
+        loop {
+            let buckets = self.table.num_buckets();
+            if self.table.is_empty() || buckets == 0 {
+                return None;
+            }
+            let start = (self.random() % buckets as u64) as usize;
+            let found = (0..buckets)
+                .map(|i| (start + i) % buckets)
+                .find_map(|i| self.table.get_bucket(i))
+                .map(|e| (e.key.clone(), e.expired(now)))?;
+            match found {
+                (key, true) => {
+                    self.remove(&key, now);
+                }
+                (key, false) => return Some(key),
+            }
+        }
     }
 
     /// A small xorshift PRNG: SPOP and the expiry sampler need randomness, not security.
@@ -713,7 +751,7 @@ fn next_score(v: f64) -> f64 {
 /// A sorted set: member → score, plus the members ordered by (score, member), which
 /// is Redis's order. Rank queries walk the ordered set (O(rank)), which is simple and
 /// correct; Redis's skiplist answers them in O(log n).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ZSet {
     scores: HashMap<Bytes, f64, Hasher>,
     order: BTreeSet<(Score, Bytes)>,

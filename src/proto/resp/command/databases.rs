@@ -1,4 +1,4 @@
-//! The numbered databases: SELECT, MOVE, SWAPDB, DBSIZE, FLUSHDB, FLUSHALL.
+//! The numbered databases: SELECT, MOVE, COPY, SWAPDB, DBSIZE, FLUSHDB, FLUSHALL.
 //!
 //! There are [`DATABASES`] keyspaces, each a [`Store`] of its own behind its own
 //! `RefCell`; a client's commands borrow the one it selected, so the common path
@@ -121,6 +121,59 @@ pub(super) fn move_(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
     reply::int(out, 1);
     serve_other(c, &mut dst);
+}
+
+/// COPY src dst [DB n] [REPLACE]: a copy of the value and its TTL under a new
+/// name, in this database or database `n`; 1 if copied, 0 if `src` is missing or
+/// `dst` exists (without REPLACE).
+pub(super) fn copy(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let (src, dst) = (a.get(1), a.get(2));
+    let mut to = c.client.db;
+    let mut replace = false;
+    let mut i = 3;
+    while i < a.len() {
+        let opt = a.get(i);
+        if eq(opt, b"replace") {
+            replace = true;
+        } else if eq(opt, b"db") && i + 1 < a.len() {
+            to = match db_index(a.get(i + 1), NOT_INT) {
+                Ok(n) => n,
+                Err(e) => return reply::error(out, e),
+            };
+            i += 1;
+        } else {
+            return reply::error(out, SYNTAX);
+        }
+        i += 1;
+    }
+    if !reachable(c, to) {
+        return reply::error(out, AOF_DB0_ONLY);
+    }
+    if to == c.client.db && src == dst {
+        return reply::error(out, b"ERR source and destination objects are the same");
+    }
+    let now = c.now;
+    let Some((value, expire_at)) = c
+        .store
+        .get(src, now)
+        .map(|e| (e.value.clone(), e.expire_at().unwrap_or(0)))
+    else {
+        return reply::int(out, 0);
+    };
+    if to == c.client.db {
+        if c.store.exists(dst, now) && !replace {
+            return reply::int(out, 0);
+        }
+        c.store.insert(dst, value, expire_at);
+        return reply::int(out, 1);
+    }
+    let mut other = c.shared.db(to).borrow_mut();
+    if other.exists(dst, now) && !replace {
+        return reply::int(out, 0);
+    }
+    other.insert(dst, value, expire_at);
+    reply::int(out, 1);
+    serve_other(c, &mut other);
 }
 
 /// SWAPDB a b: exchange two databases' keys; clients stay where they are.

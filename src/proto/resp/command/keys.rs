@@ -1,4 +1,5 @@
-//! Keyspace commands: DEL, EXISTS, TYPE, KEYS, SCAN, RENAME and the expiry family.
+//! Keyspace commands: DEL, EXISTS, TOUCH, TYPE, KEYS, SCAN, RANDOMKEY, RENAME,
+//! RENAMENX, OBJECT and the expiry family.
 
 use super::*;
 
@@ -96,14 +97,51 @@ pub(super) fn scan(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn rename(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+/// TOUCH: how many of the keys exist (there is no access time to update).
+pub(super) fn touch(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    exists(c, a, out)
+}
+
+pub(super) fn randomkey(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
+    match c.store.random_key(c.now) {
+        Some(key) => reply::bulk(out, &key),
+        None => reply::nil(out),
+    }
+}
+
+/// RENAME and RENAMENX (`nx`: only if the new name is free; then 1 or 0).
+fn rename_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, nx: bool) {
     let (src, dst) = (a.get(1), a.get(2));
-    let Some(e) = c.store.remove(src, c.now) else {
+    if !c.store.exists(src, c.now) {
         return reply::error(out, NO_KEY);
-    };
-    let at = e.expire_at().unwrap_or(0);
-    c.store.insert(dst, e.value, at);
-    reply::ok(out);
+    }
+    if src == dst {
+        return if nx {
+            reply::int(out, 0)
+        } else {
+            reply::ok(out)
+        };
+    }
+    if nx && c.store.exists(dst, c.now) {
+        return reply::int(out, 0);
+    }
+    if let Some(e) = c.store.remove(src, c.now) {
+        let at = e.expire_at().unwrap_or(0);
+        c.store.insert(dst, e.value, at);
+    }
+    if nx {
+        reply::int(out, 1)
+    } else {
+        reply::ok(out)
+    }
+}
+
+pub(super) fn rename(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    rename_generic(c, a, out, false)
+}
+
+pub(super) fn renamenx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    rename_generic(c, a, out, true)
 }
 
 /// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT: `unit` is 1000 for seconds, `relative`
@@ -195,18 +233,21 @@ pub(super) fn pexpireat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     expire_generic(c, a, out, 1, false, "pexpireat")
 }
 
-pub(super) fn ttl_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, millis: bool) {
+/// TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 for no key, -1 for no TTL, else the
+/// time left (or, `absolute`, the deadline as a UNIX time), in ms or rounded
+/// seconds.
+fn ttl_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, millis: bool, absolute: bool) {
     let now = c.now;
     let n = match c.store.get(a.get(1), now) {
         None => -2,
         Some(e) => match e.expire_at() {
             None => -1,
             Some(at) => {
-                let left = at.saturating_sub(now) as i64;
+                let ms = if absolute { at } else { at.saturating_sub(now) } as i64;
                 if millis {
-                    left
+                    ms
                 } else {
-                    (left + 500) / 1000
+                    (ms + 500) / 1000
                 }
             }
         },
@@ -215,11 +256,19 @@ pub(super) fn ttl_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, m
 }
 
 pub(super) fn ttl(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
-    ttl_generic(c, a, out, false)
+    ttl_generic(c, a, out, false, false)
 }
 
 pub(super) fn pttl(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
-    ttl_generic(c, a, out, true)
+    ttl_generic(c, a, out, true, false)
+}
+
+pub(super) fn expiretime(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    ttl_generic(c, a, out, false, true)
+}
+
+pub(super) fn pexpiretime(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    ttl_generic(c, a, out, true, true)
 }
 
 pub(super) fn persist(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
@@ -229,4 +278,79 @@ pub(super) fn persist(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         c.store.set_expire(key, None, c.now);
     }
     reply::int(out, had as i64);
+}
+
+/// OBJECT ENCODING | REFCOUNT | IDLETIME | FREQ | HELP. A missing key is a nil.
+/// No value is shared between keys here, so REFCOUNT is 1; keys carry no access
+/// time or counter (that would cost every key 8 bytes), so IDLETIME is 0 and FREQ,
+/// which Redis answers only under an LFU policy, is refused under any.
+pub(super) fn object(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let sub = a.get(1);
+    let name: &[u8] = if eq(sub, b"help") {
+        if a.len() != 2 {
+            return arity_error(out, b"object|help");
+        }
+        return reply::help(
+            out,
+            b"OBJECT",
+            &[
+                b"ENCODING <key>",
+                b"    Return the kind of internal representation used in order to store the value",
+                b"    associated with a <key>.",
+                b"FREQ <key>",
+                b"    Return the access frequency index of the <key>. The returned integer is",
+                b"    proportional to the logarithm of the recent access frequency of the key.",
+                b"IDLETIME <key>",
+                b"    Return the idle time of the <key>, that is the approximated number of",
+                b"    seconds elapsed since the last access to the key.",
+                b"REFCOUNT <key>",
+                b"    Return the number of references of the value associated with the specified",
+                b"    <key>.",
+            ],
+        );
+    } else if eq(sub, b"encoding") {
+        b"object|encoding"
+    } else if eq(sub, b"refcount") {
+        b"object|refcount"
+    } else if eq(sub, b"idletime") {
+        b"object|idletime"
+    } else if eq(sub, b"freq") {
+        b"object|freq"
+    } else {
+        return unknown_subcommand(out, sub, b"OBJECT");
+    };
+    if a.len() != 3 {
+        return arity_error(out, name);
+    }
+    let limits = c.shared.encoding_limits();
+    let lfu = c
+        .shared
+        .settings
+        .borrow()
+        .maxmemory_policy
+        .ends_with("-lfu");
+    let Some(entry) = c.store.get(a.get(2), c.now) else {
+        return reply::nil(out);
+    };
+    match name {
+        b"object|encoding" => reply::bulk(out, entry.value.encoding_name(&limits).as_bytes()),
+        b"object|refcount" => reply::int(out, 1),
+        b"object|idletime" if lfu => reply::error(
+            out,
+            b"ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that \
+              when switching between policies at runtime LRU and LFU data will take some time \
+              to adjust.",
+        ),
+        b"object|idletime" => reply::int(out, 0),
+        _ if !lfu => reply::error(
+            out,
+            b"ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please \
+              note that when switching between policies at runtime LRU and LFU data will take \
+              some time to adjust.",
+        ),
+        _ => reply::error(
+            out,
+            b"ERR access frequencies are not tracked by this server",
+        ),
+    }
 }

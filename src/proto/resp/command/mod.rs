@@ -16,6 +16,7 @@
 //! own modules beside this one. This module holds what they share: the context, the
 //! one dispatch table, the checks every command passes, and the common errors.
 
+mod config;
 mod databases;
 mod hashes;
 mod keys;
@@ -25,6 +26,7 @@ mod sets;
 mod strings;
 mod zsets;
 
+use config::config;
 use databases::*;
 use hashes::*;
 use keys::*;
@@ -48,6 +50,8 @@ use super::reply;
 use super::scripting::{function, script, unsupported};
 use super::store::{Bytes, Entry, Hasher, LexBound, ScoreBound, Store, Ttl, Value, ZSet};
 use super::Shared;
+
+pub(crate) use config::Settings;
 
 use std::cell::RefMut;
 use std::collections::{HashMap, VecDeque};
@@ -229,6 +233,20 @@ commands! {
     b"flushall" -1 flushall;
     b"move" 3 move_;
     b"swapdb" 3 swapdb;
+    b"copy" -3 copy;
+    // Keyspace (keys.rs).
+    b"object" -2 object;
+    b"renamenx" 3 renamenx;
+    b"randomkey" 1 randomkey;
+    b"touch" -2 touch;
+    b"expiretime" 2 expiretime;
+    b"pexpiretime" 2 pexpiretime;
+    // Strings (strings.rs).
+    b"getex" -2 getex;
+    b"substr" 4 getrange;
+    b"lcs" -3 lcs;
+    b"setbit" 4 setbit;
+    b"getbit" 3 getbit;
 }
 
 /// Commands a RESP2 client may run while subscribed.
@@ -370,5 +388,7 @@ fn parse_f64(a: &[u8]) -> Option<f64> {
     (!v.is_nan()).then_some(v)
 }
 
+#[cfg(test)]
+mod keyspace_tests;
 #[cfg(test)]
 mod tests;

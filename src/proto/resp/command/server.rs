@@ -1,5 +1,5 @@
-//! Connection and server commands: PING, HELLO, CLIENT, INFO, CONFIG, COMMAND,
-//! RESET, TIME.
+//! Connection and server commands: PING, HELLO, CLIENT, INFO, COMMAND, RESET,
+//! TIME (CONFIG has its own module).
 
 use super::*;
 
@@ -281,73 +281,6 @@ pub(super) fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         }
     }
     reply::bulk(out, s.as_bytes());
-}
-
-pub(super) fn config(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
-    let sub = a.get(1);
-    if eq(sub, b"get") {
-        if a.len() < 3 {
-            return arity_error(out, b"config|get");
-        }
-        let max_bulk = c.shared.config.max_bulk.to_string();
-        let obuf = super::super::clients::output_limits(&c.shared.pubsub.borrow().limits);
-        let persistence = super::super::aof::config_values(c.shared);
-        let mut params: Vec<(&[u8], &[u8])> = vec![
-            (b"save", b""),
-            (b"databases", b"1"),
-            (b"maxmemory", b"0"),
-            (b"timeout", b"0"),
-            (b"maxmemory-policy", b"noeviction"),
-            (b"proto-max-bulk-len", max_bulk.as_bytes()),
-            (b"client-output-buffer-limit", obuf.as_bytes()),
-        ];
-        params.extend(persistence.iter().map(|(n, v)| (*n, v.as_bytes())));
-        let security = super::super::auth::config_values(c.shared);
-        params.extend(security.iter().map(|(n, v)| (*n, v.as_bytes())));
-        let hits: Vec<_> = params
-            .iter()
-            .filter(|(name, _)| a.iter_from(2).any(|p| glob::matches(p, name, true)))
-            .collect();
-        reply::array(out, hits.len() * 2);
-        for (name, value) in hits {
-            reply::bulk(out, name);
-            reply::bulk(out, value);
-        }
-    } else if eq(sub, b"set") {
-        if a.len() < 4 {
-            return arity_error(out, b"config|set");
-        }
-        if a.len() == 4 && eq(a.get(2), b"client-output-buffer-limit") {
-            return super::super::clients::set_output_limits(c, a.get(3), out);
-        }
-        if a.len() == 4 {
-            let param = a.get(2).to_ascii_lowercase();
-            let set = super::super::aof::config_set(c.shared, &param, a.get(3))
-                .or_else(|| super::super::auth::config_set(c.shared, &param, a.get(3)));
-            match set {
-                Some(Ok(())) => return reply::ok(out),
-                Some(Err(why)) => {
-                    let msg = format!(
-                        "ERR CONFIG SET failed (possibly related to argument '{}') - {why}",
-                        String::from_utf8_lossy(&param)
-                    );
-                    return reply::error(out, msg.as_bytes());
-                }
-                None => {}
-            }
-        }
-        let mut msg = b"ERR Unknown option or number of arguments for CONFIG SET - '".to_vec();
-        msg.extend_from_slice(a.get(2));
-        msg.push(b'\'');
-        reply::error(out, &msg);
-    } else if eq(sub, b"resetstat") {
-        c.shared.total_commands.set(0);
-        c.shared.total_connections.set(0);
-        c.store.stats = Default::default();
-        reply::ok(out);
-    } else {
-        unknown_subcommand(out, sub, b"CONFIG");
-    }
 }
 
 pub(super) fn command(_: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {

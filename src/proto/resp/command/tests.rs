@@ -2,15 +2,16 @@
 
 use super::super::testutil::{advance, clock, Harness};
 
-const WT: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
-const SYNTAX: &str = "-ERR syntax error\r\n";
+pub(super) const WT: &str =
+    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+pub(super) const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
+pub(super) const SYNTAX: &str = "-ERR syntax error\r\n";
 
-fn bulk(s: &str) -> String {
+pub(super) fn bulk(s: &str) -> String {
     format!("${}\r\n{}\r\n", s.len(), s)
 }
 
-fn arr(items: &[&str]) -> String {
+pub(super) fn arr(items: &[&str]) -> String {
     let mut s = format!("*{}\r\n", items.len());
     for i in items {
         s.push_str(&bulk(i));

@@ -168,11 +168,11 @@ fn sighup_reloads_the_certificate_and_keeps_connections() {
 
     std::fs::write(&cert, std::fs::read(&second.cert).unwrap()).unwrap();
     std::fs::write(&key, std::fs::read(&second.key).unwrap()).unwrap();
-    let hup = Command::new("kill")
-        .args(["-HUP", &server.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(hup.success());
+    let hup = run_bounded(
+        Command::new("kill").args(["-HUP", &server.pid().to_string()]),
+        "kill",
+    );
+    assert!(hup.status.success(), "kill -HUP failed");
     // The reload happens on another thread: poll (bounded) for a handshake
     // with the second CA.
     let deadline = Instant::now() + Duration::from_secs(10);

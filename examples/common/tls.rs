@@ -53,8 +53,7 @@ impl TlsArgs {
             );
         }
         let auth = match (self.auth_clients.as_deref(), &self.ca) {
-            (None | Some("no"), None) => ClientAuth::None,
-            (Some("no"), Some(_)) => ClientAuth::None,
+            (Some("no"), _) | (None, None) => ClientAuth::None,
             (None | Some("yes"), Some(ca)) => ClientAuth::Required(ca.clone()),
             (Some("optional"), Some(ca)) => ClientAuth::Optional(ca.clone()),
             (Some("yes" | "optional"), None) => {

@@ -28,6 +28,7 @@ pub mod auth;
 mod blocking;
 mod clients;
 mod command;
+mod cursor;
 mod encoding;
 pub mod frame;
 mod glob;
@@ -36,6 +37,9 @@ mod pubsub;
 mod reply;
 mod scripting;
 mod store;
+// Used by the collections as their compact forms land.
+#[allow(dead_code)]
+mod values;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;

@@ -30,6 +30,8 @@ use std::time::{Duration, Instant};
 use hashbrown::HashTable;
 use indexmap::IndexSet;
 
+use super::cursor::Cursors;
+
 /// The hasher of the keyspace and of every collection: foldhash, seeded per process.
 pub type Hasher = foldhash::fast::RandomState;
 
@@ -150,22 +152,15 @@ pub struct StoreStats {
     pub expired_keys: u64,
 }
 
-struct Snapshot {
-    id: u64,
-    keys: Vec<Rc<[u8]>>,
-}
-
-/// How many abandoned SCAN snapshots are kept before the oldest is dropped.
-const MAX_SCANS: usize = 16;
-
 /// The keyspace. See the module documentation.
 pub struct Store {
     table: HashTable<Entry>,
     hasher: Hasher,
     ttl: IndexSet<Rc<[u8]>, Hasher>,
     rng: u64,
-    scans: Vec<Snapshot>,
-    next_scan: u64,
+    scans: Cursors<Rc<[u8]>>,
+    /// Unfinished SSCAN/HSCAN/ZSCAN walks of this database's collections.
+    pub member_scans: Cursors<Bytes>,
     /// Counters for INFO.
     pub stats: StoreStats,
     /// Clients blocked on keys (BLPOP and friends), as Redis keeps them per
@@ -211,8 +206,8 @@ impl Store {
             hasher,
             ttl: IndexSet::with_hasher(Hasher::default()),
             rng,
-            scans: Vec::new(),
-            next_scan: 1,
+            scans: Cursors::default(),
+            member_scans: Cursors::default(),
             stats: StoreStats::default(),
             blocked: Default::default(),
             ready: Vec::new(),
@@ -281,6 +276,7 @@ impl Store {
         self.table = HashTable::new();
         self.ttl = IndexSet::with_hasher(Hasher::default());
         self.scans.clear();
+        self.member_scans.clear();
     }
 
     /// Exchange this database's keys with `other`'s (SWAPDB). What belongs to the
@@ -294,6 +290,8 @@ impl Store {
         std::mem::swap(&mut self.inserted, &mut other.inserted);
         self.scans.clear();
         other.scans.clear();
+        self.member_scans.clear();
+        other.member_scans.clear();
         self.mark_filled_ready();
         other.mark_filled_ready();
     }
@@ -656,8 +654,8 @@ impl Store {
     /// (`Rc` clones, no key bytes copied); later cursors walk that snapshot `count`
     /// keys at a time, skipping keys deleted since, and calling `f` for each live key.
     /// Returns the next cursor (0 when done), or `None` for a cursor this store does
-    /// not know (never issued, or its snapshot was dropped after [`MAX_SCANS`] newer
-    /// scans were started).
+    /// not know (never issued, or its snapshot was dropped after
+    /// [`MAX_SCANS`](super::cursor::MAX_SCANS) newer scans were started).
     ///
     /// Guarantee: every key that exists for the whole scan is returned exactly once;
     /// keys added after the scan started are not returned; keys deleted are not
@@ -669,39 +667,18 @@ impl Store {
         now: u64,
         mut f: impl FnMut(&Entry),
     ) -> Option<u64> {
-        let (id, mut pos) = if cursor == 0 {
-            let id = self.next_scan;
-            self.next_scan = (self.next_scan + 1) & 0x7fff_ffff;
-            if self.next_scan == 0 {
-                self.next_scan = 1;
-            }
+        let mut walk = if cursor == 0 {
             let keys = self.table.iter().map(|e| e.key.clone()).collect();
-            if self.scans.len() >= MAX_SCANS {
-                self.scans.remove(0);
-            }
-            self.scans.push(Snapshot { id, keys });
-            (id, 0usize)
+            self.scans.start(b"", keys)
         } else {
-            (cursor >> 32, (cursor & 0xffff_ffff) as usize)
+            self.scans.resume(cursor, b"")?
         };
-        let idx = self.scans.iter().position(|s| s.id == id)?;
-        let snap = self.scans.remove(idx);
-        if pos > snap.keys.len() {
-            return None;
-        }
-        let end = pos.saturating_add(count.max(1)).min(snap.keys.len());
-        while pos < end {
-            let key = &snap.keys[pos];
-            pos += 1;
+        for key in walk.batch(count) {
             if let Some(e) = self.get(key, now) {
                 f(e);
             }
         }
-        if pos >= snap.keys.len() {
-            return Some(0);
-        }
-        self.scans.push(snap);
-        Some((id << 32) | pos as u64)
+        Some(self.scans.park(walk))
     }
 }
 

@@ -47,37 +47,17 @@ pub(super) fn keys(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 pub(super) fn scan(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
-    let cursor = std::str::from_utf8(a.get(1))
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok());
-    let Some(cursor) = cursor else {
-        return reply::error(out, b"ERR invalid cursor");
+    let Some(cursor) = parse_cursor(a.get(1), out) else {
+        return;
     };
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut type_filter: Option<&[u8]> = None;
-    let mut i = 2;
-    while i < a.len() {
-        let opt = a.get(i);
-        if i + 1 >= a.len() {
-            return reply::error(out, SYNTAX);
-        }
-        let val = a.get(i + 1);
-        if eq(opt, b"count") {
-            match parse_i64(val) {
-                None => return reply::error(out, NOT_INT),
-                Some(n) if n < 1 => return reply::error(out, SYNTAX),
-                Some(n) => count = usize::try_from(n).unwrap_or(usize::MAX),
-            }
-        } else if eq(opt, b"match") {
-            pattern = Some(val);
-        } else if eq(opt, b"type") {
-            type_filter = Some(val);
-        } else {
-            return reply::error(out, SYNTAX);
-        }
-        i += 2;
-    }
+    let Ok(ScanOptions {
+        count,
+        pattern,
+        type_filter,
+    }) = scan_options(&a, 2, true, out)
+    else {
+        return;
+    };
     let mut hits: Vec<Bytes> = Vec::new();
     let next = c.store.scan(cursor, count, c.now, |e: &Entry| {
         let matched = pattern.is_none_or(|p| glob::matches(p, e.key(), false))

@@ -21,6 +21,10 @@ mod databases;
 mod hashes;
 mod keys;
 mod lists;
+// The random-member helpers, for SRANDMEMBER, HRANDFIELD and ZRANDMEMBER.
+#[allow(dead_code)]
+mod random;
+mod scan;
 mod server;
 mod sets;
 mod strings;
@@ -31,6 +35,9 @@ use databases::*;
 use hashes::*;
 use keys::*;
 use lists::*;
+#[allow(unused_imports)]
+use random::*;
+use scan::*;
 use server::*;
 use sets::*;
 use strings::*;
@@ -247,6 +254,10 @@ commands! {
     b"lcs" -3 lcs;
     b"setbit" 4 setbit;
     b"getbit" 3 getbit;
+    // Scanning collections (scan.rs).
+    b"sscan" -3 sscan;
+    b"hscan" -3 hscan;
+    b"zscan" -3 zscan;
 }
 
 /// Commands a RESP2 client may run while subscribed.

@@ -1,0 +1,6 @@
+//! The collections' representations: each type's compact form and its large
+//! form behind one type, as Redis's encodings are.
+//!
+//! [`listpack`] is the packed sequence the compact forms are built on.
+
+pub mod listpack;

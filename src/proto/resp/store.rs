@@ -884,6 +884,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_value_is_three_words() {
+        // The keyspace holds one per key: the compact forms must not grow it.
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+    }
+
+    #[test]
     fn lazy_expiry() {
         let mut s = Store::new();
         s.set_string(b"a", b"1", Ttl::At(1100), 1000);

@@ -27,7 +27,9 @@ const HEADER: usize = 4;
 /// A packed sequence of byte strings. See the module documentation.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Listpack {
-    buf: Vec<u8>,
+    /// A boxed slice, not a `Vec`: 16 bytes, so that a collection's compact form
+    /// and a pointer to its large form fit in 16 bytes and `Value` stays 24.
+    buf: Box<[u8]>,
 }
 
 impl std::fmt::Debug for Listpack {
@@ -80,7 +82,9 @@ fn encode(dst: &mut [u8], v: &[u8]) {
 impl Listpack {
     /// An empty listpack (no allocation).
     pub fn new() -> Listpack {
-        Listpack { buf: Vec::new() }
+        Listpack {
+            buf: Box::default(),
+        }
     }
 
     /// Number of entries.
@@ -98,7 +102,17 @@ impl Listpack {
 
     /// Bytes allocated, for memory accounting.
     pub fn heap_bytes(&self) -> usize {
-        self.buf.capacity()
+        self.buf.len()
+    }
+
+    /// Change the buffer as a `Vec`; it is boxed again at its exact length (a
+    /// reallocation only if `f` left spare capacity, which the callers avoid with
+    /// `reserve_exact`).
+    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        let r = f(&mut v);
+        self.buf = v.into_boxed_slice();
+        r
     }
 
     fn set_len(&mut self, n: usize) {
@@ -230,15 +244,17 @@ impl Listpack {
     /// Make room for `size` bytes at `at`, moving what follows, and count one
     /// more entry.
     fn open(&mut self, at: usize, size: usize) {
-        if self.buf.is_empty() {
-            self.buf.reserve_exact(HEADER + size);
-            self.buf.extend_from_slice(&[0; HEADER]);
-        } else {
-            self.buf.reserve_exact(size);
-        }
-        let old = self.buf.len();
-        self.buf.resize(old + size, 0);
-        self.buf.copy_within(at..old, at + size);
+        self.edit(|buf| {
+            if buf.is_empty() {
+                buf.reserve_exact(HEADER + size);
+                buf.extend_from_slice(&[0; HEADER]);
+            } else {
+                buf.reserve_exact(size);
+            }
+            let old = buf.len();
+            buf.resize(old + size, 0);
+            buf.copy_within(at..old, at + size);
+        });
         let n = self.len();
         self.set_len(n + 1);
     }
@@ -271,14 +287,15 @@ impl Listpack {
         let end = self.end_of(p.0);
         let old = end - p.0;
         let new = entry_size(v.len());
-        if new > old {
-            self.buf.reserve_exact(new - old);
+        if new != old {
+            self.edit(|buf| {
+                if new > old {
+                    buf.reserve_exact(new - old);
+                }
+                buf.splice(p.0..end, std::iter::repeat_n(0, new));
+            });
         }
-        self.buf.splice(p.0..end, std::iter::repeat_n(0, new));
         encode(&mut self.buf[p.0..p.0 + new], v);
-        if new < old {
-            self.buf.shrink_to_fit();
-        }
         p
     }
 
@@ -290,13 +307,14 @@ impl Listpack {
             end = self.end_of(end);
             removed += 1;
         }
-        self.buf.drain(p.0..end);
         let left = self.len() - removed;
         if left == 0 {
-            self.buf = Vec::new();
+            self.buf = Box::default();
         } else {
+            self.edit(|buf| {
+                buf.drain(p.0..end);
+            });
             self.set_len(left);
-            self.buf.shrink_to_fit();
         }
     }
 
@@ -316,10 +334,8 @@ impl Listpack {
         Some(v)
     }
 
-    /// Give back spare capacity.
-    pub fn shrink_to_fit(&mut self) {
-        self.buf.shrink_to_fit();
-    }
+    /// Give back spare capacity (there is none: the buffer is always exact).
+    pub fn shrink_to_fit(&mut self) {}
 }
 
 impl<'a> FromIterator<&'a [u8]> for Listpack {
@@ -336,8 +352,9 @@ impl<'a> FromIterator<&'a [u8]> for Listpack {
         if n == 0 {
             return Listpack::new();
         }
-        buf.shrink_to_fit();
-        let mut lp = Listpack { buf };
+        let mut lp = Listpack {
+            buf: buf.into_boxed_slice(),
+        };
         lp.set_len(n);
         lp
     }
@@ -387,6 +404,11 @@ impl ExactSizeIterator for Iter<'_> {}
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn is_two_words() {
+        assert_eq!(std::mem::size_of::<Listpack>(), 16);
+    }
 
     #[test]
     fn empty_owns_nothing() {

@@ -19,6 +19,7 @@
 mod config;
 mod databases;
 mod hashes;
+mod info;
 mod keys;
 mod lists;
 // The random-member helpers, for SRANDMEMBER, HRANDFIELD and ZRANDMEMBER.
@@ -33,6 +34,7 @@ mod zsets;
 use config::config;
 use databases::*;
 use hashes::*;
+use info::command;
 use keys::*;
 use lists::*;
 #[allow(unused_imports)]

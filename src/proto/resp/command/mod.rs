@@ -28,6 +28,7 @@ mod random;
 mod scan;
 mod server;
 mod sets;
+mod sort;
 mod strings;
 mod zsets;
 
@@ -42,6 +43,8 @@ use random::*;
 use scan::*;
 use server::*;
 use sets::*;
+pub(crate) use sort::store_destination;
+use sort::{sort, sort_ro};
 use strings::*;
 use zsets::*;
 
@@ -246,6 +249,8 @@ commands! {
     b"move" 3 move_;
     b"swapdb" 3 swapdb;
     b"copy" -3 copy;
+    b"sort" -2 sort;
+    b"sort_ro" -2 sort_ro;
     // Keyspace (keys.rs).
     b"object" -2 object;
     b"renamenx" 3 renamenx;

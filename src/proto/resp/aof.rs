@@ -1031,6 +1031,19 @@ pub(crate) fn is_write(name: &[u8]) -> bool {
             | b"setbit"
             // SORT is a write in Redis's table (with STORE it is one).
             | b"sort"
+            // the collections' second batch
+            | b"hsetnx"
+            | b"hincrbyfloat"
+            | b"smove"
+            | b"sinterstore"
+            | b"sunionstore"
+            | b"sdiffstore"
+            | b"zunionstore"
+            | b"zinterstore"
+            | b"zdiffstore"
+            | b"linsert"
+            | b"lpushx"
+            | b"rpushx"
     )
 }
 
@@ -1042,7 +1055,8 @@ pub(crate) fn for_each_key(name: &[u8], argv: &Argv<'_>, mut f: impl FnMut(&[u8]
         b"del" | b"unlink" | b"lmpop" | b"zmpop" | b"blmpop" | b"bzmpop" | b"blpop" | b"brpop"
         | b"bzpopmin" | b"bzpopmax" => argv.iter_from(1).for_each(f),
         b"mset" | b"msetnx" => (1..n).step_by(2).for_each(|i| f(argv.get(i))),
-        b"rename" | b"renamenx" | b"copy" | b"lmove" | b"rpoplpush" | b"blmove" | b"brpoplpush" => {
+        b"rename" | b"renamenx" | b"copy" | b"lmove" | b"rpoplpush" | b"blmove" | b"brpoplpush"
+        | b"smove" => {
             f(argv.get(1));
             f(argv.get(2));
         }

@@ -1037,7 +1037,7 @@ pub(crate) fn is_write(name: &[u8]) -> bool {
 
 /// The keys a write may change, over-approximated (preserving a key that is not
 /// changed costs a little rewrite output, never correctness).
-fn for_each_key(name: &[u8], argv: &Argv<'_>, mut f: impl FnMut(&[u8])) {
+pub(crate) fn for_each_key(name: &[u8], argv: &Argv<'_>, mut f: impl FnMut(&[u8])) {
     let n = argv.len();
     match name {
         b"del" | b"unlink" | b"lmpop" | b"zmpop" | b"blmpop" | b"bzmpop" | b"blpop" | b"brpop"

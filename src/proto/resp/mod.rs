@@ -40,6 +40,7 @@ mod store;
 // Used by the collections as their compact forms land.
 #[allow(dead_code)]
 mod values;
+mod watch;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -87,6 +88,8 @@ pub(crate) struct Shared {
     /// A command switched away from a database whose keys blocked clients wait on
     /// had just been filled (SELECT inside EXEC): serve every database after it.
     left_ready: Cell<bool>,
+    /// The counter WATCH's change stamps come from.
+    watch_clock: Cell<u64>,
     /// The limits now (CONFIG SET changes `max_bulk` and `max_query`).
     config: Cell<KvConfig>,
     /// `max_query` at start: the reactor's input cap was sized from it, so
@@ -182,6 +185,7 @@ impl KvService {
             shared: Rc::new(Shared {
                 dbs: (0..DATABASES).map(|_| RefCell::new(Store::new())).collect(),
                 left_ready: Cell::new(false),
+                watch_clock: Cell::new(0),
                 config: Cell::new(config),
                 max_query_at_start: config.max_query,
                 encoding: Cell::new(encoding::EncodingLimits::default()),
@@ -462,6 +466,8 @@ pub(crate) struct Client {
     in_exec: bool,
     /// The database it has selected.
     db: usize,
+    /// The keys it WATCHes.
+    watching: Vec<watch::Watched>,
 }
 
 impl Client {
@@ -474,6 +480,7 @@ impl Client {
             multi: None,
             in_exec: false,
             db: 0,
+            watching: Vec::new(),
         }
     }
 
@@ -546,6 +553,7 @@ impl std::fmt::Debug for KvSession {
 
 impl Drop for KvSession {
     fn drop(&mut self) {
+        watch::forget(&self.shared, &mut self.client.watching);
         let n = self.shared.connected_clients.get();
         self.shared.connected_clients.set(n.saturating_sub(1));
         self.shared

@@ -1,11 +1,13 @@
-//! Transactions, as Redis's `multi.c` (without WATCH): `MULTI` starts queuing,
+//! Transactions, as Redis's `multi.c`: `MULTI` starts queuing,
 //! every command but `EXEC`, `DISCARD`, `MULTI`, `WATCH`, `QUIT` and `RESET` answers
 //! `+QUEUED`, and `EXEC` runs them all at once — no other client's command runs in
 //! between — replying with an array of their replies. A command refused while
 //! queuing (unknown, wrong number of arguments) makes `EXEC` answer `EXECABORT`.
 //! Inside `EXEC` a blocking command does not block: it behaves like its
 //! non-blocking form, as in Redis. Clients blocked on keys the transaction filled
-//! are served after `EXEC`, like after any other command.
+//! are served after `EXEC`, like after any other command. A key the client
+//! WATCHed that changed before `EXEC` makes it answer a null array and run
+//! nothing (see the `watch` module).
 //!
 //! The queue is bounded: a transaction that would hold more than the service's
 //! query-buffer limit (`max_query`) of queued arguments is refused at that command
@@ -82,6 +84,7 @@ pub(crate) fn discard(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
     if c.client.multi.take().is_none() {
         return reply::error(out, b"ERR DISCARD without MULTI");
     }
+    super::watch::unwatch_all(c);
     c.client.record.multi.set(-1);
     reply::ok(out);
 }
@@ -92,10 +95,16 @@ pub(crate) fn exec(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
     };
     c.client.record.multi.set(-1);
     if multi.dirty {
+        super::watch::unwatch_all(c);
         return reply::error(
             out,
             b"EXECABORT Transaction discarded because of previous errors.",
         );
+    }
+    let changed = super::watch::changed(c);
+    super::watch::unwatch_all(c);
+    if changed {
+        return reply::nil_array(out);
     }
     reply::array(out, multi.queued.len());
     c.client.in_exec = true;

@@ -174,6 +174,9 @@ pub struct Store {
     /// log is on (`None`: off). The log records a `DEL` for each, so a replay
     /// does not resurrect a key that later commands saw as absent.
     pub expired_log: Option<Vec<Rc<[u8]>>>,
+    /// Keys clients WATCH, with the stamp of their last change; like the
+    /// blocked clients, they belong to the database index (SWAPDB leaves them).
+    pub watched: super::watch::WatchedKeys,
     /// New entries ever inserted. Entries move between buckets only when an
     /// insert finds no spare slot, so after `k` inserts with more than `k` spare
     /// slots before them, every entry is still where it was.
@@ -212,6 +215,7 @@ impl Store {
             blocked: Default::default(),
             ready: Vec::new(),
             expired_log: None,
+            watched: Default::default(),
             inserted: 0,
         }
     }

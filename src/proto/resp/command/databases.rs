@@ -84,6 +84,7 @@ pub(super) fn flushdb(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if !flush_mode_ok(&a) {
         return reply::error(out, SYNTAX);
     }
+    touch_existing(c.shared, &mut c.store, None);
     c.store.clear();
     reply::ok(out);
 }
@@ -92,9 +93,12 @@ pub(super) fn flushall(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if !flush_mode_ok(&a) {
         return reply::error(out, SYNTAX);
     }
+    touch_existing(c.shared, &mut c.store, None);
     c.store.clear();
     for n in (0..DATABASES).filter(|&n| n != c.client.db) {
-        c.shared.db(n).borrow_mut().clear();
+        let mut db = c.shared.db(n).borrow_mut();
+        touch_existing(c.shared, &mut db, None);
+        db.clear();
     }
     reply::ok(out);
 }
@@ -119,6 +123,9 @@ pub(super) fn move_(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if let Some((value, expire_at)) = c.store.take(key, c.now) {
         dst.insert(key, value, expire_at);
     }
+    let s = stamp(c.shared);
+    c.store.watched.touch(key, s);
+    dst.watched.touch(key, s);
     reply::int(out, 1);
     serve_other(c, &mut dst);
 }
@@ -165,6 +172,7 @@ pub(super) fn copy(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             return reply::int(out, 0);
         }
         c.store.insert(dst, value, expire_at);
+        c.store.watched.touch(dst, stamp(c.shared));
         return reply::int(out, 1);
     }
     let mut other = c.shared.db(to).borrow_mut();
@@ -172,6 +180,7 @@ pub(super) fn copy(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         return reply::int(out, 0);
     }
     other.insert(dst, value, expire_at);
+    other.watched.touch(dst, stamp(c.shared));
     reply::int(out, 1);
     serve_other(c, &mut other);
 }
@@ -197,12 +206,16 @@ pub(super) fn swapdb(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if first == own || second == own {
         let other = if first == own { second } else { first };
         let mut other = c.shared.db(other).borrow_mut();
+        touch_existing(c.shared, &mut c.store, Some(&other));
+        touch_existing(c.shared, &mut other, Some(&c.store));
         c.store.swap_keys(&mut other);
         // The client's own database is served after this command, as any write.
         serve_other(c, &mut other);
     } else {
         let mut x = c.shared.db(first).borrow_mut();
         let mut y = c.shared.db(second).borrow_mut();
+        touch_existing(c.shared, &mut x, Some(&y));
+        touch_existing(c.shared, &mut y, Some(&x));
         x.swap_keys(&mut y);
         serve_other(c, &mut x);
         serve_other(c, &mut y);

@@ -56,6 +56,7 @@ use super::pubsub::{psubscribe, publish, pubsub, punsubscribe, subscribe, unsubs
 use super::reply;
 use super::scripting::{function, script, unsupported};
 use super::store::{Bytes, Entry, Hasher, LexBound, ScoreBound, Store, Ttl, Value, ZSet};
+use super::watch::{stamp, touch_existing, unwatch, watch};
 use super::Shared;
 
 pub(crate) use config::Settings;
@@ -227,6 +228,8 @@ commands! {
     b"multi" 1 multi;
     b"exec" 1 exec;
     b"discard" 1 discard;
+    b"watch" -2 watch;
+    b"unwatch" 1 unwatch;
     b"auth" -2 auth;
     b"bgrewriteaof" 1 bgrewriteaof;
     b"script" -2 script;
@@ -344,10 +347,15 @@ pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Vec<u8>) 
                 return super::multi::queue(ctx, argv, out);
             }
             ctx.client.record.cmd.set(name);
+            let start = out.len();
             if ctx.shared.aof_on.get() {
-                return super::aof::run_logged(ctx, name, handler, argv, out);
+                super::aof::run_logged(ctx, name, handler, argv, out);
+            } else {
+                handler(ctx, argv, out);
             }
-            handler(ctx, argv, out)
+            if !ctx.store.watched.is_empty() && super::aof::is_write(name) {
+                super::watch::after_write(ctx, name, &argv, &out[start..]);
+            }
         }
         None => {
             if let Some(multi) = &mut ctx.client.multi {

@@ -32,6 +32,7 @@ pub(super) fn reset(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
     c.client.authenticated = c.shared.requirepass.borrow().is_none();
     c.client.multi = None;
     c.client.record.multi.set(-1);
+    super::super::watch::unwatch_all(c);
     select_db(c, 0);
     reply::simple(out, b"RESET");
 }

@@ -334,8 +334,8 @@ fn serve_key(
             continue; // closing: its session forgets it on close
         }
         reply.clear();
-        if !shared.aof_on.get() {
-            attempt(store, key, &op, fill, now, reply);
+        let served = if !shared.aof_on.get() {
+            attempt(store, key, &op, fill, now, reply)
         } else {
             // Recorded as the command that does the same without blocking.
             let mut count = itoa::Buffer::new();
@@ -366,8 +366,19 @@ fn serve_key(
                 ],
             };
             super::aof::served(shared, store, now, &args, false);
-            if let Attempt::Served = attempt(store, key, &op, fill, now, reply) {
+            let served = attempt(store, key, &op, fill, now, reply);
+            if let Attempt::Served = served {
                 super::aof::served(shared, store, now, &args, true);
+            }
+            served
+        };
+        // A served pop changed its key, and a move its destination too: WATCH
+        // sees both, as Redis's signalModifiedKey does.
+        if matches!(served, Attempt::Served) && !store.watched.is_empty() {
+            let s = super::watch::stamp(shared);
+            store.watched.touch(key, s);
+            if let Op::Move { to, .. } = &op {
+                store.watched.touch(to, s);
             }
         }
         // The receiver's own output limit is lifted while it blocks, so its

@@ -1032,6 +1032,8 @@ pub(crate) fn is_write(name: &[u8]) -> bool {
             | b"renamenx"
             | b"copy"
             | b"setbit"
+            // SORT is a write in Redis's table (with STORE it is one).
+            | b"sort"
     )
 }
 
@@ -1046,6 +1048,11 @@ pub(crate) fn for_each_key(name: &[u8], argv: &Argv<'_>, mut f: impl FnMut(&[u8]
         b"rename" | b"renamenx" | b"copy" | b"lmove" | b"rpoplpush" | b"blmove" | b"brpoplpush" => {
             f(argv.get(1));
             f(argv.get(2));
+        }
+        b"sort" => {
+            if let Some(dst) = command::store_destination(argv) {
+                f(dst);
+            }
         }
         _ if n > 1 => f(argv.get(1)),
         _ => {}
@@ -1153,6 +1160,7 @@ fn record_effect(
             }
         }
         b"getex" => {}
+        b"sort" if command::store_destination(argv).is_none() => {}
         b"spop" => {
             let members = popped(reply);
             if !members.is_empty() {

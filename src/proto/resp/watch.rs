@@ -252,6 +252,7 @@ pub(crate) fn after_write(c: &mut Ctx<'_, '_>, name: &[u8], argv: &Argv<'_>, rep
         name,
         b"flushdb" | b"flushall" | b"swapdb" | b"move" | b"copy"
     ) || changed_nothing(name, reply)
+        || (name == b"sort" && super::command::store_destination(argv).is_none())
     {
         return;
     }

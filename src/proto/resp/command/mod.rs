@@ -19,6 +19,7 @@
 mod config;
 mod databases;
 mod hashes;
+mod info;
 mod keys;
 mod lists;
 // The random-member helpers, for SRANDMEMBER, HRANDFIELD and ZRANDMEMBER.
@@ -27,12 +28,14 @@ mod random;
 mod scan;
 mod server;
 mod sets;
+mod sort;
 mod strings;
 mod zsets;
 
 use config::config;
 use databases::*;
 use hashes::*;
+use info::command;
 use keys::*;
 use lists::*;
 #[allow(unused_imports)]
@@ -40,6 +43,8 @@ use random::*;
 use scan::*;
 use server::*;
 use sets::*;
+pub(crate) use sort::store_destination;
+use sort::{sort, sort_ro};
 use strings::*;
 use zsets::*;
 
@@ -248,6 +253,8 @@ commands! {
     b"move" 3 move_;
     b"swapdb" 3 swapdb;
     b"copy" -3 copy;
+    b"sort" -2 sort;
+    b"sort_ro" -2 sort_ro;
     // Keyspace (keys.rs).
     b"object" -2 object;
     b"renamenx" 3 renamenx;

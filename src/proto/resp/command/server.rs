@@ -284,25 +284,6 @@ pub(super) fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::bulk(out, s.as_bytes());
 }
 
-pub(super) fn command(_: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
-    if a.len() == 1 {
-        return reply::array(out, 0);
-    }
-    let sub = a.get(1);
-    if eq(sub, b"count") {
-        reply::int(out, NAMES.len() as i64);
-    } else if eq(sub, b"list") {
-        reply::array(out, NAMES.len());
-        for n in NAMES {
-            reply::bulk(out, n);
-        }
-    } else if eq(sub, b"docs") || eq(sub, b"info") {
-        reply::array(out, 0);
-    } else {
-        unknown_subcommand(out, sub, b"COMMAND");
-    }
-}
-
 pub(super) fn time(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
     reply::array(out, 2);
     reply::bulk_int(out, (c.now / 1000) as i64);

@@ -423,7 +423,7 @@ fn dump(e: &Entry, now: u64, out: &mut Vec<u8>) {
             None => encode(out, &[b"SET", key, s]),
         },
         Value::List(l) => {
-            let items: Vec<&[u8]> = l.iter().map(|b| &**b).collect();
+            let items: Vec<&[u8]> = l.iter().collect();
             chunked(out, b"RPUSH", key, &items);
         }
         Value::Set(s) => {
@@ -994,6 +994,9 @@ pub(crate) fn is_write(name: &[u8]) -> bool {
             | b"lset"
             | b"lrem"
             | b"ltrim"
+            | b"linsert"
+            | b"lpushx"
+            | b"rpushx"
             | b"lmove"
             | b"rpoplpush"
             | b"lmpop"
@@ -1647,7 +1650,7 @@ mod tests {
                 let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
                 let body = match &e.value {
                     Value::Str(v) => s(v),
-                    Value::List(l) => l.iter().map(|b| s(b)).collect::<Vec<_>>().join(","),
+                    Value::List(l) => l.iter().map(s).collect::<Vec<_>>().join(","),
                     Value::Set(set) => {
                         let mut m: Vec<_> = set.iter().map(|b| s(b)).collect();
                         m.sort();

@@ -26,6 +26,7 @@ use super::command::{self, Ctx};
 use super::frame::{parse_i64, Argv};
 use super::reply;
 use super::store::{Bytes, Hasher, Store, Value};
+use super::values::list::{Fill, List};
 use crate::ConnId;
 
 /// The timer token of a blocked client's timeout.
@@ -160,7 +161,15 @@ enum Attempt {
 }
 
 /// Run `op` on `key` if it holds data for it, writing the reply.
-fn attempt(store: &mut Store, key: &[u8], op: &Op, now: u64, out: &mut Vec<u8>) -> Attempt {
+/// `fill`: the node limits a list a move creates or grows is packed under.
+fn attempt(
+    store: &mut Store,
+    key: &[u8],
+    op: &Op,
+    fill: Fill,
+    now: u64,
+    out: &mut Vec<u8>,
+) -> Attempt {
     if let Op::Move {
         from_left,
         to,
@@ -170,7 +179,9 @@ fn attempt(store: &mut Store, key: &[u8], op: &Op, now: u64, out: &mut Vec<u8>) 
         return match store.get(key, now).map(|e| &e.value) {
             None => Attempt::Empty,
             Some(Value::List(l)) if l.is_empty() => Attempt::Empty,
-            Some(Value::List(_)) => move_element(store, key, to, *from_left, *to_left, now, out),
+            Some(Value::List(_)) => {
+                move_element(store, key, to, (*from_left, *to_left), fill, now, out)
+            }
             Some(_) => {
                 reply::error(out, command::WRONGTYPE);
                 Attempt::WrongType
@@ -182,7 +193,7 @@ fn attempt(store: &mut Store, key: &[u8], op: &Op, now: u64, out: &mut Vec<u8>) 
     };
     match (&mut entry.value, op) {
         (Value::List(list), Op::Pop { left }) => {
-            let Some(v) = pop_list(list, *left) else {
+            let Some(v) = list.pop(*left) else {
                 return Attempt::Empty;
             };
             reply::array(out, 2);
@@ -196,7 +207,7 @@ fn attempt(store: &mut Store, key: &[u8], op: &Op, now: u64, out: &mut Vec<u8>) 
             }
             mpop_head(out, key, n);
             for _ in 0..n {
-                reply::bulk(out, &pop_list(list, *left).unwrap_or_default());
+                reply::bulk(out, &list.pop(*left).unwrap_or_default());
             }
         }
         (Value::ZSet(z), Op::ZPop { max }) => {
@@ -231,14 +242,6 @@ fn attempt(store: &mut Store, key: &[u8], op: &Op, now: u64, out: &mut Vec<u8>) 
     Attempt::Served
 }
 
-fn pop_list(list: &mut std::collections::VecDeque<Bytes>, left: bool) -> Option<Bytes> {
-    if left {
-        list.pop_front()
-    } else {
-        list.pop_back()
-    }
-}
-
 fn pop_zset(z: &mut super::store::ZSet, max: bool) -> Option<(Bytes, f64)> {
     if max {
         z.pop_max()
@@ -255,12 +258,13 @@ fn mpop_head(out: &mut Vec<u8>, key: &[u8], n: usize) {
 }
 
 /// LMOVE's work once `src` is known to be a non-empty list: check `dst`, pop, push.
+/// `ends`: (pop from the left, push on the left).
 fn move_element(
     store: &mut Store,
     src: &[u8],
     dst: &[u8],
-    from_left: bool,
-    to_left: bool,
+    (from_left, to_left): (bool, bool),
+    fill: Fill,
     now: u64,
     out: &mut Vec<u8>,
 ) -> Attempt {
@@ -273,17 +277,13 @@ fn move_element(
     let Some(Value::List(list)) = store.get(src, now).map(|e| &mut e.value) else {
         return Attempt::Empty;
     };
-    let Some(v) = pop_list(list, from_left) else {
+    let Some(v) = list.pop(from_left) else {
         return Attempt::Empty;
     };
     reply::bulk(out, &v);
-    let entry = store.get_or_insert_with(dst, now, || Value::List(Box::default()));
+    let entry = store.get_or_insert_with(dst, now, || Value::List(List::new()));
     if let Value::List(list) = &mut entry.value {
-        if to_left {
-            list.push_front(v);
-        } else {
-            list.push_back(v);
-        }
+        list.push(&v, to_left, fill);
     }
     store.remove_if_empty(src);
     Attempt::Served
@@ -317,6 +317,7 @@ fn serve_key(
     reply: &mut Vec<u8>,
     shared: &super::Shared,
 ) {
+    let fill = Fill::new(shared.encoding_limits().list_size);
     loop {
         let list = match store.get(key, now).map(|e| &e.value) {
             Some(Value::List(l)) if !l.is_empty() => true,
@@ -333,8 +334,8 @@ fn serve_key(
             continue; // closing: its session forgets it on close
         }
         reply.clear();
-        if !shared.aof_on.get() {
-            attempt(store, key, &op, now, reply);
+        let served = if !shared.aof_on.get() {
+            attempt(store, key, &op, fill, now, reply)
         } else {
             // Recorded as the command that does the same without blocking.
             let mut count = itoa::Buffer::new();
@@ -365,8 +366,19 @@ fn serve_key(
                 ],
             };
             super::aof::served(shared, store, now, &args, false);
-            if let Attempt::Served = attempt(store, key, &op, now, reply) {
+            let served = attempt(store, key, &op, fill, now, reply);
+            if let Attempt::Served = served {
                 super::aof::served(shared, store, now, &args, true);
+            }
+            served
+        };
+        // A served pop changed its key, and a move its destination too: WATCH
+        // sees both, as Redis's signalModifiedKey does.
+        if matches!(served, Attempt::Served) && !store.watched.is_empty() {
+            let s = super::watch::stamp(shared);
+            store.watched.touch(key, s);
+            if let Op::Move { to, .. } = &op {
+                store.watched.touch(to, s);
             }
         }
         // The receiver's own output limit is lifted while it blocks, so its
@@ -404,8 +416,9 @@ fn pop_or_block(
     timeout: Option<Option<Duration>>,
     out: &mut Vec<u8>,
 ) {
+    let fill = Fill::new(c.shared.encoding_limits().list_size);
     for key in &keys {
-        match attempt(&mut c.store, key, &op, c.now, out) {
+        match attempt(&mut c.store, key, &op, fill, c.now, out) {
             Attempt::Served | Attempt::WrongType => return,
             Attempt::Empty => {}
         }
@@ -490,7 +503,16 @@ fn lmove_generic(
     let (src, dst) = (a.get(1), a.get(2));
     match c.store.get(src, c.now).map(|e| &e.value) {
         Some(Value::List(l)) if !l.is_empty() => {
-            move_element(&mut c.store, src, dst, from_left, to_left, c.now, out);
+            let fill = Fill::new(c.shared.encoding_limits().list_size);
+            move_element(
+                &mut c.store,
+                src,
+                dst,
+                (from_left, to_left),
+                fill,
+                c.now,
+                out,
+            );
         }
         Some(Value::List(_)) | None => {
             if timeout.is_none() || !command::can_block(c) {

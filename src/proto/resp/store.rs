@@ -21,7 +21,7 @@
 //! Time is passed in as UNIX milliseconds (`now`) by the caller, taken once per batch
 //! of commands, which keeps tests deterministic.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 use std::hash::BuildHasher;
 use std::ops::Bound;
 use std::rc::Rc;
@@ -46,8 +46,8 @@ pub type Bytes = Box<[u8]>;
 pub enum Value {
     /// A string (Redis strings are binary safe; INCR stores decimal text).
     Str(Vec<u8>),
-    /// A list.
-    List(Box<VecDeque<Bytes>>),
+    /// A list: packed while small (see `values::list`).
+    List(super::values::list::List),
     /// A hash (field → value).
     Hash(Box<HashMap<Bytes, Bytes, Hasher>>),
     /// A set; an `IndexSet` so SPOP can pick a random member in O(1).
@@ -99,7 +99,7 @@ impl Value {
         const ELEM: usize = 32;
         match self {
             Value::Str(s) => s.capacity(),
-            Value::List(l) => l.iter().map(|e| e.len() + ELEM).sum(),
+            Value::List(l) => l.memory(),
             Value::Hash(h) => h.iter().map(|(k, v)| k.len() + v.len() + 2 * ELEM).sum(),
             Value::Set(s) => s.iter().map(|e| e.len() + ELEM).sum(),
             Value::ZSet(z) => z.scores.keys().map(|e| 2 * e.len() + 3 * ELEM).sum(),

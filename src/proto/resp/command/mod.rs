@@ -67,7 +67,7 @@ use super::Shared;
 pub(crate) use config::Settings;
 
 use std::cell::RefMut;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use indexmap::IndexSet;
 
@@ -173,6 +173,10 @@ commands! {
     b"lset" 4 lset;
     b"lrem" 4 lrem;
     b"ltrim" 4 ltrim;
+    b"linsert" 5 linsert;
+    b"lpos" -3 lpos;
+    b"lpushx" -3 lpushx;
+    b"rpushx" -3 rpushx;
     b"hget" 3 hget;
     b"hmget" -3 hmget;
     b"hdel" -3 hdel;

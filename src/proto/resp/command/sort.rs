@@ -15,12 +15,13 @@
 //! here bytes compare as in the C locale.
 
 use super::*;
+use crate::proto::resp::values::list::{Fill, List};
 
 /// The elements to sort, in the value's own order (None: not a list, set or
 /// sorted set).
 fn elements(v: &Value) -> Option<Vec<Bytes>> {
     match v {
-        Value::List(l) => Some(l.iter().cloned().collect()),
+        Value::List(l) => Some(l.iter().map(Bytes::from).collect()),
         Value::Set(s) => Some(s.iter().cloned().collect()),
         Value::ZSet(z) => Some(z.iter().map(|(m, _)| m.into()).collect()),
         _ => None,
@@ -236,11 +237,12 @@ fn sort_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, readonly: b
             if n == 0 {
                 c.store.remove(dst, c.now);
             } else {
-                let list: VecDeque<Bytes> = result
-                    .into_iter()
-                    .map(|r| r.unwrap_or_default().into())
-                    .collect();
-                c.store.insert(dst, Value::List(Box::new(list)), 0);
+                let fill = Fill::new(c.shared.encoding_limits().list_size);
+                let mut list = List::new();
+                for r in result {
+                    list.push_back(&r.unwrap_or_default(), fill);
+                }
+                c.store.insert(dst, Value::List(list), 0);
             }
             reply::int(out, n as i64);
         }

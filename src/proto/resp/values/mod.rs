@@ -1,6 +1,8 @@
 //! The collections' representations: each type's compact form and its large
 //! form behind one type, as Redis's encodings are.
 //!
-//! [`listpack`] is the packed sequence the compact forms are built on.
+//! [`listpack`] is the packed sequence the compact forms are built on; [`list`]
+//! is the list type.
 
+pub mod list;
 pub mod listpack;

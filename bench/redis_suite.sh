@@ -19,7 +19,8 @@
 #   SINGLEDB=1          run in database 0 (the suite's --singledb) instead of 9
 #
 # Tags for features this server leaves out are skipped: needs:debug (DEBUG),
-# needs:repl (replication), needs:save, resp3, large-memory; external:skip is
+# needs:repl (replication), needs:save, needs:config-maxmemory (no maxmemory
+# here), resp3, large-memory; external:skip is
 # skipped by the suite itself in this mode. Two keyspace tests that need streams
 # (COPY of a stream), which this server leaves out, are skipped by name — for
 # redis-server too, so the counts compare. A file whose test raises an
@@ -109,7 +110,7 @@ run_file() {
   log="$out/$peer.$(echo "$file" | tr / _).log"
   (cd "$tree" && pin 1 timeout "$file_timeout" tclsh tests/test_helper.tcl \
     --host 127.0.0.1 --port "$port" --single "$file" --clients 1 --timeout "$test_timeout" \
-    --tags "-needs:debug -needs:repl -needs:save -resp3 -large-memory" --dont-clean \
+    --tags "-needs:debug -needs:repl -needs:save -needs:config-maxmemory -resp3 -large-memory" --dont-clean \
     --skiptest "COPY basic usage for stream" --skiptest "COPY basic usage for stream-cgroups" \
     ${SINGLEDB:+--singledb} \
     >"$log" 2>&1) || true

@@ -431,7 +431,7 @@ fn dump(e: &Entry, now: u64, out: &mut Vec<u8>) {
             chunked(out, b"SADD", key, &items);
         }
         Value::Hash(h) => {
-            let items: Vec<&[u8]> = h.iter().flat_map(|(f, v)| [&**f, &**v]).collect();
+            let items: Vec<&[u8]> = h.iter().flat_map(|(f, v)| [f, v]).collect();
             // Field-value pairs: an even number per command.
             for chunk in items.chunks(ITEMS_PER_COMMAND * 2) {
                 let mut args: Vec<&[u8]> = vec![b"HSET", key];
@@ -1009,6 +1009,8 @@ pub(crate) fn is_write(name: &[u8]) -> bool {
             | b"hmset"
             | b"hdel"
             | b"hincrby"
+            | b"hsetnx"
+            | b"hincrbyfloat"
             | b"zadd"
             | b"zrem"
             | b"zpopmin"

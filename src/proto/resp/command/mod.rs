@@ -62,7 +62,7 @@ use super::Shared;
 pub(crate) use config::Settings;
 
 use std::cell::RefMut;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use indexmap::IndexSet;
 
@@ -177,6 +177,11 @@ commands! {
     b"hkeys" 2 hkeys;
     b"hvals" 2 hvals;
     b"hincrby" 4 hincrby;
+    // Hashes, second batch (hashes.rs).
+    b"hsetnx" 4 hsetnx;
+    b"hstrlen" 3 hstrlen;
+    b"hincrbyfloat" 4 hincrbyfloat;
+    b"hrandfield" -2 hrandfield;
     b"srem" -3 srem;
     b"smembers" 2 smembers;
     b"sismember" 3 sismember;

@@ -3,4 +3,5 @@
 //!
 //! [`listpack`] is the packed sequence the compact forms are built on.
 
+pub mod hash;
 pub mod listpack;

@@ -96,7 +96,8 @@ impl Value {
         }
     }
 
-    fn memory(&self) -> usize {
+    /// Bytes of heap the value uses, roughly (INFO `used_memory`, MEMORY USAGE).
+    pub(crate) fn memory(&self) -> usize {
         const ELEM: usize = 32;
         match self {
             Value::Str(s) => s.capacity(),

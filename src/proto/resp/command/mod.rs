@@ -21,6 +21,7 @@ mod databases;
 mod hashes;
 mod keys;
 mod lists;
+mod memory;
 // The random-member helpers, for SRANDMEMBER, HRANDFIELD and ZRANDMEMBER.
 #[allow(dead_code)]
 mod random;
@@ -35,6 +36,7 @@ use databases::*;
 use hashes::*;
 use keys::*;
 use lists::*;
+use memory::memory;
 #[allow(unused_imports)]
 use random::*;
 use scan::*;
@@ -262,6 +264,8 @@ commands! {
     b"lcs" -3 lcs;
     b"setbit" 4 setbit;
     b"getbit" 3 getbit;
+    // MEMORY USAGE (memory.rs).
+    b"memory" -2 memory;
     // Scanning collections (scan.rs).
     b"sscan" -3 sscan;
     b"hscan" -3 hscan;

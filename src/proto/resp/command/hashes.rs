@@ -1,6 +1,6 @@
 //! Hash commands (Redis's t_hash.c).
 //!
-//! A hash is a [`Hash`](super::super::values::hash::Hash): a listpack while small,
+//! A hash is a [`Hash`](enum@Hash): a listpack while small,
 //! a table once an insert passes `hash-max-listpack-entries` or writes a field or
 //! value longer than `hash-max-listpack-value` (read from the shared
 //! `EncodingLimits` before the entry is borrowed).
@@ -254,7 +254,7 @@ pub(super) fn hincrbyfloat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) 
     reply::bulk(out, text.as_bytes());
 }
 
-/// HRANDFIELD key [count [WITHVALUES]].
+/// HRANDFIELD key \[count \[WITHVALUES\]\].
 pub(super) fn hrandfield(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let mut count = None;
     let mut withvalues = false;

@@ -4,7 +4,7 @@
 //! Redis converts a listpack hash to a hash table when an insert would make it
 //! hold more than `hash-max-listpack-entries` fields, or a field or value longer
 //! than `hash-max-listpack-value` bytes is written (t_hash.c,
-//! `hashTypeTryConversion` and `hashTypeSet`); it never converts back. [`Hash`]
+//! `hashTypeTryConversion` and `hashTypeSet`); it never converts back. [`Hash`](enum@Hash)
 //! follows the same rules, so `OBJECT ENCODING` answers what Redis would.
 //!
 //! The large form is an `IndexMap` rather than a plain hash map: HRANDFIELD then
@@ -197,7 +197,7 @@ fn too_long(s: &[u8], limits: &EncodingLimits) -> bool {
     s.len() as u64 > limits.hash_value
 }
 
-/// The pairs of a [`Hash`]; see [`Hash::iter`].
+/// The pairs of a [`Hash`](enum@Hash); see [`Hash::iter`].
 pub enum Iter<'a> {
     /// Over the listpack's entries, two at a time.
     Pack(super::listpack::Iter<'a>),

@@ -48,8 +48,8 @@ pub enum Value {
     Str(Vec<u8>),
     /// A list: packed while small (see `values::list`).
     List(super::values::list::List),
-    /// A hash (field → value).
-    Hash(Box<HashMap<Bytes, Bytes, Hasher>>),
+    /// A hash (field → value): a listpack while small, a table beyond.
+    Hash(super::values::hash::Hash),
     /// A set; an `IndexSet` so SPOP can pick a random member in O(1).
     Set(Box<IndexSet<Bytes, Hasher>>),
     /// A sorted set.
@@ -79,7 +79,8 @@ impl Value {
         match self {
             Value::Str(s) => super::encoding::string_encoding(s),
             Value::List(_) => "quicklist",
-            Value::Hash(_) | Value::Set(_) => "hashtable",
+            Value::Hash(h) => h.encoding_name(),
+            Value::Set(_) => "hashtable",
             Value::ZSet(_) => "skiplist",
         }
     }
@@ -95,12 +96,13 @@ impl Value {
         }
     }
 
-    fn memory(&self) -> usize {
+    /// Bytes of heap the value uses, roughly (INFO `used_memory`, MEMORY USAGE).
+    pub(crate) fn memory(&self) -> usize {
         const ELEM: usize = 32;
         match self {
             Value::Str(s) => s.capacity(),
             Value::List(l) => l.memory(),
-            Value::Hash(h) => h.iter().map(|(k, v)| k.len() + v.len() + 2 * ELEM).sum(),
+            Value::Hash(h) => h.heap_bytes(),
             Value::Set(s) => s.iter().map(|e| e.len() + ELEM).sum(),
             Value::ZSet(z) => z.scores.keys().map(|e| 2 * e.len() + 3 * ELEM).sum(),
         }

@@ -1,11 +1,15 @@
-//! Hash commands.
+//! Hash commands (Redis's t_hash.c).
+//!
+//! A hash is a [`Hash`](enum@Hash): a listpack while small,
+//! a table once an insert passes `hash-max-listpack-entries` or writes a field or
+//! value longer than `hash-max-listpack-value` (read from the shared
+//! `EncodingLimits` before the entry is borrowed).
 
+use super::super::values::hash::Hash;
 use super::*;
 
-type Hash = HashMap<Bytes, Bytes, Hasher>;
-
 pub(super) fn new_hash() -> Value {
-    Value::Hash(Box::default())
+    Value::Hash(Hash::new())
 }
 
 pub(super) fn hash<'s>(
@@ -26,6 +30,23 @@ pub(super) fn hash<'s>(
     }
 }
 
+/// The hash at `key`, created empty if missing (Redis's
+/// `hashTypeLookupWriteOrCreate`); `None` after a WRONGTYPE reply.
+fn hash_for_write<'s>(
+    c: &'s mut Ctx<'_, '_>,
+    key: &[u8],
+    out: &mut Vec<u8>,
+) -> Option<&'s mut Hash> {
+    let e = c.store.get_or_insert_with(key, c.now, new_hash);
+    match &mut e.value {
+        Value::Hash(h) => Some(h),
+        _ => {
+            reply::error(out, WRONGTYPE);
+            None
+        }
+    }
+}
+
 /// HSET/HMSET: returns the number of fields added, or None after an error reply.
 pub(super) fn hset_generic(
     c: &mut Ctx<'_, '_>,
@@ -37,21 +58,11 @@ pub(super) fn hset_generic(
         arity_error(out, name);
         return None;
     }
-    let e = c.store.get_or_insert_with(a.get(1), c.now, new_hash);
-    let Value::Hash(h) = &mut e.value else {
-        reply::error(out, WRONGTYPE);
-        return None;
-    };
+    let limits = c.shared.encoding_limits();
+    let h = hash_for_write(c, a.get(1), out)?;
     let mut added = 0;
     for i in (2..a.len()).step_by(2) {
-        let (f, v) = (a.get(i), a.get(i + 1));
-        match h.get_mut(f) {
-            Some(slot) => *slot = v.into(),
-            None => {
-                h.insert(f.into(), v.into());
-                added += 1;
-            }
-        }
+        added += h.insert(a.get(i), a.get(i + 1), &limits) as i64;
     }
     Some(added)
 }
@@ -66,6 +77,19 @@ pub(super) fn hmset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if hset_generic(c, a, out, b"hmset").is_some() {
         reply::ok(out);
     }
+}
+
+/// HSETNX key field value: set the field only if it is absent.
+pub(super) fn hsetnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let limits = c.shared.encoding_limits();
+    let Some(h) = hash_for_write(c, a.get(1), out) else {
+        return;
+    };
+    if h.contains(a.get(2)) {
+        return reply::int(out, 0);
+    }
+    h.insert(a.get(2), a.get(3), &limits);
+    reply::int(out, 1);
 }
 
 pub(super) fn hget(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
@@ -98,11 +122,19 @@ pub(super) fn hdel(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let Some(h) = h else {
         return reply::int(out, 0);
     };
-    let n = a.iter_from(2).filter(|f| h.remove(*f).is_some()).count();
+    let mut n = 0;
+    for f in a.iter_from(2) {
+        if h.remove(f) {
+            n += 1;
+            if h.is_empty() {
+                break;
+            }
+        }
+    }
     if h.is_empty() {
         c.store.remove_if_empty(key);
     }
-    reply::int(out, n as i64);
+    reply::int(out, n);
 }
 
 pub(super) fn hlen(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
@@ -111,10 +143,18 @@ pub(super) fn hlen(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
+/// HSTRLEN key field: the length of the field's value (0 if absent).
+pub(super) fn hstrlen(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let f = a.get(2);
+    if let Ok(h) = hash(c, a.get(1), out) {
+        reply::int(out, h.and_then(|h| h.get(f)).map_or(0, <[u8]>::len) as i64);
+    }
+}
+
 pub(super) fn hexists(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let f = a.get(2);
     if let Ok(h) = hash(c, a.get(1), out) {
-        reply::int(out, h.is_some_and(|h| h.contains_key(f)) as i64);
+        reply::int(out, h.is_some_and(|h| h.contains(f)) as i64);
     }
 }
 
@@ -158,10 +198,10 @@ pub(super) fn hincrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let Some(incr) = parse_i64(a.get(3)) else {
         return reply::error(out, NOT_INT);
     };
-    let f = a.get(2);
-    let e = c.store.get_or_insert_with(a.get(1), c.now, new_hash);
-    let Value::Hash(h) = &mut e.value else {
-        return reply::error(out, WRONGTYPE);
+    let limits = c.shared.encoding_limits();
+    let (key, f) = (a.get(1), a.get(2));
+    let Some(h) = hash_for_write(c, key, out) else {
+        return;
     };
     let cur = match h.get(f) {
         None => 0,
@@ -171,11 +211,96 @@ pub(super) fn hincrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         },
     };
     let Some(n) = cur.checked_add(incr) else {
-        if h.is_empty() {
-            c.store.remove_if_empty(a.get(1));
-        }
         return reply::error(out, OVERFLOW);
     };
-    h.insert(f.into(), itoa::Buffer::new().format(n).as_bytes().into());
+    h.insert(f, itoa::Buffer::new().format(n).as_bytes(), &limits);
     reply::int(out, n);
 }
+
+/// A float the way INCRBYFLOAT writes it (see strings.rs): the shortest text that
+/// reads back as the same double, without an exponent; -0 is written `0`, as
+/// Redis's `ld2string` does.
+fn float_text(v: f64) -> String {
+    let v = if v == 0.0 { 0.0 } else { v };
+    format!("{v}")
+}
+
+/// HINCRBYFLOAT key field increment.
+pub(super) fn hincrbyfloat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let Some(incr) = parse_f64(a.get(3)) else {
+        return reply::error(out, NOT_FLOAT);
+    };
+    if !incr.is_finite() {
+        return reply::error(out, b"ERR value is NaN or Infinity");
+    }
+    let limits = c.shared.encoding_limits();
+    let (key, f) = (a.get(1), a.get(2));
+    let Some(h) = hash_for_write(c, key, out) else {
+        return;
+    };
+    let cur = match h.get(f) {
+        None => 0.0,
+        Some(v) => match parse_f64(v) {
+            Some(n) => n,
+            None => return reply::error(out, b"ERR hash value is not a float"),
+        },
+    };
+    let v = cur + incr;
+    if !v.is_finite() {
+        return reply::error(out, b"ERR increment would produce NaN or Infinity");
+    }
+    let text = float_text(v);
+    h.insert(f, text.as_bytes(), &limits);
+    reply::bulk(out, text.as_bytes());
+}
+
+/// HRANDFIELD key \[count \[WITHVALUES\]\].
+pub(super) fn hrandfield(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let mut count = None;
+    let mut withvalues = false;
+    if a.len() >= 3 {
+        let Ok(n) = random_count(a.get(2), out) else {
+            return;
+        };
+        if a.len() > 4 || (a.len() == 4 && !eq(a.get(3), b"withvalues")) {
+            return reply::error(out, SYNTAX);
+        }
+        if a.len() == 4 {
+            withvalues = true;
+            if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
+                return reply::error(out, b"ERR value is out of range");
+            }
+        }
+        count = Some(n);
+    }
+    let seed = c.store.random();
+    let Ok(h) = hash(c, a.get(1), out) else {
+        return;
+    };
+    let Some(h) = h else {
+        return match count {
+            Some(_) => reply::array(out, 0),
+            None => reply::nil(out),
+        };
+    };
+    let ix = h.indexed();
+    let Some(count) = count else {
+        let (f, _) = ix
+            .get(Rng::new(seed).below(h.len()))
+            .expect("a stored hash is not empty");
+        return reply::bulk(out, f);
+    };
+    let picks = Picks::new(Rng::new(seed), h.len(), count);
+    let per = 1 + withvalues as usize;
+    reply_picks(out, picks, per, RANDOM_REPLY_LIMIT, |i, out| {
+        if let Some((f, v)) = ix.get(i) {
+            reply::bulk(out, f);
+            if withvalues {
+                reply::bulk(out, v);
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests;

@@ -19,7 +19,7 @@ fn object_encoding_names_what_is_stored() {
         ("short", "embstr"),
         ("long", "raw"),
         ("l", "quicklist"),
-        ("h", "hashtable"),
+        ("h", "listpack"),
         ("s", "hashtable"),
         ("z", "skiplist"),
     ] {

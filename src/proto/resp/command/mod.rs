@@ -22,6 +22,7 @@ mod hashes;
 mod info;
 mod keys;
 mod lists;
+mod memory;
 // The random-member helpers, for SRANDMEMBER, HRANDFIELD and ZRANDMEMBER.
 #[allow(dead_code)]
 mod random;
@@ -38,6 +39,7 @@ use hashes::*;
 use info::command;
 use keys::*;
 use lists::*;
+use memory::memory;
 #[allow(unused_imports)]
 use random::*;
 use scan::*;
@@ -67,7 +69,6 @@ use super::Shared;
 pub(crate) use config::Settings;
 
 use std::cell::RefMut;
-use std::collections::HashMap;
 
 use indexmap::IndexSet;
 
@@ -186,6 +187,11 @@ commands! {
     b"hkeys" 2 hkeys;
     b"hvals" 2 hvals;
     b"hincrby" 4 hincrby;
+    // Hashes, second batch (hashes.rs).
+    b"hsetnx" 4 hsetnx;
+    b"hstrlen" 3 hstrlen;
+    b"hincrbyfloat" 4 hincrbyfloat;
+    b"hrandfield" -2 hrandfield;
     b"srem" -3 srem;
     b"smembers" 2 smembers;
     b"sismember" 3 sismember;
@@ -268,6 +274,8 @@ commands! {
     b"lcs" -3 lcs;
     b"setbit" 4 setbit;
     b"getbit" 3 getbit;
+    // MEMORY USAGE (memory.rs).
+    b"memory" -2 memory;
     // Scanning collections (scan.rs).
     b"sscan" -3 sscan;
     b"hscan" -3 hscan;

@@ -2,7 +2,8 @@
 //! form behind one type, as Redis's encodings are.
 //!
 //! [`listpack`] is the packed sequence the compact forms are built on; [`list`]
-//! is the list type.
+//! is the list type, [`hash`] the hash type.
 
+pub mod hash;
 pub mod list;
 pub mod listpack;

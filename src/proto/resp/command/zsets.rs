@@ -21,15 +21,19 @@ pub(super) fn zset<'s>(
 }
 
 /// The sorted set at `key`, created empty if absent (the caller removes it again if
-/// it stays empty); `None` after replying WRONGTYPE.
+/// it stays empty) in the encoding Redis's `zsetTypeCreate` picks for `hint`
+/// (members about to be added, the longest member's length); `None` after replying
+/// WRONGTYPE.
 fn zset_or_create<'s>(
     c: &'s mut Ctx<'_, '_>,
     key: &[u8],
+    hint: (usize, usize),
     out: &mut Vec<u8>,
 ) -> Option<&'s mut ZSet> {
-    let e = c
-        .store
-        .get_or_insert_with(key, c.now, || Value::ZSet(Box::default()));
+    let limits = c.shared.encoding_limits();
+    let e = c.store.get_or_insert_with(key, c.now, || {
+        Value::ZSet(ZSet::with_hint(hint.0, hint.1, &limits))
+    });
     match &mut e.value {
         Value::ZSet(z) => Some(z),
         _ => {
@@ -102,7 +106,13 @@ pub(super) fn zadd(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             reply::int(out, 0)
         };
     }
-    let Some(z) = zset_or_create(c, key, out) else {
+    let limits = c.shared.encoding_limits();
+    let longest = (first..a.len())
+        .step_by(2)
+        .map(|j| a.get(j + 1).len())
+        .max()
+        .unwrap_or(0);
+    let Some(z) = zset_or_create(c, key, (elements / 2, longest), out) else {
         return;
     };
     let (mut added, mut updated) = (0, 0);
@@ -118,7 +128,7 @@ pub(super) fn zadd(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
                 if incr {
                     score += cur;
                     if score.is_nan() {
-                        if z.len() == 0 {
+                        if z.is_empty() {
                             c.store.remove_if_empty(key);
                         }
                         return reply::error(out, b"ERR resulting score is not a number (NaN)");
@@ -129,7 +139,7 @@ pub(super) fn zadd(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
                 }
                 incr_result = Some(score);
                 if score != cur {
-                    z.insert(member, score);
+                    z.insert(member, score, &limits);
                     updated += 1;
                 }
             }
@@ -137,13 +147,13 @@ pub(super) fn zadd(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
                 if xx {
                     continue;
                 }
-                z.insert(member, score);
+                z.insert(member, score, &limits);
                 added += 1;
                 incr_result = Some(score);
             }
         }
     }
-    if z.len() == 0 {
+    if z.is_empty() {
         c.store.remove_if_empty(key);
     }
     if incr {
@@ -181,7 +191,7 @@ pub(super) fn zrem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         return reply::int(out, 0);
     };
     let n = a.iter_from(2).filter(|m| z.remove(m)).count();
-    if z.len() == 0 {
+    if z.is_empty() {
         c.store.remove_if_empty(key);
     }
     reply::int(out, n as i64);
@@ -217,7 +227,7 @@ pub(super) fn zpop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, 
             reply::double(out, s);
         }
     }
-    if z.len() == 0 {
+    if z.is_empty() {
         c.store.remove_if_empty(key);
     }
 }
@@ -352,6 +362,7 @@ fn zrange_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, call: Ran
     let Some(parsed) = parse_range(kind, lo, hi, out) else {
         return;
     };
+    let limits = c.shared.encoding_limits();
     let Ok(z) = zset(c, a.get(key_at), out) else {
         return;
     };
@@ -385,16 +396,14 @@ fn zrange_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, call: Ran
         }
     };
     if store {
-        let mut result = ZSet::default();
-        for (m, s) in picked {
-            result.insert(m, s);
-        }
+        let items = picked.into_iter().map(|(m, s)| (m.into(), s)).collect();
+        let result = ZSet::from_items(items, &limits);
         let dst = a.get(1);
         let n = result.len();
         if n == 0 {
             c.store.remove(dst, c.now);
         } else {
-            c.store.insert(dst, Value::ZSet(Box::new(result)), 0);
+            c.store.insert(dst, Value::ZSet(result), 0);
         }
         return reply::int(out, n as i64);
     }
@@ -494,17 +503,18 @@ pub(super) fn zincrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         return reply::error(out, NOT_FLOAT);
     };
     let (key, member) = (a.get(1), a.get(3));
-    let Some(z) = zset_or_create(c, key, out) else {
+    let limits = c.shared.encoding_limits();
+    let Some(z) = zset_or_create(c, key, (1, member.len()), out) else {
         return;
     };
     let score = z.score(member).unwrap_or(0.0) + by;
     if score.is_nan() {
-        if z.len() == 0 {
+        if z.is_empty() {
             c.store.remove_if_empty(key);
         }
         return reply::error(out, b"ERR resulting score is not a number (NaN)");
     }
-    z.insert(member, score);
+    z.insert(member, score, &limits);
     reply::double(out, score);
 }
 
@@ -558,7 +568,7 @@ fn zremrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind: RangeKin
     for m in &doomed {
         z.remove(m);
     }
-    if z.len() == 0 {
+    if z.is_empty() {
         c.store.remove_if_empty(key);
     }
     reply::int(out, doomed.len() as i64);

@@ -4,3 +4,4 @@
 //! [`listpack`] is the packed sequence the compact forms are built on.
 
 pub mod listpack;
+pub mod zset;

@@ -585,3 +585,339 @@ pub(super) fn zremrangebyscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u
 pub(super) fn zremrangebylex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     zremrange(c, a, out, RangeKind::Lex)
 }
+
+/// ZUNION, ZINTER, ZDIFF and their STORE forms, ZINTERCARD.
+#[derive(Clone, Copy, PartialEq)]
+enum SetOp {
+    Union,
+    Inter,
+    Diff,
+}
+
+/// How the scores of a member found in several inputs combine.
+#[derive(Clone, Copy)]
+enum Aggregate {
+    Sum,
+    Min,
+    Max,
+}
+
+impl Aggregate {
+    /// Redis's `zunionInterAggregate` (a sum of inf and -inf is 0).
+    fn fold(self, acc: &mut f64, v: f64) {
+        match self {
+            Aggregate::Sum => {
+                *acc += v;
+                if acc.is_nan() {
+                    *acc = 0.0;
+                }
+            }
+            Aggregate::Min => {
+                if v < *acc {
+                    *acc = v;
+                }
+            }
+            Aggregate::Max => {
+                if v > *acc {
+                    *acc = v;
+                }
+            }
+        }
+    }
+}
+
+/// One input of a set operation: a sorted set, a set (every member scores 1) or
+/// a missing key (empty), and its weight.
+struct Source<'a> {
+    value: Option<&'a Value>,
+    weight: f64,
+}
+
+impl<'a> Source<'a> {
+    fn len(&self) -> usize {
+        match self.value {
+            Some(Value::ZSet(z)) => z.len(),
+            Some(Value::Set(s)) => s.len(),
+            _ => 0,
+        }
+    }
+
+    /// The (unweighted) score of `m`, if it is a member.
+    fn score(&self, m: &[u8]) -> Option<f64> {
+        match self.value {
+            Some(Value::ZSet(z)) => z.score(m),
+            Some(Value::Set(s)) => s.contains(m).then_some(1.0),
+            _ => None,
+        }
+    }
+
+    /// Every member with its (unweighted) score.
+    fn members(&self) -> Box<dyn Iterator<Item = (&'a [u8], f64)> + 'a> {
+        match self.value {
+            Some(Value::ZSet(z)) => Box::new(z.iter()),
+            Some(Value::Set(s)) => Box::new(s.iter().map(|m| (&**m, 1.0))),
+            _ => Box::new(std::iter::empty()),
+        }
+    }
+}
+
+/// What a set-operation command was asked for.
+struct SetOpCall {
+    op: SetOp,
+    /// Where numkeys is (1, or 2 after a destination).
+    numkeys_at: usize,
+    store: bool,
+    /// ZINTERCARD.
+    card_only: bool,
+    name: &'static str,
+}
+
+/// Redis's `zunionInterDiffGenericCommand`: numkeys, the keys (each a sorted set,
+/// a set or missing), then WEIGHTS / AGGREGATE / WITHSCORES / LIMIT as the
+/// command allows.
+fn zsetop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, call: SetOpCall) {
+    let SetOpCall {
+        op,
+        numkeys_at,
+        store,
+        card_only,
+        name,
+    } = call;
+    let Some(numkeys) = parse_i64(a.get(numkeys_at)) else {
+        return reply::error(out, NOT_INT);
+    };
+    if numkeys < 1 {
+        let msg = format!("ERR at least 1 input key is needed for '{name}' command");
+        return reply::error(out, msg.as_bytes());
+    }
+    let first_key = numkeys_at + 1;
+    if numkeys > (a.len() - first_key) as i64 {
+        return reply::error(out, SYNTAX);
+    }
+    let numkeys = numkeys as usize;
+    // Type checks come before the options, as in Redis (and expire the keys).
+    for i in first_key..first_key + numkeys {
+        match c.store.get(a.get(i), c.now).map(|e| &e.value) {
+            None | Some(Value::ZSet(_)) | Some(Value::Set(_)) => {}
+            Some(_) => return reply::error(out, WRONGTYPE),
+        }
+    }
+    let mut weights = vec![1.0; numkeys];
+    let (mut aggregate, mut withscores, mut limit) = (Aggregate::Sum, false, 0usize);
+    let mut j = first_key + numkeys;
+    while j < a.len() {
+        let o = a.get(j);
+        let remaining = a.len() - j;
+        if op != SetOp::Diff && !card_only && remaining > numkeys && eq(o, b"weights") {
+            for (i, w) in weights.iter_mut().enumerate() {
+                match parse_f64(a.get(j + 1 + i)) {
+                    Some(v) => *w = v,
+                    None => return reply::error(out, b"ERR weight value is not a float"),
+                }
+            }
+            j += 1 + numkeys;
+        } else if op != SetOp::Diff && !card_only && remaining >= 2 && eq(o, b"aggregate") {
+            let v = a.get(j + 1);
+            aggregate = if eq(v, b"sum") {
+                Aggregate::Sum
+            } else if eq(v, b"min") {
+                Aggregate::Min
+            } else if eq(v, b"max") {
+                Aggregate::Max
+            } else {
+                return reply::error(out, SYNTAX);
+            };
+            j += 2;
+        } else if !store && !card_only && eq(o, b"withscores") {
+            withscores = true;
+            j += 1;
+        } else if card_only && remaining >= 2 && eq(o, b"limit") {
+            match parse_i64(a.get(j + 1)) {
+                Some(n) if n >= 0 => limit = usize::try_from(n).unwrap_or(usize::MAX),
+                _ => return reply::error(out, b"ERR LIMIT can't be negative"),
+            }
+            j += 2;
+        } else {
+            return reply::error(out, SYNTAX);
+        }
+    }
+    let limits = c.shared.encoding_limits();
+    let store_ref = &*c.store;
+    let mut srcs: Vec<Source<'_>> = (0..numkeys)
+        .map(|i| Source {
+            value: store_ref.peek(a.get(first_key + i)).map(|e| &e.value),
+            weight: weights[i],
+        })
+        .collect();
+    if op != SetOp::Diff {
+        // Smallest first, as Redis orders them (the sums add up in this order).
+        srcs.sort_by_key(|s| s.len());
+    }
+    let weighted = |s: f64, w: f64| {
+        let v = s * w;
+        if v.is_nan() {
+            0.0
+        } else {
+            v
+        }
+    };
+    let mut result: Vec<(&[u8], f64)> = Vec::new();
+    match op {
+        SetOp::Inter => {
+            let mut card = 0usize;
+            if srcs[0].len() > 0 {
+                'members: for (m, s) in srcs[0].members() {
+                    let mut score = weighted(s, srcs[0].weight);
+                    for src in &srcs[1..] {
+                        match src.score(m) {
+                            Some(v) => aggregate.fold(&mut score, v * src.weight),
+                            None => continue 'members,
+                        }
+                    }
+                    if card_only {
+                        card += 1;
+                        if limit != 0 && card >= limit {
+                            break;
+                        }
+                    } else {
+                        result.push((m, score));
+                    }
+                }
+            }
+            if card_only {
+                return reply::int(out, card as i64);
+            }
+        }
+        SetOp::Union => {
+            let mut acc: HashMap<&[u8], f64, Hasher> = HashMap::default();
+            for src in &srcs {
+                for (m, s) in src.members() {
+                    let v = weighted(s, src.weight);
+                    match acc.entry(m) {
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(v);
+                            result.push((m, 0.0));
+                        }
+                        std::collections::hash_map::Entry::Occupied(mut e) => {
+                            aggregate.fold(e.get_mut(), v)
+                        }
+                    }
+                }
+            }
+            for r in &mut result {
+                r.1 = acc[r.0];
+            }
+        }
+        SetOp::Diff => {
+            result = srcs[0]
+                .members()
+                .filter(|(m, _)| srcs[1..].iter().all(|src| src.score(m).is_none()))
+                .collect();
+        }
+    }
+    result.sort_by(|x, y| x.1.total_cmp(&y.1).then_with(|| x.0.cmp(y.0)));
+    if store {
+        let n = result.len();
+        let items = result.into_iter().map(|(m, s)| (m.into(), s)).collect();
+        let dst = a.get(1);
+        if n == 0 {
+            c.store.remove(dst, c.now);
+        } else {
+            let z = ZSet::from_items(items, &limits);
+            c.store.insert(dst, Value::ZSet(z), 0);
+        }
+        return reply::int(out, n as i64);
+    }
+    reply::array(out, result.len() * if withscores { 2 } else { 1 });
+    for (m, s) in result {
+        reply::bulk(out, m);
+        if withscores {
+            reply::double(out, s);
+        }
+    }
+}
+
+fn setop(op: SetOp, store: bool, name: &'static str) -> SetOpCall {
+    SetOpCall {
+        op,
+        numkeys_at: if store { 2 } else { 1 },
+        store,
+        card_only: false,
+        name,
+    }
+}
+
+pub(super) fn zunion(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    zsetop_generic(c, a, out, setop(SetOp::Union, false, "zunion"))
+}
+
+pub(super) fn zinter(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    zsetop_generic(c, a, out, setop(SetOp::Inter, false, "zinter"))
+}
+
+pub(super) fn zdiff(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    zsetop_generic(c, a, out, setop(SetOp::Diff, false, "zdiff"))
+}
+
+pub(super) fn zunionstore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    zsetop_generic(c, a, out, setop(SetOp::Union, true, "zunionstore"))
+}
+
+pub(super) fn zinterstore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    zsetop_generic(c, a, out, setop(SetOp::Inter, true, "zinterstore"))
+}
+
+pub(super) fn zdiffstore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    zsetop_generic(c, a, out, setop(SetOp::Diff, true, "zdiffstore"))
+}
+
+pub(super) fn zintercard(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let call = SetOpCall {
+        card_only: true,
+        ..setop(SetOp::Inter, false, "zintercard")
+    };
+    zsetop_generic(c, a, out, call)
+}
+
+/// ZRANDMEMBER key [count [WITHSCORES]]: Redis's count semantics (see `random`).
+pub(super) fn zrandmember(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+    let key = a.get(1);
+    if a.len() == 2 {
+        let seed = c.store.random();
+        if let Ok(z) = zset(c, key, out) {
+            match z.and_then(|z| z.iter().nth(Rng::new(seed).below(z.len()))) {
+                Some((m, _)) => reply::bulk(out, m),
+                None => reply::nil(out),
+            }
+        }
+        return;
+    }
+    let Ok(count) = random_count(a.get(2), out) else {
+        return;
+    };
+    let withscores = match a.len() {
+        3 => false,
+        4 if eq(a.get(3), b"withscores") => true,
+        _ => return reply::error(out, SYNTAX),
+    };
+    if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+        return reply::error(out, b"ERR value is out of range");
+    }
+    let seed = c.store.random();
+    let Ok(z) = zset(c, key, out) else {
+        return;
+    };
+    let Some(z) = z else {
+        return reply::array(out, 0);
+    };
+    let items: Vec<(&[u8], f64)> = z.iter().collect();
+    let picks = Picks::new(Rng::new(seed), items.len(), count);
+    let per = if withscores { 2 } else { 1 };
+    reply_picks(out, picks, per, RANDOM_REPLY_LIMIT, |i, out| {
+        let (m, s) = items[i];
+        reply::bulk(out, m);
+        if withscores {
+            reply::double(out, s);
+        }
+    });
+}

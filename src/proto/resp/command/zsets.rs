@@ -910,7 +910,9 @@ pub(super) fn zrandmember(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let Some(z) = z else {
         return reply::array(out, 0);
     };
-    let items: Vec<(&[u8], f64)> = z.iter().collect();
+    // From the highest score down: Redis's iterators walk from the tail, so a
+    // count at least the size gives the whole set in that order.
+    let items: Vec<(&[u8], f64)> = z.iter().rev().collect();
     let picks = Picks::new(Rng::new(seed), items.len(), count);
     let per = if withscores { 2 } else { 1 };
     reply_picks(out, picks, per, RANDOM_REPLY_LIMIT, |i, out| {
@@ -920,4 +922,186 @@ pub(super) fn zrandmember(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             reply::double(out, s);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::testutil::Harness;
+
+    /// Replies recorded from redis-server 7.0.15, byte for byte.
+    const SETOPS: &[(&str, &str)] =
+        &[
+            ("flushall", "+OK\r\n"),
+            ("zadd a 1 x 2 y 3 z", ":3\r\n"),
+            ("zadd b 10 y 20 z 30 w", ":3\r\n"),
+            ("sadd s y w v", ":3\r\n"),
+            ("zunion 2 a b", "*4\r\n$1\r\nx\r\n$1\r\ny\r\n$1\r\nz\r\n$1\r\nw\r\n"),
+            ("zunion 2 a b withscores", "*8\r\n$1\r\nx\r\n$1\r\n1\r\n$1\r\ny\r\n$2\r\n12\r\n$1\r\nz\r\n$2\r\n23\r\n$1\r\nw\r\n$2\r\n30\r\n"),
+            ("zunion 2 a b weights 2 3 aggregate max withscores", "*8\r\n$1\r\nx\r\n$1\r\n2\r\n$1\r\ny\r\n$2\r\n30\r\n$1\r\nz\r\n$2\r\n60\r\n$1\r\nw\r\n$2\r\n90\r\n"),
+            ("zunion 3 a b s aggregate min withscores", "*10\r\n$1\r\nv\r\n$1\r\n1\r\n$1\r\nw\r\n$1\r\n1\r\n$1\r\nx\r\n$1\r\n1\r\n$1\r\ny\r\n$1\r\n1\r\n$1\r\nz\r\n$1\r\n3\r\n"),
+            ("zunion 2 a s weights 0.5 2 aggregate sum withscores", "*10\r\n$1\r\nx\r\n$3\r\n0.5\r\n$1\r\nz\r\n$3\r\n1.5\r\n$1\r\nv\r\n$1\r\n2\r\n$1\r\nw\r\n$1\r\n2\r\n$1\r\ny\r\n$1\r\n3\r\n"),
+            ("zinter 2 a b withscores", "*4\r\n$1\r\ny\r\n$2\r\n12\r\n$1\r\nz\r\n$2\r\n23\r\n"),
+            ("zinter 3 a b s withscores", "*2\r\n$1\r\ny\r\n$2\r\n13\r\n"),
+            ("zinter 2 a b weights 1 0.5 aggregate min withscores", "*4\r\n$1\r\ny\r\n$1\r\n2\r\n$1\r\nz\r\n$1\r\n3\r\n"),
+            ("zinter 2 a a withscores", "*6\r\n$1\r\nx\r\n$1\r\n2\r\n$1\r\ny\r\n$1\r\n4\r\n$1\r\nz\r\n$1\r\n6\r\n"),
+            ("zinter 2 a nokey", "*0\r\n"),
+            ("zdiff 2 a b withscores", "*2\r\n$1\r\nx\r\n$1\r\n1\r\n"),
+            ("zdiff 2 b s", "*1\r\n$1\r\nz\r\n"),
+            ("zdiff 2 a a", "*0\r\n"),
+            ("zdiff 1 nokey", "*0\r\n"),
+            ("zdiff 2 a b weights 1 1", "-ERR syntax error\r\n"),
+            ("zdiff 2 a b aggregate sum", "-ERR syntax error\r\n"),
+            ("zunion 0 a", "-ERR at least 1 input key is needed for 'zunion' command\r\n"),
+            ("zunionstore d 0 a", "-ERR at least 1 input key is needed for 'zunionstore' command\r\n"),
+            ("zinter 0 a", "-ERR at least 1 input key is needed for 'zinter' command\r\n"),
+            ("zinterstore d 0 a", "-ERR at least 1 input key is needed for 'zinterstore' command\r\n"),
+            ("zdiff 0 a", "-ERR at least 1 input key is needed for 'zdiff' command\r\n"),
+            ("zdiffstore d 0 a", "-ERR at least 1 input key is needed for 'zdiffstore' command\r\n"),
+            ("zunion 3 a b", "-ERR syntax error\r\n"),
+            ("zunion 2 a b weights 1", "-ERR syntax error\r\n"),
+            ("zunion 2 a b weights 1 x", "-ERR weight value is not a float\r\n"),
+            ("zunion 2 a b weights 1 nan", "-ERR weight value is not a float\r\n"),
+            ("zunion 2 a b aggregate foo", "-ERR syntax error\r\n"),
+            ("zunion 2 a b aggregate", "-ERR syntax error\r\n"),
+            ("zunion 2 a b foo", "-ERR syntax error\r\n"),
+            ("zunion x a", "-ERR value is not an integer or out of range\r\n"),
+            ("zunion -1 a", "-ERR at least 1 input key is needed for 'zunion' command\r\n"),
+            ("set str v", "+OK\r\n"),
+            ("zunion 2 a str", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
+            ("zinter 2 nokey str", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
+            ("zunionstore a2 2 a b withscores", "-ERR syntax error\r\n"),
+            ("zunionstore d 2 a b", ":4\r\n"),
+            ("zrange d 0 -1 withscores", "*8\r\n$1\r\nx\r\n$1\r\n1\r\n$1\r\ny\r\n$2\r\n12\r\n$1\r\nz\r\n$2\r\n23\r\n$1\r\nw\r\n$2\r\n30\r\n"),
+            ("object encoding d", "$8\r\nlistpack\r\n"),
+            ("zinterstore d 2 a nokey", ":0\r\n"),
+            ("exists d", ":0\r\n"),
+            ("zdiffstore d 1 b", ":3\r\n"),
+            ("zrange d 0 -1 withscores", "*6\r\n$1\r\ny\r\n$2\r\n10\r\n$1\r\nz\r\n$2\r\n20\r\n$1\r\nw\r\n$2\r\n30\r\n"),
+            ("zinterstore str 2 a b", ":2\r\n"),
+            ("type str", "+zset\r\n"),
+            ("zintercard 2 a b", ":2\r\n"),
+            ("zintercard 2 a b limit 1", ":1\r\n"),
+            ("zintercard 2 a b limit 0", ":2\r\n"),
+            ("zintercard 2 a b limit -1", "-ERR LIMIT can't be negative\r\n"),
+            ("zintercard 2 a b limit x", "-ERR LIMIT can't be negative\r\n"),
+            ("zintercard 0 a", "-ERR at least 1 input key is needed for 'zintercard' command\r\n"),
+            ("zintercard 2 a b withscores", "-ERR syntax error\r\n"),
+            ("zintercard 2 a b weights 1 1", "-ERR syntax error\r\n"),
+            ("zintercard 1 a limit", "-ERR syntax error\r\n"),
+            ("zintercard 3 a b s", ":1\r\n"),
+            ("zadd inf 1 p", ":1\r\n"),
+            ("zadd inf2 1 p", ":1\r\n"),
+            ("zunion 2 inf inf2 weights inf -inf withscores", "*2\r\n$1\r\np\r\n$1\r\n0\r\n"),
+            ("zinter 2 inf inf2 weights inf -inf withscores", "*2\r\n$1\r\np\r\n$1\r\n0\r\n"),
+            ("zunion 2 inf inf2 weights 0 inf withscores", "*2\r\n$1\r\np\r\n$3\r\ninf\r\n"),
+            ("zinter 2 inf inf2 weights 0 inf aggregate max withscores", "*2\r\n$1\r\np\r\n$3\r\ninf\r\n"),
+            ("zinter 2 inf inf2 weights 0 inf aggregate min withscores", "*2\r\n$1\r\np\r\n$1\r\n0\r\n"),
+            ("zadd pinf inf p", ":1\r\n"),
+            ("zadd ninf -inf p", ":1\r\n"),
+            ("zunion 2 pinf ninf withscores", "*2\r\n$1\r\np\r\n$1\r\n0\r\n"),
+            ("zinter 2 pinf ninf withscores", "*2\r\n$1\r\np\r\n$1\r\n0\r\n"),
+            ("zunion 2 pinf ninf aggregate min withscores", "*2\r\n$1\r\np\r\n$4\r\n-inf\r\n"),
+        ];
+
+    /// ZRANDMEMBER, ZADD's option combinations and errors, score formatting,
+    /// lex ranges; recorded from redis-server 7.0.15.
+    const MISC: &[(&str, &str)] =
+        &[
+            ("flushall", "+OK\r\n"),
+            ("zadd a 1 x 2 y 3 z", ":3\r\n"),
+            ("zrandmember nokey", "$-1\r\n"),
+            ("zrandmember nokey 5", "*0\r\n"),
+            ("zrandmember a 0", "*0\r\n"),
+            ("zrandmember a 5", "*3\r\n$1\r\nz\r\n$1\r\ny\r\n$1\r\nx\r\n"),
+            ("zrandmember a 3 withscores", "*6\r\n$1\r\nz\r\n$1\r\n3\r\n$1\r\ny\r\n$1\r\n2\r\n$1\r\nx\r\n$1\r\n1\r\n"),
+            ("zrandmember a -9223372036854770000 withscores", "-ERR value is out of range\r\n"),
+            ("zrandmember a -9223372036854775808", "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n"),
+            ("zrandmember a 9223372036854775808", "-ERR value is not an integer or out of range\r\n"),
+            ("zrandmember a 1 foo", "-ERR syntax error\r\n"),
+            ("zrandmember a 1 withscores x", "-ERR syntax error\r\n"),
+            ("zrandmember a x", "-ERR value is not an integer or out of range\r\n"),
+            ("set str v", "+OK\r\n"),
+            ("zrandmember str", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
+            ("zrandmember str 1", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
+            ("zrandmember str 0", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
+            ("zadd z 0.1 a", ":1\r\n"),
+            ("zscore z a", "$19\r\n0.10000000000000001\r\n"),
+            ("zincrby z 0.2 a", "$19\r\n0.30000000000000004\r\n"),
+            ("zadd z incr 1e-10 a", "$19\r\n0.30000000010000005\r\n"),
+            ("zrange z 0 -1 withscores", "*2\r\n$1\r\na\r\n$19\r\n0.30000000010000005\r\n"),
+            ("zadd big 1.5e20 a 1e17 b 1e16 c 0.00001 d -0.0001 e", ":5\r\n"),
+            ("zrange big 0 -1 withscores", "*10\r\n$1\r\ne\r\n$7\r\n-0.0001\r\n$1\r\nd\r\n$22\r\n1.0000000000000001e-05\r\n$1\r\nc\r\n$17\r\n10000000000000000\r\n$1\r\nb\r\n$5\r\n1e+17\r\n$1\r\na\r\n$7\r\n1.5e+20\r\n"),
+            ("zadd q nx xx 1 a", "-ERR XX and NX options at the same time are not compatible\r\n"),
+            ("zadd q gt lt 1 a", "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n"),
+            ("zadd q nx gt 1 a", "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n"),
+            ("zadd q nx lt 1 a", "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n"),
+            ("zadd q incr 1 a 2 b", "-ERR INCR option supports a single increment-element pair\r\n"),
+            ("zadd q 1", "-ERR wrong number of arguments for 'zadd' command\r\n"),
+            ("zadd q nx 1", "-ERR syntax error\r\n"),
+            ("zadd q x a", "-ERR value is not a valid float\r\n"),
+            ("zadd q 1 a x b", "-ERR value is not a valid float\r\n"),
+            ("exists q", ":0\r\n"),
+            ("zadd q incr nan a", "-ERR value is not a valid float\r\n"),
+            ("zadd q nan a", "-ERR value is not a valid float\r\n"),
+            ("zadd q inf a", ":1\r\n"),
+            ("zadd q incr -inf a", "-ERR resulting score is not a number (NaN)\r\n"),
+            ("zadd q incr +inf a", "$3\r\ninf\r\n"),
+            ("zadd q xx 1 new", ":0\r\n"),
+            ("zadd q xx incr 1 new", "$-1\r\n"),
+            ("zadd nokey xx 1 a", ":0\r\n"),
+            ("zadd nokey xx incr 1 a", "$-1\r\n"),
+            ("exists nokey", ":0\r\n"),
+            ("zadd q ch gt 5 a 1 b", ":1\r\n"),
+            ("zadd q gt ch incr 1 a", "$-1\r\n"),
+            ("zadd q lt incr 1 b", "$-1\r\n"),
+            ("zadd q lt ch 0 b 7 c", ":2\r\n"),
+            ("zadd q gt 0.5 b 9 d", ":1\r\n"),
+            ("zrange q 0 -1 withscores", "*8\r\n$1\r\nb\r\n$3\r\n0.5\r\n$1\r\nc\r\n$1\r\n7\r\n$1\r\nd\r\n$1\r\n9\r\n$1\r\na\r\n$3\r\ninf\r\n"),
+            ("zadd q nx incr 1 d", "$-1\r\n"),
+            ("zadd q nx incr 1 e", "$1\r\n1\r\n"),
+            ("zadd q xx ch 1 d 2 b 3 zz", ":2\r\n"),
+            ("zrange q 0 -1 withscores", "*10\r\n$1\r\nd\r\n$1\r\n1\r\n$1\r\ne\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n7\r\n$1\r\na\r\n$3\r\ninf\r\n"),
+            ("zadd lex 0 a 0 b 0 c 0 d", ":4\r\n"),
+            ("zrangebylex lex [b (d", "*2\r\n$1\r\nb\r\n$1\r\nc\r\n"),
+            ("zrangebylex lex - +", "*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n"),
+            ("zrangebylex lex + -", "*0\r\n"),
+            ("zrangebylex lex (a [a", "*0\r\n"),
+            ("zrevrangebylex lex + [b", "*3\r\n$1\r\nd\r\n$1\r\nc\r\n$1\r\nb\r\n"),
+            ("zrevrangebylex lex [c - limit 1 1", "*1\r\n$1\r\nb\r\n"),
+            ("zlexcount lex [b +", ":3\r\n"),
+            ("zadd mixed 1 a 2 b 3 c 4 d", ":4\r\n"),
+            ("zrange mixed [b [c bylex", "*2\r\n$1\r\nb\r\n$1\r\nc\r\n"),
+            ("zrange mixed [b [c bylex rev", "*0\r\n"),
+            ("zrangebylex mixed - [a", "*1\r\n$1\r\na\r\n"),
+            ("zrangebylex mixed (d +", "*0\r\n"),
+            ("zlexcount mixed [a [z", ":4\r\n"),
+            ("zremrangebylex mixed [b [c", ":2\r\n"),
+            ("zrange mixed 0 -1", "*2\r\n$1\r\na\r\n$1\r\nd\r\n"),
+        ];
+
+    /// Run `cases` once with the default thresholds and once with sorted sets
+    /// converted at once: both must give Redis's replies.
+    fn replay(cases: &[(&str, &str)]) {
+        for entries in ["128", "0"] {
+            let mut h = Harness::new();
+            h.cmd(&["CONFIG", "SET", "zset-max-listpack-entries", entries]);
+            for (cmd, want) in cases {
+                if entries == "0" && cmd.starts_with("object encoding") {
+                    continue;
+                }
+                let args: Vec<&str> = cmd.split(' ').collect();
+                assert_eq!(h.cmd(&args), *want, "{cmd} (entries {entries})");
+            }
+        }
+    }
+
+    #[test]
+    fn set_operations_like_redis() {
+        replay(SETOPS);
+    }
+
+    #[test]
+    fn zadd_options_zrandmember_scores_and_lex_ranges_like_redis() {
+        replay(MISC);
+    }
 }

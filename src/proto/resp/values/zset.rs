@@ -185,7 +185,9 @@ impl SkipForm {
         Some(self.order.range((Bound::Included(key(low)), high.map(key))))
     }
 
-    fn range_by_lex(
+    /// A lexicographic range when every member has the same score (the order is
+    /// then the members' order, so the B-tree finds both ends).
+    fn range_by_lex_one_score(
         &self,
         min: &LexBound,
         max: &LexBound,
@@ -463,27 +465,36 @@ impl ZSet {
         }
     }
 
-    /// Members within a lexicographic range, ascending. As in Redis the set is meant
-    /// to hold one score only; here the range is taken among the members sharing the
-    /// lowest score.
+    /// Members within a lexicographic range, ascending, as Redis's listpack walk
+    /// finds them: the first member (in score order) not below `min`, then the
+    /// members after it while they are not above `max`, scores ignored. A set
+    /// whose members share one score (what lex ranges are for) gives exactly the
+    /// members between `min` and `max`.
     pub fn range_by_lex(&self, min: &LexBound, max: &LexBound) -> Iter<'_> {
         match self {
-            ZSet::Pack(lp) => {
-                let n = lp.len() / 2;
-                let Some((_, first)) = pairs(lp, 0, n).next() else {
+            ZSet::Pack(lp) => match lex_span(self.iter(), min, max) {
+                Some((start, end)) => pairs(lp, start, end),
+                None => Iter::Empty,
+            },
+            ZSet::Skip(s) => {
+                let one_score = match (s.order.first(), s.order.last()) {
+                    (Some(a), Some(b)) => a.0 == b.0,
+                    _ => return Iter::Empty,
+                };
+                if one_score {
+                    return s
+                        .range_by_lex_one_score(min, max)
+                        .map_or(Iter::Empty, Iter::Skip);
+                }
+                let Some((start, end)) = lex_span(self.iter(), min, max) else {
                     return Iter::Empty;
                 };
-                let same = pairs(lp, 0, n).take_while(|(_, s)| *s == first).count();
-                let start = pairs(lp, 0, same)
-                    .take_while(|(m, _)| !min.admits_from_below(m))
-                    .count();
-                let end = start
-                    + pairs(lp, start, same)
-                        .take_while(|(m, _)| max.admits_from_above(m))
-                        .count();
-                pairs(lp, start, end)
+                let mut it = s.order.iter().skip(start);
+                let (Some(first), Some(last)) = (it.next(), s.order.iter().nth(end - 1)) else {
+                    return Iter::Empty;
+                };
+                Iter::Skip(s.order.range(first.clone()..=last.clone()))
             }
-            ZSet::Skip(s) => s.range_by_lex(min, max).map_or(Iter::Empty, Iter::Skip),
         }
     }
 
@@ -523,6 +534,25 @@ impl ZSet {
             }
         }
     }
+}
+
+/// The pair indices `start..end` a lexicographic range selects (see
+/// [`ZSet::range_by_lex`]), as Redis's `zzlIsInLexRange` and
+/// `zzlFirstInLexRange` walk: nothing unless the first member is not above `max`
+/// and the last not below `min`.
+fn lex_span(all: Iter<'_>, min: &LexBound, max: &LexBound) -> Option<(usize, usize)> {
+    let members = all.map(|(m, _)| m);
+    let first = members.clone().next()?;
+    let last = members.clone().next_back()?;
+    if !max.admits_from_above(first) || !min.admits_from_below(last) {
+        return None;
+    }
+    let start = members.clone().position(|m| min.admits_from_below(m))?;
+    let n = members
+        .skip(start)
+        .take_while(|m| max.admits_from_above(m))
+        .count();
+    (n > 0).then_some((start, start + n))
 }
 
 /// The pairs `start..end` (by pair index) of a packed set.

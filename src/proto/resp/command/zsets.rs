@@ -1104,4 +1104,175 @@ mod tests {
     fn zadd_options_zrandmember_scores_and_lex_ranges_like_redis() {
         replay(MISC);
     }
+
+    mod encodings {
+        use super::Harness;
+        use proptest::prelude::*;
+
+        fn key() -> impl Strategy<Value = String> {
+            prop_oneof![Just("k1"), Just("k2"), Just("k3")].prop_map(String::from)
+        }
+
+        fn member() -> impl Strategy<Value = String> {
+            prop_oneof![
+                4 => prop::sample::select(vec!["a", "b", "c", "d", "e", "f", "g", "h"])
+                    .prop_map(String::from),
+                1 => Just("m".repeat(70)),
+                1 => (0u8..4).prop_map(|n| "long".repeat(usize::from(n) + 1)),
+            ]
+        }
+
+        fn score() -> impl Strategy<Value = String> {
+            prop_oneof![
+                4 => (-3i32..4).prop_map(|n| n.to_string()),
+                1 => prop::sample::select(vec!["-inf", "+inf", "0.5", "-0", "1e-3", "2.5"])
+                    .prop_map(String::from),
+            ]
+        }
+
+        fn score_bound() -> impl Strategy<Value = String> {
+            (any::<bool>(), score()).prop_map(|(ex, s)| if ex { format!("({s}") } else { s })
+        }
+
+        fn lex_bound() -> impl Strategy<Value = String> {
+            prop_oneof![
+                1 => Just("-".to_string()),
+                1 => Just("+".to_string()),
+                4 => (any::<bool>(), member())
+                    .prop_map(|(ex, m)| format!("{}{m}", if ex { "(" } else { "[" })),
+            ]
+        }
+
+        /// One sorted-set command whose reply does not depend on randomness.
+        fn command() -> impl Strategy<Value = Vec<String>> {
+            let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+            prop_oneof![
+                6 => (
+                    key(),
+                    prop::sample::subsequence(vec!["NX", "XX", "GT", "LT", "CH"], 0..3),
+                    prop::collection::vec((score(), member()), 1..6)
+                )
+                    .prop_map(move |(k, opts, pairs)| {
+                        let mut c = s(&["ZADD", &k]);
+                        c.extend(opts.iter().map(|o| o.to_string()));
+                        for (sc, m) in pairs {
+                            c.push(sc);
+                            c.push(m);
+                        }
+                        c
+                    }),
+                2 => (key(), score(), member()).prop_map(move |(k, sc, m)| s(&["ZINCRBY", &k, &sc, &m])),
+                1 => (key(), score(), member())
+                    .prop_map(move |(k, sc, m)| s(&["ZADD", &k, "INCR", &sc, &m])),
+                2 => (key(), prop::collection::vec(member(), 1..3)).prop_map(move |(k, ms)| {
+                    let mut c = s(&["ZREM", &k]);
+                    c.extend(ms);
+                    c
+                }),
+                3 => (key(), -5i32..6, -5i32..6, any::<bool>(), any::<bool>()).prop_map(
+                    move |(k, a, b, rev, ws)| {
+                        let mut c = s(&["ZRANGE", &k, &a.to_string(), &b.to_string()]);
+                        if rev { c.push("REV".into()) }
+                        if ws { c.push("WITHSCORES".into()) }
+                        c
+                    }
+                ),
+                3 => (key(), score_bound(), score_bound(), any::<bool>(), prop::option::of((0i32..3, -1i32..3)))
+                    .prop_map(move |(k, a, b, rev, lim)| {
+                        let mut c = s(&["ZRANGE", &k, &a, &b, "BYSCORE", "WITHSCORES"]);
+                        if rev { c.push("REV".into()) }
+                        if let Some((o, n)) = lim {
+                            c.extend(s(&["LIMIT", &o.to_string(), &n.to_string()]));
+                        }
+                        c
+                    }),
+                3 => (key(), lex_bound(), lex_bound(), any::<bool>()).prop_map(move |(k, a, b, rev)| {
+                    let mut c = s(&["ZRANGE", &k, &a, &b, "BYLEX"]);
+                    if rev { c.push("REV".into()) }
+                    c
+                }),
+                1 => (key(), score_bound(), score_bound()).prop_map(move |(k, a, b)| s(&["ZCOUNT", &k, &a, &b])),
+                1 => (key(), lex_bound(), lex_bound()).prop_map(move |(k, a, b)| s(&["ZLEXCOUNT", &k, &a, &b])),
+                2 => (key(), member(), any::<bool>()).prop_map(move |(k, m, rev)| {
+                    s(&[if rev { "ZREVRANK" } else { "ZRANK" }, &k, &m])
+                }),
+                2 => (key(), member(), member()).prop_map(move |(k, a, b)| s(&["ZMSCORE", &k, &a, &b])),
+                1 => key().prop_map(move |k| s(&["ZCARD", &k])),
+                2 => (key(), 0i32..4, any::<bool>()).prop_map(move |(k, n, max)| {
+                    s(&[if max { "ZPOPMAX" } else { "ZPOPMIN" }, &k, &n.to_string()])
+                }),
+                1 => (key(), -4i32..4, -4i32..4).prop_map(move |(k, a, b)| {
+                    s(&["ZREMRANGEBYRANK", &k, &a.to_string(), &b.to_string()])
+                }),
+                1 => (key(), score_bound(), score_bound())
+                    .prop_map(move |(k, a, b)| s(&["ZREMRANGEBYSCORE", &k, &a, &b])),
+                1 => (key(), lex_bound(), lex_bound())
+                    .prop_map(move |(k, a, b)| s(&["ZREMRANGEBYLEX", &k, &a, &b])),
+                3 => (
+                    prop::sample::select(vec!["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE", "ZUNION", "ZINTER", "ZDIFF"]),
+                    key(), key(), key(),
+                    prop::option::of(prop::sample::select(vec!["SUM", "MIN", "MAX"])),
+                )
+                    .prop_map(move |(op, dst, a, b, agg)| {
+                        let mut c = s(&[op]);
+                        if op.ends_with("STORE") {
+                            c.push(dst);
+                        }
+                        c.extend(s(&["2", &a, &b]));
+                        if !op.starts_with("ZDIFF") {
+                            c.extend(s(&["WEIGHTS", "2", "-1"]));
+                            if let Some(agg) = agg {
+                                c.extend(s(&["AGGREGATE", agg]));
+                            }
+                        }
+                        if !op.ends_with("STORE") {
+                            c.push("WITHSCORES".into());
+                        }
+                        c
+                    }),
+                1 => (key(), key()).prop_map(move |(a, b)| s(&["ZINTERCARD", "2", &a, &b])),
+                2 => (key(), key(), -3i32..3, -3i32..3).prop_map(move |(d, k, a, b)| {
+                    s(&["ZRANGESTORE", &d, &k, &a.to_string(), &b.to_string()])
+                }),
+                1 => key().prop_map(move |k| s(&["ZRANDMEMBER", &k, "100", "WITHSCORES"])),
+                1 => key().prop_map(move |k| s(&["ZSCAN", &k, "0", "COUNT", "1000"])),
+            ]
+        }
+
+        /// Replies to `cmds` with the sorted-set thresholds set to (entries, value).
+        fn run(cmds: &[Vec<String>], entries: &str, value: &str) -> Vec<String> {
+            let mut h = Harness::new();
+            h.cmd(&["CONFIG", "SET", "zset-max-listpack-entries", entries]);
+            h.cmd(&["CONFIG", "SET", "zset-max-listpack-value", value]);
+            cmds.iter()
+                .map(|c| {
+                    let args: Vec<&str> = c.iter().map(|a| a.as_str()).collect();
+                    format!("{c:?} -> {}", h.cmd(&args))
+                })
+                .collect()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: 48,
+                failure_persistence: None,
+                rng_algorithm: prop::test_runner::RngAlgorithm::ChaCha,
+                rng_seed: prop::test_runner::RngSeed::Fixed(0x25e7),
+                ..ProptestConfig::default()
+            })]
+
+            /// The same commands give the same replies whether every sorted set
+            /// stays a listpack, becomes a skiplist at once, or converts midway.
+            #[test]
+            fn replies_do_not_depend_on_the_encoding(
+                cmds in prop::collection::vec(command(), 1..60)
+            ) {
+                let compact = run(&cmds, "1000000", "1000000");
+                let large = run(&cmds, "0", "0");
+                let midway = run(&cmds, "3", "8");
+                prop_assert_eq!(&compact, &large);
+                prop_assert_eq!(&compact, &midway);
+            }
+        }
+    }
 }

@@ -386,7 +386,7 @@ fn zrange_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, call: Ran
             z.range_by_score(min, max).skip(skip).take(take).collect()
         }
         (Some(z), Parsed::Lex(min, max)) if rev => z
-            .range_by_lex(&min, &max)
+            .rev_range_by_lex(&min, &max)
             .rev()
             .skip(skip)
             .take(take)
@@ -507,7 +507,8 @@ pub(super) fn zincrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let Some(z) = zset_or_create(c, key, (1, member.len()), out) else {
         return;
     };
-    let score = z.score(member).unwrap_or(0.0) + by;
+    // A new member takes the increment as its score (-0 stays -0, as in Redis).
+    let score = z.score(member).map_or(by, |cur| cur + by);
     if score.is_nan() {
         if z.is_empty() {
             c.store.remove_if_empty(key);

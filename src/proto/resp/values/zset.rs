@@ -19,7 +19,9 @@ use super::super::reply::format_double;
 use super::super::store::{Bytes, Hasher};
 use super::listpack::{self, Listpack, Pos};
 
-/// A score with the total order Redis sorts by (no NaN is ever stored; -0 is stored as 0).
+/// A score with the order Redis sorts by: numeric, -0 equal to 0. No NaN is ever
+/// stored, nor -0: it is stored as 0, as Redis's listpack does (its skiplist
+/// would keep the sign; one answer for both encodings is better).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Score(pub f64);
 
@@ -33,7 +35,10 @@ impl PartialOrd for Score {
 
 impl Ord for Score {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
+        // Never NaN, so the partial order is total; -0 == 0 as `==` has it.
+        self.0
+            .partial_cmp(&other.0)
+            .unwrap_or_else(|| self.0.total_cmp(&other.0))
     }
 }
 
@@ -110,7 +115,7 @@ fn next_score(v: f64) -> f64 {
     }
 }
 
-/// -0 as 0: Redis stores the one zero.
+/// -0 as 0 (see [`Score`]).
 fn normal(score: f64) -> f64 {
     if score == 0.0 {
         0.0
@@ -177,11 +182,11 @@ impl SkipForm {
             (v, true) => Bound::Excluded(v),
         };
         if let Bound::Excluded(high) = high {
-            if Score(normal(low)) >= Score(normal(high)) {
+            if Score(low) >= Score(high) {
                 return None;
             }
         }
-        let key = |v: f64| (Score(normal(v)), Bytes::default());
+        let key = |v: f64| (Score(v), Bytes::default());
         Some(self.order.range((Bound::Included(key(low)), high.map(key))))
     }
 
@@ -246,8 +251,13 @@ fn parse_score(b: &[u8]) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// The shortest text that parses back to `score`.
-fn score_text(score: f64, buf: &mut [u8; 40]) -> &[u8] {
+/// The shortest text that parses back to `score`, `-0` included (the form a
+/// listpack and the append-only log store).
+pub(crate) fn score_text(score: f64, buf: &mut [u8; 40]) -> &[u8] {
+    if score == 0.0 && score.is_sign_negative() {
+        buf[..2].copy_from_slice(b"-0");
+        return &buf[..2];
+    }
     let n = format_double(buf, score);
     &buf[..n]
 }
@@ -471,8 +481,20 @@ impl ZSet {
     /// whose members share one score (what lex ranges are for) gives exactly the
     /// members between `min` and `max`.
     pub fn range_by_lex(&self, min: &LexBound, max: &LexBound) -> Iter<'_> {
+        self.lex_range(min, max, false)
+    }
+
+    /// The members ZREVRANGEBYLEX walks, ascending (take them with `.rev()`): the
+    /// last member not above `max`, then the members before it while they are not
+    /// below `min`. The same members as [`ZSet::range_by_lex`] when the members
+    /// share one score.
+    pub fn rev_range_by_lex(&self, min: &LexBound, max: &LexBound) -> Iter<'_> {
+        self.lex_range(min, max, true)
+    }
+
+    fn lex_range(&self, min: &LexBound, max: &LexBound, rev: bool) -> Iter<'_> {
         match self {
-            ZSet::Pack(lp) => match lex_span(self.iter(), min, max) {
+            ZSet::Pack(lp) => match lex_span(self.iter(), min, max, rev) {
                 Some((start, end)) => pairs(lp, start, end),
                 None => Iter::Empty,
             },
@@ -486,7 +508,7 @@ impl ZSet {
                         .range_by_lex_one_score(min, max)
                         .map_or(Iter::Empty, Iter::Skip);
                 }
-                let Some((start, end)) = lex_span(self.iter(), min, max) else {
+                let Some((start, end)) = lex_span(self.iter(), min, max, rev) else {
                     return Iter::Empty;
                 };
                 let mut it = s.order.iter().skip(start);
@@ -537,22 +559,36 @@ impl ZSet {
 }
 
 /// The pair indices `start..end` a lexicographic range selects (see
-/// [`ZSet::range_by_lex`]), as Redis's `zzlIsInLexRange` and
-/// `zzlFirstInLexRange` walk: nothing unless the first member is not above `max`
-/// and the last not below `min`.
-fn lex_span(all: Iter<'_>, min: &LexBound, max: &LexBound) -> Option<(usize, usize)> {
+/// [`ZSet::range_by_lex`] and [`ZSet::rev_range_by_lex`]), as Redis's
+/// `zzlIsInLexRange` and `zzlFirstInLexRange` / `zzlLastInLexRange` walk: nothing
+/// unless the first member is not above `max` and the last not below `min`.
+fn lex_span(all: Iter<'_>, min: &LexBound, max: &LexBound, rev: bool) -> Option<(usize, usize)> {
+    let n = all.clone().count();
     let members = all.map(|(m, _)| m);
     let first = members.clone().next()?;
     let last = members.clone().next_back()?;
     if !max.admits_from_above(first) || !min.admits_from_below(last) {
         return None;
     }
-    let start = members.clone().position(|m| min.admits_from_below(m))?;
-    let n = members
-        .skip(start)
-        .take_while(|m| max.admits_from_above(m))
-        .count();
-    (n > 0).then_some((start, start + n))
+    if rev {
+        let skipped = members
+            .clone()
+            .rev()
+            .position(|m| max.admits_from_above(m))?;
+        let k = members
+            .rev()
+            .skip(skipped)
+            .take_while(|m| min.admits_from_below(m))
+            .count();
+        (k > 0).then(|| (n - skipped - k, n - skipped))
+    } else {
+        let start = members.clone().position(|m| min.admits_from_below(m))?;
+        let k = members
+            .skip(start)
+            .take_while(|m| max.admits_from_above(m))
+            .count();
+        (k > 0).then_some((start, start + k))
+    }
 }
 
 /// The pairs `start..end` (by pair index) of a packed set.
@@ -813,6 +849,8 @@ mod tests {
             for hi in &lex {
                 let a = collect(forms[0].range_by_lex(lo, hi));
                 assert_eq!(a, collect(forms[1].range_by_lex(lo, hi)), "{lo:?} {hi:?}");
+                let a = collect(forms[0].rev_range_by_lex(lo, hi).rev());
+                assert_eq!(a, collect(forms[1].rev_range_by_lex(lo, hi).rev()));
             }
         }
         for m in ["m00", "m13", "m39", "zz"] {

@@ -96,6 +96,8 @@ fn size(v: &Value) -> usize {
     match v {
         Value::Set(s) => s.len(),
         Value::Hash(h) => h.len(),
+        // A listpack is answered whole, whatever COUNT says, as Redis does.
+        Value::ZSet(ZSet::Pack(_)) => 0,
         Value::ZSet(z) => z.len(),
         Value::Str(_) | Value::List(_) => 0,
     }

@@ -385,15 +385,7 @@ fn zrange_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, call: Ran
         (Some(z), Parsed::Score(min, max)) => {
             z.range_by_score(min, max).skip(skip).take(take).collect()
         }
-        (Some(z), Parsed::Lex(min, max)) if rev => z
-            .rev_range_by_lex(&min, &max)
-            .rev()
-            .skip(skip)
-            .take(take)
-            .collect(),
-        (Some(z), Parsed::Lex(min, max)) => {
-            z.range_by_lex(&min, &max).skip(skip).take(take).collect()
-        }
+        (Some(z), Parsed::Lex(min, max)) => z.lex_walk(&min, &max, rev, skip, take),
     };
     if store {
         let items = picked.into_iter().map(|(m, s)| (m.into(), s)).collect();

@@ -492,6 +492,53 @@ impl ZSet {
         self.lex_range(min, max, true)
     }
 
+    /// ZRANGEBYLEX with LIMIT as Redis walks it: from the first member of the
+    /// range (the last, for `rev`), skip `offset` members whatever they are, then
+    /// take up to `limit` while they stay within the far bound. Only a set with
+    /// mixed scores can tell this from skipping within the range.
+    pub fn lex_walk(
+        &self,
+        min: &LexBound,
+        max: &LexBound,
+        rev: bool,
+        offset: usize,
+        limit: usize,
+    ) -> Vec<(&[u8], f64)> {
+        let one_score = match (self.iter().next(), self.iter().next_back()) {
+            (Some(a), Some(b)) => a.1 == b.1,
+            _ => return Vec::new(),
+        };
+        if offset == 0 || one_score {
+            return if rev {
+                let span = self.rev_range_by_lex(min, max).rev();
+                span.skip(offset).take(limit).collect()
+            } else {
+                let span = self.range_by_lex(min, max);
+                span.skip(offset).take(limit).collect()
+            };
+        }
+        let Some((start, end)) = lex_span(self.iter(), min, max, rev) else {
+            return Vec::new();
+        };
+        if rev {
+            let from_end = self.len() - end;
+            self.iter()
+                .rev()
+                .skip(from_end)
+                .skip(offset)
+                .take_while(|(m, _)| min.admits_from_below(m))
+                .take(limit)
+                .collect()
+        } else {
+            self.iter()
+                .skip(start)
+                .skip(offset)
+                .take_while(|(m, _)| max.admits_from_above(m))
+                .take(limit)
+                .collect()
+        }
+    }
+
     fn lex_range(&self, min: &LexBound, max: &LexBound, rev: bool) -> Iter<'_> {
         match self {
             ZSet::Pack(lp) => match lex_span(self.iter(), min, max, rev) {

@@ -461,11 +461,10 @@ fn dump(e: &Entry, now: u64, out: &mut Vec<u8>) {
     }
 }
 
-/// A score that parses back to the same `f64` (shortest round trip; `inf`).
+/// A score that parses back to the same `f64` (shortest round trip; `inf`, `-0`).
 fn format_score(s: f64) -> String {
     let mut buf = [0u8; 40];
-    let n = reply::format_double(&mut buf, s);
-    String::from_utf8_lossy(&buf[..n]).into_owned()
+    String::from_utf8_lossy(super::values::zset::score_text(s, &mut buf)).into_owned()
 }
 
 fn chunked(out: &mut Vec<u8>, cmd: &[u8], key: &[u8], items: &[&[u8]]) {

@@ -321,7 +321,7 @@ fn serve_key(
     loop {
         let list = match store.get(key, now).map(|e| &e.value) {
             Some(Value::List(l)) if !l.is_empty() => true,
-            Some(Value::ZSet(z)) if z.len() > 0 => false,
+            Some(Value::ZSet(z)) if !z.is_empty() => false,
             _ => return,
         };
         let Some(id) = store.blocked.first_for(key, list) else {

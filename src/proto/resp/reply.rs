@@ -84,11 +84,49 @@ pub fn array(out: &mut Vec<u8>, n: usize) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// A double as a bulk string, formatted as Redis 7 does.
+/// A double as a bulk string, formatted as Redis 7.0's `addReplyDouble` does:
+/// `inf`/`-inf`, otherwise C's `%.17g` (`0.1` is `0.10000000000000001`).
 pub fn double(out: &mut Vec<u8>, d: f64) {
-    let mut buf = [0u8; 40];
-    let n = format_double(&mut buf, d);
-    bulk(out, &buf[..n]);
+    if d.is_infinite() {
+        return bulk(out, if d > 0.0 { b"inf" } else { b"-inf" });
+    }
+    bulk(out, format_g17(d).as_bytes());
+}
+
+/// C's `printf("%.17g", d)` for a finite `d`: 17 significant digits, fixed
+/// notation for exponents -4..17, trailing zeros dropped.
+fn format_g17(d: f64) -> String {
+    if d == 0.0 {
+        return if d.is_sign_negative() { "-0" } else { "0" }.to_string();
+    }
+    // Rust rounds `{:.16e}` exactly, as printf does.
+    let sci = format!("{d:.16e}");
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (sign, mant) = match mant.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mant),
+    };
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    let trim = |s: String| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if !(-4..17).contains(&exp) {
+        let m = trim(format!("{}.{}", &digits[..1], &digits[1..]));
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{m}e{esign}{:02}", exp.unsigned_abs());
+    }
+    let fixed = if exp >= 0 {
+        let int_len = exp as usize + 1;
+        format!("{}.{}", &digits[..int_len], &digits[int_len..])
+    } else {
+        format!("0.{}{}", "0".repeat((-exp - 1) as usize), digits)
+    };
+    format!("{sign}{}", trim(fixed))
 }
 
 /// Format `d` into `buf` like Redis 7's `fpconv_dtoa`-based reply: `inf`, `-inf`,
@@ -146,6 +184,35 @@ mod tests {
         assert_eq!(fmt(1.5e20), "1.5e+20");
         assert_eq!(fmt(-1.7976931348623157e308), "-1.7976931348623157e+308");
         assert_eq!(fmt(f64::MIN_POSITIVE), "2.2250738585072014e-308");
+    }
+
+    #[test]
+    fn double_replies_like_redis_7_0() {
+        let g = |d: f64| {
+            let mut out = Vec::new();
+            double(&mut out, d);
+            String::from_utf8(out).unwrap()
+        };
+        let cases = [
+            (1.0, "1"),
+            (-3.0, "-3"),
+            (1.5, "1.5"),
+            (0.1, "0.10000000000000001"),
+            (0.3081530916076866, "0.30815309160768661"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (1e-10, "1e-10"),
+            (1.5e20, "1.5e+20"),
+            (1e16, "10000000000000000"),
+            (1e17, "1e+17"),
+            (0.0001, "0.0001"),
+            (0.00001, "1.0000000000000001e-05"),
+            (-1.7976931348623157e308, "-1.7976931348623157e+308"),
+            (123456789.125, "123456789.125"),
+        ];
+        for (d, want) in cases {
+            assert_eq!(g(d), format!("${}\r\n{want}\r\n", want.len()), "{d}");
+        }
     }
 
     #[test]

@@ -21,9 +21,7 @@
 //! Time is passed in as UNIX milliseconds (`now`) by the caller, taken once per batch
 //! of commands, which keeps tests deterministic.
 
-use std::collections::{BTreeSet, HashMap};
 use std::hash::BuildHasher;
-use std::ops::Bound;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -31,6 +29,7 @@ use hashbrown::HashTable;
 use indexmap::IndexSet;
 
 use super::cursor::Cursors;
+pub use super::values::zset::{LexBound, ScoreBound, ZSet};
 
 /// The hasher of the keyspace and of every collection: foldhash, seeded per process.
 pub type Hasher = foldhash::fast::RandomState;
@@ -52,8 +51,8 @@ pub enum Value {
     Hash(super::values::hash::Hash),
     /// A set; an `IndexSet` so SPOP can pick a random member in O(1).
     Set(Box<IndexSet<Bytes, Hasher>>),
-    /// A sorted set.
-    ZSet(Box<ZSet>),
+    /// A sorted set (a listpack or a skiplist, unboxed: 16 bytes).
+    ZSet(ZSet),
 }
 
 impl Value {
@@ -81,7 +80,7 @@ impl Value {
             Value::List(_) => "quicklist",
             Value::Hash(h) => h.encoding_name(),
             Value::Set(_) => "hashtable",
-            Value::ZSet(_) => "skiplist",
+            Value::ZSet(z) => z.encoding_name(),
         }
     }
 
@@ -92,7 +91,7 @@ impl Value {
             Value::List(l) => l.is_empty(),
             Value::Hash(h) => h.is_empty(),
             Value::Set(s) => s.is_empty(),
-            Value::ZSet(z) => z.len() == 0,
+            Value::ZSet(z) => z.is_empty(),
         }
     }
 
@@ -104,7 +103,7 @@ impl Value {
             Value::List(l) => l.memory(),
             Value::Hash(h) => h.heap_bytes(),
             Value::Set(s) => s.iter().map(|e| e.len() + ELEM).sum(),
-            Value::ZSet(z) => z.scores.keys().map(|e| 2 * e.len() + 3 * ELEM).sum(),
+            Value::ZSet(z) => z.memory(),
         }
     }
 }
@@ -688,203 +687,6 @@ impl Store {
     }
 }
 
-/// A score with the total order Redis sorts by (no NaN is ever stored; -0 is stored as 0).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Score(pub f64);
-
-impl Eq for Score {}
-
-impl PartialOrd for Score {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Score {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
-
-/// One end of a score range (`1.5` or the exclusive `(1.5` in Redis's syntax).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ScoreBound {
-    pub value: f64,
-    pub exclusive: bool,
-}
-
-/// One end of a lexicographic range: `-`, `+`, `[member` or `(member`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LexBound {
-    Min,
-    Max,
-    Included(Bytes),
-    Excluded(Bytes),
-}
-
-/// The least score above `v` in [`Score`]'s order (-0 counts as 0).
-fn next_score(v: f64) -> f64 {
-    if v == 0.0 {
-        0.0f64.next_up()
-    } else {
-        v.next_up()
-    }
-}
-
-/// A sorted set: member → score, plus the members ordered by (score, member), which
-/// is Redis's order. Rank queries walk the ordered set (O(rank)), which is simple and
-/// correct; Redis's skiplist answers them in O(log n).
-#[derive(Debug, Default, Clone)]
-pub struct ZSet {
-    scores: HashMap<Bytes, f64, Hasher>,
-    order: BTreeSet<(Score, Bytes)>,
-}
-
-impl ZSet {
-    /// Number of members.
-    pub fn len(&self) -> usize {
-        self.scores.len()
-    }
-
-    /// The score of `member`.
-    pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.scores.get(member).copied()
-    }
-
-    /// Set the score of `member`; returns true if it was added (not updated).
-    pub fn insert(&mut self, member: &[u8], score: f64) -> bool {
-        let score = if score == 0.0 { 0.0 } else { score };
-        match self.scores.get_mut(member) {
-            Some(old) => {
-                if *old != score {
-                    let m: Bytes = member.into();
-                    self.order.remove(&(Score(*old), m.clone()));
-                    self.order.insert((Score(score), m));
-                    *old = score;
-                }
-                false
-            }
-            None => {
-                let m: Bytes = member.into();
-                self.order.insert((Score(score), m.clone()));
-                self.scores.insert(m, score);
-                true
-            }
-        }
-    }
-
-    /// Remove `member`; returns true if it was there.
-    pub fn remove(&mut self, member: &[u8]) -> bool {
-        match self.scores.remove_entry(member) {
-            Some((m, s)) => {
-                self.order.remove(&(Score(s), m));
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// The 0-based rank of `member` in ascending order.
-    pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        self.scores.get(member)?;
-        self.order.iter().position(|(_, m)| **m == *member)
-    }
-
-    /// Members with scores in ascending order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> {
-        self.order.iter().map(|(s, m)| (&**m, s.0))
-    }
-
-    /// The 0-based rank of `member` in descending order.
-    pub fn rev_rank(&self, member: &[u8]) -> Option<usize> {
-        self.rank(member).map(|r| self.len() - 1 - r)
-    }
-
-    /// Members whose score lies within `min..max` (each end inclusive or not), in
-    /// ascending order; O(log n) to find the start, then one step per member.
-    pub fn range_by_score(
-        &self,
-        min: ScoreBound,
-        max: ScoreBound,
-    ) -> impl DoubleEndedIterator<Item = (&[u8], f64)> {
-        // Every bound is put as (score, empty member), the least key of that score, so
-        // an exclusive end is the next representable score.
-        let low = match (min.value, min.exclusive) {
-            (v, true) if v == f64::INFINITY => None,
-            (v, true) => Some(next_score(v)),
-            (v, false) => Some(v),
-        };
-        let high = match (max.value, max.exclusive) {
-            (v, false) if v == f64::INFINITY => Bound::Unbounded,
-            (v, false) => Bound::Excluded(next_score(v)),
-            (v, true) => Bound::Excluded(v),
-        };
-        let range = low.and_then(|low| {
-            if let Bound::Excluded(high) = high {
-                if Score(low) > Score(high) {
-                    return None;
-                }
-            }
-            let key = |v: f64| (Score(if v == 0.0 { 0.0 } else { v }), Bytes::default());
-            Some(self.order.range((Bound::Included(key(low)), high.map(key))))
-        });
-        range.into_iter().flatten().map(|(s, m)| (&**m, s.0))
-    }
-
-    /// Members within a lexicographic range, ascending. As in Redis the set is meant
-    /// to hold one score only; here the range is taken among the members sharing the
-    /// lowest score.
-    pub fn range_by_lex(
-        &self,
-        min: &LexBound,
-        max: &LexBound,
-    ) -> impl DoubleEndedIterator<Item = (&[u8], f64)> {
-        let range = self.order.first().and_then(|(score, _)| {
-            let at = |m: &[u8]| (*score, Bytes::from(m));
-            let low = match min {
-                LexBound::Min => Bound::Included(at(b"")),
-                LexBound::Included(m) => Bound::Included(at(m)),
-                LexBound::Excluded(m) => Bound::Excluded(at(m)),
-                LexBound::Max => return None,
-            };
-            let high = match max {
-                LexBound::Max if score.0 == f64::INFINITY => Bound::Unbounded,
-                LexBound::Max => Bound::Excluded((Score(next_score(score.0)), Bytes::default())),
-                LexBound::Included(m) => Bound::Included(at(m)),
-                LexBound::Excluded(m) => Bound::Excluded(at(m)),
-                LexBound::Min => return None,
-            };
-            let key = |b: &Bound<(Score, Bytes)>| match b {
-                Bound::Included(k) | Bound::Excluded(k) => Some(k.clone()),
-                Bound::Unbounded => None,
-            };
-            if let (Some(l), Some(h)) = (key(&low), key(&high)) {
-                let both_closed =
-                    matches!(low, Bound::Included(_)) && matches!(high, Bound::Included(_));
-                if l > h || (l == h && !both_closed) {
-                    return None;
-                }
-            }
-            Some(self.order.range((low, high)))
-        });
-        range.into_iter().flatten().map(|(s, m)| (&**m, s.0))
-    }
-
-    /// Remove and return the member with the lowest score.
-    pub fn pop_min(&mut self) -> Option<(Bytes, f64)> {
-        let (s, m) = self.order.pop_first()?;
-        self.scores.remove(&m);
-        Some((m, s.0))
-    }
-
-    /// Remove and return the member with the highest score.
-    pub fn pop_max(&mut self) -> Option<(Bytes, f64)> {
-        let (s, m) = self.order.pop_last()?;
-        self.scores.remove(&m);
-        Some((m, s.0))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -976,27 +778,5 @@ mod tests {
             assert_eq!(seen.get(format!("k{i}").as_bytes()), Some(&1), "k{i}");
         }
         assert_eq!(s.scan(12345 << 32, 10, 0, |_| {}), None);
-    }
-
-    #[test]
-    fn zset_order() {
-        let mut z = ZSet::default();
-        assert!(z.insert(b"b", 1.0));
-        assert!(z.insert(b"a", 1.0));
-        assert!(z.insert(b"c", -0.0));
-        assert!(!z.insert(b"c", 5.0));
-        let order: Vec<_> = z.iter().map(|(m, s)| (m.to_vec(), s)).collect();
-        assert_eq!(
-            order,
-            vec![
-                (b"a".to_vec(), 1.0),
-                (b"b".to_vec(), 1.0),
-                (b"c".to_vec(), 5.0)
-            ]
-        );
-        assert_eq!(z.rank(b"c"), Some(2));
-        assert!(z.remove(b"a"));
-        assert_eq!(z.pop_min(), Some((b"b".to_vec().into(), 1.0)));
-        assert_eq!(z.len(), 1);
     }
 }

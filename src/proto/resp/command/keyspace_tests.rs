@@ -21,7 +21,7 @@ fn object_encoding_names_what_is_stored() {
         ("l", "quicklist"),
         ("h", "listpack"),
         ("s", "hashtable"),
-        ("z", "skiplist"),
+        ("z", "listpack"),
     ] {
         assert_eq!(h.cmd(&["OBJECT", "ENCODING", key]), bulk(enc), "{key}");
     }

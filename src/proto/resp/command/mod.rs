@@ -69,6 +69,7 @@ use super::Shared;
 pub(crate) use config::Settings;
 
 use std::cell::RefMut;
+use std::collections::HashMap;
 
 use indexmap::IndexSet;
 
@@ -217,6 +218,14 @@ commands! {
     b"zremrangebyrank" 4 zremrangebyrank;
     b"zremrangebyscore" 4 zremrangebyscore;
     b"zremrangebylex" 4 zremrangebylex;
+    b"zunion" -3 zunion;
+    b"zinter" -3 zinter;
+    b"zdiff" -3 zdiff;
+    b"zunionstore" -4 zunionstore;
+    b"zinterstore" -4 zinterstore;
+    b"zdiffstore" -4 zdiffstore;
+    b"zintercard" -3 zintercard;
+    b"zrandmember" -2 zrandmember;
     b"lmove" 5 lmove;
     b"rpoplpush" 3 rpoplpush;
     b"lmpop" -4 lmpop;

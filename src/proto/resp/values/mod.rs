@@ -7,3 +7,4 @@
 pub mod hash;
 pub mod list;
 pub mod listpack;
+pub mod zset;

@@ -427,7 +427,8 @@ fn dump(e: &Entry, now: u64, out: &mut Vec<u8>) {
             chunked(out, b"RPUSH", key, &items);
         }
         Value::Set(s) => {
-            let items: Vec<&[u8]> = s.iter().map(|b| &**b).collect();
+            let members: Vec<_> = s.iter().collect();
+            let items: Vec<&[u8]> = members.iter().map(|m| &**m).collect();
             chunked(out, b"SADD", key, &items);
         }
         Value::Hash(h) => {
@@ -1655,7 +1656,7 @@ mod tests {
                     Value::Str(v) => s(v),
                     Value::List(l) => l.iter().map(s).collect::<Vec<_>>().join(","),
                     Value::Set(set) => {
-                        let mut m: Vec<_> = set.iter().map(|b| s(b)).collect();
+                        let mut m: Vec<_> = set.iter().map(|b| s(&b)).collect();
                         m.sort();
                         m.join(",")
                     }

@@ -37,8 +37,6 @@ mod pubsub;
 mod reply;
 mod scripting;
 mod store;
-// Used by the collections as their compact forms land.
-#[allow(dead_code)]
 mod values;
 mod watch;
 

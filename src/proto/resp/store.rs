@@ -49,8 +49,8 @@ pub enum Value {
     List(super::values::list::List),
     /// A hash (field → value): a listpack while small, a table beyond.
     Hash(super::values::hash::Hash),
-    /// A set; an `IndexSet` so SPOP can pick a random member in O(1).
-    Set(Box<IndexSet<Bytes, Hasher>>),
+    /// A set: an intset while its members are few integers (see `values::set`).
+    Set(super::values::set::Set),
     /// A sorted set (a listpack or a skiplist, unboxed: 16 bytes).
     ZSet(ZSet),
 }
@@ -67,19 +67,17 @@ impl Value {
         }
     }
 
-    /// The name `OBJECT ENCODING` gives this value: Redis's name for the
+    /// The name `OBJECT ENCODING` gives this value: Redis 7.0's name for the
     /// representation it has here. Strings are named by their content (see
-    /// `encoding::string_encoding`); the collections are hash tables, a B-tree
-    /// with a score index (Redis's skiplist plays that part) and a ring buffer
-    /// (Redis's quicklist), whatever their size. `limits` are the thresholds a
-    /// compact representation is kept under.
-    pub(crate) fn encoding_name(&self, limits: &super::encoding::EncodingLimits) -> &'static str {
-        let _ = limits;
+    /// `encoding::string_encoding`); hashes, sets and sorted sets by the form
+    /// they are in (compact below the CONFIG thresholds, see `values`); a list
+    /// is a `quicklist` whatever its size, as in Redis 7.0.
+    pub(crate) fn encoding_name(&self) -> &'static str {
         match self {
             Value::Str(s) => super::encoding::string_encoding(s),
             Value::List(_) => "quicklist",
             Value::Hash(h) => h.encoding_name(),
-            Value::Set(_) => "hashtable",
+            Value::Set(s) => s.encoding_name(),
             Value::ZSet(z) => z.encoding_name(),
         }
     }
@@ -97,12 +95,11 @@ impl Value {
 
     /// Bytes of heap the value uses, roughly (INFO `used_memory`, MEMORY USAGE).
     pub(crate) fn memory(&self) -> usize {
-        const ELEM: usize = 32;
         match self {
             Value::Str(s) => s.capacity(),
             Value::List(l) => l.memory(),
             Value::Hash(h) => h.heap_bytes(),
-            Value::Set(s) => s.iter().map(|e| e.len() + ELEM).sum(),
+            Value::Set(s) => s.heap_bytes(),
             Value::ZSet(z) => z.memory(),
         }
     }

@@ -104,6 +104,15 @@ pub(crate) fn stamp(shared: &Shared) -> u64 {
     n
 }
 
+/// Mark `key` of the client's database changed, for a command that decides
+/// itself which of its keys it changed (SMOVE).
+pub(crate) fn touch(c: &mut Ctx<'_, '_>, key: &[u8]) {
+    if !c.store.watched.is_empty() {
+        let s = stamp(c.shared);
+        c.store.watched.touch(key, s);
+    }
+}
+
 /// Touch every watched key of `store` that holds a value in it or in `other`
 /// (FLUSHDB, FLUSHALL and SWAPDB change exactly those; a watched key absent from
 /// both stays absent).
@@ -250,7 +259,7 @@ fn changed_nothing(name: &[u8], reply: &[u8]) -> bool {
 pub(crate) fn after_write(c: &mut Ctx<'_, '_>, name: &[u8], argv: &Argv<'_>, reply: &[u8]) {
     if matches!(
         name,
-        b"flushdb" | b"flushall" | b"swapdb" | b"move" | b"copy"
+        b"flushdb" | b"flushall" | b"swapdb" | b"move" | b"copy" | b"smove"
     ) || changed_nothing(name, reply)
         || (name == b"sort" && super::command::store_destination(argv).is_none())
     {

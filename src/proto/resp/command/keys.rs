@@ -302,7 +302,6 @@ pub(super) fn object(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if a.len() != 3 {
         return arity_error(out, name);
     }
-    let limits = c.shared.encoding_limits();
     let lfu = c
         .shared
         .settings
@@ -313,7 +312,7 @@ pub(super) fn object(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         return reply::nil(out);
     };
     match name {
-        b"object|encoding" => reply::bulk(out, entry.value.encoding_name(&limits).as_bytes()),
+        b"object|encoding" => reply::bulk(out, entry.value.encoding_name().as_bytes()),
         b"object|refcount" => reply::int(out, 1),
         b"object|idletime" if lfu => reply::error(
             out,

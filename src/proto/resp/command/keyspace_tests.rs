@@ -13,6 +13,7 @@ fn object_encoding_names_what_is_stored() {
     h.cmd(&["RPUSH", "l", "a"]);
     h.cmd(&["HSET", "h", "f", "v"]);
     h.cmd(&["SADD", "s", "1"]);
+    h.cmd(&["SADD", "t", "a"]);
     h.cmd(&["ZADD", "z", "1", "m"]);
     for (key, enc) in [
         ("int", "int"),
@@ -20,7 +21,8 @@ fn object_encoding_names_what_is_stored() {
         ("long", "raw"),
         ("l", "quicklist"),
         ("h", "listpack"),
-        ("s", "hashtable"),
+        ("s", "intset"),
+        ("t", "hashtable"),
         ("z", "listpack"),
     ] {
         assert_eq!(h.cmd(&["OBJECT", "ENCODING", key]), bulk(enc), "{key}");

@@ -24,7 +24,6 @@ mod keys;
 mod lists;
 mod memory;
 // The random-member helpers, for SRANDMEMBER, HRANDFIELD and ZRANDMEMBER.
-#[allow(dead_code)]
 mod random;
 mod scan;
 mod server;
@@ -197,6 +196,17 @@ commands! {
     b"smembers" 2 smembers;
     b"sismember" 3 sismember;
     b"scard" 2 scard;
+    // Sets, second batch (sets.rs).
+    b"smismember" -3 smismember;
+    b"srandmember" -2 srandmember;
+    b"smove" 4 smove;
+    b"sinter" -2 sinter;
+    b"sunion" -2 sunion;
+    b"sdiff" -2 sdiff;
+    b"sinterstore" -3 sinterstore;
+    b"sunionstore" -3 sunionstore;
+    b"sdiffstore" -3 sdiffstore;
+    b"sintercard" -3 sintercard;
     b"zscore" 3 zscore;
     b"zcard" 2 zcard;
     b"zrem" -3 zrem;

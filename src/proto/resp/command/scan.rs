@@ -85,7 +85,7 @@ pub(super) fn scan_options<'a>(
 /// The member names of a collection, for a snapshot.
 fn names(v: &Value) -> Vec<Bytes> {
     match v {
-        Value::Set(s) => s.iter().cloned().collect(),
+        Value::Set(s) => s.iter().map(|m| Bytes::from(&*m)).collect(),
         Value::Hash(h) => h.fields().map(Bytes::from).collect(),
         Value::ZSet(z) => z.iter().map(|(m, _)| m.into()).collect(),
         Value::Str(_) | Value::List(_) => Vec::new(),
@@ -97,6 +97,7 @@ fn names(v: &Value) -> Vec<Bytes> {
 fn compact(v: &Value) -> bool {
     match v {
         Value::Hash(h) => h.is_packed(),
+        Value::Set(s) => s.is_ints(),
         _ => false,
     }
 }

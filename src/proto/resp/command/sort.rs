@@ -22,7 +22,7 @@ use crate::proto::resp::values::list::{Fill, List};
 fn elements(v: &Value) -> Option<Vec<Bytes>> {
     match v {
         Value::List(l) => Some(l.iter().map(Bytes::from).collect()),
-        Value::Set(s) => Some(s.iter().cloned().collect()),
+        Value::Set(s) => Some(s.iter().map(|m| Bytes::from(&*m)).collect()),
         Value::ZSet(z) => Some(z.iter().map(|(m, _)| m.into()).collect()),
         _ => None,
     }

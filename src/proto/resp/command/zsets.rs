@@ -1,6 +1,7 @@
 //! Sorted-set commands (ZMPOP and the blocking pops live in `blocking`).
 
 use super::*;
+use crate::proto::resp::values::set::Set;
 
 pub(super) fn zset<'s>(
     c: &'s mut Ctx<'_, '_>,
@@ -624,6 +625,8 @@ impl Aggregate {
 struct Source<'a> {
     value: Option<&'a Value>,
     weight: f64,
+    /// An intset's members as text (an intset holds them as numbers).
+    ints: Vec<Bytes>,
 }
 
 impl<'a> Source<'a> {
@@ -645,10 +648,11 @@ impl<'a> Source<'a> {
     }
 
     /// Every member with its (unweighted) score.
-    fn members(&self) -> Box<dyn Iterator<Item = (&'a [u8], f64)> + 'a> {
+    fn members(&self) -> Box<dyn Iterator<Item = (&[u8], f64)> + '_> {
         match self.value {
             Some(Value::ZSet(z)) => Box::new(z.iter()),
-            Some(Value::Set(s)) => Box::new(s.iter().map(|m| (&**m, 1.0))),
+            Some(Value::Set(Set::Table(t))) => Box::new(t.iter().map(|m| (&**m, 1.0))),
+            Some(Value::Set(_)) => Box::new(self.ints.iter().map(|m| (&**m, 1.0))),
             _ => Box::new(std::iter::empty()),
         }
     }
@@ -725,10 +729,10 @@ fn zsetop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, call: Set
             withscores = true;
             j += 1;
         } else if card_only && remaining >= 2 && eq(o, b"limit") {
-            match parse_i64(a.get(j + 1)) {
-                Some(n) if n >= 0 => limit = usize::try_from(n).unwrap_or(usize::MAX),
-                _ => return reply::error(out, b"ERR LIMIT can't be negative"),
-            }
+            let Ok(n) = card_limit(a.get(j + 1), out) else {
+                return;
+            };
+            limit = n;
             j += 2;
         } else {
             return reply::error(out, SYNTAX);
@@ -737,9 +741,17 @@ fn zsetop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, call: Set
     let limits = c.shared.encoding_limits();
     let store_ref = &*c.store;
     let mut srcs: Vec<Source<'_>> = (0..numkeys)
-        .map(|i| Source {
-            value: store_ref.peek(a.get(first_key + i)).map(|e| &e.value),
-            weight: weights[i],
+        .map(|i| {
+            let value = store_ref.peek(a.get(first_key + i)).map(|e| &e.value);
+            let ints = match value {
+                Some(Value::Set(s)) if s.is_ints() => s.iter().map(|m| Bytes::from(&*m)).collect(),
+                _ => Vec::new(),
+            };
+            Source {
+                value,
+                weight: weights[i],
+                ints,
+            }
         })
         .collect();
     if op != SetOp::Diff {

@@ -116,6 +116,7 @@ impl List {
     }
 
     /// True while the list is one packed node.
+    #[cfg(test)]
     pub fn is_packed(&self) -> bool {
         matches!(self, List::Pack(_))
     }
@@ -162,6 +163,7 @@ impl List {
     }
 
     /// Add `v` at the front.
+    #[cfg(test)]
     pub fn push_front(&mut self, v: &[u8], fill: Fill) {
         self.push(v, true, fill)
     }
@@ -179,16 +181,6 @@ impl List {
             (List::Deque(d), true) => d.pop_front(),
             (List::Deque(d), false) => d.pop_back(),
         }
-    }
-
-    /// Remove and return the first element.
-    pub fn pop_front(&mut self) -> Option<Bytes> {
-        self.pop(true)
-    }
-
-    /// Remove and return the last element.
-    pub fn pop_back(&mut self) -> Option<Bytes> {
-        self.pop(false)
     }
 
     /// The element at index `i` (from 0 at the front).

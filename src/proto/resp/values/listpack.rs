@@ -333,9 +333,6 @@ impl Listpack {
         self.remove(p, 1);
         Some(v)
     }
-
-    /// Give back spare capacity (there is none: the buffer is always exact).
-    pub fn shrink_to_fit(&mut self) {}
 }
 
 impl<'a> FromIterator<&'a [u8]> for Listpack {

@@ -2,9 +2,11 @@
 //! form behind one type, as Redis's encodings are.
 //!
 //! [`listpack`] is the packed sequence the compact forms are built on; [`list`]
-//! is the list type, [`hash`] the hash type.
+//! is the list type, [`hash`] the hash type, [`set`] the set type (an intset
+//! while small) and [`zset`] the sorted set type.
 
 pub mod hash;
 pub mod list;
 pub mod listpack;
+pub mod set;
 pub mod zset;

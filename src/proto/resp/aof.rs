@@ -1044,6 +1044,7 @@ pub(crate) fn is_write(name: &[u8]) -> bool {
             | b"zunionstore"
             | b"zinterstore"
             | b"zdiffstore"
+            | b"restore"
     )
 }
 
@@ -1171,6 +1172,21 @@ fn record_effect(
             }
         }
         b"getex" => {}
+        // Replayed with the deadline it got, whenever the log is read.
+        b"restore" => match store.peek(argv.get(1)) {
+            Some(e) => {
+                let at = e.expire_at().unwrap_or(0);
+                aof.record_args(&[
+                    b"RESTORE",
+                    argv.get(1),
+                    itoa::Buffer::new().format(at).as_bytes(),
+                    argv.get(3),
+                    b"REPLACE",
+                    b"ABSTTL",
+                ]);
+            }
+            None => aof.record_args(&[b"DEL", argv.get(1)]),
+        },
         b"sort" if command::store_destination(argv).is_none() => {}
         b"spop" => {
             let members = popped(reply);

@@ -919,15 +919,35 @@ pub(crate) mod testutil {
             Harness { svc, sess }
         }
 
-        /// Send raw bytes; return (reply text, step).
-        pub fn raw(&mut self, input: &[u8]) -> (String, Step) {
+        /// Send raw bytes; return (reply bytes, step).
+        pub fn raw_bytes(&mut self, input: &[u8]) -> (Vec<u8>, Step) {
             let mut out = Vec::new();
             let step = self.sess.on_input(
                 &mut crate::Detached::new().ctx(std::time::Instant::now()),
                 input,
                 &mut out,
             );
+            (out, step)
+        }
+
+        /// Send raw bytes; return (reply text, step).
+        pub fn raw(&mut self, input: &[u8]) -> (String, Step) {
+            let (out, step) = self.raw_bytes(input);
             (String::from_utf8_lossy(&out).into_owned(), step)
+        }
+
+        /// Send one command of binary arguments; the reply as text.
+        pub fn cmd_bytes(&mut self, args: &[&[u8]]) -> String {
+            let input = encode(args);
+            let (reply, step) = self.raw(&input);
+            assert_eq!(step.consumed, input.len());
+            reply
+        }
+
+        /// Send one command; the reply's bytes (for binary replies).
+        pub fn cmd_raw(&mut self, args: &[&str]) -> Vec<u8> {
+            let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            self.raw_bytes(&encode(&bytes)).0
         }
 
         /// Send one command; the whole of it must be consumed.

@@ -18,6 +18,7 @@
 
 mod config;
 mod databases;
+mod dump;
 mod hashes;
 mod info;
 mod keys;
@@ -34,6 +35,7 @@ mod zsets;
 
 use config::config;
 use databases::*;
+use dump::{dump, restore};
 use hashes::*;
 use info::command;
 use keys::*;
@@ -293,6 +295,9 @@ commands! {
     b"lcs" -3 lcs;
     b"setbit" 4 setbit;
     b"getbit" 3 getbit;
+    // DUMP and RESTORE (dump.rs).
+    b"dump" 2 dump;
+    b"restore" -4 restore;
     // MEMORY USAGE (memory.rs).
     b"memory" -2 memory;
     // Scanning collections (scan.rs).

@@ -651,7 +651,7 @@ impl<'a> Source<'a> {
     fn members(&self) -> Box<dyn Iterator<Item = (&[u8], f64)> + '_> {
         match self.value {
             Some(Value::ZSet(z)) => Box::new(z.iter()),
-            Some(Value::Set(Set::Table(t))) => Box::new(t.iter().map(|m| (&**m, 1.0))),
+            Some(Value::Set(Set::Table(t))) => Box::new(t.iter().map(|m| (m, 1.0))),
             Some(Value::Set(_)) => Box::new(self.ints.iter().map(|m| (&**m, 1.0))),
             _ => Box::new(std::iter::empty()),
         }

@@ -3,10 +3,11 @@
 //!
 //! [`listpack`] is the packed sequence the compact forms are built on; [`list`]
 //! is the list type, [`hash`] the hash type, [`set`] the set type (an intset
-//! while small) and [`zset`] the sorted set type.
+//! while small, a [`table`] beyond) and [`zset`] the sorted set type.
 
 pub mod hash;
 pub mod list;
 pub mod listpack;
 pub mod set;
+pub mod table;
 pub mod zset;

@@ -12,19 +12,17 @@
 //! Only the canonical text of an integer counts as one (`"7"`, not `"07"` or
 //! `"+7"`), so that a member reads back byte for byte as it was written.
 //!
-//! The large form is an `IndexSet`: SPOP and SRANDMEMBER pick a member by index
-//! in O(1). An intset is indexed too (it is an array), in ascending order.
+//! The large form is a [`Table`] (members by position, with a hash index):
+//! SPOP and SRANDMEMBER pick a member by index in O(1). An intset is indexed
+//! too (it is an array), in ascending order.
 
 use std::borrow::Cow;
 
-use indexmap::IndexSet;
-
 use crate::proto::resp::encoding::EncodingLimits;
 use crate::proto::resp::frame::parse_i64;
-use crate::proto::resp::store::{Bytes, Hasher};
+use crate::proto::resp::store::Bytes;
 
-/// The large form of a set.
-pub type Table = IndexSet<Bytes, Hasher>;
+pub use super::table::Table;
 
 /// A set in Redis's compact or large representation. See the module
 /// documentation.
@@ -101,8 +99,10 @@ impl Set {
     /// Convert to the hash table form (no-op if already there).
     pub fn convert_to_table(&mut self) {
         if let Set::Ints(i) = self {
-            let mut t = Table::with_capacity_and_hasher(i.len(), Hasher::default());
-            t.extend((0..i.len()).map(|k| Bytes::from(&*text(i.get(k)))));
+            let mut t = Table::with_capacity(i.len() + 1);
+            for k in 0..i.len() {
+                t.insert(&text(i.get(k)));
+            }
             *self = Set::Table(Box::new(t));
         }
     }
@@ -126,7 +126,7 @@ impl Set {
             }
         }
         match self {
-            Set::Table(t) => !t.contains(m) && t.insert(m.into()),
+            Set::Table(t) => t.insert(m),
             Set::Ints(_) => unreachable!("converted above"),
         }
     }
@@ -135,7 +135,7 @@ impl Set {
     pub fn remove(&mut self, m: &[u8]) -> bool {
         match self {
             Set::Ints(i) => as_int(m).is_some_and(|v| i.remove(v)),
-            Set::Table(t) => t.swap_remove(m),
+            Set::Table(t) => t.remove(m),
         }
     }
 
@@ -144,7 +144,7 @@ impl Set {
     pub fn get_index(&self, k: usize) -> Option<Cow<'_, [u8]>> {
         match self {
             Set::Ints(i) => (k < i.len()).then(|| text(i.get(k))),
-            Set::Table(t) => t.get_index(k).map(|m| Cow::Borrowed(&**m)),
+            Set::Table(t) => t.get_index(k).map(Cow::Borrowed),
         }
     }
 
@@ -152,7 +152,7 @@ impl Set {
     pub fn remove_index(&mut self, k: usize) -> Option<Bytes> {
         match self {
             Set::Ints(i) => (k < i.len()).then(|| Bytes::from(&*text(i.remove_index(k)))),
-            Set::Table(t) => t.swap_remove_index(k),
+            Set::Table(t) => t.remove_index(k),
         }
     }
 
@@ -165,11 +165,7 @@ impl Set {
     pub fn heap_bytes(&self) -> usize {
         match self {
             Set::Ints(i) => i.0.len(),
-            Set::Table(t) => {
-                // Per member: the slot (hash, boxed slice), its index, the bytes.
-                const SLOT: usize = 8 + 16 + 8;
-                std::mem::size_of::<Table>() + t.iter().map(|m| m.len() + SLOT).sum::<usize>()
-            }
+            Set::Table(t) => t.heap_bytes(),
         }
     }
 }

@@ -29,6 +29,7 @@ use hashbrown::HashTable;
 use indexmap::IndexSet;
 
 use super::cursor::Cursors;
+pub use super::values::string::Str;
 pub use super::values::zset::{LexBound, ScoreBound, ZSet};
 
 /// The hasher of the keyspace and of every collection: foldhash, seeded per process.
@@ -43,8 +44,9 @@ pub type Bytes = Box<[u8]>;
 #[derive(Debug, Clone)]
 #[allow(clippy::box_collection)]
 pub enum Value {
-    /// A string (Redis strings are binary safe; INCR stores decimal text).
-    Str(Vec<u8>),
+    /// A string (Redis strings are binary safe; INCR stores decimal text):
+    /// inline up to 15 bytes (see `values::string`).
+    Str(super::values::string::Str),
     /// A list: packed while small (see `values::list`).
     List(super::values::list::List),
     /// A hash (field → value): a listpack while small, a table beyond.
@@ -74,7 +76,7 @@ impl Value {
     /// is a `quicklist` whatever its size, as in Redis 7.0.
     pub(crate) fn encoding_name(&self) -> &'static str {
         match self {
-            Value::Str(s) => super::encoding::string_encoding(s),
+            Value::Str(s) => s.encoding_name(),
             Value::List(_) => "quicklist",
             Value::Hash(h) => h.encoding_name(),
             Value::Set(s) => s.encoding_name(),
@@ -96,7 +98,7 @@ impl Value {
     /// Bytes of heap the value uses, roughly (INFO `used_memory`, MEMORY USAGE).
     pub(crate) fn memory(&self) -> usize {
         match self {
-            Value::Str(s) => s.capacity(),
+            Value::Str(s) => s.heap_bytes(),
             Value::List(l) => l.memory(),
             Value::Hash(h) => h.heap_bytes(),
             Value::Set(s) => s.heap_bytes(),
@@ -462,11 +464,8 @@ impl Store {
             Ok(mut occ) => {
                 let e = occ.get_mut();
                 match &mut e.value {
-                    Value::Str(v) if v.capacity() <= 2 * val.len() + 64 => {
-                        v.clear();
-                        v.extend_from_slice(val);
-                    }
-                    other => *other = Value::Str(val.to_vec()),
+                    Value::Str(v) => v.set(val),
+                    other => *other = Value::Str(Str::new(val)),
                 }
                 let mode = if ttl_mode == Ttl::Keep && e.expired(now) {
                     Ttl::Clear
@@ -503,7 +502,7 @@ impl Store {
                     hash,
                     Entry {
                         key,
-                        value: Value::Str(val.to_vec()),
+                        value: Value::Str(Str::new(val)),
                         expire_at,
                     },
                     |e| hasher.hash_one(&*e.key),

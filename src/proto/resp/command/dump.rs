@@ -238,7 +238,7 @@ fn lzf_decompress(input: &[u8], len: usize) -> Option<Vec<u8>> {
 fn deserialize(body: &[u8], limits: &EncodingLimits) -> Option<Value> {
     let mut r = Reader(body);
     let v = match r.byte()? {
-        TYPE_STRING => Value::Str(r.string()?),
+        TYPE_STRING => Value::Str(r.string()?.into()),
         TYPE_LIST => {
             let n = r.len()?;
             let fill = Fill::new(limits.list_size);

@@ -29,6 +29,21 @@ fn object_encoding_names_what_is_stored() {
     }
     h.cmd(&["INCR", "short2"]);
     assert_eq!(h.cmd(&["object", "encoding", "short2"]), bulk("int"));
+    // As Redis: a string changed in place is raw; stored whole, it is not.
+    for (cmd, enc) in [
+        (&["APPEND", "a", "12"][..], "int"),
+        (&["APPEND", "a", "3"], "raw"),
+        (&["INCR", "a"], "int"),
+        (&["SETRANGE", "a", "0", "9"], "raw"),
+        (&["SET", "a", "x"], "embstr"),
+        (&["SETRANGE", "b", "1", "x"], "raw"),
+        (&["SETBIT", "c", "1", "1"], "raw"),
+    ] {
+        h.cmd(cmd);
+        assert_eq!(h.cmd(&["OBJECT", "ENCODING", cmd[1]]), bulk(enc), "{cmd:?}");
+    }
+    assert_eq!(h.cmd(&["GET", "a"]), bulk("x"));
+    assert_eq!(h.cmd(&["GET", "b"]), "$2\r\n\0x\r\n");
     assert_eq!(h.cmd(&["OBJECT", "ENCODING", "missing"]), "$-1\r\n");
     assert_eq!(h.cmd(&["OBJECT", "REFCOUNT", "l"]), ":1\r\n");
     assert_eq!(h.cmd(&["OBJECT", "IDLETIME", "l"]), ":0\r\n");

@@ -47,7 +47,7 @@ fn lookup_pattern(c: &mut Ctx<'_, '_>, pattern: &[u8], elem: &[u8]) -> Option<Ve
     key.extend_from_slice(post);
     let e = c.store.get(&key, c.now)?;
     match (&e.value, field) {
-        (Value::Str(s), None) => Some(s.clone()),
+        (Value::Str(s), None) => Some(s.to_vec()),
         (Value::Hash(h), Some(f)) => h.get(f).map(|v| v.to_vec()),
         _ => None,
     }

@@ -1,6 +1,7 @@
 //! String commands: GET/SET and their variants, counters, ranges.
 
 use super::*;
+use crate::proto::resp::store::Str;
 
 pub(super) fn get(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     match c.store.get(a.get(1), c.now) {
@@ -240,8 +241,7 @@ pub(super) fn incr_by(c: &mut Ctx<'_, '_>, key: &[u8], delta: i64, out: &mut Vec
             let Some(n) = cur.checked_add(delta) else {
                 return reply::error(out, OVERFLOW);
             };
-            s.clear();
-            s.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            s.set(itoa::Buffer::new().format(n).as_bytes());
             reply::int(out, n);
         }
         None => {
@@ -304,8 +304,7 @@ pub(super) fn incrbyfloat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             value: Value::Str(s),
             ..
         }) => {
-            s.clear();
-            s.extend_from_slice(text.as_bytes());
+            s.set(text.as_bytes());
         }
         _ => c.store.set_string(key, text.as_bytes(), Ttl::Clear, c.now),
     }
@@ -315,15 +314,22 @@ pub(super) fn incrbyfloat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 pub(super) fn append(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let max = c.shared.config.get().max_bulk;
     let add = a.get(2);
-    let e = c
-        .store
-        .get_or_insert_with(a.get(1), c.now, || Value::Str(Vec::new()));
+    // A new key is stored whole (inline if short, `int`/`embstr` as in Redis);
+    // appending to a string changes it in place (Redis makes it `raw`).
+    let Some(e) = c.store.get(a.get(1), c.now) else {
+        if add.len() > max {
+            return reply::error(out, TOO_BIG);
+        }
+        c.store.insert(a.get(1), Value::Str(Str::new(add)), 0);
+        return reply::int(out, add.len() as i64);
+    };
     let Value::Str(s) = &mut e.value else {
         return reply::error(out, WRONGTYPE);
     };
     if s.len() + add.len() > max {
         return reply::error(out, TOO_BIG);
     }
+    let s = s.to_mut();
     s.extend_from_slice(add);
     reply::int(out, s.len() as i64);
 }
@@ -394,7 +400,7 @@ pub(super) fn setrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             let mut s = vec![0u8; offset as usize];
             s.extend_from_slice(value);
             let n = s.len();
-            c.store.insert(key, Value::Str(s), 0);
+            c.store.insert(key, Value::Str(Str::raw(s)), 0);
             reply::int(out, n as i64);
         }
         Some(e) => {
@@ -409,6 +415,7 @@ pub(super) fn setrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             }
             let offset = offset as usize;
             let end = offset + value.len();
+            let s = s.to_mut();
             if s.len() < end {
                 s.resize(end, 0);
             }
@@ -511,7 +518,7 @@ pub(super) fn lcs(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             Some(Entry {
                 value: Value::Str(s),
                 ..
-            }) => Ok(s.clone()),
+            }) => Ok(s.to_vec()),
             Some(_) => Err(()),
         }
     };
@@ -648,10 +655,11 @@ pub(super) fn setbit(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
     let e = c
         .store
-        .get_or_insert_with(a.get(1), c.now, || Value::Str(Vec::new()));
+        .get_or_insert_with(a.get(1), c.now, || Value::Str(Str::raw(Vec::new())));
     let Value::Str(s) = &mut e.value else {
         return reply::error(out, WRONGTYPE);
     };
+    let s = s.to_mut();
     if s.len() <= byte {
         s.resize(byte + 1, 0);
     }

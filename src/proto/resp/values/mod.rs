@@ -1,7 +1,7 @@
 //! The collections' representations: each type's compact form and its large
 //! form behind one type, as Redis's encodings are.
 //!
-//! [`listpack`] is the packed sequence the compact forms are built on; [`list`]
+//! [`string`] is the string type (short ones inline); [`listpack`] is the packed sequence the compact forms are built on; [`list`]
 //! is the list type, [`hash`] the hash type, [`set`] the set type (an intset
 //! while small, a [`table`] beyond) and [`zset`] the sorted set type.
 
@@ -9,5 +9,6 @@ pub mod hash;
 pub mod list;
 pub mod listpack;
 pub mod set;
+pub mod string;
 pub mod table;
 pub mod zset;

@@ -40,7 +40,6 @@ use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
@@ -49,7 +48,7 @@ use std::time::{Duration, Instant};
 use super::command::{self, Ctx};
 use super::frame::{Args, Argv, Frame, Limits, Parser};
 use super::reply;
-use super::store::{Entry, Hasher, Store, Value};
+use super::store::{Entry, Hasher, KeyName, Store, Value};
 use super::{KvService, Shared};
 
 /// When the file is synced to disk (Redis `appendfsync`).
@@ -288,11 +287,11 @@ struct Rewrite {
     /// an entry when the collection began. `None` once every name is taken.
     collect: Option<Collect>,
     /// Key names taken and not yet written (walked from the end).
-    keys: Vec<Rc<[u8]>>,
+    keys: Vec<KeyName>,
     /// Keys already written — by the walk, or out of order before a write changed
     /// them — or created since the start: neither the walk nor a write dumps
     /// them (again).
-    done: HashSet<Rc<[u8]>, Hasher>,
+    done: HashSet<KeyName, Hasher>,
     /// Snapshot bytes not yet written to `tmp`.
     out: Vec<u8>,
     /// Every record since the start, appended after the snapshot.
@@ -327,7 +326,7 @@ impl Rewrite {
         if self.syncing || self.done.contains(key) {
             return;
         }
-        self.done.insert(key.into());
+        self.done.insert(KeyName::new(key));
         if let Some(e) = store.peek(key) {
             dump(e, now, &mut self.out);
         }
@@ -521,7 +520,7 @@ pub(crate) struct Aof {
     multi: Option<Vec<u8>>,
     rewrite: Option<Rewrite>,
     /// A finished rewrite's set of key names, freed a slice per iteration.
-    garbage: Option<std::collections::hash_set::IntoIter<Rc<[u8]>>>,
+    garbage: Option<std::collections::hash_set::IntoIter<KeyName>>,
     rewrites: u64,
     last_rewrite_secs: i64,
     last_rewrite_ok: bool,

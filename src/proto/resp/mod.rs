@@ -32,6 +32,7 @@ mod cursor;
 mod encoding;
 pub mod frame;
 mod glob;
+mod key;
 mod multi;
 mod pubsub;
 mod reply;

@@ -9,8 +9,9 @@
 //!   hasher). The table API lets one probe find a key, check its expiry, and then
 //!   remove it, return it, or insert next to it, instead of the two or three probes
 //!   `std::collections::HashMap` needs for "get unless expired".
-//! - Keys are `Rc<[u8]>`: one allocation like a `Box<[u8]>`, but cheap to share with
-//!   the expiry index and with SCAN snapshots.
+//! - A key of up to 15 bytes without a TTL is stored in the entry itself; a longer
+//!   key, or one with a TTL, is an `Rc<[u8]>` next to its deadline, shared with the
+//!   expiry index and with SCAN snapshots (see `key`). An entry is 48 bytes.
 //! - Keys with a TTL are also kept in an `IndexSet` (a vector plus a position map), so
 //!   the active expiry cycle can sample random keys with a TTL in O(1), and removing a
 //!   key from it is O(1) too. Entries without a TTL cost the index nothing.
@@ -29,6 +30,8 @@ use hashbrown::HashTable;
 use indexmap::IndexSet;
 
 use super::cursor::Cursors;
+pub use super::key::KeyName;
+use super::key::KeySlot;
 pub use super::values::string::Str;
 pub use super::values::zset::{LexBound, ScoreBound, ZSet};
 
@@ -110,27 +113,72 @@ impl Value {
 /// One key of the keyspace.
 #[derive(Debug)]
 pub struct Entry {
-    key: Rc<[u8]>,
+    /// The key and its deadline in UNIX ms (0: no TTL). The deadline is changed
+    /// only through [`Store`] methods, which keep the TTL index in step.
+    key: KeySlot,
     /// The value.
     pub value: Value,
-    /// Deadline in UNIX ms; 0 means no TTL. Changed only through [`Store`] methods,
-    /// which keep the TTL index in step.
-    expire_at: u64,
 }
 
+/// The index of keys with a TTL (see [`Store`]).
+type TtlIndex = IndexSet<Rc<[u8]>, Hasher>;
+
 impl Entry {
+    fn new(key: &[u8], value: Value, at: u64, ttl: &mut TtlIndex) -> Entry {
+        let key = KeySlot::new(key, at);
+        if let Some(k) = key.shared().filter(|_| at != 0) {
+            ttl.insert(k.clone());
+        }
+        Entry { key, value }
+    }
+
     /// The key.
     pub fn key(&self) -> &[u8] {
-        &self.key
+        self.key.bytes()
+    }
+
+    /// The key's name, to keep beyond the entry.
+    pub fn name(&self) -> KeyName {
+        self.key.name()
     }
 
     /// The deadline in UNIX ms, if the key has a TTL.
     pub fn expire_at(&self) -> Option<u64> {
-        (self.expire_at != 0).then_some(self.expire_at)
+        let at = self.key.deadline();
+        (at != 0).then_some(at)
     }
 
     fn expired(&self, now: u64) -> bool {
-        self.expire_at != 0 && self.expire_at <= now
+        let at = self.key.deadline();
+        at != 0 && at <= now
+    }
+
+    /// Set the deadline (0: none), keeping `ttl` in step.
+    fn set_deadline(&mut self, at: u64, ttl: &mut TtlIndex) {
+        let had = self.key.deadline() != 0;
+        if had && at == 0 {
+            ttl.swap_remove(self.key());
+        }
+        if let (Some(k), false) = (self.key.set_deadline(at), had) {
+            ttl.insert(k);
+        }
+    }
+
+    /// Heap bytes of the entry, roughly: the key's allocation (none for an inline
+    /// key; counts and bytes for a shared one) and the value's.
+    pub fn heap_bytes(&self) -> usize {
+        let key = match self.key.shared() {
+            Some(k) => 16 + k.len(),
+            None => 0,
+        };
+        key + self.value.memory()
+    }
+
+    /// This entry leaves the keyspace: out of `ttl` if it was there.
+    fn leave(&self, ttl: &mut TtlIndex) {
+        if self.key.deadline() != 0 {
+            ttl.swap_remove(self.key());
+        }
     }
 }
 
@@ -156,9 +204,9 @@ pub struct StoreStats {
 pub struct Store {
     table: HashTable<Entry>,
     hasher: Hasher,
-    ttl: IndexSet<Rc<[u8]>, Hasher>,
+    ttl: TtlIndex,
     rng: u64,
-    scans: Cursors<Rc<[u8]>>,
+    scans: Cursors<KeyName>,
     /// Unfinished SSCAN/HSCAN/ZSCAN walks of this database's collections.
     pub member_scans: Cursors<Bytes>,
     /// Counters for INFO.
@@ -173,7 +221,7 @@ pub struct Store {
     /// Keys deleted by expiry since the append-only log last took them, while the
     /// log is on (`None`: off). The log records a `DEL` for each, so a replay
     /// does not resurrect a key that later commands saw as absent.
-    pub expired_log: Option<Vec<Rc<[u8]>>>,
+    pub expired_log: Option<Vec<KeyName>>,
     /// Keys clients WATCH, with the stamp of their last change; like the
     /// blocked clients, they belong to the database index (SWAPDB leaves them).
     pub watched: super::watch::WatchedKeys,
@@ -236,17 +284,17 @@ impl Store {
     }
 
     /// Append the names of the keys in buckets `from..to`.
-    pub fn key_names_in(&self, from: usize, to: usize, out: &mut Vec<Rc<[u8]>>) {
+    pub fn key_names_in(&self, from: usize, to: usize, out: &mut Vec<KeyName>) {
         for i in from..to.min(self.table.num_buckets()) {
             if let Some(e) = self.table.get_bucket(i) {
-                out.push(e.key.clone());
+                out.push(e.name());
             }
         }
     }
 
     /// The entry at `key` as stored, expired or not, without lazy expiry.
     pub fn peek(&self, key: &[u8]) -> Option<&Entry> {
-        self.table.find(self.hash(key), |e| *e.key == *key)
+        self.table.find(self.hash(key), |e| e.key() == key)
     }
 
     /// A write is about to fill `key`: if clients are blocked on it, it is ready.
@@ -318,22 +366,23 @@ impl Store {
 
     /// Take `key` out with its deadline (0: none), if it is live (MOVE).
     pub fn take(&mut self, key: &[u8], now: u64) -> Option<(Value, u64)> {
-        self.remove(key, now).map(|e| (e.value, e.expire_at))
+        self.remove(key, now).map(|e| (e.value, e.key.deadline()))
     }
 
     /// A rough estimate of the bytes the keyspace uses (for INFO `used_memory`).
     pub fn memory_estimate(&self) -> usize {
-        let per_key = std::mem::size_of::<Entry>() + 16 + 8;
+        // A slot and its control byte, the key's allocation, the value's.
+        let per_key = std::mem::size_of::<Entry>() + 1;
         self.table
             .iter()
-            .map(|e| per_key + e.key.len() + e.value.memory())
+            .map(|e| per_key + e.heap_bytes())
             .sum::<usize>()
             + self.ttl.len() * 24
     }
 
     /// A random live key (RANDOMKEY): the first key at or after a random bucket.
     /// Expired keys met on the way are deleted, as Redis's lookup would.
-    pub fn random_key(&mut self, now: u64) -> Option<Rc<[u8]>> {
+    pub fn random_key(&mut self, now: u64) -> Option<KeyName> {
         loop {
             let buckets = self.table.num_buckets();
             if self.table.is_empty() || buckets == 0 {
@@ -343,7 +392,7 @@ impl Store {
             let found = (0..buckets)
                 .map(|i| (start + i) % buckets)
                 .find_map(|i| self.table.get_bucket(i))
-                .map(|e| (e.key.clone(), e.expired(now)))?;
+                .map(|e| (e.name(), e.expired(now)))?;
             match found {
                 (key, true) => {
                     self.remove(&key, now);
@@ -370,14 +419,14 @@ impl Store {
     /// The live entry for `key`, deleting it first if its TTL passed (lazy expiry).
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         let hash = self.hash(key);
-        match self.table.find_entry(hash, |e| *e.key == *key) {
+        match self.table.find_entry(hash, |e| e.key() == key) {
             Ok(occ) => {
                 if occ.get().expired(now) {
                     let (e, _) = occ.remove();
-                    self.ttl.swap_remove(&*e.key);
+                    e.leave(&mut self.ttl);
                     self.stats.expired_keys += 1;
                     if let Some(log) = &mut self.expired_log {
-                        log.push(e.key);
+                        log.push(e.name());
                     }
                     None
                 } else {
@@ -411,22 +460,17 @@ impl Store {
             inserted,
             ..
         } = self;
-        match table.find_entry(hash, |e| *e.key == *key) {
+        match table.find_entry(hash, |e| e.key() == key) {
             Ok(occ) => {
                 if occ.get().expired(now) {
-                    let (old, vacant) = occ.remove();
-                    ttl.swap_remove(&*old.key);
+                    let (mut old, vacant) = occ.remove();
                     stats.expired_keys += 1;
                     if let Some(log) = expired_log {
-                        log.push(old.key.clone());
+                        log.push(old.name());
                     }
-                    vacant
-                        .insert(Entry {
-                            key: old.key,
-                            value: make(),
-                            expire_at: 0,
-                        })
-                        .into_mut()
+                    old.set_deadline(0, ttl);
+                    old.value = make();
+                    vacant.insert(old).into_mut()
                 } else {
                     occ.into_mut()
                 }
@@ -435,15 +479,9 @@ impl Store {
                 *inserted += 1;
                 absent
                     .into_table()
-                    .insert_unique(
-                        hash,
-                        Entry {
-                            key: Rc::from(key),
-                            value: make(),
-                            expire_at: 0,
-                        },
-                        |e| hasher.hash_one(&*e.key),
-                    )
+                    .insert_unique(hash, Entry::new(key, make(), 0, ttl), |e| {
+                        hasher.hash_one(e.key())
+                    })
                     .into_mut()
             }
         }
@@ -460,7 +498,7 @@ impl Store {
             inserted,
             ..
         } = self;
-        match table.find_entry(hash, |e| *e.key == *key) {
+        match table.find_entry(hash, |e| e.key() == key) {
             Ok(mut occ) => {
                 let e = occ.get_mut();
                 match &mut e.value {
@@ -474,38 +512,20 @@ impl Store {
                 };
                 match mode {
                     Ttl::Keep => {}
-                    Ttl::Clear => {
-                        if e.expire_at != 0 {
-                            e.expire_at = 0;
-                            ttl.swap_remove(&*e.key);
-                        }
-                    }
-                    Ttl::At(at) => {
-                        if e.expire_at == 0 {
-                            ttl.insert(e.key.clone());
-                        }
-                        e.expire_at = at.max(1);
-                    }
+                    Ttl::Clear => e.set_deadline(0, ttl),
+                    Ttl::At(at) => e.set_deadline(at.max(1), ttl),
                 }
             }
             Err(absent) => {
-                let key: Rc<[u8]> = Rc::from(key);
-                let expire_at = match ttl_mode {
-                    Ttl::At(at) => {
-                        ttl.insert(key.clone());
-                        at.max(1)
-                    }
+                let at = match ttl_mode {
+                    Ttl::At(at) => at.max(1),
                     _ => 0,
                 };
                 *inserted += 1;
                 absent.into_table().insert_unique(
                     hash,
-                    Entry {
-                        key,
-                        value: Value::Str(Str::new(val)),
-                        expire_at,
-                    },
-                    |e| hasher.hash_one(&*e.key),
+                    Entry::new(key, Value::Str(Str::new(val)), at, ttl),
+                    |e| hasher.hash_one(e.key()),
                 );
             }
         }
@@ -516,21 +536,11 @@ impl Store {
         self.note_write(key);
         self.remove_any(key);
         let hash = self.hash(key);
-        let key: Rc<[u8]> = Rc::from(key);
-        if expire_at != 0 {
-            self.ttl.insert(key.clone());
-        }
+        let entry = Entry::new(key, value, expire_at, &mut self.ttl);
         let hasher = &self.hasher;
         self.inserted += 1;
-        self.table.insert_unique(
-            hash,
-            Entry {
-                key,
-                value,
-                expire_at,
-            },
-            |e| hasher.hash_one(&*e.key),
-        );
+        self.table
+            .insert_unique(hash, entry, |e| hasher.hash_one(e.key()));
     }
 
     /// Delete `key`; returns the entry if it was live (an expired one is deleted too,
@@ -540,7 +550,7 @@ impl Store {
         if e.expired(now) {
             self.stats.expired_keys += 1;
             if let Some(log) = &mut self.expired_log {
-                log.push(e.key);
+                log.push(e.name());
             }
             None
         } else {
@@ -552,24 +562,20 @@ impl Store {
         let hash = self.hash(key);
         let (e, _) = self
             .table
-            .find_entry(hash, |e| *e.key == *key)
+            .find_entry(hash, |e| e.key() == key)
             .ok()?
             .remove();
-        if e.expire_at != 0 {
-            self.ttl.swap_remove(&*e.key);
-        }
+        e.leave(&mut self.ttl);
         Some(e)
     }
 
     /// Delete `key` if it holds an empty collection (after a pop or a removal).
     pub fn remove_if_empty(&mut self, key: &[u8]) {
         let hash = self.hash(key);
-        if let Ok(occ) = self.table.find_entry(hash, |e| *e.key == *key) {
+        if let Ok(occ) = self.table.find_entry(hash, |e| e.key() == key) {
             if occ.get().value.is_empty_collection() {
                 let (e, _) = occ.remove();
-                if e.expire_at != 0 {
-                    self.ttl.swap_remove(&*e.key);
-                }
+                e.leave(&mut self.ttl);
             }
         }
     }
@@ -580,23 +586,10 @@ impl Store {
             return false;
         }
         let hash = self.hash(key);
-        let Some(e) = self.table.find_mut(hash, |e| *e.key == *key) else {
+        let Some(e) = self.table.find_mut(hash, |e| e.key() == key) else {
             return false;
         };
-        match at {
-            Some(at) => {
-                if e.expire_at == 0 {
-                    self.ttl.insert(e.key.clone());
-                }
-                e.expire_at = at.max(1);
-            }
-            None => {
-                if e.expire_at != 0 {
-                    e.expire_at = 0;
-                    self.ttl.swap_remove(&*e.key);
-                }
-            }
-        }
+        e.set_deadline(at.map_or(0, |at| at.max(1)), &mut self.ttl);
         true
     }
 
@@ -631,13 +624,13 @@ impl Store {
                     break;
                 };
                 let hash = self.hash(&key);
-                if let Ok(occ) = self.table.find_entry(hash, |e| *e.key == *key) {
+                if let Ok(occ) = self.table.find_entry(hash, |e| *e.key() == *key) {
                     if occ.get().expired(now) {
                         let (e, _) = occ.remove();
                         self.ttl.swap_remove_index(i);
                         self.stats.expired_keys += 1;
                         if let Some(log) = &mut self.expired_log {
-                            log.push(e.key);
+                            log.push(e.name());
                         }
                         expired += 1;
                     }
@@ -652,7 +645,7 @@ impl Store {
     }
 
     /// One step of SCAN. Cursor 0 starts a scan by taking a snapshot of the key names
-    /// (`Rc` clones, no key bytes copied); later cursors walk that snapshot `count`
+    /// (inline copies of short names, `Rc` clones of long ones); later cursors walk that snapshot `count`
     /// keys at a time, skipping keys deleted since, and calling `f` for each live key.
     /// Returns the next cursor (0 when done), or `None` for a cursor this store does
     /// not know (never issued, or its snapshot was dropped after
@@ -669,7 +662,7 @@ impl Store {
         mut f: impl FnMut(&Entry),
     ) -> Option<u64> {
         let mut walk = if cursor == 0 {
-            let keys = self.table.iter().map(|e| e.key.clone()).collect();
+            let keys = self.table.iter().map(Entry::name).collect();
             self.scans.start(b"", keys)
         } else {
             self.scans.resume(cursor, b"")?

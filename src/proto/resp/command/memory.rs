@@ -40,7 +40,7 @@ pub(super) fn memory(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     match c.store.peek(a.get(2)) {
         None => reply::nil(out),
         Some(e) => {
-            let usage = std::mem::size_of::<Entry>() + 16 + e.key().len() + e.value.memory();
+            let usage = std::mem::size_of::<Entry>() + e.heap_bytes();
             reply::int(out, usage as i64)
         }
     }

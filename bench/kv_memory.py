@@ -14,6 +14,7 @@ Workloads (N = keys, default 100,000; strings 1,000,000):
   zset   ZADD z:N 0 m:0 1 m:1 ... 9 m:9         (10 members)
   list   RPUSH l:N e:0 ... e:4                   (5 short elements)
   string SET key:N value-N
+  ttl    SET key:N value-N EX 86400             (strings with a TTL, 1,000,000)
 
 Usage: bench/kv_memory.py [--kv PATH] [--rows hash,intset,...] [--keys N]
 Prints a Markdown table. Standard library only (bench/procstat.py for /proc).
@@ -59,6 +60,8 @@ def workload(name, i):
         return resp("RPUSH", f"l:{i}", *[f"e:{e}" for e in range(5)])
     if name == "string":
         return resp("SET", f"key:{i}", f"value-{i}")
+    if name == "ttl":
+        return resp("SET", f"key:{i}", f"value-{i}", "EX", 86400)
     raise SystemExit(f"unknown workload {name}")
 
 
@@ -97,7 +100,7 @@ def fill(port, name, keys):
 
 def workload_key(name):
     return {"hash": "h:0", "intset": "s:0", "set": "t:0", "zset": "z:0",
-            "list": "l:0", "string": "key:0"}[name]
+            "list": "l:0", "string": "key:0", "ttl": "key:0"}[name]
 
 
 def wait_port(port, proc):
@@ -143,7 +146,7 @@ def measure(server, kv_bin, name, keys, logdir):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kv", default=str(ROOT / "target/release/examples/kv"))
-    ap.add_argument("--rows", default="hash,intset,set,zset,list,string")
+    ap.add_argument("--rows", default="hash,intset,set,zset,list,string,ttl")
     ap.add_argument("--keys", type=int, default=100_000)
     ap.add_argument("--string-keys", type=int, default=1_000_000)
     a = ap.parse_args()
@@ -154,7 +157,7 @@ def main():
     print("| workload | keys | kv B/key | kv encoding | redis B/key | redis encoding | kv / redis |")
     print("|---|---|---|---|---|---|---|")
     for name in a.rows.split(","):
-        keys = a.string_keys if name == "string" else a.keys
+        keys = a.string_keys if name in ("string", "ttl") else a.keys
         kv, kv_enc = measure("kv", a.kv, name, keys, logdir)
         rd, rd_enc = measure("redis", a.kv, name, keys, logdir)
         print(f"| {name} | {keys:,} | {kv:,.0f} | {kv_enc} | {rd:,.0f} | {rd_enc} | "

@@ -1,5 +1,5 @@
 //! How the keyspace holds a key: short ones inside the entry, longer ones (and
-//! any key with a TTL) in a shared allocation next to the deadline.
+//! any key with a TTL) in a shared allocation that also holds the deadline.
 //!
 //! A key's own allocation costs more than a short key: an `Rc<[u8]>` of a
 //! 10-byte key is a 48-byte chunk from glibc's allocator (16 bytes of counts,
@@ -10,10 +10,13 @@
 //! reference to it in its `expires` dict; a longer key is shared too, so that
 //! SCAN snapshots and the append-only rewrite copy no key bytes.
 //!
-//! Both forms are 24 bytes (the inline one fits around the `Rc`'s pointer), so
-//! an entry is 48 with its value.
+//! A slot is 16 bytes: 15 key bytes and a length whose unused values (16 to
+//! 255) tell the compiler where the pointer form is, so an entry is 40 bytes
+//! with its value — at a million keys, hashbrown's table of 2^21 slots is then
+//! 82 bytes per key rather than 98.
 
 use std::borrow::Borrow;
+use std::cell::Cell;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::rc::Rc;
@@ -21,31 +24,115 @@ use std::rc::Rc;
 /// Bytes a key may have and be stored inline.
 pub const INLINE: usize = 15;
 
-fn inline(k: &[u8]) -> Option<(u8, [u8; INLINE])> {
-    (k.len() <= INLINE).then(|| {
+/// The length of an inline key: a byte that is never above 15, which leaves the
+/// values above for the enums around it to use as their tag.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Len {
+    L0,
+    L1,
+    L2,
+    L3,
+    L4,
+    L5,
+    L6,
+    L7,
+    L8,
+    L9,
+    L10,
+    L11,
+    L12,
+    L13,
+    L14,
+    L15,
+}
+
+const LENS: [Len; INLINE + 1] = [
+    Len::L0,
+    Len::L1,
+    Len::L2,
+    Len::L3,
+    Len::L4,
+    Len::L5,
+    Len::L6,
+    Len::L7,
+    Len::L8,
+    Len::L9,
+    Len::L10,
+    Len::L11,
+    Len::L12,
+    Len::L13,
+    Len::L14,
+    Len::L15,
+];
+
+/// A key of up to [`INLINE`] bytes, in 16 bytes.
+#[derive(Clone, Copy)]
+struct Short(Len, [u8; INLINE]);
+
+impl Short {
+    fn new(k: &[u8]) -> Option<Short> {
+        let len = *LENS.get(k.len())?;
         let mut d = [0; INLINE];
         d[..k.len()].copy_from_slice(k);
-        (k.len() as u8, d)
-    })
+        Some(Short(len, d))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.1[..self.0 as usize]
+    }
+}
+
+/// A key's bytes in a shared allocation.
+enum Bytes {
+    Short(Short),
+    Long(Box<[u8]>),
+}
+
+/// A shared key and its deadline in UNIX ms (0: none).
+struct Shared {
+    at: Cell<u64>,
+    key: Bytes,
+}
+
+impl Shared {
+    fn new(k: &[u8], at: u64) -> Rc<Shared> {
+        let key = match Short::new(k) {
+            Some(s) => Bytes::Short(s),
+            None => Bytes::Long(k.into()),
+        };
+        Rc::new(Shared {
+            at: Cell::new(at),
+            key,
+        })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match &self.key {
+            Bytes::Short(s) => s.bytes(),
+            Bytes::Long(b) => b,
+        }
+    }
 }
 
 /// A key's name, cheap to clone (an inline copy or an `Rc` count): what SCAN
-/// snapshots, RANDOMKEY and the expiry log hold.
+/// snapshots, RANDOMKEY, the expiry log and the TTL index hold.
 #[derive(Clone)]
-pub enum KeyName {
-    /// Up to [`INLINE`] bytes.
-    Inline(u8, [u8; INLINE]),
-    /// A shared allocation.
-    Shared(Rc<[u8]>),
+pub struct KeyName(Name);
+
+#[derive(Clone)]
+enum Name {
+    Inline(Short),
+    Shared(Rc<Shared>),
 }
 
 impl KeyName {
     /// The name of `k` (copied).
     pub fn new(k: &[u8]) -> KeyName {
-        match inline(k) {
-            Some((n, d)) => KeyName::Inline(n, d),
-            None => KeyName::Shared(k.into()),
-        }
+        KeyName(match Short::new(k) {
+            Some(s) => Name::Inline(s),
+            None => Name::Shared(Shared::new(k, 0)),
+        })
     }
 }
 
@@ -53,9 +140,9 @@ impl Deref for KeyName {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        match self {
-            KeyName::Inline(n, d) => &d[..*n as usize],
-            KeyName::Shared(k) => k,
+        match &self.0 {
+            Name::Inline(s) => s.bytes(),
+            Name::Shared(k) => k.bytes(),
         }
     }
 }
@@ -88,75 +175,68 @@ impl std::fmt::Debug for KeyName {
 }
 
 /// A key in its entry, with the entry's deadline. See the module documentation.
-pub enum KeySlot {
-    /// A short key without a TTL.
-    Inline(u8, [u8; INLINE]),
-    /// A shared key and its deadline in UNIX ms (0: none).
-    Shared(Rc<[u8]>, u64),
-}
+pub struct KeySlot(Name);
 
 impl KeySlot {
     /// The slot for `k` with deadline `at` (0: none).
     pub fn new(k: &[u8], at: u64) -> KeySlot {
-        match inline(k) {
-            Some((n, d)) if at == 0 => KeySlot::Inline(n, d),
-            _ => KeySlot::Shared(k.into(), at),
-        }
+        KeySlot(match Short::new(k) {
+            Some(s) if at == 0 => Name::Inline(s),
+            _ => Name::Shared(Shared::new(k, at)),
+        })
     }
 
     /// The key's bytes.
     pub fn bytes(&self) -> &[u8] {
-        match self {
-            KeySlot::Inline(n, d) => &d[..*n as usize],
-            KeySlot::Shared(k, _) => k,
+        match &self.0 {
+            Name::Inline(s) => s.bytes(),
+            Name::Shared(k) => k.bytes(),
         }
     }
 
     /// The deadline, 0 for none.
     pub fn deadline(&self) -> u64 {
-        match self {
-            KeySlot::Inline(..) => 0,
-            KeySlot::Shared(_, at) => *at,
+        match &self.0 {
+            Name::Inline(_) => 0,
+            Name::Shared(k) => k.at.get(),
         }
     }
 
     /// Set the deadline (0: none). A key given one moves to the shared form; a
-    /// short key losing it moves back inline. Returns the shared key when the
-    /// key has a deadline now, for the TTL index.
-    pub fn set_deadline(&mut self, at: u64) -> Option<Rc<[u8]>> {
-        match self {
-            KeySlot::Shared(k, d) => {
-                if at == 0 {
-                    if let Some((n, b)) = inline(k) {
-                        *self = KeySlot::Inline(n, b);
-                        return None;
-                    }
+    /// short key losing it moves back inline. Returns the key's name when it
+    /// has a deadline now, for the TTL index.
+    pub fn set_deadline(&mut self, at: u64) -> Option<KeyName> {
+        match &self.0 {
+            Name::Shared(k) => {
+                if let (0, Bytes::Short(s)) = (at, &k.key) {
+                    self.0 = Name::Inline(*s);
+                    return None;
                 }
-                *d = at;
-                (at != 0).then(|| k.clone())
+                k.at.set(at);
+                (at != 0).then(|| self.name())
             }
-            KeySlot::Inline(..) if at == 0 => None,
-            KeySlot::Inline(..) => {
-                let k: Rc<[u8]> = self.bytes().into();
-                *self = KeySlot::Shared(k.clone(), at);
-                Some(k)
+            Name::Inline(_) if at == 0 => None,
+            Name::Inline(s) => {
+                self.0 = Name::Shared(Shared::new(s.bytes(), at));
+                Some(self.name())
             }
         }
     }
 
     /// The key's name, to keep beyond the entry.
     pub fn name(&self) -> KeyName {
-        match self {
-            KeySlot::Inline(n, d) => KeyName::Inline(*n, *d),
-            KeySlot::Shared(k, _) => KeyName::Shared(k.clone()),
-        }
+        KeyName(self.0.clone())
     }
 
-    /// The shared key, if it is one (every key with a deadline is).
-    pub fn shared(&self) -> Option<&Rc<[u8]>> {
-        match self {
-            KeySlot::Shared(k, _) => Some(k),
-            KeySlot::Inline(..) => None,
+    /// Heap bytes the key uses, roughly: none inline; the shared allocation
+    /// (counts, deadline, bytes) otherwise.
+    pub fn heap_bytes(&self) -> usize {
+        match &self.0 {
+            Name::Inline(_) => 0,
+            Name::Shared(k) => match &k.key {
+                Bytes::Short(_) => std::mem::size_of::<Shared>() + 16,
+                Bytes::Long(b) => std::mem::size_of::<Shared>() + 16 + b.len(),
+            },
         }
     }
 }
@@ -176,29 +256,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_are_24_bytes() {
-        assert_eq!(std::mem::size_of::<KeySlot>(), 24);
-        assert_eq!(std::mem::size_of::<KeyName>(), 24);
+    fn a_slot_and_a_name_are_16_bytes() {
+        assert_eq!(std::mem::size_of::<KeySlot>(), 16);
+        assert_eq!(std::mem::size_of::<KeyName>(), 16);
     }
 
     #[test]
     fn a_deadline_moves_a_short_key_to_the_shared_form_and_back() {
         let mut k = KeySlot::new(b"user:1", 0);
-        assert!(matches!(k, KeySlot::Inline(..)));
-        let shared = k.set_deadline(5).expect("shared now");
+        assert!(matches!(k.0, Name::Inline(_)));
+        assert_eq!(k.heap_bytes(), 0);
+        let name = k.set_deadline(5).expect("shared now");
         assert_eq!(
-            (&*shared, k.deadline(), k.bytes()),
+            (&*name, k.deadline(), k.bytes()),
             (&b"user:1"[..], 5, &b"user:1"[..])
         );
-        assert!(k.set_deadline(7).is_some_and(|s| Rc::ptr_eq(&s, &shared)));
+        // The TTL index's name and the entry share the allocation.
+        assert!(matches!((&name.0, &k.0), (Name::Shared(a), Name::Shared(b)) if Rc::ptr_eq(a, b)));
+        assert!(k.set_deadline(7).is_some());
+        assert_eq!(k.deadline(), 7);
         assert!(k.set_deadline(0).is_none());
-        assert!(matches!(k, KeySlot::Inline(..)));
+        assert!(matches!(k.0, Name::Inline(_)));
         let long = [b'k'; INLINE + 1];
         let mut k = KeySlot::new(&long, 0);
-        assert!(matches!(k, KeySlot::Shared(_, 0)));
+        assert!(matches!(k.0, Name::Shared(_)));
         assert!(k.set_deadline(0).is_none());
         assert_eq!((k.bytes(), k.deadline()), (&long[..], 0));
         assert_eq!(&*k.name(), &long[..]);
         assert_eq!(KeyName::new(b"ab"), KeySlot::new(b"ab", 9).name());
+        assert_eq!(&*KeyName::new(&[]), b"");
+        assert_eq!(&*KeyName::new(&[b'x'; INLINE]), &[b'x'; INLINE][..]);
     }
 }

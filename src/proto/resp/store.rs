@@ -11,7 +11,7 @@
 //!   `std::collections::HashMap` needs for "get unless expired".
 //! - A key of up to 15 bytes without a TTL is stored in the entry itself; a longer
 //!   key, or one with a TTL, is an `Rc<[u8]>` next to its deadline, shared with the
-//!   expiry index and with SCAN snapshots (see `key`). An entry is 48 bytes.
+//!   expiry index and with SCAN snapshots (see `key`). An entry is 40 bytes.
 //! - Keys with a TTL are also kept in an `IndexSet` (a vector plus a position map), so
 //!   the active expiry cycle can sample random keys with a TTL in O(1), and removing a
 //!   key from it is O(1) too. Entries without a TTL cost the index nothing.
@@ -23,7 +23,6 @@
 //! of commands, which keeps tests deterministic.
 
 use std::hash::BuildHasher;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use hashbrown::HashTable;
@@ -121,13 +120,13 @@ pub struct Entry {
 }
 
 /// The index of keys with a TTL (see [`Store`]).
-type TtlIndex = IndexSet<Rc<[u8]>, Hasher>;
+type TtlIndex = IndexSet<KeyName, Hasher>;
 
 impl Entry {
     fn new(key: &[u8], value: Value, at: u64, ttl: &mut TtlIndex) -> Entry {
         let key = KeySlot::new(key, at);
-        if let Some(k) = key.shared().filter(|_| at != 0) {
-            ttl.insert(k.clone());
+        if at != 0 {
+            ttl.insert(key.name());
         }
         Entry { key, value }
     }
@@ -167,11 +166,7 @@ impl Entry {
     /// Heap bytes of the entry, roughly: the key's allocation (none for an inline
     /// key; counts and bytes for a shared one) and the value's.
     pub fn heap_bytes(&self) -> usize {
-        let key = match self.key.shared() {
-            Some(k) => 16 + k.len(),
-            None => 0,
-        };
-        key + self.value.memory()
+        self.key.heap_bytes() + self.value.memory()
     }
 
     /// This entry leaves the keyspace: out of `ttl` if it was there.
@@ -684,6 +679,8 @@ mod tests {
     fn a_value_is_three_words() {
         // The keyspace holds one per key: the compact forms must not grow it.
         assert_eq!(std::mem::size_of::<Value>(), 24);
+        // And an entry, the table's slot, is five: a 16-byte key slot and the value.
+        assert_eq!(std::mem::size_of::<Entry>(), 40);
     }
 
     #[test]

@@ -10,6 +10,11 @@
 //! reference to it in its `expires` dict; a longer key is shared too, so that
 //! SCAN snapshots and the append-only rewrite copy no key bytes.
 //!
+//! The keys with a deadline are also in a [`TtlIndex`], for the active expiry
+//! cycle to sample: a vector of pointers to the shared allocations, each of
+//! which knows its position there, so that adding and removing a key is O(1)
+//! with no hashing and 8 bytes per key.
+//!
 //! A slot is 16 bytes: 15 key bytes and a length whose unused values (16 to
 //! 255) tell the compiler where the pointer form is, so an entry is 40 bytes
 //! with its value — at a million keys, hashbrown's table of 2^21 slots is then
@@ -89,9 +94,11 @@ enum Bytes {
     Long(Box<[u8]>),
 }
 
-/// A shared key and its deadline in UNIX ms (0: none).
-struct Shared {
+/// A shared key, its deadline in UNIX ms (0: none) and its position in the
+/// [`TtlIndex`] (meaningful while it has a deadline).
+pub struct Shared {
     at: Cell<u64>,
+    pos: Cell<usize>,
     key: Bytes,
 }
 
@@ -103,6 +110,7 @@ impl Shared {
         };
         Rc::new(Shared {
             at: Cell::new(at),
+            pos: Cell::new(0),
             key,
         })
     }
@@ -178,12 +186,18 @@ impl std::fmt::Debug for KeyName {
 pub struct KeySlot(Name);
 
 impl KeySlot {
-    /// The slot for `k` with deadline `at` (0: none).
-    pub fn new(k: &[u8], at: u64) -> KeySlot {
-        KeySlot(match Short::new(k) {
-            Some(s) if at == 0 => Name::Inline(s),
-            _ => Name::Shared(Shared::new(k, at)),
-        })
+    /// The slot for `k` with deadline `at` (0: none), in `ttl` if it has one.
+    pub fn new(k: &[u8], at: u64, ttl: &mut TtlIndex) -> KeySlot {
+        match Short::new(k) {
+            Some(s) if at == 0 => KeySlot(Name::Inline(s)),
+            _ => {
+                let shared = Shared::new(k, at);
+                if at != 0 {
+                    ttl.add(&shared);
+                }
+                KeySlot(Name::Shared(shared))
+            }
+        }
     }
 
     /// The key's bytes.
@@ -202,23 +216,36 @@ impl KeySlot {
         }
     }
 
-    /// Set the deadline (0: none). A key given one moves to the shared form; a
-    /// short key losing it moves back inline. Returns the key's name when it
-    /// has a deadline now, for the TTL index.
-    pub fn set_deadline(&mut self, at: u64) -> Option<KeyName> {
+    /// Set the deadline (0: none), keeping `ttl` in step. A key given one
+    /// moves to the shared form; a short key losing it moves back inline.
+    pub fn set_deadline(&mut self, at: u64, ttl: &mut TtlIndex) {
         match &self.0 {
             Name::Shared(k) => {
-                if let (0, Bytes::Short(s)) = (at, &k.key) {
-                    self.0 = Name::Inline(*s);
-                    return None;
+                match (k.at.get(), at) {
+                    (0, 0) => {}
+                    (0, _) => ttl.add(k),
+                    (_, 0) => ttl.remove(k),
+                    _ => {}
                 }
                 k.at.set(at);
-                (at != 0).then(|| self.name())
+                if let (0, Bytes::Short(s)) = (at, &k.key) {
+                    self.0 = Name::Inline(*s);
+                }
             }
-            Name::Inline(_) if at == 0 => None,
+            Name::Inline(_) if at == 0 => {}
             Name::Inline(s) => {
-                self.0 = Name::Shared(Shared::new(s.bytes(), at));
-                Some(self.name())
+                let shared = Shared::new(s.bytes(), at);
+                ttl.add(&shared);
+                self.0 = Name::Shared(shared);
+            }
+        }
+    }
+
+    /// The key leaves the keyspace: out of `ttl` if it has a deadline.
+    pub fn leave(&self, ttl: &mut TtlIndex) {
+        if let Name::Shared(k) = &self.0 {
+            if k.at.get() != 0 {
+                ttl.remove(k);
             }
         }
     }
@@ -233,10 +260,55 @@ impl KeySlot {
     pub fn heap_bytes(&self) -> usize {
         match &self.0 {
             Name::Inline(_) => 0,
-            Name::Shared(k) => match &k.key {
-                Bytes::Short(_) => std::mem::size_of::<Shared>() + 16,
-                Bytes::Long(b) => std::mem::size_of::<Shared>() + 16 + b.len(),
-            },
+            Name::Shared(k) => {
+                let long = match &k.key {
+                    Bytes::Short(_) => 0,
+                    Bytes::Long(b) => b.len(),
+                };
+                // Counts, the allocation, long bytes, and a TTL index slot.
+                16 + std::mem::size_of::<Shared>() + long + if k.at.get() != 0 { 8 } else { 0 }
+            }
+        }
+    }
+}
+
+/// The keys with a deadline. See the module documentation.
+#[derive(Default)]
+pub struct TtlIndex(Vec<Rc<Shared>>);
+
+impl TtlIndex {
+    /// Number of keys with a deadline.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True if no key has a deadline.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The name of the key at position `i` (below `len()`), for sampling.
+    pub fn get(&self, i: usize) -> Option<KeyName> {
+        self.0.get(i).map(|k| KeyName(Name::Shared(k.clone())))
+    }
+
+    fn add(&mut self, k: &Rc<Shared>) {
+        k.pos.set(self.0.len());
+        self.0.push(k.clone());
+    }
+
+    fn remove(&mut self, k: &Shared) {
+        let p = k.pos.get();
+        // Only a key that is here is removed; the check keeps a slip from
+        // removing another.
+        if self.0.get(p).is_some_and(|x| std::ptr::eq(&**x, k)) {
+            self.0.swap_remove(p);
+            if let Some(moved) = self.0.get(p) {
+                moved.pos.set(p);
+            }
+            if self.0.len() * 4 < self.0.capacity() {
+                self.0.shrink_to(self.0.len() * 2);
+            }
         }
     }
 }
@@ -263,28 +335,62 @@ mod tests {
 
     #[test]
     fn a_deadline_moves_a_short_key_to_the_shared_form_and_back() {
-        let mut k = KeySlot::new(b"user:1", 0);
+        let mut ttl = TtlIndex::default();
+        let mut k = KeySlot::new(b"user:1", 0, &mut ttl);
         assert!(matches!(k.0, Name::Inline(_)));
         assert_eq!(k.heap_bytes(), 0);
-        let name = k.set_deadline(5).expect("shared now");
-        assert_eq!(
-            (&*name, k.deadline(), k.bytes()),
-            (&b"user:1"[..], 5, &b"user:1"[..])
-        );
-        // The TTL index's name and the entry share the allocation.
-        assert!(matches!((&name.0, &k.0), (Name::Shared(a), Name::Shared(b)) if Rc::ptr_eq(a, b)));
-        assert!(k.set_deadline(7).is_some());
-        assert_eq!(k.deadline(), 7);
-        assert!(k.set_deadline(0).is_none());
-        assert!(matches!(k.0, Name::Inline(_)));
+        k.set_deadline(5, &mut ttl);
+        assert_eq!((k.deadline(), k.bytes()), (5, &b"user:1"[..]));
+        // The TTL index and the entry share the allocation.
+        assert_eq!(ttl.len(), 1);
+        assert!(matches!((&ttl.0[0], &k.0), (a, Name::Shared(b)) if Rc::ptr_eq(a, b)));
+        k.set_deadline(7, &mut ttl);
+        assert_eq!((k.deadline(), ttl.len()), (7, 1));
+        k.set_deadline(0, &mut ttl);
+        assert!(matches!(k.0, Name::Inline(_)) && ttl.is_empty());
         let long = [b'k'; INLINE + 1];
-        let mut k = KeySlot::new(&long, 0);
+        let mut k = KeySlot::new(&long, 0, &mut ttl);
         assert!(matches!(k.0, Name::Shared(_)));
-        assert!(k.set_deadline(0).is_none());
-        assert_eq!((k.bytes(), k.deadline()), (&long[..], 0));
+        k.set_deadline(0, &mut ttl);
+        assert_eq!((k.bytes(), k.deadline(), ttl.len()), (&long[..], 0, 0));
         assert_eq!(&*k.name(), &long[..]);
-        assert_eq!(KeyName::new(b"ab"), KeySlot::new(b"ab", 9).name());
+        assert_eq!(KeyName::new(b"ab"), KeySlot::new(b"ab", 9, &mut ttl).name());
         assert_eq!(&*KeyName::new(&[]), b"");
         assert_eq!(&*KeyName::new(&[b'x'; INLINE]), &[b'x'; INLINE][..]);
+    }
+
+    #[test]
+    fn the_ttl_index_keeps_positions_through_removals() {
+        let mut ttl = TtlIndex::default();
+        let mut keys: Vec<KeySlot> = (0..100)
+            .map(|i| KeySlot::new(format!("key:{i}").as_bytes(), 1 + i as u64, &mut ttl))
+            .collect();
+        assert_eq!(ttl.len(), 100);
+        // Remove every third, by leaving or by losing the deadline.
+        for (i, k) in keys.iter_mut().enumerate().filter(|(i, _)| i % 3 == 0) {
+            if i % 2 == 0 {
+                k.leave(&mut ttl);
+            } else {
+                k.set_deadline(0, &mut ttl);
+            }
+        }
+        assert_eq!(ttl.len(), 66);
+        for (p, k) in ttl.0.iter().enumerate() {
+            assert_eq!(k.pos.get(), p);
+        }
+        let mut names: Vec<Vec<u8>> = (0..ttl.len())
+            .map(|i| ttl.get(i).unwrap().to_vec())
+            .collect();
+        names.sort();
+        let mut want: Vec<Vec<u8>> = (0..100)
+            .filter(|i| i % 3 != 0)
+            .map(|i| format!("key:{i}").into_bytes())
+            .collect();
+        want.sort();
+        assert_eq!(names, want);
+        // A key already out (or that never had a deadline) removes nothing else.
+        keys[0].leave(&mut ttl);
+        keys[3].leave(&mut ttl);
+        assert_eq!(ttl.len(), 66);
     }
 }

@@ -12,9 +12,10 @@
 //! - A key of up to 15 bytes without a TTL is stored in the entry itself; a longer
 //!   key, or one with a TTL, is an `Rc<[u8]>` next to its deadline, shared with the
 //!   expiry index and with SCAN snapshots (see `key`). An entry is 40 bytes.
-//! - Keys with a TTL are also kept in an `IndexSet` (a vector plus a position map), so
-//!   the active expiry cycle can sample random keys with a TTL in O(1), and removing a
-//!   key from it is O(1) too. Entries without a TTL cost the index nothing.
+//! - Keys with a TTL are also kept in a `key::TtlIndex` (a vector of the shared keys,
+//!   each knowing its position), so the active expiry cycle can sample random keys
+//!   with a TTL in O(1), and removing a key from it is O(1) too, with no hashing.
+//!   Entries without a TTL cost the index nothing.
 //! - Expiry is lazy (every lookup checks the entry's deadline and deletes it if past)
 //!   plus active ([`Store::active_expire`], run from the service's timer, Redis's
 //!   sampling algorithm bounded in time).
@@ -26,11 +27,10 @@ use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
 use hashbrown::HashTable;
-use indexmap::IndexSet;
 
 use super::cursor::Cursors;
 pub use super::key::KeyName;
-use super::key::KeySlot;
+use super::key::{KeySlot, TtlIndex};
 pub use super::values::string::Str;
 pub use super::values::zset::{LexBound, ScoreBound, ZSet};
 
@@ -119,16 +119,12 @@ pub struct Entry {
     pub value: Value,
 }
 
-/// The index of keys with a TTL (see [`Store`]).
-type TtlIndex = IndexSet<KeyName, Hasher>;
-
 impl Entry {
     fn new(key: &[u8], value: Value, at: u64, ttl: &mut TtlIndex) -> Entry {
-        let key = KeySlot::new(key, at);
-        if at != 0 {
-            ttl.insert(key.name());
+        Entry {
+            key: KeySlot::new(key, at, ttl),
+            value,
         }
-        Entry { key, value }
     }
 
     /// The key.
@@ -154,13 +150,7 @@ impl Entry {
 
     /// Set the deadline (0: none), keeping `ttl` in step.
     fn set_deadline(&mut self, at: u64, ttl: &mut TtlIndex) {
-        let had = self.key.deadline() != 0;
-        if had && at == 0 {
-            ttl.swap_remove(self.key());
-        }
-        if let (Some(k), false) = (self.key.set_deadline(at), had) {
-            ttl.insert(k);
-        }
+        self.key.set_deadline(at, ttl);
     }
 
     /// Heap bytes of the entry, roughly: the key's allocation (none for an inline
@@ -171,9 +161,7 @@ impl Entry {
 
     /// This entry leaves the keyspace: out of `ttl` if it was there.
     fn leave(&self, ttl: &mut TtlIndex) {
-        if self.key.deadline() != 0 {
-            ttl.swap_remove(self.key());
-        }
+        self.key.leave(ttl);
     }
 }
 
@@ -250,7 +238,7 @@ impl Store {
         Store {
             table: HashTable::new(),
             hasher,
-            ttl: IndexSet::with_hasher(Hasher::default()),
+            ttl: TtlIndex::default(),
             rng,
             scans: Cursors::default(),
             member_scans: Cursors::default(),
@@ -321,7 +309,7 @@ impl Store {
     /// Delete every key.
     pub fn clear(&mut self) {
         self.table = HashTable::new();
-        self.ttl = IndexSet::with_hasher(Hasher::default());
+        self.ttl = TtlIndex::default();
         self.scans.clear();
         self.member_scans.clear();
     }
@@ -366,13 +354,10 @@ impl Store {
 
     /// A rough estimate of the bytes the keyspace uses (for INFO `used_memory`).
     pub fn memory_estimate(&self) -> usize {
-        // A slot and its control byte, the key's allocation, the value's.
+        // A slot and its control byte, the key's allocation (with its TTL
+        // index slot), the value's.
         let per_key = std::mem::size_of::<Entry>() + 1;
-        self.table
-            .iter()
-            .map(|e| per_key + e.heap_bytes())
-            .sum::<usize>()
-            + self.ttl.len() * 24
+        self.table.iter().map(|e| per_key + e.heap_bytes()).sum()
     }
 
     /// A random live key (RANDOMKEY): the first key at or after a random bucket.
@@ -615,14 +600,14 @@ impl Store {
                     break;
                 }
                 let i = (self.random() % self.ttl.len() as u64) as usize;
-                let Some(key) = self.ttl.get_index(i).cloned() else {
+                let Some(key) = self.ttl.get(i) else {
                     break;
                 };
                 let hash = self.hash(&key);
                 if let Ok(occ) = self.table.find_entry(hash, |e| *e.key() == *key) {
                     if occ.get().expired(now) {
                         let (e, _) = occ.remove();
-                        self.ttl.swap_remove_index(i);
+                        e.leave(&mut self.ttl);
                         self.stats.expired_keys += 1;
                         if let Some(log) = &mut self.expired_log {
                             log.push(e.name());

@@ -70,6 +70,11 @@ impl Str {
     /// fits, else into the heap buffer when that is not wasteful.
     pub fn set(&mut self, v: &[u8]) {
         match self {
+            // Short over short (SET of a counter, INCR): in place.
+            Str::Small(n, d) if v.len() <= SMALL => {
+                d[..v.len()].copy_from_slice(v);
+                *n = v.len() as u8;
+            }
             Str::Heap(buf) if v.len() > SMALL && buf.capacity() <= 2 * v.len() + 64 => {
                 buf.clear();
                 buf.extend_from_slice(v);

@@ -384,3 +384,54 @@ fn config_set_maxclients_refuses_new_clients_with_redis_error() {
     let mut again = Client::connect(server.tcp());
     assert_eq!(again.cmd(&[b"PING"]), Reply::Simple("PONG".into()));
 }
+
+#[test]
+fn a_watched_key_written_by_another_connection_aborts_exec_and_values_convert_and_travel() {
+    let server = kv_server();
+    let mut a = Client::connect(server.tcp());
+    let mut b = Client::connect(server.tcp());
+    // WATCH: a write from another connection makes EXEC answer a null array,
+    // and a runtime error inside EXEC does not abort the rest.
+    assert_eq!(a.cmd(&[b"SET", b"k", b"1"]), ok());
+    assert_eq!(a.cmd(&[b"WATCH", b"k"]), ok());
+    assert_eq!(a.cmd(&[b"MULTI"]), ok());
+    assert_eq!(a.cmd(&[b"INCR", b"k"]), Reply::Simple("QUEUED".into()));
+    assert_eq!(b.cmd(&[b"APPEND", b"k", b"0"]), Reply::Int(2));
+    assert_eq!(a.cmd(&[b"EXEC"]), Reply::Array(None));
+    assert_eq!(a.cmd(&[b"MULTI"]), ok());
+    for cmd in [&[&b"LPUSH"[..], b"k", b"x"][..], &[b"INCR", b"k"]] {
+        assert_eq!(a.cmd(cmd), Reply::Simple("QUEUED".into()));
+    }
+    match a.cmd(&[b"EXEC"]) {
+        Reply::Array(Some(r)) => {
+            assert!(matches!(&r[0], Reply::Error(e) if e.starts_with("WRONGTYPE")));
+            assert_eq!(r[1], Reply::Int(11));
+        }
+        r => panic!("EXEC replied {r:?}"),
+    }
+    // A hash converts from its listpack past the threshold CONFIG SET gives.
+    assert_eq!(
+        a.cmd(&[b"CONFIG", b"SET", b"hash-max-listpack-entries", b"4"]),
+        ok()
+    );
+    for i in 0..6u8 {
+        let f = [b'f', b'0' + i];
+        b.cmd(&[b"HSET", b"h", &f, b"v"]);
+        let want = if i < 4 { "listpack" } else { "hashtable" };
+        assert_eq!(a.cmd(&[b"OBJECT", b"ENCODING", b"h"]), bulk(want), "{i}");
+    }
+    // A short key given a TTL and losing it keeps its value and its TTL's truth.
+    assert_eq!(a.cmd(&[b"SET", b"t", b"v", b"EX", b"100"]), ok());
+    assert!(matches!(b.cmd(&[b"TTL", b"t"]), Reply::Int(99..=100)));
+    assert_eq!(b.cmd(&[b"PERSIST", b"t"]), Reply::Int(1));
+    assert_eq!(a.cmd(&[b"TTL", b"t"]), Reply::Int(-1));
+    assert_eq!(a.cmd(&[b"GET", b"t"]), bulk("v"));
+    // DUMP in one database, RESTORE in another, over another connection.
+    let Reply::Bulk(Some(payload)) = a.cmd(&[b"DUMP", b"h"]) else {
+        panic!("DUMP of a hash is a bulk string");
+    };
+    assert_eq!(b.cmd(&[b"SELECT", b"5"]), ok());
+    assert_eq!(b.cmd(&[b"RESTORE", b"h2", b"0", &payload]), ok());
+    assert_eq!(b.cmd(&[b"HLEN", b"h2"]), Reply::Int(6));
+    assert_eq!(b.cmd(&[b"OBJECT", b"ENCODING", b"h2"]), bulk("hashtable"));
+}

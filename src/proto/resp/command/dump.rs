@@ -14,7 +14,11 @@
 //!
 //! A payload is untrusted input: every length is checked against the bytes
 //! left, nothing is allocated from a claimed length, a repeated member or a NaN
-//! score is refused, and trailing bytes are an error.
+//! score is refused, and trailing bytes are an error (Redis 7.0 ignores them;
+//! its own DUMP never writes any). Decompression is bounded: a string expands to
+//! at most `proto-max-bulk-len` bytes (what SET takes), and all of a payload's
+//! compressed strings to at most four times that, so a small payload cannot make
+//! the server allocate gigabytes (LZF expands up to 88 times).
 
 use super::*;
 use crate::proto::resp::encoding::EncodingLimits;
@@ -134,16 +138,30 @@ fn verify(payload: &[u8]) -> Option<&[u8]> {
 }
 
 /// A reader over an RDB body; every method fails (None) rather than read past
-/// the end.
-struct Reader<'a>(&'a [u8]);
+/// the end, or decompress past its budget.
+struct Reader<'a> {
+    rest: &'a [u8],
+    /// Largest string a compressed one may expand to.
+    max_string: usize,
+    /// Bytes the compressed strings may still expand to, in all.
+    expand_budget: usize,
+}
 
 impl<'a> Reader<'a> {
+    fn new(body: &'a [u8], max_string: usize) -> Reader<'a> {
+        Reader {
+            rest: body,
+            max_string,
+            expand_budget: max_string.saturating_mul(4),
+        }
+    }
+
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if n > self.0.len() {
+        if n > self.rest.len() {
             return None;
         }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
+        let (head, rest) = self.rest.split_at(n);
+        self.rest = rest;
         Some(head)
     }
 
@@ -185,6 +203,10 @@ impl<'a> Reader<'a> {
             Err(3) => {
                 let clen = self.len()?;
                 let len = self.len()?;
+                if len > self.max_string || len > self.expand_budget {
+                    return None;
+                }
+                self.expand_budget -= len;
                 lzf_decompress(self.take(clen)?, len)
             }
             Err(_) => None,
@@ -198,13 +220,15 @@ fn itoa_bytes(v: i64) -> Vec<u8> {
 
 /// LZF decompression (liblzf's format, as Redis writes compressed strings):
 /// exactly `len` bytes or None. `len` is checked against what the input can
-/// expand to before anything is allocated.
+/// expand to, and the output grows as it is written rather than being reserved
+/// from the claimed length.
 fn lzf_decompress(input: &[u8], len: usize) -> Option<Vec<u8>> {
-    // A back reference (2 or 3 input bytes) expands to at most 264 bytes.
-    if len > input.len().saturating_mul(132) {
+    // A back reference expands to at most 9 bytes per input byte (2 bytes, 8
+    // out) or 88 (3 bytes, 264 out); a literal to less than one.
+    if len > input.len().saturating_mul(88) {
         return None;
     }
-    let mut out = Vec::with_capacity(len);
+    let mut out = Vec::with_capacity(len.min(input.len().saturating_mul(4)));
     let mut i = 0;
     while i < input.len() {
         let ctrl = input[i] as usize;
@@ -235,8 +259,8 @@ fn lzf_decompress(input: &[u8], len: usize) -> Option<Vec<u8>> {
 }
 
 /// The value of an RDB body, built under `limits`; None for anything malformed.
-fn deserialize(body: &[u8], limits: &EncodingLimits) -> Option<Value> {
-    let mut r = Reader(body);
+fn deserialize(body: &[u8], limits: &EncodingLimits, max_string: usize) -> Option<Value> {
+    let mut r = Reader::new(body, max_string);
     let v = match r.byte()? {
         TYPE_STRING => Value::Str(r.string()?.into()),
         TYPE_LIST => {
@@ -286,7 +310,7 @@ fn deserialize(body: &[u8], limits: &EncodingLimits) -> Option<Value> {
         _ => return None,
     };
     // Nothing may follow the value; an empty collection is not a value.
-    (r.0.is_empty() && !v.is_empty_collection()).then_some(v)
+    (r.rest.is_empty() && !v.is_empty_collection()).then_some(v)
 }
 
 /// DUMP key: the payload, or nil for a missing key.
@@ -346,16 +370,23 @@ pub(super) fn restore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     let Some(body) = verify(a.get(3)) else {
         return reply::error(out, b"ERR DUMP payload version or checksum are wrong");
     };
-    let Some(value) = deserialize(body, &c.shared.encoding_limits()) else {
+    let max_string = c.shared.config.get().max_bulk;
+    let Some(value) = deserialize(body, &c.shared.encoding_limits(), max_string) else {
         return reply::error(out, BAD_FORMAT);
     };
     if replace {
         c.store.remove(key, c.now);
     }
+    // A relative TTL that overflows a signed millisecond time counts as past, as
+    // Redis's wrapping `ttl += mstime()` makes it.
     let at = match (ttl, absttl) {
         (0, _) => 0,
         (t, true) => t,
-        (t, false) => c.now.saturating_add(t),
+        (t, false) => c
+            .now
+            .checked_add(t)
+            .filter(|&at| at <= i64::MAX as u64)
+            .unwrap_or(1),
     };
     // A deadline already past: the key is not created (an old one is gone).
     if at == 0 || at > c.now {
@@ -535,6 +566,64 @@ mod tests {
             );
             assert_eq!(h.cmd(&["GET", "k"]), bulk(want));
         }
+    }
+
+    #[test]
+    fn a_ttl_past_a_signed_millisecond_time_is_already_expired() {
+        let mut h = Harness::new();
+        h.cmd(&["SET", "s", "v"]);
+        let payload = dumped(&mut h, "s");
+        let max = i64::MAX.to_string();
+        for key in ["s", "new"] {
+            assert_eq!(
+                h.cmd_bytes(&[
+                    b"RESTORE",
+                    key.as_bytes(),
+                    max.as_bytes(),
+                    &payload,
+                    b"REPLACE"
+                ]),
+                "+OK\r\n"
+            );
+            assert_eq!(h.cmd(&["EXISTS", key]), ":0\r\n", "{key}");
+        }
+    }
+
+    #[test]
+    fn decompression_is_bounded_per_string_and_per_payload() {
+        let limits = EncodingLimits::default();
+        // "aaaaaaaaaa", compressed: 10 bytes from 5.
+        let lzf = [0xc3, 5, 10, 0, b'a', 0xe0, 0, 0];
+        let string = |max| deserialize(&[&[TYPE_STRING][..], &lzf].concat(), &limits, max);
+        assert!(string(10).is_some());
+        assert!(string(9).is_none());
+        // A list of n such strings: all of them expand to at most 4 × max.
+        let list = |n: u8| {
+            let mut b = vec![TYPE_LIST, n];
+            for _ in 0..n {
+                b.extend_from_slice(&lzf);
+            }
+            deserialize(&b, &limits, 10)
+        };
+        assert!(list(4).is_some());
+        assert!(list(5).is_none());
+        // A claimed length past what the input can expand to is refused first.
+        let bomb = [
+            TYPE_STRING,
+            0xc3,
+            5,
+            0x80,
+            0x7f,
+            0xff,
+            0xff,
+            0xff,
+            0,
+            b'a',
+            0xe0,
+            0,
+            0,
+        ];
+        assert!(deserialize(&bomb, &limits, usize::MAX).is_none());
     }
 
     /// `body` inside a valid envelope (version and checksum right).

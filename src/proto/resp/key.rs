@@ -15,6 +15,9 @@
 //! which knows its position there, so that adding and removing a key is O(1)
 //! with no hashing and 8 bytes per key.
 //!
+//! The shared allocation holds a key of up to 23 bytes itself (one 64-byte
+//! chunk in all); only a longer key has its bytes one more pointer away.
+//!
 //! A slot is 16 bytes: 15 key bytes and a length whose unused values (16 to
 //! 255) tell the compiler where the pointer form is, so an entry is 40 bytes
 //! with its value — at a million keys, hashbrown's table of 2^21 slots is then
@@ -26,10 +29,14 @@ use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::rc::Rc;
 
-/// Bytes a key may have and be stored inline.
+/// Bytes a key may have and be stored inline in its slot.
 pub const INLINE: usize = 15;
 
-/// The length of an inline key: a byte that is never above 15, which leaves the
+/// Bytes a key may have and be stored inside its shared allocation (a longer
+/// one has an allocation of its own, one more pointer away).
+const SHARED_INLINE: usize = 23;
+
+/// The length of an inline key: a byte that is never above 23, which leaves the
 /// values above for the enums around it to use as their tag.
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -50,9 +57,17 @@ enum Len {
     L13,
     L14,
     L15,
+    L16,
+    L17,
+    L18,
+    L19,
+    L20,
+    L21,
+    L22,
+    L23,
 }
 
-const LENS: [Len; INLINE + 1] = [
+const LENS: [Len; SHARED_INLINE + 1] = [
     Len::L0,
     Len::L1,
     Len::L2,
@@ -69,18 +84,29 @@ const LENS: [Len; INLINE + 1] = [
     Len::L13,
     Len::L14,
     Len::L15,
+    Len::L16,
+    Len::L17,
+    Len::L18,
+    Len::L19,
+    Len::L20,
+    Len::L21,
+    Len::L22,
+    Len::L23,
 ];
 
-/// A key of up to [`INLINE`] bytes, in 16 bytes.
+/// A key of up to `N` bytes in `N + 1` bytes.
 #[derive(Clone, Copy)]
-struct Short(Len, [u8; INLINE]);
+struct Inline<const N: usize>(Len, [u8; N]);
 
-impl Short {
-    fn new(k: &[u8]) -> Option<Short> {
+impl<const N: usize> Inline<N> {
+    fn new(k: &[u8]) -> Option<Inline<N>> {
+        if k.len() > N {
+            return None;
+        }
         let len = *LENS.get(k.len())?;
-        let mut d = [0; INLINE];
+        let mut d = [0; N];
         d[..k.len()].copy_from_slice(k);
-        Some(Short(len, d))
+        Some(Inline(len, d))
     }
 
     fn bytes(&self) -> &[u8] {
@@ -88,9 +114,12 @@ impl Short {
     }
 }
 
-/// A key's bytes in a shared allocation.
+/// A key short enough for its slot.
+type Short = Inline<INLINE>;
+
+/// A key's bytes in a shared allocation: inline up to 23 (24 bytes either way).
 enum Bytes {
-    Short(Short),
+    Short(Inline<SHARED_INLINE>),
     Long(Box<[u8]>),
 }
 
@@ -104,7 +133,7 @@ pub struct Shared {
 
 impl Shared {
     fn new(k: &[u8], at: u64) -> Rc<Shared> {
-        let key = match Short::new(k) {
+        let key = match Inline::new(k) {
             Some(s) => Bytes::Short(s),
             None => Bytes::Long(k.into()),
         };
@@ -228,8 +257,10 @@ impl KeySlot {
                     _ => {}
                 }
                 k.at.set(at);
-                if let (0, Bytes::Short(s)) = (at, &k.key) {
-                    self.0 = Name::Inline(*s);
+                if at == 0 {
+                    if let Some(s) = Short::new(k.bytes()) {
+                        self.0 = Name::Inline(s);
+                    }
                 }
             }
             Name::Inline(_) if at == 0 => {}
@@ -331,6 +362,9 @@ mod tests {
     fn a_slot_and_a_name_are_16_bytes() {
         assert_eq!(std::mem::size_of::<KeySlot>(), 16);
         assert_eq!(std::mem::size_of::<KeyName>(), 16);
+        // With Rc's two counts, 56 bytes: one 64-byte chunk, a key of up to 23
+        // bytes included.
+        assert_eq!(std::mem::size_of::<Shared>(), 40);
     }
 
     #[test]
@@ -348,8 +382,16 @@ mod tests {
         assert_eq!((k.deadline(), ttl.len()), (7, 1));
         k.set_deadline(0, &mut ttl);
         assert!(matches!(k.0, Name::Inline(_)) && ttl.is_empty());
-        let long = [b'k'; INLINE + 1];
+        // A key too long for the slot but not for the shared allocation.
+        let mid = [b'm'; SHARED_INLINE];
+        let mut k = KeySlot::new(&mid, 0, &mut ttl);
+        assert!(matches!(&k.0, Name::Shared(s) if matches!(s.key, Bytes::Short(_))));
+        k.set_deadline(3, &mut ttl);
+        k.set_deadline(0, &mut ttl);
+        assert_eq!((k.bytes(), k.deadline(), ttl.len()), (&mid[..], 0, 0));
+        let long = [b'k'; SHARED_INLINE + 1];
         let mut k = KeySlot::new(&long, 0, &mut ttl);
+        assert!(matches!(&k.0, Name::Shared(s) if matches!(s.key, Bytes::Long(_))));
         assert!(matches!(k.0, Name::Shared(_)));
         k.set_deadline(0, &mut ttl);
         assert_eq!((k.bytes(), k.deadline(), ttl.len()), (&long[..], 0, 0));

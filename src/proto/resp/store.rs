@@ -10,8 +10,8 @@
 //!   remove it, return it, or insert next to it, instead of the two or three probes
 //!   `std::collections::HashMap` needs for "get unless expired".
 //! - A key of up to 15 bytes without a TTL is stored in the entry itself; a longer
-//!   key, or one with a TTL, is an `Rc<[u8]>` next to its deadline, shared with the
-//!   expiry index and with SCAN snapshots (see `key`). An entry is 40 bytes.
+//!   key, or one with a TTL, is in an `Rc`'d allocation with its deadline, shared
+//!   with the expiry index and with SCAN snapshots (see `key`). An entry is 40 bytes.
 //! - Keys with a TTL are also kept in a `key::TtlIndex` (a vector of the shared keys,
 //!   each knowing its position), so the active expiry cycle can sample random keys
 //!   with a TTL in O(1), and removing a key from it is O(1) too, with no hashing.

@@ -38,6 +38,10 @@ fn object_encoding_names_what_is_stored() {
         (&["SET", "a", "x"], "embstr"),
         (&["SETRANGE", "b", "1", "x"], "raw"),
         (&["SETBIT", "c", "1", "1"], "raw"),
+        (&["SET", "m", "twenty-bytes-long-xx"], "embstr"),
+        (&["APPEND", "m", "y"], "raw"),
+        (&["SET", "m", "twenty-bytes-long-xx"], "embstr"),
+        (&["SETRANGE", "m", "0", "T"], "raw"),
     ] {
         h.cmd(cmd);
         assert_eq!(h.cmd(&["OBJECT", "ENCODING", cmd[1]]), bulk(enc), "{cmd:?}");

@@ -1,18 +1,19 @@
-//! A string value: up to 15 bytes inside the value itself, a `Vec` beyond.
+//! A string value: up to 15 bytes inside the value itself, an exact-size box
+//! beyond, a growable `Vec` once changed in place.
 //!
 //! Most keys hold short strings (counters, ids, flags), and a separate heap
 //! allocation of a few bytes costs a 32-byte chunk from the allocator: more than
 //! the string. Redis keeps such strings in the object's own allocation
-//! (`embstr`) for the same reason. [`Str`] is 24 bytes either way, and `Value`
-//! stays 24 (the small form fits around the `Vec`'s capacity niche).
+//! (`embstr`) for the same reason. [`Str`] is 24 bytes in every form, and
+//! `Value` stays 24 (the other forms fit around the `Vec`'s capacity niche).
 //!
 //! The forms also record how the string was made, as Redis's encodings do:
 //! storing a whole string (SET, INCR, a new key by APPEND) takes the small form
-//! when it fits, while changing one in place (APPEND to an existing string,
-//! SETRANGE, SETBIT) moves it to the `Vec` and keeps it there — Redis makes
-//! those strings `raw`. So a string of up to 15 bytes in the `Vec` is `raw` for
-//! OBJECT ENCODING; one longer is named by its length, as it cannot be told
-//! apart (16 to 44 bytes changed in place say `embstr` where Redis says `raw`).
+//! when it fits and an exact-size box otherwise (`embstr` up to 44 bytes,
+//! `raw` beyond, by length as in Redis), while changing one in place (APPEND to
+//! an existing string, SETRANGE, SETBIT) moves it to a `Vec` — which grows by
+//! doubling, so repeated APPENDs stay linear — and keeps it there: Redis makes
+//! those strings `raw`, and so does OBJECT ENCODING here.
 
 use std::ops::Deref;
 
@@ -22,8 +23,10 @@ pub const SMALL: usize = 15;
 /// A string value. See the module documentation.
 #[derive(Clone)]
 pub enum Str {
-    /// On the heap: long, or changed in place.
+    /// Changed in place: growable.
     Heap(Vec<u8>),
+    /// Stored whole and longer than [`SMALL`]: exactly its size.
+    Boxed(Box<[u8]>),
     /// Inline: the length and the bytes.
     Small(u8, [u8; SMALL]),
 }
@@ -48,12 +51,12 @@ impl Str {
             d[..v.len()].copy_from_slice(v);
             Str::Small(v.len() as u8, d)
         } else {
-            Str::Heap(v.to_vec())
+            Str::Boxed(v.into())
         }
     }
 
-    /// A string already on the heap, kept there (what SETRANGE and SETBIT
-    /// create: `raw` in Redis).
+    /// A string made in place (what SETRANGE and SETBIT create: `raw` in
+    /// Redis).
     pub fn raw(v: Vec<u8>) -> Str {
         Str::Heap(v)
     }
@@ -62,12 +65,13 @@ impl Str {
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             Str::Heap(v) => v,
+            Str::Boxed(b) => b,
             Str::Small(n, d) => &d[..*n as usize],
         }
     }
 
     /// Replace the whole string with `v` (SET over a string, INCR): inline if it
-    /// fits, else into the heap buffer when that is not wasteful.
+    /// fits, in place when the length is the same, else a new box.
     pub fn set(&mut self, v: &[u8]) {
         match self {
             // Short over short (SET of a counter, INCR): in place.
@@ -75,30 +79,31 @@ impl Str {
                 d[..v.len()].copy_from_slice(v);
                 *n = v.len() as u8;
             }
-            Str::Heap(buf) if v.len() > SMALL && buf.capacity() <= 2 * v.len() + 64 => {
-                buf.clear();
-                buf.extend_from_slice(v);
-            }
+            // Same size over a stored string (a benchmark's fixed-size values).
+            Str::Boxed(b) if b.len() == v.len() => b.copy_from_slice(v),
             _ => *self = Str::new(v),
         }
     }
 
     /// The string as a `Vec` to change in place (APPEND, SETRANGE, SETBIT); it
-    /// stays on the heap afterwards.
+    /// stays one afterwards. A boxed string becomes the `Vec` without a copy.
     pub fn to_mut(&mut self) -> &mut Vec<u8> {
-        if let Str::Small(..) = self {
-            *self = Str::Heap(self.as_bytes().to_vec());
+        match std::mem::take(self) {
+            Str::Heap(v) => *self = Str::Heap(v),
+            Str::Boxed(b) => *self = Str::Heap(b.into_vec()),
+            small @ Str::Small(..) => *self = Str::Heap(small.as_bytes().to_vec()),
         }
         match self {
             Str::Heap(v) => v,
-            Str::Small(..) => unreachable!("moved to the heap above"),
+            _ => unreachable!("a Vec above"),
         }
     }
 
-    /// Heap bytes the string uses (its `Vec`'s capacity; 0 inline).
+    /// Heap bytes the string uses (0 inline).
     pub fn heap_bytes(&self) -> usize {
         match self {
             Str::Heap(v) => v.capacity(),
+            Str::Boxed(b) => b.len(),
             Str::Small(..) => 0,
         }
     }
@@ -106,7 +111,7 @@ impl Str {
     /// The name OBJECT ENCODING gives it (see the module documentation).
     pub fn encoding_name(&self) -> &'static str {
         match self {
-            Str::Heap(v) if v.len() <= SMALL => "raw",
+            Str::Heap(_) => "raw",
             s => crate::proto::resp::encoding::string_encoding(s),
         }
     }
@@ -121,12 +126,12 @@ impl Deref for Str {
 }
 
 impl From<Vec<u8>> for Str {
-    /// Inline if it fits (the `Vec` is dropped), else the `Vec` itself.
+    /// Stored whole: inline if it fits, else an exact-size box.
     fn from(v: Vec<u8>) -> Str {
         if v.len() <= SMALL {
             Str::new(&v)
         } else {
-            Str::Heap(v)
+            Str::Boxed(v.into_boxed_slice())
         }
     }
 }
@@ -139,8 +144,9 @@ mod tests {
     fn is_24_bytes_and_short_strings_are_inline() {
         assert_eq!(std::mem::size_of::<Str>(), 24);
         assert!(matches!(Str::new(&[1; SMALL]), Str::Small(..)));
-        assert!(matches!(Str::new(&[1; SMALL + 1]), Str::Heap(_)));
+        assert!(matches!(Str::new(&[1; SMALL + 1]), Str::Boxed(_)));
         assert!(matches!(Str::from(b"12".to_vec()), Str::Small(..)));
+        assert!(matches!(Str::from(vec![1; 40]), Str::Boxed(_)));
         assert_eq!(&*Str::default(), b"");
     }
 
@@ -157,6 +163,11 @@ mod tests {
         let long = [b'x'; 40];
         s.set(&long);
         assert_eq!((&*s, s.encoding_name()), (&long[..], "embstr"));
+        s.set(&[b'z'; 40]);
+        assert!(matches!(s, Str::Boxed(_)) && s[0] == b'z');
+        // 16 to 44 bytes changed in place are raw, as in Redis.
+        s.to_mut()[0] = b'y';
+        assert_eq!((s.encoding_name(), s.len(), s[0]), ("raw", 40, b'y'));
         s.set(&[b'y'; 50]);
         assert_eq!(s.encoding_name(), "raw");
         assert_eq!(s.to_vec(), vec![b'y'; 50]);

@@ -222,10 +222,11 @@ const KEYS: &[&str] = &["a", "b", "list", "h"];
 const VALUES: &[&str] = &["1", "x", "-3", "hello", "2.5", ""];
 
 /// One command's arguments, from a vocabulary covering each data type, expiry,
+/// encodings, DUMP/RESTORE, transactions and databases,
 /// errors (wrong types, bad numbers, arity) and QUIT.
 fn command() -> impl Strategy<Value = Vec<String>> {
     (
-        0usize..34,
+        0usize..50,
         select(KEYS),
         select(KEYS),
         select(VALUES),
@@ -267,6 +268,22 @@ fn command() -> impl Strategy<Value = Vec<String>> {
                 30 => vec!["HGETALL", k],
                 31 => vec!["NOSUCHCOMMAND", k],
                 32 => vec!["GET"],
+                33 => vec!["PERSIST", k],
+                34 => vec!["SETBIT", k, &n, "1"],
+                35 => vec!["OBJECT", "ENCODING", k],
+                36 => vec!["DUMP", k],
+                37 => vec!["RESTORE", k, "0", v, "REPLACE"],
+                38 => vec!["PEXPIRE", k, &n],
+                39 => vec!["SINTERSTORE", k, k2, k],
+                40 => vec!["SMISMEMBER", k, v, k2],
+                41 => vec!["ZINCRBY", k, &n, v],
+                42 => vec!["LINSERT", k, "BEFORE", v, v],
+                43 => vec!["HINCRBYFLOAT", k, v, v],
+                44 => vec!["COPY", k, k2, "REPLACE"],
+                45 => vec!["SMOVE", k, k2, v],
+                46 => vec!["MULTI"],
+                47 => vec!["EXEC"],
+                48 => vec!["SELECT", &n],
                 _ => vec!["QUIT"],
             };
             args.into_iter().map(str::to_owned).collect()

@@ -319,7 +319,7 @@ pub fn check_http(data: &[u8], cuts: &[usize]) -> (Vec<u8>, End) {
 
 /// Commands whose replies depend on hash iteration order or on the store's random
 /// generator, both seeded per store: two fresh stores may answer them differently.
-const ORDER_DEPENDENT: &[&[u8]] = &[b"keys", b"hgetall", b"hkeys", b"hvals"];
+const ORDER_DEPENDENT: &[&[u8]] = &[b"keys", b"hgetall", b"hkeys", b"hvals", b"dump"];
 /// Commands after which two fresh stores may even differ in content or length.
 /// Blocking commands are here too: the model (a detached session, which never
 /// blocks) answers them at once, a real connection waits; and CLIENT's LIST and

@@ -18,10 +18,10 @@
 //! The shared allocation holds a key of up to 23 bytes itself (one 64-byte
 //! chunk in all); only a longer key has its bytes one more pointer away.
 //!
-//! A slot is 16 bytes: 15 key bytes and a length whose unused values (16 to
+//! A slot is 16 bytes: 15 key bytes and a length whose unused values (24 to
 //! 255) tell the compiler where the pointer form is, so an entry is 40 bytes
-//! with its value — at a million keys, hashbrown's table of 2^21 slots is then
-//! 82 bytes per key rather than 98.
+//! with its value — at a million keys, hashbrown's table of 2^21 slots (and
+//! their control bytes) is then 86 bytes per key rather than 103.
 
 use std::borrow::Borrow;
 use std::cell::Cell;
@@ -29,114 +29,25 @@ use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::rc::Rc;
 
+use super::values::small::{Inline, SmallBytes};
+
 /// Bytes a key may have and be stored inline in its slot.
 pub const INLINE: usize = 15;
 
-/// Bytes a key may have and be stored inside its shared allocation (a longer
-/// one has an allocation of its own, one more pointer away).
-const SHARED_INLINE: usize = 23;
-
-/// The length of an inline key: a byte that is never above 23, which leaves the
-/// values above for the enums around it to use as their tag.
-#[derive(Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-enum Len {
-    L0,
-    L1,
-    L2,
-    L3,
-    L4,
-    L5,
-    L6,
-    L7,
-    L8,
-    L9,
-    L10,
-    L11,
-    L12,
-    L13,
-    L14,
-    L15,
-    L16,
-    L17,
-    L18,
-    L19,
-    L20,
-    L21,
-    L22,
-    L23,
-}
-
-const LENS: [Len; SHARED_INLINE + 1] = [
-    Len::L0,
-    Len::L1,
-    Len::L2,
-    Len::L3,
-    Len::L4,
-    Len::L5,
-    Len::L6,
-    Len::L7,
-    Len::L8,
-    Len::L9,
-    Len::L10,
-    Len::L11,
-    Len::L12,
-    Len::L13,
-    Len::L14,
-    Len::L15,
-    Len::L16,
-    Len::L17,
-    Len::L18,
-    Len::L19,
-    Len::L20,
-    Len::L21,
-    Len::L22,
-    Len::L23,
-];
-
-/// A key of up to `N` bytes in `N + 1` bytes.
-#[derive(Clone, Copy)]
-struct Inline<const N: usize>(Len, [u8; N]);
-
-impl<const N: usize> Inline<N> {
-    fn new(k: &[u8]) -> Option<Inline<N>> {
-        if k.len() > N {
-            return None;
-        }
-        let len = *LENS.get(k.len())?;
-        let mut d = [0; N];
-        d[..k.len()].copy_from_slice(k);
-        Some(Inline(len, d))
-    }
-
-    fn bytes(&self) -> &[u8] {
-        &self.1[..self.0 as usize]
-    }
-}
-
 /// A key short enough for its slot.
 type Short = Inline<INLINE>;
-
-/// A key's bytes in a shared allocation: inline up to 23 (24 bytes either way).
-enum Bytes {
-    Short(Inline<SHARED_INLINE>),
-    Long(Box<[u8]>),
-}
 
 /// A shared key, its deadline in UNIX ms (0: none) and its position in the
 /// [`TtlIndex`] (meaningful while it has a deadline).
 pub struct Shared {
     at: Cell<u64>,
     pos: Cell<usize>,
-    key: Bytes,
+    key: SmallBytes,
 }
 
 impl Shared {
     fn new(k: &[u8], at: u64) -> Rc<Shared> {
-        let key = match Inline::new(k) {
-            Some(s) => Bytes::Short(s),
-            None => Bytes::Long(k.into()),
-        };
+        let key = SmallBytes::new(k);
         Rc::new(Shared {
             at: Cell::new(at),
             pos: Cell::new(0),
@@ -145,10 +56,7 @@ impl Shared {
     }
 
     fn bytes(&self) -> &[u8] {
-        match &self.key {
-            Bytes::Short(s) => s.bytes(),
-            Bytes::Long(b) => b,
-        }
+        self.key.as_bytes()
     }
 }
 
@@ -292,12 +200,9 @@ impl KeySlot {
         match &self.0 {
             Name::Inline(_) => 0,
             Name::Shared(k) => {
-                let long = match &k.key {
-                    Bytes::Short(_) => 0,
-                    Bytes::Long(b) => b.len(),
-                };
                 // Counts, the allocation, long bytes, and a TTL index slot.
-                16 + std::mem::size_of::<Shared>() + long + if k.at.get() != 0 { 8 } else { 0 }
+                let ttl_slot = if k.at.get() != 0 { 8 } else { 0 };
+                16 + std::mem::size_of::<Shared>() + k.key.heap_len() + ttl_slot
             }
         }
     }
@@ -356,6 +261,7 @@ impl std::fmt::Debug for KeySlot {
 
 #[cfg(test)]
 mod tests {
+    use super::super::values::small::MAX_INLINE as SHARED_INLINE;
     use super::*;
 
     #[test]
@@ -385,13 +291,13 @@ mod tests {
         // A key too long for the slot but not for the shared allocation.
         let mid = [b'm'; SHARED_INLINE];
         let mut k = KeySlot::new(&mid, 0, &mut ttl);
-        assert!(matches!(&k.0, Name::Shared(s) if matches!(s.key, Bytes::Short(_))));
+        assert!(matches!(&k.0, Name::Shared(s) if matches!(s.key, SmallBytes::Inline(_))));
         k.set_deadline(3, &mut ttl);
         k.set_deadline(0, &mut ttl);
         assert_eq!((k.bytes(), k.deadline(), ttl.len()), (&mid[..], 0, 0));
         let long = [b'k'; SHARED_INLINE + 1];
         let mut k = KeySlot::new(&long, 0, &mut ttl);
-        assert!(matches!(&k.0, Name::Shared(s) if matches!(s.key, Bytes::Long(_))));
+        assert!(matches!(&k.0, Name::Shared(s) if matches!(s.key, SmallBytes::Boxed(_))));
         assert!(matches!(k.0, Name::Shared(_)));
         k.set_deadline(0, &mut ttl);
         assert_eq!((k.bytes(), k.deadline(), ttl.len()), (&long[..], 0, 0));

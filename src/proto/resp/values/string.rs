@@ -88,10 +88,12 @@ impl Str {
     /// The string as a `Vec` to change in place (APPEND, SETRANGE, SETBIT); it
     /// stays one afterwards. A boxed string becomes the `Vec` without a copy.
     pub fn to_mut(&mut self) -> &mut Vec<u8> {
-        match std::mem::take(self) {
-            Str::Heap(v) => *self = Str::Heap(v),
-            Str::Boxed(b) => *self = Str::Heap(b.into_vec()),
-            small @ Str::Small(..) => *self = Str::Heap(small.as_bytes().to_vec()),
+        if !matches!(self, Str::Heap(_)) {
+            let v = match std::mem::take(self) {
+                Str::Boxed(b) => b.into_vec(),
+                other => other.as_bytes().to_vec(),
+            };
+            *self = Str::Heap(v);
         }
         match self {
             Str::Heap(v) => v,

@@ -3,7 +3,7 @@
 //!
 //! This is `indexmap`'s shape (SPOP and SRANDMEMBER pick a member by position
 //! in O(1)) made smaller where a set of short strings spends its memory:
-//! - a member of up to 22 bytes is stored inside its 24-byte slot of the
+//! - a member of up to 23 bytes is stored inside its 24-byte slot of the
 //!   vector, with no allocation of its own (a separate allocation of a few bytes
 //!   costs a 32-byte chunk from the allocator);
 //! - the index holds `u32` positions and no stored hash: a probe hashes the
@@ -19,43 +19,11 @@ use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
+use super::small::SmallBytes;
 use crate::proto::resp::store::{Bytes, Hasher};
 
-/// Bytes a member may have and still be stored in its slot.
-const INLINE: usize = 22;
-
-/// One member: inline while short, boxed beyond. 24 bytes either way.
-#[derive(Clone)]
-enum Member {
-    Inline(u8, [u8; INLINE]),
-    Heap(Bytes),
-}
-
-impl Member {
-    fn new(m: &[u8]) -> Member {
-        if m.len() <= INLINE {
-            let mut d = [0; INLINE];
-            d[..m.len()].copy_from_slice(m);
-            Member::Inline(m.len() as u8, d)
-        } else {
-            Member::Heap(m.into())
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        match self {
-            Member::Inline(n, d) => &d[..*n as usize],
-            Member::Heap(b) => b,
-        }
-    }
-
-    fn into_bytes(self) -> Bytes {
-        match self {
-            Member::Heap(b) => b,
-            inline => inline.as_bytes().into(),
-        }
-    }
-}
+/// One member: inline up to 23 bytes, boxed beyond; 24 bytes either way.
+type Member = SmallBytes;
 
 /// A set of byte strings, indexed by position. See the module documentation.
 #[derive(Clone, Default)]
@@ -190,14 +158,7 @@ impl Table {
 
     /// Bytes of heap the table uses: its slots, its index and long members.
     pub fn heap_bytes(&self) -> usize {
-        let long: usize = self
-            .members
-            .iter()
-            .map(|m| match m {
-                Member::Heap(b) => b.len(),
-                Member::Inline(..) => 0,
-            })
-            .sum();
+        let long: usize = self.members.iter().map(Member::heap_len).sum();
         std::mem::size_of::<Table>()
             + self.members.capacity() * std::mem::size_of::<Member>()
             + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
@@ -208,14 +169,6 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_member_is_24_bytes_and_short_ones_are_inline() {
-        assert_eq!(std::mem::size_of::<Member>(), 24);
-        assert!(matches!(Member::new(&[7; INLINE]), Member::Inline(..)));
-        assert!(matches!(Member::new(&[7; INLINE + 1]), Member::Heap(_)));
-        assert_eq!(Member::new(b"").as_bytes(), b"");
-    }
 
     #[test]
     fn positions_stay_consistent_through_swap_removes() {

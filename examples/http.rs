@@ -1,5 +1,5 @@
 //! HTTP/1.1 server: `/`, `/plaintext`, `/json`, `POST /echo`, and static files — the
-//! routes of `evloop::proto::http::Demo`, a `Handler` (write your own to serve yours).
+//! routes of `evloop_http::Demo`, a `Handler` (write your own to serve yours).
 //!
 //! ```text
 //! cargo run --release --example http -- --listen 127.0.0.1:8080 --root ./public
@@ -13,11 +13,11 @@ use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use evloop::proto::http::access_log::{AccessLog, AccessLogSink};
-use evloop::proto::http::{
+use evloop::{Config, Reactor};
+use evloop_http::access_log::{AccessLog, AccessLogSink};
+use evloop_http::{
     Demo, FixedResponse, Handler, HttpConfig, HttpService, Refusal, Reply, Request, Route,
 };
-use evloop::{Config, Reactor};
 
 const NAME: &str = "http";
 const HELP: &str = "\

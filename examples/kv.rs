@@ -9,8 +9,8 @@
 
 mod common;
 
-use evloop::proto::resp::{aof, AofConfig, Fsync, KvConfig, KvService};
 use evloop::Config;
+use evloop_kv::{aof, AofConfig, Fsync, KvConfig, KvService};
 
 const NAME: &str = "kv";
 const HELP: &str = "\

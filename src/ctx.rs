@@ -32,6 +32,12 @@ impl ConnId {
         self.generation
     }
 
+    /// Whether this id names no connection: a [`Detached`] context's, or a
+    /// failed connect's (generation 0, which no connection ever has).
+    pub fn is_detached(self) -> bool {
+        self.generation == 0
+    }
+
     /// A number that is unique among the connections open at one time (Redis's
     /// `CLIENT ID` is such a number, though never reused).
     pub fn as_u64(self) -> u64 {

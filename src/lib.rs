@@ -65,13 +65,15 @@
 //! # }
 //! ```
 //!
-//! # Features
+//! # Features and the crates beside this one
 //!
-//! The core — [`Reactor`], [`service`], [`net`], [`proto::echo`] — needs only mio,
-//! slab, log, socket2 and signal-hook. The protocol layers are cargo features, both on
-//! by default: `http` (`proto::http`, an HTTP/1.1 server whose routes the application
-//! supplies as a handler) and `resp` (`proto::resp`, a Redis-protocol key-value store).
-//! `default-features = false` leaves the core alone.
+//! This crate is the core: [`Reactor`], [`service`], [`net`], [`sim`] and
+//! [`proto::echo`], on mio, slab, log, socket2, signal-hook(-mio), quinn-udp and
+//! rustix. One feature, off by default: `tls` (the `tls` module, on rustls with
+//! the ring provider). The protocols are crates of their own in the same
+//! workspace: `evloop-http` (an HTTP/1.1 server whose routes the application
+//! supplies as a handler), `evloop-kv` (a Redis-protocol key-value server) and
+//! `evloop-proxy-protocol` (the PROXY protocol in front of any service).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -79,8 +81,6 @@ mod conn;
 mod ctx;
 pub mod net;
 pub mod proto;
-#[cfg(feature = "proxy-protocol")]
-pub mod proxy_protocol;
 mod reactor;
 mod sendfile;
 pub mod service;

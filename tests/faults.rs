@@ -22,8 +22,8 @@ use common::http_client::{http_server, Client};
 use common::interop::{assert_bad_command_line, wait_bounded, Example};
 use common::{connect, Server, TempDir, IO_TIMEOUT};
 use evloop::proto::echo::Echo;
-use evloop::proto::http::HttpConfig;
 use evloop::Config;
+use evloop_http::HttpConfig;
 
 const HELLO: &[u8] = b"Hello, World!";
 const JSON: &[u8] = br#"{"message":"Hello, World!"}"#;

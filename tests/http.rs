@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use common::http_client::{http_server, text, Client, Response};
 use common::{Rng, Server, TempDir};
-use evloop::proto::http::HttpConfig;
 use evloop::Config;
+use evloop_http::HttpConfig;
 
 const HELLO: &[u8] = b"Hello, World!";
 const JSON: &[u8] = br#"{"message":"Hello, World!"}"#;

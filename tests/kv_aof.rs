@@ -853,7 +853,7 @@ fn bad_persistence_flags_are_usage_errors() {
 /// behind replies the client has not read yet.
 #[test]
 fn shutdown_answers_every_command_read_while_replies_wait_for_the_file() {
-    use evloop::proto::resp::{AofConfig, Fsync, KvConfig, KvService};
+    use evloop_kv::{AofConfig, Fsync, KvConfig, KvService};
     let dir = TempDir::new("aof-shutdown");
     let aof_dir = dir.0.clone();
     let mut server = common::Server::start(

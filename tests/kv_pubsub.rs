@@ -397,9 +397,9 @@ fn client_list_and_kill() {
 /// state machine, the timer fired by moving time, no sleeping.
 #[test]
 fn a_blocking_timeout_fires_on_the_simulated_clock() {
-    use evloop::proto::resp::{KvConfig, KvService};
     use evloop::sim::SimConn;
     use evloop::StreamService;
+    use evloop_kv::{KvConfig, KvService};
     let mut svc = KvService::new(KvConfig::default());
     let session = svc.open("127.0.0.1:1".parse().unwrap());
     let mut conn = SimConn::new(session);
@@ -512,9 +512,9 @@ fn client_kill_reaches_a_client_that_never_sent_a_command() {
 /// leave them alone (as Redis's `timeout` does), and apply again once they stop.
 #[test]
 fn subscribers_and_blocked_clients_are_exempt_from_idle_timeouts() {
-    use evloop::proto::resp::{KvConfig, KvService};
     use evloop::sim::{Closed, SimConn};
     use evloop::StreamService;
+    use evloop_kv::{KvConfig, KvService};
     let config = evloop::Config {
         idle_timeout: Some(Duration::from_secs(10)),
         request_timeout: Some(Duration::from_secs(5)),

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use common::interop::{assert_bad_command_line, example, run_bounded_for};
 use common::Server;
 use evloop::proto::echo::Echo;
-use evloop::proto::http::{Demo, HttpConfig, HttpService};
-use evloop::proto::resp::{KvConfig, KvService};
 use evloop::{Config, Ctx, DatagramService, Datagrams, Session, Step, StreamService};
+use evloop_http::{Demo, HttpConfig, HttpService};
+use evloop_kv::{KvConfig, KvService};
 
 /// Every loadgen run must finish within this.
 const RUN_TIMEOUT: Duration = Duration::from_secs(10);

@@ -15,9 +15,9 @@ use harness::{check_chunked, check_http, check_kv, End, CHUNKED_LIMIT, HTTP_OUTP
 use proptest::prelude::*;
 use proptest::sample::select;
 
-use evloop::proto::http::chunked::ChunkError;
-use evloop::proto::resp::OUTPUT_BATCH;
 use evloop::Next;
+use evloop_http::chunked::ChunkError;
+use evloop_kv::OUTPUT_BATCH;
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use common::http_client::Client;
 use common::tls::{connect_tls, handshake, pki, Pki, TlsClient};
 use common::{Server, TempDir};
-use evloop::proto::http::{Demo, HttpConfig, HttpService};
 use evloop::tls::{rustls, ClientAuth};
 use evloop::Config;
+use evloop_http::{Demo, HttpConfig, HttpService};
 
 const HELLO: &[u8] = b"Hello, World!";
 

@@ -37,8 +37,7 @@ pub struct Sockets {
     pub unix: Vec<std::os::unix::net::UnixListener>,
     pub udp: Vec<std::net::UdpSocket>,
     /// Stream services are wrapped in the PROXY protocol (`--proxy-protocol`).
-    #[cfg(feature = "proxy-protocol")]
-    pub proxy: Option<evloop::proxy_protocol::ProxyConfig>,
+    pub proxy: Option<evloop_proxy_protocol::ProxyConfig>,
 }
 
 impl Sockets {
@@ -69,7 +68,6 @@ impl Sockets {
                 .iter()
                 .map(|s| s.try_clone())
                 .collect::<Result<_, _>>()?,
-            #[cfg(feature = "proxy-protocol")]
             proxy: self.proxy.clone(),
         })
     }
@@ -101,9 +99,8 @@ impl Sockets {
         listeners.extend(self.unix.drain(..).map(Listening::Unix));
         let mut urls = Vec::new();
         for listener in listeners {
-            #[cfg(feature = "proxy-protocol")]
             if let Some(config) = &self.proxy {
-                let service = evloop::proxy_protocol::ProxyProtocol::new(make(), config.clone());
+                let service = evloop_proxy_protocol::ProxyProtocol::new(make(), config.clone());
                 urls.push(listener.serve(reactor, scheme, service)?);
                 continue;
             }
@@ -269,16 +266,10 @@ fn bind_sets(name: &str, args: &ServerArgs, bound: &mut Bound) -> Vec<Sockets> {
 }
 
 /// Every set serves with `args`' PROXY protocol settings.
-#[cfg(feature = "proxy-protocol")]
 fn with_proxy(args: &ServerArgs, mut sets: Vec<Sockets>) -> Vec<Sockets> {
     for set in &mut sets {
         set.proxy.clone_from(&args.proxy);
     }
-    sets
-}
-
-#[cfg(not(feature = "proxy-protocol"))]
-fn with_proxy(_: &ServerArgs, sets: Vec<Sockets>) -> Vec<Sockets> {
     sets
 }
 

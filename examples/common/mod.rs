@@ -45,8 +45,7 @@ pub struct ServerArgs {
     pub udp: bool,
     /// `--proxy-protocol NETS`: connections must start with a PROXY header from
     /// one of these networks.
-    #[cfg(feature = "proxy-protocol")]
-    pub proxy: Option<evloop::proxy_protocol::ProxyConfig>,
+    pub proxy: Option<evloop_proxy_protocol::ProxyConfig>,
     /// `--drain-delay SECS`: on SIGTERM, keep serving (with health checks
     /// failing) this long before the graceful shutdown.
     pub drain_delay: Duration,
@@ -75,7 +74,6 @@ impl ServerArgs {
             unix: None,
             unix_perm: None,
             udp: false,
-            #[cfg(feature = "proxy-protocol")]
             proxy: None,
             drain_delay: Duration::ZERO,
             ops: Ops::default(),
@@ -161,7 +159,6 @@ pub fn parse_args(
                 args.listen = listen_addr(name, &mut parser);
                 args.listen_given = true;
             }
-            #[cfg(feature = "proxy-protocol")]
             Long("proxy-protocol") => {
                 let text: String = value(name, "--proxy-protocol", &mut parser);
                 let nets = text
@@ -174,11 +171,10 @@ pub fn parse_args(
                 if nets.is_empty() {
                     usage_error(name, "--proxy-protocol needs at least one network");
                 }
-                let config = evloop::proxy_protocol::ProxyConfig::new(nets);
+                let config = evloop_proxy_protocol::ProxyConfig::new(nets);
                 args.ops.proxy = Some(std::sync::Arc::clone(&config.counters));
                 args.proxy = Some(config);
             }
-            #[cfg(feature = "proxy-protocol")]
             Long("proxy-timeout") => {
                 let timeout = timeout_secs(name, "--proxy-timeout", &mut parser);
                 match (&mut args.proxy, timeout) {

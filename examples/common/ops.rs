@@ -17,8 +17,7 @@ pub struct Ops {
     /// Set when a SIGTERM starts the drain (`--drain-delay`): health checks fail
     /// from then on, while requests are still served.
     pub draining: Arc<AtomicBool>,
-    #[cfg(feature = "proxy-protocol")]
-    pub proxy: Option<Arc<evloop::proxy_protocol::ProxyCounters>>,
+    pub proxy: Option<Arc<evloop_proxy_protocol::ProxyCounters>>,
 }
 
 /// Whether a counter only grows (`counter`) or goes up and down (`gauge`).
@@ -162,7 +161,6 @@ impl Ops {
 
     /// `(name, value)` of the PROXY protocol counters, if it is on.
     fn proxy_fields(&self) -> Vec<(&'static str, u64)> {
-        #[cfg(feature = "proxy-protocol")]
         if let Some(counters) = &self.proxy {
             let (accepted, untrusted, malformed, timeouts) = counters.snapshot();
             return vec![

@@ -45,7 +45,6 @@ impl TlsArgs {
             (Some(_), None) => usage_error(name, format_args!("{cert_flag} needs {key_flag}")),
             (None, Some(_)) => usage_error(name, format_args!("{key_flag} needs {cert_flag}")),
         };
-        #[cfg(feature = "proxy-protocol")]
         if args.proxy.is_some() && args.tls_listen.is_none() {
             usage_error(
                 name,

@@ -15,15 +15,15 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use evloop::proto::http::chunked::{ChunkError, ChunkedDecoder};
-use evloop::proto::http::{Demo, HttpConfig, HttpService};
-use evloop::proto::resp::frame::{Args, Frame, Limits, Parser};
-use evloop::proto::resp::{KvConfig, KvService, OUTPUT_BATCH};
 use evloop::sim::{Closed, SimConn};
 use evloop::{Config, Detached, Next, Session};
+use evloop_http::chunked::{ChunkError, ChunkedDecoder};
+use evloop_http::{Demo, HttpConfig, HttpService};
+use evloop_kv::frame::{Args, Frame, Limits, Parser};
+use evloop_kv::{KvConfig, KvService, OUTPUT_BATCH};
 
 /// The HTTP session's output budget per `on_input` call (`OUTPUT_BUDGET` in
-/// `src/proto/http/mod.rs`, private there): it stops starting new requests past it.
+/// `crates/http/src/lib.rs`, private there): it stops starting new requests past it.
 pub const HTTP_OUTPUT_BUDGET: usize = 256 * 1024;
 
 /// Small HTTP limits, so the fuzzer reaches them with short inputs.

@@ -1,8 +1,6 @@
-//! Protocol sessions (sans-I/O): each turns input bytes into output bytes and a
-//! [`Next`](crate::Next) decision, and never touches a socket.
+//! The one protocol the core carries: echo, over TCP and UDP, the smallest
+//! [`Session`](crate::Session) and [`DatagramService`](crate::DatagramService)
+//! (the HTTP and Redis-protocol servers are crates of their own: `evloop-http`,
+//! `evloop-kv`).
 
 pub mod echo;
-#[cfg(feature = "http")]
-pub mod http;
-#[cfg(feature = "resp")]
-pub mod resp;

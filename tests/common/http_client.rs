@@ -7,8 +7,8 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
-use evloop::proto::http::{Demo, HttpConfig, HttpService};
 use evloop::Config;
+use evloop_http::{Demo, HttpConfig, HttpService};
 
 use super::Server;
 

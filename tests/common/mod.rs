@@ -9,7 +9,6 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 pub mod child;
-#[cfg(feature = "http")]
 pub mod http_client;
 pub mod interop;
 pub mod resp_client;

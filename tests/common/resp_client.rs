@@ -114,9 +114,8 @@ pub fn encode(args: &[&[u8]]) -> Vec<u8> {
 
 /// An in-process key-value server on 127.0.0.1, port 0, with Redis's limits and no
 /// timeouts.
-#[cfg(feature = "resp")]
 pub fn kv_server() -> super::Server {
-    use evloop::proto::resp::{KvConfig, KvService};
+    use evloop_kv::{KvConfig, KvService};
     super::Server::start(
         evloop::Config {
             idle_timeout: None,

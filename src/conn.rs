@@ -787,16 +787,6 @@ impl<T: Transport> Conn<T> {
         self.state == State::Connecting
     }
 
-    /// Record what a readiness event reported.
-    pub(crate) fn on_event(&mut self, event: &mio::event::Event) {
-        let error = event.is_error();
-        self.on_readiness(Readiness {
-            readable: event.is_readable() || event.is_read_closed() || error,
-            read_closed: event.is_read_closed() || error,
-            writable: event.is_writable() || event.is_write_closed() || error,
-        });
-    }
-
     /// Record an edge: readable (data, FIN or an error to read), the read side
     /// closed (FIN or error: sticky), writable (room in the send buffer).
     pub(crate) fn on_readiness(&mut self, edge: Readiness) {

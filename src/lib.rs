@@ -79,6 +79,7 @@
 
 mod conn;
 mod ctx;
+mod hub;
 pub mod net;
 pub mod proto;
 mod reactor;

@@ -1,6 +1,9 @@
-//! The event loop: one `mio::Poll`, one thread, every syscall of the server.
+//! The event loop: one `mio::Poll`, one thread; the driver of the [`Hub`] over real
+//! sockets.
 //!
-//! The loop is Redis's `ae.c` in shape: wait for readiness with a timeout equal to
+//! The reactor polls, accepts, registers sockets, serves UDP and signals, and
+//! dispatches readiness to the hub, which holds the connections and everything
+//! between them (`hub/`). The loop is Redis's `ae.c` in shape: wait for readiness with a timeout equal to
 //! the next deadline, handle each event, fire due timers, repeat. One timer heap
 //! (`timer.rs`) holds everything due at a time: connection deadlines, session
 //! timers, service and UDP ticks, and the end of an accept back-off, so the
@@ -28,28 +31,20 @@ use std::time::{Duration, Instant};
 use mio::net::UnixListener;
 use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
-use slab::Slab;
 
-use crate::conn::{CloseReason, Conn, Drive, Io, Limits};
-use crate::ctx::{view_bytes, ClientTls, ConnId, Ctx, Effect, Links, OutputLimit, SlotView};
+use crate::conn::{Limits, Readiness};
+use crate::ctx::{ClientTls, OutputLimit};
+use crate::hub::{tick_interval, ConnectRequest, Hub};
 use crate::service::{DatagramService, Session, StreamService};
 use crate::stats::{SharedStats, Stats};
 use crate::stream::{ListenSocket, Peer, Stream};
-use crate::timer::{Timer, Timers};
+use crate::timer::Timer;
 use crate::udp::UdpEndpoint;
 
 const WAKER: Token = Token(usize::MAX);
 const SIGNALS: Token = Token(usize::MAX - 1);
 /// Listeners and UDP sockets get `ENDPOINT_BASE + index`; connection keys stay below.
 const ENDPOINT_BASE: usize = usize::MAX / 2;
-/// Shared scratch buffer size: one read, or the largest UDP datagram (65,507 B).
-pub(crate) const SCRATCH_SIZE: usize = 64 * 1024;
-
-/// No entry, in the push plan's lists.
-const NONE: u32 = u32::MAX;
-
-/// Most capacity the buffer of queued pushes keeps between loop iterations.
-const MAX_KEPT_PUSH_BYTES: usize = 4 * 1024 * 1024;
 /// How long to stop accepting after an accept error such as EMFILE.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -202,46 +197,20 @@ enum Endpoint {
     Closed,
 }
 
-/// A tick interval as a service asked for it; a zero interval would make `poll`
-/// spin.
-fn tick_interval(interval: Duration) -> Duration {
-    interval.max(Duration::from_millis(1))
-}
-
 /// A single-threaded event loop serving TCP listeners and UDP sockets.
 pub struct Reactor {
     poll: Poll,
     config: Config,
-    limits: Limits,
-    conns: Slab<Conn>,
+    /// The connections and everything between them.
+    hub: Hub<Stream>,
     endpoints: Vec<Endpoint>,
-    /// Stream services, each with the tick interval it asked for.
-    services: Vec<(Box<dyn StreamService>, Option<Duration>)>,
     /// Tickers of UDP services that asked for them: (endpoint index, interval).
     udp_tickers: Vec<(usize, Duration)>,
-    timers: Timers,
-    scratch: Vec<u8>,
-    out: Vec<u8>,
-    stats: Stats,
     shared: Arc<Shared>,
     signals: Option<signal_hook_mio::v1_0::Signals>,
-    /// Sources with work left over from the last wake-up.
-    ready: Vec<Token>,
-    /// Slots to free once the current event batch is handled.
-    dead: Vec<usize>,
-    /// What sessions see of other connections, and the effects they queued.
-    links: Links,
-    /// The pushes of the effects being applied, delivered per target at the end of
-    /// the round: (target, start, end, next entry for the same target).
-    push_plan: Vec<(ConnId, usize, usize, u32)>,
-    /// Per slab key: the first and last entry of `push_plan` for it (`NONE`: none).
-    push_lists: Vec<(u32, u32)>,
-    /// The ranges of one target's pushes, while they are delivered (kept for its
-    /// allocation).
-    push_ranges: Vec<(usize, usize)>,
-    /// `apply_effects` is running (effects queued meanwhile join its loop).
-    applying: bool,
-    next_generation: u32,
+    /// Endpoints with work left over from the last wake-up (the hub keeps the
+    /// connections' list).
+    ready: Vec<usize>,
     /// Set once shutdown begins: the instant by which everything closes.
     stopping: Option<Instant>,
     last_accept_warning: Option<Instant>,
@@ -258,18 +227,11 @@ impl Reactor {
         config.udp_budget = config.udp_budget.max(1);
         config.high_water = config.high_water.max(1);
         config.low_water = config.low_water.clamp(1, config.high_water);
-        let limits = Limits::from_config(&config);
         Ok(Reactor {
             poll,
-            limits,
-            conns: Slab::new(),
+            hub: Hub::new(Limits::from_config(&config)),
             endpoints: Vec::new(),
-            services: Vec::new(),
             udp_tickers: Vec::new(),
-            timers: Timers::default(),
-            scratch: vec![0; SCRATCH_SIZE],
-            out: Vec::new(),
-            stats: Stats::default(),
             shared: Arc::new(Shared {
                 waker,
                 stop: AtomicBool::new(false),
@@ -278,13 +240,6 @@ impl Reactor {
             }),
             signals: None,
             ready: Vec::new(),
-            dead: Vec::new(),
-            links: Links::default(),
-            push_plan: Vec::new(),
-            push_lists: Vec::new(),
-            push_ranges: Vec::new(),
-            applying: false,
-            next_generation: 0,
             stopping: None,
             last_accept_warning: None,
             config,
@@ -300,7 +255,7 @@ impl Reactor {
 
     /// The counters now.
     pub fn stats(&self) -> Stats {
-        self.stats
+        self.hub.stats
     }
 
     /// Serve `service` on `listener`. Returns the bound address (with the real
@@ -361,19 +316,10 @@ impl Reactor {
             .registry()
             .register(&mut listener, token, Interest::READABLE)?;
         // The session's own limit on unconsumed input comes before the reactor's.
-        let wanted = service.max_unconsumed();
-        if wanted > self.limits.max_input {
-            self.limits.max_input = wanted;
-        }
-        let interval = service.tick_interval().map(tick_interval);
-        if let Some(interval) = interval {
-            let tick = Timer::ServiceTick(self.services.len());
-            self.timers.push(Instant::now() + interval, tick);
-        }
-        self.services.push((service, interval));
+        let service = self.hub.add_service(service, Instant::now());
         self.endpoints.push(Endpoint::Tcp(Listener {
             socket: listener,
-            service: self.services.len() - 1,
+            service,
             pending: false,
             paused_until: None,
             #[cfg(feature = "tls")]
@@ -401,10 +347,10 @@ impl Reactor {
             self.config.udp_queue_bytes,
             self.config.udp_batching,
         );
-        endpoint.start(&mut self.stats);
+        endpoint.start(&mut self.hub.stats);
         if let Some(interval) = endpoint.tick_interval().map(tick_interval) {
             let tick = Timer::UdpTick(self.udp_tickers.len());
-            self.timers.push(Instant::now() + interval, tick);
+            self.hub.timers.push(Instant::now() + interval, tick);
             self.udp_tickers.push((self.endpoints.len(), interval));
         }
         self.endpoints.push(Endpoint::Udp(endpoint));
@@ -449,7 +395,7 @@ impl Reactor {
         addr: SocketAddr,
         session: Box<dyn Session>,
         tls: Option<ClientTls>,
-    ) -> Result<ConnId, (io::Error, Box<dyn Session>)> {
+    ) -> Result<crate::ConnId, (io::Error, Box<dyn Session>)> {
         let stream = match TcpStream::connect(addr) {
             Ok(stream) => stream,
             Err(e) => return Err((e, session)),
@@ -466,7 +412,7 @@ impl Reactor {
             },
         };
         let now = Instant::now();
-        let key = self.conns.vacant_key();
+        let key = self.hub.vacant_key();
         if let Err(e) = self.poll.registry().register(
             &mut stream,
             Token(key),
@@ -474,12 +420,19 @@ impl Reactor {
         ) {
             return Err((e, session));
         }
-        let id = self.new_id(key);
-        self.conns
-            .insert(Conn::connecting(stream, session, id, now));
-        self.stats.active += 1;
-        self.arm(key);
-        Ok(id)
+        Ok(self.hub.insert_connecting(stream, session, now))
+    }
+
+    /// Open the outbound connections sessions asked for ([`Ctx::connect`](crate::Ctx::connect)).
+    fn open_connects(&mut self, now: Instant) {
+        while self.hub.has_connects() {
+            for ConnectRequest { addr, session, tls } in self.hub.take_connects() {
+                if let Err((e, session)) = self.start_connect(addr, session, tls) {
+                    log::debug!("connect to {addr}: {e}");
+                    self.hub.connect_failed(session, &e, now);
+                }
+            }
+        }
     }
 
     /// Shut down gracefully on SIGINT or SIGTERM; a second signal during shutdown
@@ -507,23 +460,25 @@ impl Reactor {
                 if !self.endpoints.iter().all(|e| matches!(e, Endpoint::Closed)) {
                     log::info!(
                         "stopped accepting: {} connections go on until they close",
-                        self.conns.len()
+                        self.hub.len()
                     );
                     self.close_endpoints();
                 }
-                if self.conns.is_empty() {
+                if self.hub.len() == 0 {
                     break;
                 }
             }
             if let Some(deadline) = self.stopping {
                 if now >= deadline {
-                    self.close_all();
+                    self.hub.close_all(now);
+                    self.open_connects(now);
+                    self.free_dead(now);
                 }
-                if self.conns.is_empty() {
+                if self.hub.len() == 0 {
                     break;
                 }
             }
-            let timeout = if self.ready.is_empty() && !self.services.iter().any(|(s, _)| s.busy()) {
+            let timeout = if self.ready.is_empty() && !self.hub.has_ready() && !self.hub.busy() {
                 self.next_deadline().map(|at| {
                     let wait = at.saturating_duration_since(now);
                     if self.config.precise_timers {
@@ -536,7 +491,7 @@ impl Reactor {
             } else {
                 Some(Duration::ZERO)
             };
-            self.stats.polls += 1;
+            self.hub.stats.polls += 1;
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
@@ -545,451 +500,63 @@ impl Reactor {
             }
             let now = Instant::now();
             let ready = std::mem::take(&mut self.ready);
+            let ready_conns = self.hub.take_ready();
             for event in events.iter() {
-                self.dispatch(event.token(), Some(event), now);
+                self.dispatch(event, now);
             }
-            for token in ready {
-                self.dispatch(token, None, now);
+            for index in ready {
+                self.on_endpoint(index, None, now);
             }
+            for key in ready_conns {
+                self.hub.drive_queued(key, now);
+            }
+            self.open_connects(now);
             self.fire_timers(now);
-            let mut released = false;
-            for (service, _) in &mut self.services {
-                released |= service.before_poll(now);
-            }
-            if released {
+            if self.hub.before_poll(now) {
                 // Connections waiting for what the services just did (replies held
                 // until a log was synced) go now, not after another poll.
-                for token in std::mem::take(&mut self.ready) {
-                    self.dispatch(token, None, now);
+                for key in self.hub.take_ready() {
+                    self.hub.drive_queued(key, now);
                 }
             }
-            self.deliver_all_pushes(now);
-            self.free_dead();
-            self.shared.stats.publish(&self.stats);
+            self.open_connects(now);
+            self.free_dead(now);
+            self.shared.stats.publish(&self.hub.stats);
         }
-        self.shared.stats.publish(&self.stats);
-        log::info!("reactor stopped: {:?}", self.stats);
+        self.shared.stats.publish(&self.hub.stats);
+        log::info!("reactor stopped: {:?}", self.hub.stats);
         Ok(())
     }
 
-    fn dispatch(&mut self, token: Token, event: Option<&mio::event::Event>, now: Instant) {
-        match token {
+    fn dispatch(&mut self, event: &mio::event::Event, now: Instant) {
+        match event.token() {
             WAKER => {}
             SIGNALS => self.on_signal(now),
-            Token(i) if i >= ENDPOINT_BASE => self.on_endpoint(i - ENDPOINT_BASE, event, now),
+            Token(i) if i >= ENDPOINT_BASE => self.on_endpoint(i - ENDPOINT_BASE, Some(event), now),
             Token(key) => {
-                let Some(conn) = self.conns.get_mut(key) else {
-                    return;
+                let error = event.is_error();
+                let edge = Readiness {
+                    readable: event.is_readable() || event.is_read_closed() || error,
+                    read_closed: event.is_read_closed() || error,
+                    writable: event.is_writable() || event.is_write_closed() || error,
                 };
-                if conn.state() == crate::conn::State::Closed {
-                    return;
-                }
-                match event {
-                    Some(event) => conn.on_event(event),
-                    None => conn.queued = false, // taken off the ready list
-                }
-                self.drive_conn(key, now);
+                self.hub.on_readiness(key, edge, now);
             }
         }
     }
 
-    fn drive_conn(&mut self, key: usize, now: Instant) {
-        // What was pushed to it goes before anything its session writes now.
-        self.deliver_pushes_to(key, now);
-        match self.conns.get(key).and_then(Conn::link) {
-            Some(peer) => self.relay(key, peer, now),
-            None => self.drive_conn_with(key, now, Conn::drive),
-        }
-    }
-
-    /// Move bytes both ways between the linked connections at `key` and `peer`.
-    fn relay(&mut self, key: usize, peer: ConnId, now: Instant) {
-        self.deliver_pushes_to(peer.key(), now);
-        let Some((a, b)) = self.conns.get2_mut(key, peer.key()) else {
-            self.close(key, CloseReason::Done);
-            return;
-        };
-        if b.id != peer || b.state() == crate::conn::State::Closed {
-            self.close(key, CloseReason::Done);
+    /// End the turn: deliver the planned pushes and free the slots of connections
+    /// closed during it (dropping the socket closes it, which also removes it from
+    /// the epoll set), and resume accepting if the connection limit had paused it.
+    fn free_dead(&mut self, now: Instant) {
+        if !self.hub.end_turn(now) {
             return;
         }
-        let before = (a.buffered_output() + b.buffered_output()) as u64;
-        let mut io = Io {
-            scratch: &mut self.scratch,
-            out: &mut self.out,
-            stats: &mut self.stats,
-            limits: &self.limits,
-            now,
-            links: &mut self.links,
-        };
-        let result = a
-            .flush_tail(&mut io)
-            .and_then(|()| b.flush_tail(&mut io))
-            .and_then(|()| Ok(a.relay_to(b, &mut io)? | b.relay_to(a, &mut io)?));
-        let (pa, pb) = (a.buffered_output(), b.buffered_output());
-        let done = a.relay_done(b);
-        let after = (pa + pb) as u64;
-        self.stats.output_buffered = self.stats.output_buffered + after - before;
-        self.stats.output_buffered_peak = self.stats.output_buffered_peak.max(pa.max(pb) as u64);
-        self.links.slots[key].pending = view_bytes(pa);
-        self.links.slots[peer.key()].pending = view_bytes(pb);
-        match result {
-            Err(e) => {
-                log::debug!("relay {} <-> {peer}: {e}", self.conns[key].id);
-                self.stats.io_errors += 1;
-                self.close(key, CloseReason::IoError);
-            }
-            Ok(_) if done => self.close(key, CloseReason::Done),
-            Ok(more) => {
-                if more {
-                    self.queue(key);
-                }
-                self.arm(key);
-                self.arm(peer.key());
-            }
-        }
-        self.apply_effects(now);
-    }
-
-    /// Run `step` (drive, or open) on the connection at `key`, then act on the
-    /// outcome and on the effects its session queued.
-    fn drive_conn_with(
-        &mut self,
-        key: usize,
-        now: Instant,
-        step: fn(&mut Conn, &mut Io<'_>) -> Drive,
-    ) {
-        let Some(conn) = self.conns.get_mut(key) else {
-            return;
-        };
-        let before = conn.buffered_output() as u64;
-        let mut io = Io {
-            scratch: &mut self.scratch,
-            out: &mut self.out,
-            stats: &mut self.stats,
-            limits: &self.limits,
-            now,
-            links: &mut self.links,
-        };
-        let drive = step(conn, &mut io);
-        let after = conn.buffered_output() as u64;
-        self.links.slots[key].pending = view_bytes(conn.pending_output());
-        self.links.slots[key].open = conn.open_for_pushes();
-        self.stats.output_buffered = self.stats.output_buffered + after - before;
-        self.stats.output_buffered_peak = self.stats.output_buffered_peak.max(after);
-        if self.out.capacity() > 4 * SCRATCH_SIZE {
-            // One large reply grew the shared buffer; do not keep it forever.
-            self.out = Vec::new();
-        }
-        match drive {
-            Drive::Wait => self.arm(key),
-            Drive::Again => {
-                if let Some(conn) = self.conns.get_mut(key) {
-                    if !conn.queued {
-                        conn.queued = true;
-                        self.ready.push(Token(key));
-                    }
-                }
-                self.arm(key);
-            }
-            Drive::Close(reason) => self.close(key, reason),
-        }
-        self.apply_effects(now);
-    }
-
-    /// A new id for the connection about to be inserted at `key`.
-    fn new_id(&mut self, key: usize) -> ConnId {
-        // Generation 0 names no connection (a failed connect, a detached session).
-        self.next_generation = self.next_generation.wrapping_add(1).max(1);
-        self.links.set(
-            key,
-            SlotView {
-                generation: self.next_generation,
-                open: true,
-                pending: 0,
-                hard_limit: view_bytes(self.limits.push_limit.hard),
-            },
-        );
-        ConnId::new(key, self.next_generation)
-    }
-
-    /// The live connection `id` names, if any.
-    fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
-        self.conns
-            .get_mut(id.key())
-            .filter(|c| c.id == id && c.state() != crate::conn::State::Closed)
-    }
-
-    /// Have the connection at `key` driven after the current batch.
-    fn queue(&mut self, key: usize) {
-        if let Some(conn) = self.conns.get_mut(key) {
-            if !conn.queued {
-                conn.queued = true;
-                self.ready.push(Token(key));
-            }
-        }
-    }
-
-    /// Carry out what sessions asked of their contexts: pushes, wakes, timers,
-    /// limits. Targets are queued to be driven after this batch, so all the pushes
-    /// one connection receives in a loop iteration leave in one write.
-    fn apply_effects(&mut self, now: Instant) {
-        if self.applying || self.links.effects.is_empty() {
-            return;
-        }
-        self.applying = true;
-        while !self.links.effects.is_empty() {
-            let effects = std::mem::take(&mut self.links.effects);
-            for effect in effects {
-                self.apply_effect(effect, now);
-            }
-        }
-        self.applying = false;
-    }
-
-    /// Note a push for delivery, linked after the target's earlier pushes. Pushed
-    /// bytes stay in `links.bytes` until the target is driven or the loop
-    /// iteration ends, whichever is first: so all a target is pushed in one
-    /// iteration leaves in one write, ahead of anything its session writes later.
-    fn plan_push(&mut self, to: ConnId, start: usize, end: usize) {
-        let key = to.key();
-        if self.push_lists.len() <= key {
-            self.push_lists.resize(key + 1, (NONE, NONE));
-        }
-        let index = self.push_plan.len() as u32;
-        self.push_plan.push((to, start, end, NONE));
-        match self.push_lists[key] {
-            (NONE, _) => self.push_lists[key] = (index, index),
-            (first, last) => {
-                self.push_plan[last as usize].3 = index;
-                self.push_lists[key] = (first, index);
-            }
-        }
-    }
-
-    /// Deliver every planned push (the end of a loop iteration), then recycle the
-    /// push buffer.
-    fn deliver_all_pushes(&mut self, now: Instant) {
-        let mut i = 0;
-        // Closing a connection may plan more pushes (its session's last words).
-        while i < self.push_plan.len() {
-            let key = self.push_plan[i].0.key();
-            if self.push_lists[key].0 == i as u32 {
-                self.deliver_pushes_to(key, now);
-            }
-            i += 1;
-        }
-        self.push_plan.clear();
-        self.links.bytes.clear();
-        // Keep the allocation, within reason: a fan-out (a PUBLISH batch to a
-        // thousand subscribers) queues megabytes per iteration, and freeing them each
-        // time makes the allocator hand the pages back and fault them in again.
-        if self.links.bytes.capacity() > MAX_KEPT_PUSH_BYTES {
-            self.links.bytes = Vec::new();
-        }
-    }
-
-    /// Deliver the pushes planned for the connection at `key`, in order, in one
-    /// vectored write (or appended to its unsent output), then check its soft
-    /// limit.
-    fn deliver_pushes_to(&mut self, key: usize, now: Instant) {
-        let Some(&(first, _)) = self.push_lists.get(key) else {
-            return;
-        };
-        if first == NONE {
-            return;
-        }
-        self.push_lists[key] = (NONE, NONE);
-        let to = self.push_plan[first as usize].0;
-        let Some(conn) = self
-            .conns
-            .get_mut(key)
-            .filter(|c| c.id == to && c.open_for_pushes())
-        else {
-            return; // closed since the pushes were checked
-        };
-        let ranges = &mut self.push_ranges;
-        ranges.clear();
-        let mut next = first;
-        while next != NONE {
-            let (id, start, end, after) = self.push_plan[next as usize];
-            if id == to {
-                ranges.push((start, end));
-            }
-            next = after;
-        }
-        let before = conn.buffered_output();
-        let pushed: usize = ranges.iter().map(|&(start, end)| end - start).sum();
-        let result = conn.push_ranges(
-            &self.links.bytes,
-            ranges,
-            &mut self.out,
-            &self.limits,
-            &mut self.stats,
-            now,
-        );
-        if self.out.capacity() > 4 * SCRATCH_SIZE {
-            self.out = Vec::new(); // as after a drive: a large gather is not kept
-        }
-        let buffered = conn.buffered_output();
-        self.stats.pushes += self.push_ranges.len() as u64;
-        self.stats.push_bytes += pushed as u64;
-        self.stats.output_buffered = self.stats.output_buffered + buffered as u64 - before as u64;
-        self.stats.output_buffered_peak = self.stats.output_buffered_peak.max(buffered as u64);
-        let pending = conn.pending_output();
-        self.links.slots[key].pending = view_bytes(pending);
-        match result {
-            Ok(true) if pending > 0 => self.queue(key),
-            Ok(true) => {}
-            Ok(false) => {
-                log::warn!(
-                    "connection {to} closed: {pending} bytes of pushed output unsent, over its \
-                     soft limit for too long"
-                );
-                self.stats.output_limit_closes += 1;
-                self.close(key, CloseReason::OutputLimit);
-            }
-            Err(e) => {
-                log::debug!("connection {to}: push write failed: {e}");
-                self.stats.io_errors += 1;
-                self.close(key, CloseReason::IoError);
-            }
-        }
-    }
-
-    fn apply_effect(&mut self, effect: Effect, now: Instant) {
-        match effect {
-            Effect::Connect { addr, session, tls } => {
-                if let Err((e, mut session)) = self.start_connect(addr, session, tls) {
-                    log::debug!("connect to {addr}: {e}");
-                    self.stats.connect_errors += 1;
-                    // The connection never existed: its session hears of it under
-                    // an id no connection ever has (generation 0).
-                    let mut ctx = Ctx::new(ConnId::new(0, 0), now, &mut self.links);
-                    session.on_connect_failed(&mut ctx, &e);
-                }
-            }
-            Effect::Link(a, b) => {
-                let linkable = |c: &Conn| c.open_for_pushes() && c.link().is_none();
-                if self.conn_mut(a).is_some_and(|c| linkable(c))
-                    && self.conn_mut(b).is_some_and(|c| linkable(c))
-                {
-                    log::debug!("linked {a} <-> {b}");
-                    self.conns[a.key()].set_link(b);
-                    self.conns[b.key()].set_link(a);
-                    // Input either side already holds, and readiness it already
-                    // reported, are relayed now.
-                    self.queue(a.key());
-                }
-            }
-            Effect::Push { to, start, end } => self.plan_push(to, start, end),
-            Effect::OverLimit(to) => {
-                if self.conn_mut(to).is_some() {
-                    log::warn!("connection {to} closed: pushed output over its hard limit");
-                    self.stats.output_limit_closes += 1;
-                    self.close(to.key(), CloseReason::OutputLimit);
-                }
-            }
-            Effect::Waiting { on, waiting } => {
-                if let Some(conn) = self.conn_mut(on) {
-                    conn.set_waiting(waiting);
-                    self.arm(on.key());
-                }
-            }
-            Effect::Kill(id) => {
-                if self.conn_mut(id).is_some() {
-                    log::debug!("connection {id} killed by another connection");
-                    self.close(id.key(), CloseReason::Aborted);
-                }
-            }
-            Effect::Wake(id) => {
-                if let Some(conn) = self.conn_mut(id) {
-                    conn.wake();
-                    self.queue(id.key());
-                }
-            }
-            Effect::SetTimer { on, at, token } => {
-                if let Some(conn) = self.conn_mut(on) {
-                    conn.set_timer(at, token);
-                    self.arm(on.key());
-                }
-            }
-            Effect::CancelTimer { on, token } => {
-                if let Some(conn) = self.conn_mut(on) {
-                    conn.cancel_timer(token);
-                }
-            }
-            Effect::SetOutputLimit { on, limit } => {
-                if let Some(conn) = self.conn_mut(on) {
-                    conn.set_push_limit(limit);
-                }
-            }
-        }
-    }
-
-    /// Make sure the timer heap holds this connection's next deadline or timer.
-    fn arm(&mut self, key: usize) {
-        let Some(conn) = self.conns.get_mut(key) else {
-            return;
-        };
-        if let Some(deadline) = conn.wake_at(&self.limits) {
-            if conn.armed.is_none_or(|armed| deadline < armed) {
-                let generation = conn.id.generation();
-                self.timers.push(deadline, Timer::Conn { key, generation });
-                conn.armed = Some(deadline);
-            }
-        }
-    }
-
-    fn close(&mut self, key: usize, reason: CloseReason) {
-        let Some(conn) = self.conns.get_mut(key) else {
-            return;
-        };
-        if conn.is_released() {
-            return;
-        }
-        log::debug!("connection {} closed: {reason:?}", conn.id);
-        if reason == CloseReason::Done {
-            conn.close_in_order();
-        }
-        conn.mark_closed();
-        self.links.slots[key].open = false;
-        let now = Instant::now();
-        let linked = conn.link();
-        conn.unlink();
-        conn.closed(&mut self.links, now);
-        self.stats.output_buffered -= conn.buffered_output() as u64;
-        self.stats.closed += 1;
-        self.stats.active -= 1;
-        if reason == CloseReason::Timeout {
-            self.stats.timeouts += 1;
-        }
-        self.dead.push(key);
-        if let Some(peer) = linked {
-            // The pair lives and dies together.
-            if let Some(peer_conn) = self.conn_mut(peer) {
-                peer_conn.unlink();
-                self.close(peer.key(), reason);
-            }
-        }
-        self.apply_effects(now);
-    }
-
-    /// Free the slots of connections closed during this batch (dropping the socket
-    /// closes it, which also removes it from the epoll set), and resume accepting
-    /// if the connection limit had paused it.
-    fn free_dead(&mut self) {
-        if self.dead.is_empty() {
-            return;
-        }
-        for key in self.dead.drain(..) {
-            self.conns.remove(key);
-        }
-        if self.conns.len() < self.config.max_connections && self.stopping.is_none() {
+        if self.hub.len() < self.config.max_connections && self.stopping.is_none() {
             for (i, endpoint) in self.endpoints.iter().enumerate() {
                 if let Endpoint::Tcp(l) = endpoint {
                     if l.pending && l.paused_until.is_none() {
-                        self.ready.push(Token(ENDPOINT_BASE + i));
+                        self.ready.push(i);
                     }
                 }
             }
@@ -1008,8 +575,9 @@ impl Reactor {
                 if let Some(event) = event {
                     udp.on_event(event);
                 }
-                if udp.drive(&mut self.scratch, self.config.udp_budget, &mut self.stats) {
-                    self.ready.push(Token(ENDPOINT_BASE + index));
+                let hub = &mut self.hub;
+                if udp.drive(&mut hub.scratch, self.config.udp_budget, &mut hub.stats) {
+                    self.ready.push(index);
                 }
             }
             Some(Endpoint::Closed) | None => {}
@@ -1024,7 +592,7 @@ impl Reactor {
             if !listener.pending || listener.paused_until.is_some() || self.stopping.is_some() {
                 return;
             }
-            if self.conns.len() >= self.config.max_connections {
+            if self.hub.len() >= self.config.max_connections {
                 // Leave `pending` set: `free_dead` resumes us when a slot frees.
                 return;
             }
@@ -1041,9 +609,10 @@ impl Reactor {
                 // spin. The connection stays in the backlog; try again shortly.
                 Err(e) => {
                     listener.paused_until = Some(now + ACCEPT_BACKOFF);
-                    self.timers
+                    self.hub
+                        .timers
                         .push(now + ACCEPT_BACKOFF, Timer::AcceptResume(index));
-                    self.stats.accept_errors += 1;
+                    self.hub.stats.accept_errors += 1;
                     if self
                         .last_accept_warning
                         .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
@@ -1061,12 +630,12 @@ impl Reactor {
                     Ok(tls) => tls,
                     Err(e) => {
                         log::warn!("TLS for the connection from {peer}: {e}");
-                        self.stats.tls_handshake_errors += 1;
+                        self.hub.stats.tls_handshake_errors += 1;
                         continue;
                     }
                 };
             }
-            let key = self.conns.vacant_key();
+            let key = self.hub.vacant_key();
             // Both interests, once: with edge-triggered polling a WRITABLE edge only
             // follows a full send buffer, so this costs no wake-ups, and it saves
             // two epoll_ctl calls every time a reply does not fit the socket.
@@ -1077,103 +646,62 @@ impl Reactor {
             ) {
                 // Out of epoll watches or memory: like EMFILE, back off.
                 log::warn!("registering connection from {peer}: {e}");
-                self.stats.accept_errors += 1;
+                self.hub.stats.accept_errors += 1;
                 if let Some(Endpoint::Tcp(listener)) = self.endpoints.get_mut(index) {
                     listener.paused_until = Some(now + ACCEPT_BACKOFF);
-                    self.timers
+                    self.hub
+                        .timers
                         .push(now + ACCEPT_BACKOFF, Timer::AcceptResume(index));
                 }
                 return;
             }
-            let session = match peer {
-                Peer::Tcp(addr) => self.services[service].0.open(addr),
+            let address = match peer {
+                Peer::Tcp(addr) => Some(addr),
                 #[cfg(unix)]
-                Peer::Unix => self.services[service].0.open_unix(),
+                Peer::Unix => None,
             };
-            let id = self.new_id(key);
-            self.conns.insert(Conn::new(stream, session, id, now));
-            self.stats.accepted += 1;
-            self.stats.active += 1;
+            // The session greets its peer.
+            let id = self.hub.accept(stream, service, address, now);
             log::trace!("accepted {peer} as connection {id}");
-            // Let the session greet its peer.
-            self.drive_conn_with(key, now, Conn::open);
+            self.open_connects(now);
         }
         // Budget spent with connections possibly still waiting: continue next turn.
-        self.ready.push(Token(ENDPOINT_BASE + index));
+        self.ready.push(index);
     }
 
+    /// Fire what is due: the hub's connection and service entries, and the
+    /// reactor's own (UDP ticks, the end of an accept back-off).
     fn fire_timers(&mut self, now: Instant) {
-        while let Some((at, timer)) = self.timers.pop_due(now) {
-            match timer {
-                Timer::Conn { key, generation } => self.fire_conn_timer(key, generation, at, now),
-                Timer::ServiceTick(index) => {
-                    if let Some((service, Some(interval))) = self.services.get_mut(index) {
-                        service.on_tick(now);
-                        self.timers.push(now + *interval, timer);
-                    }
-                }
-                Timer::UdpTick(index) => {
+        while let Some(fired) = self.hub.fire_next_timer(now) {
+            match fired {
+                None => self.open_connects(now),
+                Some(timer @ Timer::UdpTick(index)) => {
                     let Some(&(endpoint, interval)) = self.udp_tickers.get(index) else {
                         continue;
                     };
                     // A closed endpoint's ticker stops.
                     if let Some(Endpoint::Udp(udp)) = self.endpoints.get_mut(endpoint) {
-                        udp.tick(now, &mut self.stats);
-                        self.timers.push(now + interval, timer);
+                        udp.tick(now, &mut self.hub.stats);
+                        self.hub.timers.push(now + interval, timer);
                     }
                 }
-                Timer::AcceptResume(index) => {
+                Some(Timer::AcceptResume(index)) => {
                     if let Some(Endpoint::Tcp(listener)) = self.endpoints.get_mut(index) {
                         if listener.paused_until.is_some_and(|t| t <= now) {
                             listener.paused_until = None;
                             listener.pending = true;
-                            self.ready.push(Token(ENDPOINT_BASE + index));
+                            self.ready.push(index);
                         }
                     }
                 }
+                Some(Timer::Conn { .. } | Timer::ServiceTick(_)) => {}
             }
         }
-        let conns = &self.conns;
-        self.timers.compact(conns.len(), |key, generation, at| {
-            conns
-                .get(key)
-                .is_some_and(|c| c.id.generation() == generation && c.armed == Some(at))
-        });
-    }
-
-    /// A connection's entry came due: close it past its deadline, run its due
-    /// session timers, or re-arm it for its next deadline.
-    fn fire_conn_timer(&mut self, key: usize, generation: u32, at: Instant, now: Instant) {
-        let Some(conn) = self.conns.get_mut(key) else {
-            return;
-        };
-        if conn.id.generation() != generation || conn.armed != Some(at) {
-            return; // a stale entry: superseded, or the slot was reused
-        }
-        conn.armed = None;
-        match conn.deadline(&self.limits) {
-            Some(deadline) if deadline <= now => {
-                if conn.handshaking() {
-                    log::debug!("conn {}: TLS handshake timed out", conn.id);
-                    self.stats.tls_handshake_timeouts += 1;
-                }
-                if conn.is_connecting() {
-                    self.stats.connect_errors += 1;
-                    conn.fail_connect(
-                        &io::Error::new(io::ErrorKind::TimedOut, "connect timed out"),
-                        &mut self.links,
-                        now,
-                    );
-                }
-                self.close(key, CloseReason::Timeout)
-            }
-            _ if conn.has_callbacks_due(now) => self.drive_conn(key, now),
-            _ => self.arm(key),
-        }
+        self.hub.compact_timers();
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let next = self.timers.next_deadline();
+        let next = self.hub.timers.next_deadline();
         match (next, self.stopping) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -1201,38 +729,16 @@ impl Reactor {
     /// replies are delivered and the peer has seen our FIN, or when the shutdown
     /// deadline passes.
     fn begin_shutdown(&mut self, now: Instant) {
-        self.links.stopping = true;
-        // Pushes already accepted are owed like any other output.
-        self.deliver_all_pushes(now);
         self.stopping = Some(now + self.config.shutdown_timeout);
         self.shared.stop.store(true, Ordering::Release);
         self.close_endpoints();
-        let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
-        for key in keys {
-            let conn = &mut self.conns[key];
-            if conn.state() == crate::conn::State::Closed {
-                continue;
-            }
-            if conn.is_connecting() {
-                conn.fail_connect(
-                    &io::Error::new(io::ErrorKind::Interrupted, "reactor shutting down"),
-                    &mut self.links,
-                    now,
-                );
-                self.close(key, CloseReason::Shutdown);
-                continue;
-            }
-            if conn.link().is_some() {
-                continue; // relays finish on their own, within the shutdown deadline
-            }
-            conn.begin_shutdown();
-            self.drive_conn(key, now);
-        }
+        self.hub.begin_shutdown(now);
         log::info!(
             "shutting down: {} connections finishing their replies",
-            self.conns.len() - self.dead.len()
+            self.hub.len() - self.hub.closing_this_turn()
         );
-        self.free_dead();
+        self.open_connects(now);
+        self.free_dead(now);
     }
 
     /// Close every listener and UDP socket (their indices stay, so tokens keep
@@ -1246,20 +752,12 @@ impl Reactor {
                 Endpoint::Udp(u) => {
                     let _ = self.poll.registry().deregister(&mut u.socket);
                     // UDP promises no delivery; count what we give up.
-                    self.stats.udp_dropped += u.queued() as u64;
+                    self.hub.stats.udp_dropped += u.queued() as u64;
                 }
                 Endpoint::Closed => {}
             }
             *endpoint = Endpoint::Closed;
         }
-    }
-
-    fn close_all(&mut self) {
-        let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
-        for key in keys {
-            self.close(key, CloseReason::Shutdown);
-        }
-        self.free_dead();
     }
 }
 

@@ -219,7 +219,7 @@ impl SimConn {
                 limits: Limits::from_config(config),
                 stats: Stats::default(),
                 links,
-                scratch: vec![0; crate::reactor::SCRATCH_SIZE],
+                scratch: vec![0; crate::hub::SCRATCH_SIZE],
                 out: Vec::new(),
                 now,
             },

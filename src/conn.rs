@@ -797,11 +797,6 @@ impl<T: Transport> Conn<T> {
         }
     }
 
-    /// The socket (the simulator sets up its arrivals and room through it).
-    pub(crate) fn transport_mut(&mut self) -> &mut T {
-        &mut self.stream
-    }
-
     /// Output owed and not yet sent: unsent bytes and the files queued behind them.
     /// What the transport holds itself (TLS records) counts as one byte: its size
     /// is bounded by the transport, and only whether it is empty matters here.

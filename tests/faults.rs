@@ -77,8 +77,11 @@ fn slowloris_dribblers_do_not_delay_others_and_are_closed_by_the_header_timeout(
     let _serial = serial();
     const DRIBBLERS: usize = 300;
     const REQUESTS: usize = 50;
-    // Generous for a debug build on 2 loaded cores; a served request takes ~1 ms.
-    const LATENCY_BOUND: Duration = Duration::from_millis(200);
+    // Over real sockets only a bound that holds on a loaded machine: a served
+    // request takes ~1 ms. The exact claims (answered in the same turn; closed
+    // at 500 ms from the first byte, not 499) are checked on the simulator's
+    // clock in tests/sim.rs.
+    const LATENCY_BOUND: Duration = Duration::from_secs(5);
     let header_timeout = Duration::from_millis(500);
     let server = http_server(
         Config {
@@ -133,7 +136,7 @@ fn slowloris_dribblers_do_not_delay_others_and_are_closed_by_the_header_timeout(
     }
     let all_closed = started.elapsed();
     assert!(
-        all_closed < Duration::from_millis(850),
+        all_closed < Duration::from_secs(5),
         "dribblers closed only after {all_closed:?}: did the dribbles extend the deadline?"
     );
     let stats = server.wait_for("dribblers closed", |s| s.active == 1);
@@ -251,8 +254,10 @@ fn non_readers_keep_server_memory_bounded_and_others_are_served() {
          {} per connection); worst normal latency {worst:?}",
         stats.bytes_in, stats.bytes_out, stats.output_buffered_peak
     );
+    // A bound for a loaded machine (the fan-out with a slow reader is checked
+    // exactly in tests/sim.rs).
     assert!(
-        worst < Duration::from_secs(1),
+        worst < Duration::from_secs(10),
         "a normal request took {worst:?}"
     );
     // The non-readers go away (with unread replies, so the kernel resets them).

@@ -88,6 +88,10 @@ pub(crate) struct Hub<T: Transport> {
     dead: Vec<usize>,
     /// Outbound connections asked for and not yet taken by the driver.
     connects: Vec<ConnectRequest>,
+    /// Keep how each connection ended ([`Hub::take_closes`]): the simulator
+    /// reports it; the reactor only counts.
+    pub(crate) record_closes: bool,
+    closes: Vec<(ConnId, CloseReason)>,
 }
 
 impl<T: Transport> Hub<T> {
@@ -107,6 +111,8 @@ impl<T: Transport> Hub<T> {
             ready: Vec::new(),
             dead: Vec::new(),
             connects: Vec::new(),
+            record_closes: false,
+            closes: Vec::new(),
         }
     }
 
@@ -203,6 +209,12 @@ impl<T: Transport> Hub<T> {
         std::mem::take(&mut self.connects)
     }
 
+    /// How the connections closed since the last call ended (with
+    /// `record_closes` on).
+    pub(crate) fn take_closes(&mut self) -> Vec<(ConnId, CloseReason)> {
+        std::mem::take(&mut self.closes)
+    }
+
     /// Whether a connect is waiting for the driver.
     pub(crate) fn has_connects(&self) -> bool {
         !self.connects.is_empty()
@@ -225,6 +237,11 @@ impl<T: Transport> Hub<T> {
     /// [`Hub::drive_queued`] after this turn's events).
     pub(crate) fn take_ready(&mut self) -> Vec<usize> {
         std::mem::take(&mut self.ready)
+    }
+
+    /// Whether pushes wait for the end of the turn.
+    pub(crate) fn has_pushes(&self) -> bool {
+        self.pushes.len() > 0
     }
 
     /// Whether connections wait to be driven again.
@@ -498,6 +515,9 @@ impl<T: Transport> Hub<T> {
             return;
         }
         log::debug!("connection {} closed: {reason:?}", conn.id);
+        if self.record_closes {
+            self.closes.push((conn.id, reason));
+        }
         if reason == CloseReason::Done {
             conn.close_in_order();
         }

@@ -1,57 +1,21 @@
-//! A line-based chat server: every line a member sends reaches every other member.
-//!
-//! ```text
-//! cargo run --release --example chat                  # 127.0.0.1:7008
-//! nc 127.0.0.1 7008                                   # in two or more terminals
-//! ```
-//!
-//! The example of connections that reach each other: each session pushes its lines
-//! to the other members through [`Ctx::push`], and a member that stops reading is
-//! cut off once its unsent output passes `--max-output`, while everyone else keeps
-//! chatting at full speed — server memory stays bounded by the limit per member.
-
-mod common;
-
+//! The chat room: its members and their sessions. Apart from `main.rs` so that
+//! the tests can drive the room in the simulator (`tests/sim.rs`).
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use evloop::{Config, ConnId, Ctx, Next, OutputLimit, PushError, Session, Step, StreamService};
-
-const NAME: &str = "chat";
-const HELP: &str = "\
-chat: line-based chat server (nc/telnet clients)
-
-USAGE: chat [OPTIONS]
-
-Every line a member sends goes to every other member as `NAME: text`. Commands:
-  /nick NAME   take a name (1-32 bytes, no spaces, not taken)
-  /who         list the members
-  /quit        leave
-
-OPTIONS:
-  --listen ADDR          address to bind (default 127.0.0.1:7008; port 0 = any)
-  --max-line BYTES       longest line; longer ones get an error line (default 4096)
-  --max-output BYTES     unsent output a member may pile up before it is
-                         disconnected (default 1048576)
-  --max-connections N    members at once (default 10000)
-  --idle-timeout SECS    disconnect members idle this long, 0 = never (default 0)
-  -h, --help             print this help
-
-Prints `listening on tcp://IP:PORT`, then serves until SIGINT/SIGTERM.
-Logging: RUST_LOG=debug (default info).
-";
+use evloop::{ConnId, Ctx, Next, OutputLimit, PushError, Session, Step, StreamService};
 
 /// Longest nickname, in bytes.
-const MAX_NICK: usize = 32;
+pub(crate) const MAX_NICK: usize = 32;
 
 /// Who is in the room. Shared by every session of the service (one thread).
 #[derive(Default)]
-struct Room {
-    members: BTreeMap<ConnId, String>,
-    next_guest: u64,
+pub(crate) struct Room {
+    pub(crate) members: BTreeMap<ConnId, String>,
+    pub(crate) next_guest: u64,
 }
 
 impl Room {
@@ -76,10 +40,10 @@ impl Room {
     }
 }
 
-struct Chat {
-    room: Rc<RefCell<Room>>,
-    max_line: usize,
-    max_output: usize,
+pub(crate) struct Chat {
+    pub(crate) room: Rc<RefCell<Room>>,
+    pub(crate) max_line: usize,
+    pub(crate) max_output: usize,
 }
 
 impl StreamService for Chat {
@@ -100,14 +64,14 @@ impl StreamService for Chat {
 }
 
 /// One member's session.
-struct Member {
-    room: Rc<RefCell<Room>>,
-    max_line: usize,
-    max_output: usize,
+pub(crate) struct Member {
+    pub(crate) room: Rc<RefCell<Room>>,
+    pub(crate) max_line: usize,
+    pub(crate) max_output: usize,
     /// Set once the member has joined (in `on_open`).
-    id: Option<ConnId>,
+    pub(crate) id: Option<ConnId>,
     /// Inside an overlong line: drop input up to the next newline.
-    discarding: bool,
+    pub(crate) discarding: bool,
 }
 
 impl Member {
@@ -268,42 +232,4 @@ impl Member {
             format!("! line too long (max {} bytes): dropped\n", self.max_line).as_bytes(),
         );
     }
-}
-
-fn main() {
-    let defaults = common::ServerArgs::new(
-        ([127, 0, 0, 1], 7008).into(),
-        Config {
-            idle_timeout: None,
-            ..Config::default()
-        },
-    );
-    let (mut max_line, mut max_output) = (4096usize, 1024 * 1024usize);
-    let args = common::parse_args(NAME, HELP, defaults, |flag, parser| {
-        match flag {
-            "max-line" => max_line = common::value(NAME, "--max-line", parser),
-            "max-output" => max_output = common::value(NAME, "--max-output", parser),
-            _ => return false,
-        }
-        true
-    });
-    if max_line == 0 || max_output == 0 {
-        common::usage_error(NAME, "--max-line and --max-output must be at least 1");
-    }
-    if args.threads > 1 {
-        common::usage_error(NAME, "--threads: the room is one, served by one reactor");
-    }
-    common::init_logging();
-    let mut reactor = common::reactor(NAME, args.config.clone());
-    let chat = Chat {
-        room: Rc::default(),
-        max_line,
-        max_output,
-    };
-    let (mut sockets, bound) = common::bind_one(NAME, &args);
-    let urls = common::listen_streams(NAME, &mut reactor, &mut sockets, "tcp", || Chat {
-        room: Rc::clone(&chat.room),
-        ..chat
-    });
-    common::serve_then(NAME, &args, reactor, &urls, bound, || {})
 }

@@ -1,8 +1,10 @@
-//! The keyspace: every key, its value, and its expiry time.
+//! A keyspace: every key of one database, its value, and its expiry time.
 //!
-//! One [`Store`] is shared by all sessions of a `KvService` (the reactor is
-//! single-threaded, so a `RefCell` is all the locking needed). It knows nothing of
-//! RESP; the command layer asks it for entries and shapes the replies.
+//! A `KvService` has 16 databases (`DATABASES`, `SELECT 0` to `SELECT 15`), each a
+//! [`Store`] of its own behind its own `RefCell`, shared by all of the service's
+//! sessions (the reactor is single-threaded, so a `RefCell` is all the locking
+//! needed); see `command::databases`. A store knows nothing of RESP; the command
+//! layer asks it for entries and shapes the replies.
 //!
 //! Shape, chosen for the hot path (`SET`/`GET` at well under a microsecond):
 //! - A `hashbrown::HashTable` of [`Entry`], hashed with foldhash (a fast, seeded
@@ -17,8 +19,8 @@
 //!   with a TTL in O(1), and removing a key from it is O(1) too, with no hashing.
 //!   Entries without a TTL cost the index nothing.
 //! - Expiry is lazy (every lookup checks the entry's deadline and deletes it if past)
-//!   plus active ([`Store::active_expire`], run from the service's timer, Redis's
-//!   sampling algorithm bounded in time).
+//!   plus active ([`Store::active_expire`], run from the service's timer on every
+//!   database that has keys with a TTL, Redis's sampling algorithm bounded in time).
 //!
 //! Time is passed in as UNIX milliseconds (`now`) by the caller, taken once per batch
 //! of commands, which keeps tests deterministic.
@@ -183,7 +185,7 @@ pub struct StoreStats {
     pub expired_keys: u64,
 }
 
-/// The keyspace. See the module documentation.
+/// The keyspace of one database (there are 16). See the module documentation.
 pub struct Store {
     table: HashTable<Entry>,
     hasher: Hasher,

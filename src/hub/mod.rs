@@ -257,7 +257,7 @@ impl<T: Transport> Hub<T> {
         if conn.state() == crate::conn::State::Closed {
             return;
         }
-        conn.queued = false;
+        conn.in_ready_list = false;
         self.drive_conn(key, now);
     }
 
@@ -483,8 +483,8 @@ impl<T: Transport> Hub<T> {
     /// Have the connection at `key` driven after the current batch.
     fn queue(&mut self, key: usize) {
         if let Some(conn) = self.conns.get_mut(key) {
-            if !conn.queued {
-                conn.queued = true;
+            if !conn.in_ready_list {
+                conn.in_ready_list = true;
                 self.ready.push(key);
             }
         }

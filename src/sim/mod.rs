@@ -37,7 +37,7 @@
 //! ```
 
 mod conn;
-mod socket;
+pub(crate) mod socket;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;

@@ -1,0 +1,179 @@
+//! The read side: readiness edges, reads into the shared scratch buffer, and
+//! handing input to the session.
+//!
+//! Reads follow mio's edge-triggered contract: once readiness is reported the
+//! connection keeps a readable state until a read proves the socket empty, and
+//! anything that stops reading early (the per-wake-up budget, backpressure, the
+//! input cap) leaves it set so reading resumes without waiting for an edge that
+//! would never come.
+
+use std::io;
+
+use super::{CloseReason, Conn, Drive, Io, State, Transport};
+
+/// What one read found.
+pub(super) enum ReadResult {
+    /// This many bytes, at the front of the scratch buffer.
+    Data(usize),
+    /// The peer's FIN.
+    Eof,
+    /// Nothing now (`WouldBlock`).
+    Empty,
+}
+
+/// One readiness edge, as the poller reports it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Readiness {
+    pub(crate) readable: bool,
+    pub(crate) read_closed: bool,
+    pub(crate) writable: bool,
+}
+
+impl<T: Transport> Conn<T> {
+    /// Record an edge: readable (data, FIN or an error to read), the read side
+    /// closed (FIN or error: sticky), writable (room in the send buffer).
+    pub(crate) fn on_readiness(&mut self, edge: Readiness) {
+        self.readable |= edge.readable;
+        self.read_closed |= edge.read_closed;
+        if edge.writable {
+            self.write_blocked = false;
+        }
+    }
+
+    /// One `read` into the shared scratch buffer, with its bookkeeping.
+    /// One read (see [`Conn::read_plain`]), and the TLS handshake's end if it
+    /// brought it: output the session wrote meanwhile may go now.
+    pub(super) fn read_some(&mut self, io: &mut Io<'_>) -> io::Result<ReadResult> {
+        if !self.stream.handshaking() {
+            return self.read_plain(io);
+        }
+        let result = self.read_plain(io);
+        if !self.stream.handshaking() {
+            io.stats.tls_handshakes += 1;
+            // Writes refused during the handshake left the flag set with no
+            // WRITABLE edge to come.
+            self.write_blocked = false;
+        } else if matches!(result, Ok(ReadResult::Eof)) {
+            log::debug!("conn {}: closed during the TLS handshake", self.id);
+            io.stats.tls_handshake_errors += 1;
+        }
+        result
+    }
+
+    pub(super) fn read_plain(&mut self, io: &mut Io<'_>) -> io::Result<ReadResult> {
+        loop {
+            io.stats.reads += 1;
+            let n = match self.stream.read(io.scratch) {
+                Ok(0) => {
+                    self.readable = false;
+                    self.read_closed = true;
+                    self.eof = true;
+                    return Ok(ReadResult::Eof);
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.readable = false;
+                    return Ok(ReadResult::Empty);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            io.stats.bytes_in += n as u64;
+            self.last_active = io.now;
+            // On a Linux stream socket a read that returns less than was asked for
+            // means the receive queue was empty at that moment, and any byte that
+            // arrives later raises a new edge: we may skip the read that would only
+            // return WouldBlock (as tokio does). Not once FIN or an error was
+            // reported: that edge has already fired, so read on until 0. (TCP
+            // urgent data can also cut a read short; evloop's protocols do not use
+            // it, and a peer that sends it only stalls its own connection.)
+            if n < io.scratch.len() && !self.read_closed {
+                self.readable = false;
+            }
+            return Ok(ReadResult::Data(n));
+        }
+    }
+
+    /// Read and discard until EOF or `WouldBlock`, at most `read_budget` bytes per
+    /// wake-up. There is no byte cap: the linger deadline bounds a peer that keeps
+    /// sending, and closing earlier would RST replies it has not read yet.
+    pub(super) fn drain(&mut self, io: &mut Io<'_>) -> io::Result<Drive> {
+        let mut budget = io.limits.read_budget;
+        loop {
+            if budget == 0 {
+                return Ok(Drive::Again);
+            }
+            io.stats.reads += 1;
+            match self.stream.read(io.scratch) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(Drive::Close(CloseReason::Done));
+                }
+                Ok(n) => {
+                    io.stats.bytes_in += n as u64;
+                    budget = budget.saturating_sub(n);
+                    if n < io.scratch.len() && !self.read_closed {
+                        self.readable = false; // short read: see drive_inner
+                        return Ok(Drive::Wait);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.readable = false;
+                    return Ok(Drive::Wait);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // The peer reset after our FIN: nothing is lost, it has all we sent
+                // or has given up on it.
+                Err(_) => return Ok(Drive::Close(CloseReason::Done)),
+            }
+        }
+    }
+
+    /// Whether input left behind a finished stream may still go to the session.
+    /// `Closing` qualifies: on shutdown, complete requests already received are
+    /// answered (a session's own `Close` clears the input instead).
+    pub(super) fn accepts_requests(&self) -> bool {
+        matches!(
+            self.state,
+            State::Open | State::PeerClosedRead { .. } | State::Closing { .. }
+        )
+    }
+
+    /// Hand `io.scratch[..n]` (fresh bytes) to the session, together with any
+    /// partial request kept from before.
+    pub(super) fn feed_scratch(&mut self, io: &mut Io<'_>, n: usize) -> io::Result<Option<Drive>> {
+        if self.input.is_empty() {
+            self.mark = io.now;
+            // The session reads the scratch buffer while io lends the rest.
+            let scratch = std::mem::take(&mut io.scratch);
+            let step = self.call_session(io, |s, ctx, out| s.on_input(ctx, &scratch[..n], out));
+            io.scratch = scratch;
+            let consumed = step.consumed.min(n);
+            if consumed < n {
+                self.input.extend_from_slice(&io.scratch[consumed..n]);
+            }
+            Ok(self.apply(step.next))
+        } else {
+            let mut input = std::mem::take(&mut self.input);
+            input.extend_from_slice(&io.scratch[..n]);
+            Ok(self.feed(io, input))
+        }
+    }
+
+    /// Hand `input` (everything unconsumed) to the session; keep what it leaves.
+    pub(super) fn feed(&mut self, io: &mut Io<'_>, mut input: Vec<u8>) -> Option<Drive> {
+        let step = self.call_session(io, |s, ctx, out| s.on_input(ctx, &input, out));
+        let consumed = step.consumed.min(input.len());
+        if consumed == input.len() {
+            self.input = Vec::new();
+        } else {
+            if consumed > 0 {
+                // The leftover is the start of a new partial request.
+                input.drain(..consumed);
+                self.mark = io.now;
+            }
+            self.input = input;
+        }
+        self.apply(step.next)
+    }
+}

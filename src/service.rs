@@ -3,8 +3,10 @@
 //! Protocol code in evloop is *sans-I/O*: it never sees a socket. The reactor reads
 //! bytes, hands them to a [`Session`] together with an output buffer, writes whatever
 //! the session appended, and does what the returned [`Next`] asks. That keeps every
-//! protocol testable byte by byte with plain slices, and keeps every syscall in one
-//! place (`reactor.rs`), where it can be counted.
+//! protocol testable byte by byte with plain slices, and keeps every syscall below
+//! the seam — in the reactor (poll, accept, register) and the transports under
+//! the connections (`stream.rs`, `tls.rs`, `udp.rs`, `splice.rs`, `sendfile.rs`)
+//! — where it can be counted, and where the simulator (`sim`) replaces it.
 //!
 //! A [`StreamService`] is bound to one or more TCP or Unix-domain listeners and opens one
 //! [`Session`] per accepted connection. State shared by all sessions of a service

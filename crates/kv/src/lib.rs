@@ -1,7 +1,7 @@
 //! A Redis-protocol (RESP2) key-value service: sessions plus a shared in-memory store.
 //!
-//! This is the protocol half of the `kv` example server. Like everything under
-//! `proto`, it never touches a socket: the reactor hands each [`Session`] the bytes it
+//! This is the protocol half of the `kv` example server. Like every evloop
+//! protocol, it never touches a socket: the reactor hands each [`Session`] the bytes it
 //! received, and the session answers every complete command in them, in order, by
 //! appending replies to the output buffer (so a pipelined batch costs one write).
 //!
@@ -19,8 +19,8 @@
 //!   rewriting, disk faults;
 //! - [`auth`]: `requirepass`, `AUTH` and protected mode.
 //!
-//! All sessions of one [`KvService`] share one store through an `Rc` (the reactor is
-//! single-threaded, so no lock is needed). Time is read once per input batch, as UNIX
+//! All sessions of one [`KvService`] share its 16 databases (each a `Store`)
+//! through an `Rc` (the reactor is single-threaded, so no lock is needed). Time is read once per input batch, as UNIX
 //! milliseconds, and passed down; the service's timer runs Redis's active expiry.
 
 pub mod aof;
@@ -149,8 +149,9 @@ pub fn unix_ms() -> u64 {
 }
 
 /// The Redis-protocol key-value service: opens one session per connection, all
-/// sharing one in-memory store, and runs active expiry from the reactor's timer.
-/// A clone is another handle on the same service (same store, same clients).
+/// sharing the same 16 in-memory databases, and runs active expiry from the
+/// reactor's timer. A clone is another handle on the same service (same
+/// databases, same clients).
 #[derive(Clone)]
 pub struct KvService {
     shared: Rc<Shared>,

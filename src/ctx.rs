@@ -289,10 +289,10 @@ impl Links {
 /// Every [`Session`](crate::Session) callback gets a [`Ctx`]: the connection's own
 /// [`ConnId`], the current time, and requests that reach beyond the connection —
 /// push bytes to another connection, wake another connection's session, set and
-/// cancel timers. Requests are *queued*, not carried out on the spot: the reactor
-/// applies them right after the callback returns, the way it frees closed slots only
-/// after an event batch. So a session never re-enters another session, and the
-/// reactor stays the only place that does I/O.
+/// cancel timers. Requests are *queued*, not carried out on the spot: the hub
+/// applies them once the callback has returned, the way it frees closed slots only
+/// at the end of a turn. So a session never re-enters another session, and no
+/// session does I/O.
 ///
 /// A push is checked when it is made, so the pusher gets an answer it can act on: a
 /// stale or closed id is [`PushError::Closed`] (ids carry a generation: an id kept

@@ -3,7 +3,7 @@
 //! file's first bytes instead of in a small one of its own.
 //!
 //! Linux only; elsewhere both report `Unsupported` / fall back to a plain write,
-//! and the connection copies the file through user space (see `conn.rs`).
+//! and the connection copies the file through user space (see `conn/output.rs`).
 
 use std::fs::File;
 use std::io;

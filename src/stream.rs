@@ -1,6 +1,6 @@
 //! The kinds of stream socket the reactor serves: TCP and Unix-domain.
 //!
-//! The connection state machine (`conn.rs`) is written against the `Transport`
+//! The connection state machine (`conn/`) is written against the `Transport`
 //! trait; this module is the one place that knows a connection may be a TCP socket
 //! or a Unix-domain stream socket, and that a listener may be either. Both are byte
 //! streams with the same read/write/shutdown/`WouldBlock` behaviour under epoll, so

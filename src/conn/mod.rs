@@ -1,10 +1,11 @@
-//! One TCP connection's state machine.
+//! One connection's state machine (TCP, Unix-domain or TLS, or the simulator's
+//! in-memory socket: whatever the `Transport` is).
 //!
 //! A [`Conn`] owns the socket, the protocol [`Session`], and the only two buffers a
 //! connection ever needs: unconsumed input (a partial request) and unsent output
 //! (the tail a `write` could not take). Both are empty `Vec`s — no allocation — while
-//! the connection is idle; fresh bytes are read into the reactor's shared scratch
-//! buffer and replies are written into the reactor's shared output buffer, so a
+//! the connection is idle; fresh bytes are read into the hub's shared scratch
+//! buffer and replies are written into the hub's shared output buffer, so a
 //! request that arrives whole and is answered at once never allocates per connection.
 //!
 //! States (see [`State`], each carrying what is true only in it):

@@ -1,7 +1,7 @@
 //! The output queue: the connection's unsent tail, the files and bytes queued
 //! behind a file, the shared output buffer, and pushes from other connections.
 //!
-//! A reply that the socket takes at once never leaves the reactor's shared
+//! A reply that the socket takes at once never leaves the hub's shared
 //! buffer; only what a write could not take is kept, in the connection's own
 //! tail. Once a session sends a file, what it writes after it waits in a queue
 //! of chunks behind it.
@@ -26,7 +26,7 @@ pub(super) enum Chunk {
 /// Which buffer a session callback writes its output to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum OutTarget {
-    /// The reactor's shared buffer: nothing is pending.
+    /// The hub's shared buffer: nothing is pending.
     Shared,
     /// The connection's own unsent tail.
     Own,
@@ -69,7 +69,7 @@ impl<T: Transport> Conn<T> {
     /// the reactor's push buffer `bytes`): when nothing
     /// is queued before them and the socket has room, they go out in one `write` —
     /// a single push straight from the push buffer, several gathered in the
-    /// reactor's shared output buffer `gather` (empty between drives); only what
+    /// hub's shared output buffer `gather` (empty between drives); only what
     /// the socket does not take is kept. (One contiguous write,
     /// not a `writev` of the pieces: the kernel's per-segment copy of many small
     /// iovecs costs more than gathering them here.) Returns `Ok(false)` if the

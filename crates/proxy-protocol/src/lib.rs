@@ -228,6 +228,16 @@ impl<S: StreamService + 'static> StreamService for ProxyProtocol<S> {
     fn on_tick(&mut self, now: Instant) {
         self.inner.borrow_mut().on_tick(now);
     }
+
+    /// The wrapped service's per-iteration work (a log written once for every
+    /// session's writes) runs as without the wrapper.
+    fn before_poll(&mut self, now: Instant) -> bool {
+        self.inner.borrow_mut().before_poll(now)
+    }
+
+    fn busy(&self) -> bool {
+        self.inner.borrow().busy()
+    }
 }
 
 enum Phase {
@@ -448,6 +458,37 @@ impl Session for ProxySession {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A service with per-iteration work (as the kv server's append-only file).
+    #[derive(Default)]
+    struct Batching {
+        polls: Rc<std::cell::Cell<u32>>,
+    }
+
+    impl StreamService for Batching {
+        fn open(&mut self, _peer: SocketAddr) -> Box<dyn Session> {
+            unreachable!("no connection in this test")
+        }
+        fn before_poll(&mut self, _now: Instant) -> bool {
+            self.polls.set(self.polls.get() + 1);
+            true
+        }
+        fn busy(&self) -> bool {
+            self.polls.get() < 2
+        }
+    }
+
+    #[test]
+    fn the_wrapped_services_per_iteration_work_still_runs() {
+        let inner = Batching::default();
+        let polls = Rc::clone(&inner.polls);
+        let mut wrapped = ProxyProtocol::new(inner, ProxyConfig::new(Vec::new()));
+        assert!(wrapped.busy());
+        assert!(wrapped.before_poll(Instant::now()), "released what it held");
+        wrapped.before_poll(Instant::now());
+        assert_eq!(polls.get(), 2);
+        assert!(!wrapped.busy());
+    }
 
     #[test]
     fn networks_parse_and_match() {

@@ -36,8 +36,8 @@ mod timers;
 
 use crate::stats::Stats;
 use output::Chunk;
-use read::ReadResult;
 pub(crate) use read::Readiness;
+use read::{ReadResult, ReadSide};
 
 /// How long a closing connection may make no progress when no idle timeout is
 /// configured.
@@ -207,13 +207,8 @@ pub(crate) struct Conn<T: Transport = crate::stream::Stream> {
     /// Output the socket has not taken yet; `output[sent..]` is unsent.
     output: Vec<u8>,
     sent: usize,
-    /// Readiness was reported and no read has since found the socket empty.
-    pub(crate) readable: bool,
-    /// The peer's FIN (or an error) was reported. Sticky: from then on a short read
-    /// no longer proves the socket drained, so reads continue until they return 0.
-    read_closed: bool,
-    /// A read returned 0: the peer's FIN has been consumed.
-    eof: bool,
+    /// What edges and reads have shown of the read side.
+    read: ReadSide,
     /// The last write was short or would block: the send buffer is full, so no
     /// write is attempted until a WRITABLE edge says there is room again.
     write_blocked: bool,
@@ -279,9 +274,7 @@ impl<T: Transport> Conn<T> {
             input: Vec::new(),
             output: Vec::new(),
             sent: 0,
-            readable: false,
-            read_closed: false,
-            eof: false,
+            read: ReadSide::Drained,
             write_blocked: false,
             backpressured: false,
             flow: Flow::Free,
@@ -525,7 +518,7 @@ impl<T: Transport> Conn<T> {
             if self.backpressured && self.pending_output() + io.out.len() < io.limits.low_water {
                 self.backpressured = false;
             }
-            if !self.readable {
+            if !self.read.is_readable() {
                 break;
             }
             match self.state {
@@ -560,7 +553,7 @@ impl<T: Transport> Conn<T> {
         again |= self.waits_for_drain() && self.pending_output() < io.limits.low_water;
         if self.backpressured && self.pending_output() < io.limits.low_water {
             self.backpressured = false;
-            again |= self.readable;
+            again |= self.read.is_readable();
         }
         if self.state == State::Open
             && self.input.len() >= io.limits.max_input
@@ -663,10 +656,10 @@ impl<T: Transport> Conn<T> {
             self.set_state(State::Draining);
             self.mark = io.now;
             self.input = Vec::new();
-            if self.eof {
+            if self.read == ReadSide::Eof {
                 // Both FINs are exchanged: nothing left to drain.
                 self.set_state(State::Closed);
-            } else if self.readable {
+            } else if self.read.is_readable() {
                 // Discard what is already there; the next edge handles the rest.
                 match self.drain(io)? {
                     Drive::Close(_) => self.set_state(State::Closed),

@@ -2,7 +2,7 @@
 //! handing input to the session.
 //!
 //! Reads follow mio's edge-triggered contract: once readiness is reported the
-//! connection keeps a readable state until a read proves the socket empty, and
+//! connection stays `ReadSide::Readable` until a read proves the socket empty, and
 //! anything that stops reading early (the per-wake-up budget, backpressure, the
 //! input cap) leaves it set so reading resumes without waiting for an edge that
 //! would never come.
@@ -29,12 +29,74 @@ pub(crate) struct Readiness {
     pub(crate) writable: bool,
 }
 
+/// The read side of a connection's socket, as its edges and reads have shown it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadSide {
+    /// No read is due: nothing was reported, or a read found the socket empty.
+    Drained,
+    /// Readiness was reported and no read has since found the socket empty.
+    Readable,
+    /// The peer's FIN (or an error) was reported: from then on a short read no
+    /// longer proves the socket drained (that edge has fired already), so reads go
+    /// on until one returns 0. `readable` as above.
+    PeerClosed { readable: bool },
+    /// A read returned 0: the peer's FIN has been consumed. Nothing more to read.
+    Eof,
+}
+
+impl ReadSide {
+    /// Whether a read is due.
+    pub(crate) fn is_readable(self) -> bool {
+        matches!(
+            self,
+            ReadSide::Readable | ReadSide::PeerClosed { readable: true }
+        )
+    }
+
+    /// An edge: readable (data, FIN or an error to read), the read side closed
+    /// (FIN or error: sticky).
+    pub(super) fn on_edge(&mut self, readable: bool, read_closed: bool) {
+        *self = match *self {
+            ReadSide::Eof => ReadSide::Eof,
+            ReadSide::PeerClosed { readable: was } => ReadSide::PeerClosed {
+                readable: was || readable,
+            },
+            _ if read_closed => ReadSide::PeerClosed {
+                readable: readable || self.is_readable(),
+            },
+            _ if readable => ReadSide::Readable,
+            same => same,
+        };
+    }
+
+    /// A read returned `WouldBlock`: the socket is empty now.
+    pub(super) fn empty(&mut self) {
+        *self = match *self {
+            ReadSide::Readable => ReadSide::Drained,
+            ReadSide::PeerClosed { .. } => ReadSide::PeerClosed { readable: false },
+            same => same,
+        };
+    }
+
+    /// A read returned less than it asked for. On a Linux stream socket that
+    /// means the receive queue was empty at that moment, and any byte that arrives
+    /// later raises a new edge: the read that would only return `WouldBlock` may
+    /// be skipped (as tokio does). Not once FIN or an error was reported: that
+    /// edge has already fired, so reads go on until 0. (TCP urgent data can also
+    /// cut a read short; evloop's protocols do not use it, and a peer that sends
+    /// it only stalls its own connection.)
+    pub(super) fn short_read(&mut self) {
+        if *self == ReadSide::Readable {
+            *self = ReadSide::Drained;
+        }
+    }
+}
+
 impl<T: Transport> Conn<T> {
     /// Record an edge: readable (data, FIN or an error to read), the read side
     /// closed (FIN or error: sticky), writable (room in the send buffer).
     pub(crate) fn on_readiness(&mut self, edge: Readiness) {
-        self.readable |= edge.readable;
-        self.read_closed |= edge.read_closed;
+        self.read.on_edge(edge.readable, edge.read_closed);
         if edge.writable {
             self.write_blocked = false;
         }
@@ -65,14 +127,12 @@ impl<T: Transport> Conn<T> {
             io.stats.reads += 1;
             let n = match self.stream.read(io.scratch) {
                 Ok(0) => {
-                    self.readable = false;
-                    self.read_closed = true;
-                    self.eof = true;
+                    self.read = ReadSide::Eof;
                     return Ok(ReadResult::Eof);
                 }
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.readable = false;
+                    self.read.empty();
                     return Ok(ReadResult::Empty);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -80,15 +140,8 @@ impl<T: Transport> Conn<T> {
             };
             io.stats.bytes_in += n as u64;
             self.last_active = io.now;
-            // On a Linux stream socket a read that returns less than was asked for
-            // means the receive queue was empty at that moment, and any byte that
-            // arrives later raises a new edge: we may skip the read that would only
-            // return WouldBlock (as tokio does). Not once FIN or an error was
-            // reported: that edge has already fired, so read on until 0. (TCP
-            // urgent data can also cut a read short; evloop's protocols do not use
-            // it, and a peer that sends it only stalls its own connection.)
-            if n < io.scratch.len() && !self.read_closed {
-                self.readable = false;
+            if n < io.scratch.len() {
+                self.read.short_read();
             }
             return Ok(ReadResult::Data(n));
         }
@@ -106,19 +159,21 @@ impl<T: Transport> Conn<T> {
             io.stats.reads += 1;
             match self.stream.read(io.scratch) {
                 Ok(0) => {
-                    self.eof = true;
+                    self.read = ReadSide::Eof;
                     return Ok(Drive::Close(CloseReason::Done));
                 }
                 Ok(n) => {
                     io.stats.bytes_in += n as u64;
                     budget = budget.saturating_sub(n);
-                    if n < io.scratch.len() && !self.read_closed {
-                        self.readable = false; // short read: see drive_inner
-                        return Ok(Drive::Wait);
+                    if n < io.scratch.len() {
+                        self.read.short_read(); // see ReadSide::short_read
+                        if !self.read.is_readable() {
+                            return Ok(Drive::Wait);
+                        }
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.readable = false;
+                    self.read.empty();
                     return Ok(Drive::Wait);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -5,7 +5,7 @@
 use std::io;
 use std::time::Instant;
 
-use super::read::ReadResult;
+use super::read::{ReadResult, ReadSide};
 use super::{Conn, Flow, Io, Transport, SPLICE_MAX};
 use crate::ctx::ConnId;
 use crate::splice::Pipe;
@@ -52,7 +52,7 @@ impl<T: Transport> Conn<T> {
         let mut pipe_empty = self.drain_pipe(dst, io)?;
         let mut budget = io.limits.read_budget;
         let mut more = false;
-        while self.readable && !self.eof && pipe_empty {
+        while self.read.is_readable() && pipe_empty {
             if dst.pending_output() >= io.limits.high_water {
                 if !self.backpressured {
                     self.backpressured = true;
@@ -93,7 +93,8 @@ impl<T: Transport> Conn<T> {
                 }
             }
         }
-        if self.eof && dst.pending_output() == 0 && pipe_empty && !dst.fin_sent() {
+        if self.read == ReadSide::Eof && dst.pending_output() == 0 && pipe_empty && !dst.fin_sent()
+        {
             match dst.stream.shutdown_write() {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
@@ -122,13 +123,11 @@ impl<T: Transport> Conn<T> {
         io.stats.reads += 1;
         match pipe.fill(socket, SPLICE_MAX)? {
             None => {
-                self.readable = false;
+                self.read.empty();
                 Ok(None)
             }
             Some(0) => {
-                self.readable = false;
-                self.read_closed = true;
-                self.eof = true;
+                self.read = ReadSide::Eof;
                 Ok(None)
             }
             Some(n) => {
@@ -171,7 +170,10 @@ impl<T: Transport> Conn<T> {
     /// Both directions are finished: each side sent FIN and its peer has written
     /// everything and shut down writing.
     pub(crate) fn relay_done(&self, peer: &Conn<T>) -> bool {
-        self.eof && peer.eof && self.fin_sent() && peer.fin_sent()
+        self.read == ReadSide::Eof
+            && peer.read == ReadSide::Eof
+            && self.fin_sent()
+            && peer.fin_sent()
     }
 
     pub(super) fn fin_sent(&self) -> bool {

@@ -308,3 +308,47 @@ fn a_read_error_closes_with_an_io_error() {
     );
     assert_eq!(case.env.stats.io_errors, 1);
 }
+
+#[test]
+fn the_read_side_follows_edges_and_reads() {
+    use super::read::ReadSide;
+    let mut side = ReadSide::Drained;
+    side.on_edge(true, false);
+    assert_eq!(side, ReadSide::Readable);
+    side.short_read();
+    assert_eq!(
+        side,
+        ReadSide::Drained,
+        "a short read proves the socket empty"
+    );
+    side.on_edge(true, true);
+    assert_eq!(side, ReadSide::PeerClosed { readable: true });
+    side.short_read();
+    assert!(side.is_readable(), "after FIN a short read proves nothing");
+    side.empty();
+    assert_eq!(side, ReadSide::PeerClosed { readable: false });
+    side.on_edge(true, false);
+    assert_eq!(
+        side,
+        ReadSide::PeerClosed { readable: true },
+        "closed is sticky"
+    );
+    let mut done = ReadSide::Eof;
+    done.on_edge(true, true);
+    assert_eq!(done, ReadSide::Eof);
+    assert!(!done.is_readable());
+}
+
+#[test]
+fn after_fin_is_reported_a_short_read_goes_on_to_the_fin() {
+    let mut case = Case::accepted(Box::new(Echo));
+    // Data and FIN reported in one edge: the first read is short, and only the
+    // next one (0) consumes the FIN — it must be made without another edge.
+    case.to_conn.borrow_mut().push(b"tail");
+    case.to_conn.borrow_mut().fin = true;
+    assert_eq!(
+        case.edge(true, true, false),
+        Drive::Close(CloseReason::Done)
+    );
+    assert_eq!(case.sent(), b"tail");
+}

@@ -31,51 +31,58 @@ pub(crate) struct Readiness {
 
 /// The read side of a connection's socket, as its edges and reads have shown it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum ReadSide {
     /// No read is due: nothing was reported, or a read found the socket empty.
-    Drained,
+    Drained = 0,
     /// Readiness was reported and no read has since found the socket empty.
-    Readable,
+    Readable = READABLE,
+    /// The peer's FIN (or an error) was reported, and a read found the socket
+    /// empty since (a later edge makes it readable again).
+    PeerClosed = PEER_CLOSED,
     /// The peer's FIN (or an error) was reported: from then on a short read no
     /// longer proves the socket drained (that edge has fired already), so reads go
-    /// on until one returns 0. `readable` as above.
-    PeerClosed { readable: bool },
+    /// on until one returns 0.
+    PeerClosedReadable = PEER_CLOSED | READABLE,
     /// A read returned 0: the peer's FIN has been consumed. Nothing more to read.
-    Eof,
+    Eof = 4,
 }
 
+/// The discriminants of the four states before `Eof` are two facts as bits, so
+/// an edge is an OR (as the booleans it replaces were) and never a branch.
+const READABLE: u8 = 1;
+const PEER_CLOSED: u8 = 2;
+
 impl ReadSide {
+    /// The state before `Eof` with these two facts.
+    fn from_bits(bits: u8) -> ReadSide {
+        match bits & (PEER_CLOSED | READABLE) {
+            0 => ReadSide::Drained,
+            READABLE => ReadSide::Readable,
+            PEER_CLOSED => ReadSide::PeerClosed,
+            _ => ReadSide::PeerClosedReadable,
+        }
+    }
+
     /// Whether a read is due.
     pub(crate) fn is_readable(self) -> bool {
-        matches!(
-            self,
-            ReadSide::Readable | ReadSide::PeerClosed { readable: true }
-        )
+        self as u8 & READABLE != 0
     }
 
     /// An edge: readable (data, FIN or an error to read), the read side closed
-    /// (FIN or error: sticky).
+    /// (FIN or error: sticky). Nothing changes once the FIN is consumed.
     pub(super) fn on_edge(&mut self, readable: bool, read_closed: bool) {
-        *self = match *self {
-            ReadSide::Eof => ReadSide::Eof,
-            ReadSide::PeerClosed { readable: was } => ReadSide::PeerClosed {
-                readable: was || readable,
-            },
-            _ if read_closed => ReadSide::PeerClosed {
-                readable: readable || self.is_readable(),
-            },
-            _ if readable => ReadSide::Readable,
-            same => same,
-        };
+        if *self != ReadSide::Eof {
+            let edge = u8::from(readable) | u8::from(read_closed) << 1;
+            *self = ReadSide::from_bits(*self as u8 | edge);
+        }
     }
 
     /// A read returned `WouldBlock`: the socket is empty now.
     pub(super) fn empty(&mut self) {
-        *self = match *self {
-            ReadSide::Readable => ReadSide::Drained,
-            ReadSide::PeerClosed { .. } => ReadSide::PeerClosed { readable: false },
-            same => same,
-        };
+        if *self != ReadSide::Eof {
+            *self = ReadSide::from_bits(*self as u8 & !READABLE);
+        }
     }
 
     /// A read returned less than it asked for. On a Linux stream socket that

@@ -322,17 +322,13 @@ fn the_read_side_follows_edges_and_reads() {
         "a short read proves the socket empty"
     );
     side.on_edge(true, true);
-    assert_eq!(side, ReadSide::PeerClosed { readable: true });
+    assert_eq!(side, ReadSide::PeerClosedReadable);
     side.short_read();
     assert!(side.is_readable(), "after FIN a short read proves nothing");
     side.empty();
-    assert_eq!(side, ReadSide::PeerClosed { readable: false });
+    assert_eq!(side, ReadSide::PeerClosed);
     side.on_edge(true, false);
-    assert_eq!(
-        side,
-        ReadSide::PeerClosed { readable: true },
-        "closed is sticky"
-    );
+    assert_eq!(side, ReadSide::PeerClosedReadable, "closed is sticky");
     let mut done = ReadSide::Eof;
     done.on_edge(true, true);
     assert_eq!(done, ReadSide::Eof);

@@ -1,4 +1,4 @@
-//! Redis-protocol (RESP2) key-value server: point redis-cli, redis-benchmark or any
+//! Redis-protocol (RESP2 and RESP3) key-value server: point redis-cli, redis-benchmark or any
 //! Redis client at it.
 //!
 //! ```text
@@ -14,7 +14,7 @@ use evloop_kv::{aof, AofConfig, Fsync, KvConfig, KvService};
 
 const NAME: &str = "kv";
 const HELP: &str = "\
-kv: Redis-protocol (RESP2) in-memory key-value server
+kv: Redis-protocol (RESP2 and RESP3) in-memory key-value server
 
 USAGE: kv [OPTIONS]
 

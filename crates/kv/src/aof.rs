@@ -45,9 +45,10 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::command::spec::{self, Command};
 use super::command::{self, Ctx};
 use super::frame::{Args, Argv, Frame, Limits, Parser};
-use super::reply;
+use super::reply::{self, Reply};
 use super::store::{Entry, Hasher, KeyName, Store, Value};
 use super::{KvService, Shared};
 
@@ -959,121 +960,30 @@ fn sync_dir(path: &Path) -> io::Result<()> {
 
 // ---------------------------------------------------------------- the command side
 
-/// Write commands: what is recorded, and what `-MISCONF` refuses.
-pub(crate) fn is_write(name: &[u8]) -> bool {
-    matches!(
-        name,
-        b"set"
-            | b"setnx"
-            | b"setex"
-            | b"psetex"
-            | b"getset"
-            | b"getdel"
-            | b"mset"
-            | b"msetnx"
-            | b"incr"
-            | b"decr"
-            | b"incrby"
-            | b"decrby"
-            | b"incrbyfloat"
-            | b"append"
-            | b"setrange"
-            | b"del"
-            | b"unlink"
-            | b"rename"
-            | b"expire"
-            | b"pexpire"
-            | b"expireat"
-            | b"pexpireat"
-            | b"persist"
-            | b"lpush"
-            | b"rpush"
-            | b"lpop"
-            | b"rpop"
-            | b"lset"
-            | b"lrem"
-            | b"ltrim"
-            | b"linsert"
-            | b"lpushx"
-            | b"rpushx"
-            | b"lmove"
-            | b"rpoplpush"
-            | b"lmpop"
-            | b"blpop"
-            | b"brpop"
-            | b"blmove"
-            | b"brpoplpush"
-            | b"blmpop"
-            | b"sadd"
-            | b"srem"
-            | b"spop"
-            | b"hset"
-            | b"hmset"
-            | b"hdel"
-            | b"hincrby"
-            | b"hsetnx"
-            | b"hincrbyfloat"
-            | b"zadd"
-            | b"zrem"
-            | b"zpopmin"
-            | b"zpopmax"
-            | b"zincrby"
-            | b"zrangestore"
-            | b"zremrangebyrank"
-            | b"zremrangebyscore"
-            | b"zremrangebylex"
-            | b"zmpop"
-            | b"bzpopmin"
-            | b"bzpopmax"
-            | b"bzmpop"
-            | b"flushdb"
-            | b"flushall"
-            // keyspace and strings, second batch
-            | b"getex"
-            | b"renamenx"
-            | b"copy"
-            | b"setbit"
-            // SORT is a write in Redis's table (with STORE it is one).
-            | b"sort"
-            // the sets' and sorted sets' second batch
-            | b"smove"
-            | b"sinterstore"
-            | b"sunionstore"
-            | b"sdiffstore"
-            | b"zunionstore"
-            | b"zinterstore"
-            | b"zdiffstore"
-            | b"restore"
-    )
-}
-
-/// The keys a write may change, over-approximated (preserving a key that is not
-/// changed costs a little rewrite output, never correctness).
-pub(crate) fn for_each_key(name: &[u8], argv: &Argv<'_>, mut f: impl FnMut(&[u8])) {
-    let n = argv.len();
-    match name {
-        b"del" | b"unlink" | b"lmpop" | b"zmpop" | b"blmpop" | b"bzmpop" | b"blpop" | b"brpop"
-        | b"bzpopmin" | b"bzpopmax" => argv.iter_from(1).for_each(f),
-        b"mset" | b"msetnx" => (1..n).step_by(2).for_each(|i| f(argv.get(i))),
-        b"rename" | b"renamenx" | b"copy" | b"lmove" | b"rpoplpush" | b"blmove" | b"brpoplpush"
-        | b"smove" => {
-            f(argv.get(1));
-            f(argv.get(2));
+/// The keys a write may change: those its key specs mark as written (`RW`, `OW`,
+/// `RM`), as Redis finds them. SORT's destination comes from its STORE option.
+/// Over-approximated where that is simpler (preserving a key that is not changed
+/// costs a little rewrite output, never correctness).
+pub(crate) fn for_each_key(cmd: &Command, argv: &Argv<'_>, mut f: impl FnMut(&[u8])) {
+    if cmd.name == "sort" {
+        if let Some(dst) = command::store_destination(argv) {
+            f(dst);
         }
-        b"sort" => {
-            if let Some(dst) = command::store_destination(argv) {
-                f(dst);
-            }
-        }
-        _ if n > 1 => f(argv.get(1)),
-        _ => {}
+        return;
     }
+    let args: Vec<&[u8]> = argv.iter_from(0).collect();
+    let written = spec::KEY_RW | spec::KEY_OW | spec::KEY_RM;
+    let _ = cmd.keys(&args, |i, flags| {
+        if flags & written != 0 {
+            f(args[i]);
+        }
+    });
 }
 
 /// Whether `name` may run now: `Err(reply)` while writes are refused (Redis
 /// refuses PING too, so a health check notices).
-pub(crate) fn check(shared: &Shared, name: &[u8]) -> Result<(), String> {
-    if !is_write(name) && name != b"ping" {
+pub(crate) fn check(shared: &Shared, cmd: &Command) -> Result<(), String> {
+    if !cmd.has(spec::WRITE) && cmd.name != "ping" {
         return Ok(());
     }
     match shared.aof.borrow().as_ref().and_then(Aof::misconf) {
@@ -1086,12 +996,13 @@ pub(crate) fn check(shared: &Shared, name: &[u8]) -> Result<(), String> {
 /// record what it did.
 pub(crate) fn run_logged(
     c: &mut Ctx<'_, '_>,
-    name: &'static [u8],
+    cmd: &Command,
     handler: command::Handler,
     argv: Argv<'_>,
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
 ) {
-    let write = is_write(name);
+    let name = cmd.name.as_bytes();
+    let write = cmd.has(spec::WRITE);
     let exec = name == b"exec";
     {
         let mut aof = c.shared.aof.borrow_mut();
@@ -1104,7 +1015,7 @@ pub(crate) fn run_logged(
                 if name == b"flushdb" || name == b"flushall" {
                     rw.skip_rest();
                 } else {
-                    for_each_key(name, &argv, |k| rw.preserve(&c.store, k, c.now));
+                    for_each_key(cmd, &argv, |k| rw.preserve(&c.store, k, c.now));
                 }
             }
         }
@@ -1294,7 +1205,7 @@ pub(crate) fn served(shared: &Shared, store: &mut Store, now: u64, args: &[&[u8]
 }
 
 /// BGREWRITEAOF.
-pub(crate) fn bgrewriteaof(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn bgrewriteaof(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     let mut guard = c.shared.aof.borrow_mut();
     let Some(aof) = guard.as_mut() else {
         return reply::error(
@@ -1514,7 +1425,7 @@ fn load(svc: &KvService, path: &Path, load_truncated: bool) -> Result<LoadReport
                 };
                 reply.clear();
                 let name = argv.get(0).to_ascii_lowercase();
-                command::execute(&mut ctx, argv, &mut reply);
+                command::execute(&mut ctx, argv, &mut Reply::new(&mut reply, false));
                 if ctx.client.db != 0 {
                     return Err(corrupt(
                         offset,

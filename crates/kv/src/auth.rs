@@ -16,7 +16,7 @@
 
 use super::command::{self, Ctx};
 use super::frame::Argv;
-use super::reply;
+use super::reply::{self, Reply};
 use super::Shared;
 
 pub(crate) const NOAUTH: &[u8] = b"NOAUTH Authentication required.";
@@ -36,11 +36,6 @@ to 'no', and then restarting the server. 3) If you started the server manually j
 restart it with the '--protected-mode no' option. 4) Set up an authentication password for the \
 default user. NOTE: You only need to do one of the above things in order for the server to start \
 accepting connections from the outside.\r\n";
-
-/// Commands a client may run before it has authenticated (Redis's `no-auth`).
-pub(crate) fn runs_unauthenticated(name: &[u8]) -> bool {
-    matches!(name, b"auth" | b"hello" | b"quit" | b"reset")
-}
 
 /// Compare `guess` with `secret` in time that depends on `secret.len()` only.
 ///
@@ -79,7 +74,7 @@ pub(crate) fn check(c: &Ctx<'_, '_>, user: &[u8], pass: &[u8]) -> Result<(), &'s
 }
 
 /// AUTH password | AUTH username password.
-pub(crate) fn auth(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn auth(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if a.len() > 3 {
         return reply::error(out, command::SYNTAX);
     }

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use super::command::{self, Ctx};
 use super::frame::{parse_i64, Argv};
-use super::reply;
+use super::reply::{self, Reply};
 use super::store::{Bytes, Hasher, Store, Value};
 use super::values::list::{Fill, List};
 use evloop::ConnId;
@@ -62,6 +62,8 @@ impl Op {
 struct Waiter {
     keys: Vec<Bytes>,
     op: Op,
+    /// The client speaks RESP3 (its reply is written when it is served).
+    resp3: bool,
 }
 
 /// Clients blocked on keys, in the order they blocked.
@@ -97,18 +99,19 @@ impl Blocked {
         self.waiters.contains_key(&id)
     }
 
-    fn block(&mut self, id: ConnId, mut keys: Vec<Bytes>, op: Op) {
+    fn block(&mut self, id: ConnId, mut keys: Vec<Bytes>, op: Op, resp3: bool) {
         // A key named twice queues the client once (as Redis's per-client key dict).
         let mut seen = std::collections::HashSet::with_capacity(keys.len());
         keys.retain(|k| seen.insert(k.clone()));
         for key in &keys {
             self.by_key.entry(key.clone()).or_default().push_back(id);
         }
-        self.waiters.insert(id, Waiter { keys, op });
+        self.waiters.insert(id, Waiter { keys, op, resp3 });
     }
 
-    /// Take connection `id` off every queue; its op, if it was waiting.
-    fn remove(&mut self, id: ConnId) -> Option<Op> {
+    /// Take connection `id` off every queue; its op and protocol, if it was
+    /// waiting.
+    fn remove(&mut self, id: ConnId) -> Option<(Op, bool)> {
         let waiter = self.waiters.remove(&id)?;
         for key in &waiter.keys {
             if let Some(queue) = self.by_key.get_mut(key) {
@@ -118,7 +121,7 @@ impl Blocked {
                 }
             }
         }
-        Some(waiter.op)
+        Some((waiter.op, waiter.resp3))
     }
 
     /// The first client blocked on `key` whose op takes a value of this kind.
@@ -168,7 +171,7 @@ fn attempt(
     op: &Op,
     fill: Fill,
     now: u64,
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
 ) -> Attempt {
     if let Op::Move {
         from_left,
@@ -251,7 +254,7 @@ fn pop_zset(z: &mut super::store::ZSet, max: bool) -> Option<(Bytes, f64)> {
 }
 
 /// `*2 key *n`: the head of an LMPOP/ZMPOP reply.
-fn mpop_head(out: &mut Vec<u8>, key: &[u8], n: usize) {
+fn mpop_head(out: &mut Reply<'_>, key: &[u8], n: usize) {
     reply::array(out, 2);
     reply::bulk(out, key);
     reply::array(out, n);
@@ -266,7 +269,7 @@ fn move_element(
     (from_left, to_left): (bool, bool),
     fill: Fill,
     now: u64,
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
 ) -> Attempt {
     if let Some(e) = store.get(dst, now) {
         if !matches!(e.value, Value::List(_)) {
@@ -327,13 +330,14 @@ fn serve_key(
         let Some(id) = store.blocked.first_for(key, list) else {
             return;
         };
-        let Some(op) = store.blocked.remove(id) else {
+        let Some((op, resp3)) = store.blocked.remove(id) else {
             return;
         };
         if !net.is_open(id) {
             continue; // closing: its session forgets it on close
         }
         reply.clear();
+        let reply = &mut Reply::new(reply, resp3);
         let served = if !shared.aof_on.get() {
             attempt(store, key, &op, fill, now, reply)
         } else {
@@ -383,14 +387,14 @@ fn serve_key(
         }
         // The receiver's own output limit is lifted while it blocks, so its
         // reply cannot be refused for size.
-        let _ = net.push(id, reply);
+        let _ = net.push(id, reply.as_slice());
         let _ = net.wake(id);
     }
 }
 
 /// Parse a blocking timeout in seconds (fractions allowed, `0`: forever), as
 /// Redis's `getTimeoutFromObjectOrReply`.
-fn timeout(arg: &[u8], out: &mut Vec<u8>) -> Option<Option<Duration>> {
+fn timeout(arg: &[u8], out: &mut Reply<'_>) -> Option<Option<Duration>> {
     let secs = std::str::from_utf8(arg)
         .ok()
         .filter(|s| !s.is_empty() && !s.starts_with(char::is_whitespace))
@@ -414,7 +418,7 @@ fn pop_or_block(
     keys: Vec<Bytes>,
     op: Op,
     timeout: Option<Option<Duration>>,
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
 ) {
     let fill = Fill::new(c.shared.encoding_limits().list_size);
     for key in &keys {
@@ -430,7 +434,7 @@ fn pop_or_block(
     if !command::can_block(c) {
         return reply::nil_array(out);
     }
-    c.store.blocked.block(id, keys, op);
+    c.store.blocked.block(id, keys, op, out.resp3());
     c.client.block();
     c.net.set_waiting(true); // no idle or request timeout while it waits
                              // Pushed replies must not be refused for size while blocked.
@@ -440,7 +444,7 @@ fn pop_or_block(
     }
 }
 
-fn side(arg: &[u8], out: &mut Vec<u8>) -> Option<bool> {
+fn side(arg: &[u8], out: &mut Reply<'_>) -> Option<bool> {
     if arg.eq_ignore_ascii_case(b"left") {
         Some(true)
     } else if arg.eq_ignore_ascii_case(b"right") {
@@ -451,7 +455,7 @@ fn side(arg: &[u8], out: &mut Vec<u8>) -> Option<bool> {
     }
 }
 
-fn min_max(arg: &[u8], out: &mut Vec<u8>) -> Option<bool> {
+fn min_max(arg: &[u8], out: &mut Reply<'_>) -> Option<bool> {
     if arg.eq_ignore_ascii_case(b"min") {
         Some(false)
     } else if arg.eq_ignore_ascii_case(b"max") {
@@ -467,26 +471,26 @@ fn keys(a: &Argv<'_>, from: usize, to: usize) -> Vec<Bytes> {
 }
 
 /// BLPOP / BRPOP / BZPOPMIN / BZPOPMAX: `key [key ...] timeout`.
-fn keys_then_timeout(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, op: Op) {
+fn keys_then_timeout(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, op: Op) {
     let Some(t) = timeout(a.get(a.len() - 1), out) else {
         return;
     };
     pop_or_block(c, keys(&a, 1, a.len() - 1), op, Some(t), out);
 }
 
-pub(crate) fn blpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn blpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     keys_then_timeout(c, a, out, Op::Pop { left: true })
 }
 
-pub(crate) fn brpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn brpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     keys_then_timeout(c, a, out, Op::Pop { left: false })
 }
 
-pub(crate) fn bzpopmin(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn bzpopmin(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     keys_then_timeout(c, a, out, Op::ZPop { max: false })
 }
 
-pub(crate) fn bzpopmax(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn bzpopmax(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     keys_then_timeout(c, a, out, Op::ZPop { max: true })
 }
 
@@ -498,7 +502,7 @@ fn lmove_generic(
     from_left: bool,
     to_left: bool,
     timeout: Option<Option<Duration>>,
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
 ) {
     let (src, dst) = (a.get(1), a.get(2));
     match c.store.get(src, c.now).map(|e| &e.value) {
@@ -529,7 +533,7 @@ fn lmove_generic(
     }
 }
 
-pub(crate) fn lmove(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn lmove(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let Some(from_left) = side(a.get(3), out) else {
         return;
     };
@@ -539,7 +543,7 @@ pub(crate) fn lmove(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     lmove_generic(c, &a, from_left, to_left, None, out)
 }
 
-pub(crate) fn blmove(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn blmove(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let Some(from_left) = side(a.get(3), out) else {
         return;
     };
@@ -552,11 +556,11 @@ pub(crate) fn blmove(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     lmove_generic(c, &a, from_left, to_left, Some(t), out)
 }
 
-pub(crate) fn rpoplpush(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn rpoplpush(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     lmove_generic(c, &a, false, true, None, out)
 }
 
-pub(crate) fn brpoplpush(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn brpoplpush(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let Some(t) = timeout(a.get(3), out) else {
         return;
     };
@@ -569,7 +573,7 @@ fn mpop_args(
     a: &Argv<'_>,
     at: usize,
     list: bool,
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
 ) -> Option<(Vec<Bytes>, bool, usize)> {
     let numkeys = match parse_i64(a.get(at)) {
         Some(n) if n > 0 => n as usize,
@@ -609,7 +613,7 @@ fn mpop_args(
 }
 
 /// LMPOP / BLMPOP / ZMPOP / BZMPOP: the blocking forms take a timeout first.
-fn mpop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, list: bool, block: bool) {
+fn mpop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, list: bool, block: bool) {
     let timeout = if block {
         let Some(t) = timeout(a.get(1), out) else {
             return;
@@ -629,18 +633,18 @@ fn mpop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, list: bool,
     }
 }
 
-pub(crate) fn lmpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn lmpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     mpop_generic(c, a, out, true, false)
 }
 
-pub(crate) fn blmpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn blmpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     mpop_generic(c, a, out, true, true)
 }
 
-pub(crate) fn zmpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn zmpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     mpop_generic(c, a, out, false, false)
 }
 
-pub(crate) fn bzmpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn bzmpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     mpop_generic(c, a, out, false, true)
 }

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use super::blocking;
 use super::command::{self, Ctx};
 use super::frame::{parse_i64, Argv};
-use super::reply;
+use super::reply::{self, Reply};
 use super::ClientRecord;
 use evloop::OutputLimit;
 
@@ -47,6 +47,12 @@ fn line(c: &mut Ctx<'_, '_>, r: &ClientRecord, s: &mut String) {
     if r.blocked.get() {
         flags.push('b');
     }
+    if r.monitor.get() {
+        flags.push('O');
+    }
+    if r.no_evict.get() {
+        flags.push('e');
+    }
     if flags.is_empty() {
         flags.push('N');
     }
@@ -55,11 +61,15 @@ fn line(c: &mut Ctx<'_, '_>, r: &ClientRecord, s: &mut String) {
         .as_deref()
         .map(String::from_utf8_lossy)
         .unwrap_or_default();
+    // Redis 7.0's fields, in its order. The descriptor is the reactor's (not
+    // shown to sessions): -1, as Redis shows for a client without one.
+    let qbuf = r.qbuf.get();
     let _ = writeln!(
         s,
-        "id={} addr={addr} laddr={laddr} name={name} age={} idle={} flags={flags} db={} sub={} \
-         psub={} ssub=0 multi={} qbuf={} obl={pending} oll=0 omem={pending} events=r cmd={} \
-         user=default resp=2",
+        "id={} addr={addr} laddr={laddr} fd=-1 name={name} age={} idle={} flags={flags} db={} \
+         sub={} psub={} ssub=0 multi={} qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 \
+         rbs={qbuf} rbp={qbuf} obl={pending} oll=0 omem={pending} tot-mem={} events=r cmd={} \
+         user=default redir={} resp={}",
         r.id,
         c.now.saturating_sub(r.created_ms) / 1000,
         c.now.saturating_sub(r.last_ms.get()) / 1000,
@@ -67,13 +77,15 @@ fn line(c: &mut Ctx<'_, '_>, r: &ClientRecord, s: &mut String) {
         r.sub.get(),
         r.psub.get(),
         r.multi.get(),
-        r.qbuf.get(),
+        qbuf + pending,
         String::from_utf8_lossy(r.cmd.get()),
+        r.redirect.get(),
+        if r.resp3.get() { 3 } else { 2 },
     );
 }
 
 /// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]`.
-pub(crate) fn list(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn list(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let mut pubsub = None; // Some(true): pubsub only; Some(false): normal only
     let mut none = false; // TYPE master/replica: no such clients here
     let mut ids: Option<Vec<u64>> = None;
@@ -122,15 +134,15 @@ pub(crate) fn list(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             line(c, &r, &mut s);
         }
     }
-    reply::bulk(out, s.as_bytes());
+    reply::verbatim(out, s.as_bytes());
 }
 
 /// `CLIENT INFO`: this client's line.
-pub(crate) fn info(c: &mut Ctx<'_, '_>, out: &mut Vec<u8>) {
+pub(crate) fn info(c: &mut Ctx<'_, '_>, out: &mut Reply<'_>) {
     let record = std::rc::Rc::clone(&c.client.record);
     let mut s = String::new();
     line(c, &record, &mut s);
-    reply::bulk(out, s.as_bytes());
+    reply::verbatim(out, s.as_bytes());
 }
 
 /// Close `r`'s connection (this one: after the reply, as Redis does); whether it
@@ -146,7 +158,7 @@ fn kill_one(c: &mut Ctx<'_, '_>, r: &ClientRecord) -> bool {
 /// `CLIENT KILL addr` (old form: OK or "No such client"), or `CLIENT KILL
 /// [ID id] [ADDR addr] [LADDR addr] [TYPE type] [USER user] [SKIPME yes|no]`
 /// (the number killed).
-pub(crate) fn kill(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn kill(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let records: Vec<_> = c.shared.clients.borrow().values().cloned().collect();
     let addr_of = |r: &ClientRecord| r.addr.get().map(|a| a.to_string()).unwrap_or_default();
     if a.len() == 3 {
@@ -231,7 +243,7 @@ pub(crate) fn kill(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 
 /// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: 1 if the client was blocked and is no
 /// longer, else 0.
-pub(crate) fn unblock(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn unblock(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if a.len() > 4 {
         return command::arity_error(out, b"client|unblock");
     }
@@ -255,16 +267,16 @@ pub(crate) fn unblock(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             .clients
             .borrow()
             .get(&id)
-            .and_then(|r| r.conn.get())
+            .and_then(|r| Some((r.conn.get()?, r.resp3.get())))
     });
-    let Some(conn) = target.filter(|&conn| blocking::forget_anywhere(c, conn)) else {
+    let Some((conn, resp3)) = target.filter(|&(conn, _)| blocking::forget_anywhere(c, conn)) else {
         return reply::int(out, 0);
     };
     let mut frame = Vec::new();
     if error {
         reply::error(&mut frame, b"UNBLOCKED client unblocked via CLIENT UNBLOCK");
     } else {
-        reply::nil_array(&mut frame);
+        reply::nil_array(&mut Reply::new(&mut frame, resp3));
     }
     let _ = c.net.push(conn, &frame);
     let _ = c.net.wake(conn);
@@ -370,4 +382,239 @@ pub(crate) fn set_output_limits(c: &mut Ctx<'_, '_>, value: &[u8]) -> Result<(),
         c.net.set_output_limit_of(id, limits.pubsub);
     }
     Ok(())
+}
+
+/// A `CLIENT PAUSE` in force: until when (UNIX ms), and whether every command
+/// waits (`ALL`) or only those that write or may replicate (`WRITE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pause {
+    pub(crate) until_ms: u64,
+    pub(crate) all: bool,
+}
+
+/// `CLIENT PAUSE timeout [WRITE|ALL]`: hold other clients' commands (all of them,
+/// or those that write) until the timeout or `CLIENT UNPAUSE`. A longer pause
+/// replaces a shorter one; a shorter one does not cut a longer one short.
+pub(crate) fn pause(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
+    let mut all = true;
+    if a.len() == 4 {
+        let mode = a.get(3);
+        if mode.eq_ignore_ascii_case(b"write") {
+            all = false;
+        } else if !mode.eq_ignore_ascii_case(b"all") {
+            return reply::error(out, b"ERR CLIENT PAUSE mode must be WRITE or ALL");
+        }
+    } else if a.len() > 4 {
+        return reply::error(out, command::SYNTAX);
+    }
+    let ms = match parse_i64(a.get(2)) {
+        None => return reply::error(out, b"ERR timeout is not an integer or out of range"),
+        Some(ms) if ms < 0 => return reply::error(out, b"ERR timeout is negative"),
+        Some(ms) => ms as u64,
+    };
+    let until_ms = c.now.saturating_add(ms);
+    let pause = match c.shared.pause.get() {
+        // As Redis's pauseClients: the later end wins, and ALL outranks WRITE.
+        Some(p) if p.until_ms > c.now => Pause {
+            until_ms: p.until_ms.max(until_ms),
+            all: p.all || all,
+        },
+        _ => Pause { until_ms, all },
+    };
+    c.shared.pause.set(Some(pause));
+    reply::ok(out);
+}
+
+/// `CLIENT UNPAUSE`: end the pause and wake every client waiting on it.
+pub(crate) fn unpause(c: &mut Ctx<'_, '_>, out: &mut Reply<'_>) {
+    c.shared.pause.set(None);
+    for id in c.shared.paused.take() {
+        let _ = c.net.wake(id);
+    }
+    reply::ok(out);
+}
+
+/// Whether a pause holds `argv` from this client now. Commands that fail before
+/// running (unknown, wrong arity) and commands queued in a transaction are
+/// answered at once, as Redis's `processCommand` orders its checks.
+pub(crate) fn held_by_pause(c: &Ctx<'_, '_>, argv: &Argv<'_>) -> bool {
+    let Some(p) = c.shared.pause.get() else {
+        return false;
+    };
+    if c.now >= p.until_ms {
+        c.shared.pause.set(None);
+        return false;
+    }
+    let Some(cmd) = command::find(argv.get(0)) else {
+        return false;
+    };
+    if !cmd.arity_ok(argv.len())
+        || (c.client.multi.is_some() && !cmd.has(command::spec::TX_CONTROL))
+    {
+        return false;
+    }
+    if p.all {
+        return true;
+    }
+    let writes = |cmd: &command::spec::Command| {
+        cmd.flags & (command::spec::WRITE | command::spec::MAY_REPLICATE) != 0
+    };
+    writes(cmd) || (cmd.name == "exec" && c.client.multi.as_ref().is_some_and(|m| m.writes()))
+}
+
+/// What the client is sent of its replies (`CLIENT REPLY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum ReplyMode {
+    #[default]
+    On,
+    /// Every reply is dropped until `CLIENT REPLY ON`.
+    Off,
+    /// The next command's reply is dropped.
+    SkipNext,
+    /// This command's reply is dropped.
+    Skip,
+}
+
+/// `CLIENT REPLY ON|OFF|SKIP`. OFF and SKIP send nothing, not even their own
+/// reply; pushes (pub/sub messages) are sent whatever the mode.
+pub(crate) fn reply_mode(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
+    let mode = a.get(2);
+    if mode.eq_ignore_ascii_case(b"on") {
+        c.client.reply = ReplyMode::On;
+        reply::ok(out);
+    } else if mode.eq_ignore_ascii_case(b"off") {
+        c.client.reply = ReplyMode::Off;
+    } else if mode.eq_ignore_ascii_case(b"skip") {
+        if c.client.reply != ReplyMode::Off {
+            c.client.reply = ReplyMode::SkipNext;
+        }
+    } else {
+        reply::error(out, command::SYNTAX);
+    }
+}
+
+/// `CLIENT HELP`.
+pub(crate) fn help(out: &mut Reply<'_>) {
+    let lines: &[&[u8]] = &[
+        b"GETNAME",
+        b"    Return the name of the current connection.",
+        b"ID",
+        b"    Return the ID of the current connection.",
+        b"INFO",
+        b"    Return information about the current client connection.",
+        b"KILL <ip:port>",
+        b"    Kill connection made from <ip:port>.",
+        b"KILL <option> <value> [<option> <value> [...]]",
+        b"    Kill connections. Options are:",
+        b"    * ADDR (<ip:port>|<unixsocket>:0)",
+        b"      Kill connections made from the specified address",
+        b"    * LADDR (<ip:port>|<unixsocket>:0)",
+        b"      Kill connections made to specified local address",
+        b"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        b"      Kill connections by type.",
+        b"    * USER <username>",
+        b"      Kill connections authenticated by <username>.",
+        b"    * SKIPME (YES|NO)",
+        b"      Skip killing current connection (default: yes).",
+        b"    * ID <client-id>",
+        b"      Kill connections by client id.",
+        b"LIST [options ...]",
+        b"    Return information about client connections. Options:",
+        b"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        b"      Return clients of specified type.",
+        b"UNPAUSE",
+        b"    Stop the current client pause, resuming traffic.",
+        b"PAUSE <timeout> [WRITE|ALL]",
+        b"    Suspend all, or just write, clients for <timeout> milliseconds.",
+        b"REPLY (ON|OFF|SKIP)",
+        b"    Control the replies sent to the current connection.",
+        b"SETNAME <name>",
+        b"    Assign the name <name> to the current connection.",
+        b"UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        b"    Unblock the specified blocked client.",
+        b"NO-EVICT (ON|OFF)",
+        b"    Protect current client connection from eviction.",
+    ];
+    reply::help(out, b"CLIENT", lines);
+}
+
+/// `MONITOR`: from now on, receive a line for every command any client runs
+/// (Redis's format: `+<sec>.<usec> [<db> <addr>] "arg" ...`), as a push. Admin
+/// commands are not shown.
+pub(crate) fn monitor(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
+    let id = c.net.id();
+    if c.client.monitor || id.is_detached() {
+        return reply::ok(out);
+    }
+    c.client.monitor = true;
+    c.client.record.monitor.set(true);
+    c.shared.monitors.borrow_mut().push(id);
+    c.shared.monitoring.set(true);
+    // A monitor waits for traffic: no idle timeout; its output is bounded as a
+    // subscriber's is.
+    let limit = c.shared.pubsub.borrow().limits.pubsub;
+    c.net.set_output_limit(limit);
+    c.net.set_waiting(true);
+    reply::ok(out);
+}
+
+/// Send the line for a command that ran to every monitor (Redis's
+/// `replicationFeedMonitors`).
+pub(crate) fn feed_monitors(c: &mut Ctx<'_, '_>, argv: &Argv<'_>) {
+    let monitors = c.shared.monitors.borrow();
+    if monitors.is_empty() {
+        return;
+    }
+    let mut line = format!(
+        "+{}.{:06} [{} ",
+        c.now / 1000,
+        (c.now % 1000) * 1000,
+        c.client.db
+    );
+    match c.client.record.addr.get() {
+        Some(addr) if addr.port() != 0 => {
+            let _ = write!(line, "{addr}]");
+        }
+        _ => line.push_str("unix:]"),
+    }
+    let mut bytes = line.into_bytes();
+    for arg in argv.iter_from(0) {
+        bytes.push(b' ');
+        repr(&mut bytes, arg);
+    }
+    bytes.extend_from_slice(b"\r\n");
+    for &id in monitors.iter() {
+        let _ = c.net.push(id, &bytes);
+    }
+}
+
+/// `arg` quoted as Redis's `sdscatrepr` does.
+fn repr(out: &mut Vec<u8>, arg: &[u8]) {
+    out.push(b'"');
+    for &b in arg {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            7 => out.extend_from_slice(b"\\a"),
+            8 => out.extend_from_slice(b"\\b"),
+            b if b.is_ascii_graphic() || b == b' ' => out.push(b),
+            b => {
+                let _ = write!(HexSink(out), "\\x{b:02x}");
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// Lets `write!` append to a byte buffer.
+struct HexSink<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for HexSink<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
 }

@@ -1,4 +1,4 @@
-//! A Redis-protocol (RESP2) key-value service: sessions plus a shared in-memory store.
+//! A Redis-protocol (RESP2 and RESP3) key-value service: sessions plus a shared in-memory store.
 //!
 //! This is the protocol half of the `kv` example server. Like every evloop
 //! protocol, it never touches a socket: the reactor hands each [`Session`] the bytes it
@@ -8,13 +8,16 @@
 //! The layers, each in its own module:
 //! - [`frame`]: the request parser (multibulk and inline requests → argument ranges),
 //!   with Redis's limits and protocol-error messages;
-//! - `command`: the command table and each command's Redis-exact replies;
+//! - `command`: the command table (generated from Redis 7.0.15's command
+//!   definitions: flags, key specs, docs, handler) and each command's Redis-exact
+//!   replies;
 //! - `store`: the keyspace (strings, lists, hashes, sets, sorted sets, expiry);
 //! - `pubsub`: channels and patterns, and `PUBLISH`'s fan-out through pushes to
 //!   the subscribers' connections, under their output limit;
 //! - `blocking`: `BLPOP` and the other blocking commands, whose clients wait on
 //!   keys and are served, in order, by whichever session writes to them;
-//! - `reply` and `glob`: RESP encoding and Redis's glob matcher;
+//! - `reply` and `glob`: RESP2/RESP3 encoding (one writer that knows the client's
+//!   protocol) and Redis's glob matcher;
 //! - [`aof`]: the append-only file — recording writes, group commit, loading,
 //!   rewriting, disk faults;
 //! - [`auth`]: `requirepass`, `AUTH` and protected mode.
@@ -50,6 +53,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use evloop::service::{Ctx, Next, Session, Step, StreamService};
 use evloop::ConnId;
 use frame::{Args, Frame, Limits, Parser};
+use reply::Reply;
 use store::Store;
 
 pub use aof::{AofConfig, Fsync, LoadError, LoadReport};
@@ -119,6 +123,18 @@ pub(crate) struct Shared {
     protected_mode: Cell<bool>,
     /// INFO sections the application adds (see [`KvService::add_info_section`]).
     info_sections: RefCell<Vec<InfoSection>>,
+    /// `CLIENT PAUSE` in force, if any.
+    pause: Cell<Option<clients::Pause>>,
+    /// Connections whose commands wait for the pause to end (woken by UNPAUSE).
+    paused: RefCell<Vec<ConnId>>,
+    /// Connections in MONITOR mode, and whether there are any (checked after
+    /// every command without a borrow).
+    monitors: RefCell<Vec<ConnId>>,
+    monitoring: Cell<bool>,
+    /// Error replies by their first word (INFO's `errorstats`).
+    errors: RefCell<BTreeMap<String, u64>>,
+    /// Error replies in all (INFO's `total_error_replies`).
+    error_replies: Cell<u64>,
 }
 
 /// An application's INFO section: its title and what writes its `field:value`
@@ -204,6 +220,12 @@ impl KvService {
                 requirepass: RefCell::new(None),
                 protected_mode: Cell::new(true),
                 info_sections: RefCell::default(),
+                pause: Cell::new(None),
+                paused: RefCell::default(),
+                monitors: RefCell::default(),
+                monitoring: Cell::new(false),
+                errors: RefCell::default(),
+                error_replies: Cell::new(0),
             }),
         }
     }
@@ -427,6 +449,15 @@ pub(crate) struct ClientRecord {
     /// Bytes it sent that wait unconsumed (a partial command, or commands behind
     /// a block).
     qbuf: Cell<usize>,
+    /// It chose RESP3 with `HELLO 3` (CLIENT LIST's `resp`, and the protocol of
+    /// what other clients push to it).
+    resp3: Cell<bool>,
+    /// CLIENT TRACKING's REDIRECT client id, or -1 (CLIENT LIST's `redir`).
+    redirect: Cell<i64>,
+    /// `CLIENT NO-EVICT ON` (CLIENT LIST's `e` flag).
+    no_evict: Cell<bool>,
+    /// In MONITOR mode (CLIENT LIST's `O` flag).
+    monitor: Cell<bool>,
 }
 
 impl ClientRecord {
@@ -445,6 +476,10 @@ impl ClientRecord {
             multi: Cell::new(-1),
             cmd: Cell::new(b"NULL"),
             qbuf: Cell::new(0),
+            resp3: Cell::new(false),
+            redirect: Cell::new(-1),
+            no_evict: Cell::new(false),
+            monitor: Cell::new(false),
         }
     }
 }
@@ -468,6 +503,12 @@ pub(crate) struct Client {
     db: usize,
     /// The keys it WATCHes.
     watching: Vec<watch::Watched>,
+    /// What it is sent of its replies (`CLIENT REPLY`).
+    reply: clients::ReplyMode,
+    /// Its next command waits for a `CLIENT PAUSE` to end.
+    paused: bool,
+    /// In MONITOR mode.
+    monitor: bool,
 }
 
 impl Client {
@@ -481,6 +522,9 @@ impl Client {
             in_exec: false,
             db: 0,
             watching: Vec::new(),
+            reply: clients::ReplyMode::On,
+            paused: false,
+            monitor: false,
         }
     }
 
@@ -567,6 +611,8 @@ impl Drop for KvSession {
 const AOF_TIMER: u64 = 2;
 /// The timer token of the idle check (CONFIG SET `timeout`).
 const IDLE_TIMER: u64 = 3;
+/// The timer token of the end of a `CLIENT PAUSE` this client waits on.
+const PAUSE_TIMER: u64 = 4;
 
 impl KvSession {
     /// Hold this batch's replies (`out[out_start..]`) if it recorded writes, or
@@ -666,6 +712,55 @@ impl KvSession {
         })
     }
 
+    /// If a `CLIENT PAUSE` holds `argv`, wait for its end (a timer, or UNPAUSE's
+    /// wake) without taking it; true if so.
+    fn wait_for_pause(
+        shared: &Shared,
+        client: &mut Client,
+        net: &mut Ctx<'_>,
+        argv: &frame::Argv<'_>,
+        now: u64,
+    ) -> bool {
+        let ctx = command::Ctx {
+            store: shared.db(client.db).borrow_mut(),
+            now,
+            shared,
+            client,
+            close: false,
+            net: &mut *net,
+        };
+        if !clients::held_by_pause(&ctx, argv) {
+            return false;
+        }
+        drop(ctx);
+        let until = shared.pause.get().map_or(now, |p| p.until_ms);
+        client.paused = true;
+        shared.paused.borrow_mut().push(net.id());
+        net.set_timer(
+            Duration::from_millis(until.saturating_sub(now).max(1)),
+            PAUSE_TIMER,
+        );
+        true
+    }
+
+    /// Woken or timed out while waiting on a pause: take commands again if it is
+    /// over (they are offered again), otherwise wait on.
+    fn pause_over(&mut self, net: &mut Ctx<'_>) -> Next {
+        let now = (self.shared.clock)();
+        if let Some(p) = self.shared.pause.get() {
+            if now < p.until_ms {
+                net.set_timer(Duration::from_millis(p.until_ms - now), PAUSE_TIMER);
+                return Next::Read;
+            }
+            self.shared.pause.set(None);
+        }
+        self.client.paused = false;
+        let id = net.id();
+        self.shared.paused.borrow_mut().retain(|&m| m != id);
+        net.cancel_timer(PAUSE_TIMER);
+        Next::Pause
+    }
+
     /// With a `timeout` set, make sure the idle check will run.
     fn arm_idle_timer(&mut self, net: &mut Ctx<'_>) {
         if self.idle_armed {
@@ -711,13 +806,22 @@ impl KvSession {
         if let Some(subs) = self.client.subs.take() {
             pubsub::forget(&mut self.shared.pubsub.borrow_mut(), id, &subs);
         }
+        if self.client.monitor {
+            let mut monitors = self.shared.monitors.borrow_mut();
+            monitors.retain(|&m| m != id);
+            self.shared.monitoring.set(!monitors.is_empty());
+        }
+        if self.client.paused {
+            self.shared.paused.borrow_mut().retain(|&m| m != id);
+        }
     }
 }
 
 impl Session for KvSession {
     fn on_input(&mut self, net: &mut Ctx<'_>, input: &[u8], out: &mut Vec<u8>) -> Step {
-        if self.client.blocked {
-            // Commands wait until the client is served, times out or is unblocked.
+        if self.client.blocked || self.client.paused {
+            // Commands wait until the client is served, times out or is unblocked,
+            // or the pause ends.
             self.client.record.qbuf.set(input.len());
             return Step::read(0);
         }
@@ -740,6 +844,17 @@ impl Session for KvSession {
             match self.parser.parse(rest, &mut self.args) {
                 Frame::Command { len } => {
                     let argv = self.args.argv(rest);
+                    if shared.pause.get().is_some()
+                        && Self::wait_for_pause(shared, &mut self.client, net, &argv, now)
+                    {
+                        break;
+                    }
+                    // Read per command: HELLO may change it.
+                    let resp3 = self.client.record.resp3.get();
+                    if self.client.reply == clients::ReplyMode::SkipNext {
+                        self.client.reply = clients::ReplyMode::Skip;
+                    }
+                    let cmd_start = out.len();
                     // Borrowed per command: SELECT may change the database.
                     let mut ctx = command::Ctx {
                         store: shared.db(self.client.db).borrow_mut(),
@@ -749,8 +864,16 @@ impl Session for KvSession {
                         close: false,
                         net: &mut *net,
                     };
-                    command::execute(&mut ctx, argv, out);
+                    command::execute(&mut ctx, argv, &mut Reply::new(out, resp3));
                     let close = ctx.close;
+                    match ctx.client.reply {
+                        clients::ReplyMode::On | clients::ReplyMode::SkipNext => {}
+                        clients::ReplyMode::Off => out.truncate(cmd_start),
+                        clients::ReplyMode::Skip => {
+                            out.truncate(cmd_start);
+                            ctx.client.reply = clients::ReplyMode::On;
+                        }
+                    }
                     // Counted per command, after it ran (as Redis's `call()` does), so
                     // an INFO later in the same batch sees every command before it.
                     shared.total_commands.set(shared.total_commands.get() + 1);
@@ -841,6 +964,9 @@ impl Session for KvSession {
         if let Some(next) = self.after_release(net, out) {
             return next;
         }
+        if self.client.paused {
+            return self.pause_over(net);
+        }
         if !self.client.blocked
             || self
                 .shared
@@ -865,11 +991,18 @@ impl Session for KvSession {
         if token == IDLE_TIMER {
             return self.idle_check(net);
         }
+        if token == PAUSE_TIMER {
+            return if self.client.paused {
+                self.pause_over(net)
+            } else {
+                Next::Read
+            };
+        }
         if token != blocking::TIMEOUT_TIMER || !self.client.blocked {
             return Next::Read;
         }
         if blocking::forget(&mut self.shared.db(self.client.db).borrow_mut(), net.id()) {
-            reply::nil_array(out);
+            reply::nil_array(&mut Reply::new(out, self.client.record.resp3.get()));
         }
         self.client.unblock();
         net.set_waiting(false);

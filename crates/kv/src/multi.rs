@@ -16,7 +16,7 @@
 
 use super::command::{self, Ctx};
 use super::frame::Argv;
-use super::reply;
+use super::reply::{self, Reply};
 
 /// One queued command: its argument bytes, and each argument's range in them.
 type Queued = (Vec<u8>, Vec<(usize, usize)>);
@@ -29,6 +29,9 @@ pub(crate) struct Multi {
     bytes: usize,
     /// A command was refused while queuing: EXEC aborts.
     dirty: bool,
+    /// A queued command writes or may replicate (a `CLIENT PAUSE WRITE` holds
+    /// the EXEC).
+    writes: bool,
 }
 
 impl Multi {
@@ -36,18 +39,15 @@ impl Multi {
     pub(crate) fn flag_error(&mut self) {
         self.dirty = true;
     }
-}
 
-/// Commands that run at once even inside MULTI.
-pub(crate) fn runs_immediately(name: &[u8]) -> bool {
-    matches!(
-        name,
-        b"exec" | b"discard" | b"multi" | b"watch" | b"quit" | b"reset"
-    )
+    /// Whether a queued command writes or may replicate.
+    pub(crate) fn writes(&self) -> bool {
+        self.writes
+    }
 }
 
 /// Queue `argv` in the client's transaction (the caller checked it is in one).
-pub(crate) fn queue(c: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn queue(c: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Reply<'_>) {
     let limit = c.shared.config.get().max_query;
     let Some(multi) = c.client.multi.as_mut() else {
         return;
@@ -66,12 +66,15 @@ pub(crate) fn queue(c: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Vec<u8>) {
         );
     }
     multi.bytes += buf.len();
+    multi.writes |= super::command::find(argv.get(0)).is_some_and(|cmd| {
+        cmd.flags & (super::command::spec::WRITE | super::command::spec::MAY_REPLICATE) != 0
+    });
     multi.queued.push((buf, ranges));
     c.client.record.multi.set(multi.queued.len() as i64);
     reply::simple(out, b"QUEUED");
 }
 
-pub(crate) fn multi(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn multi(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     if c.client.multi.is_some() {
         return reply::error(out, b"ERR MULTI calls can not be nested");
     }
@@ -80,7 +83,7 @@ pub(crate) fn multi(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
     reply::ok(out);
 }
 
-pub(crate) fn discard(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn discard(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     if c.client.multi.take().is_none() {
         return reply::error(out, b"ERR DISCARD without MULTI");
     }
@@ -89,7 +92,7 @@ pub(crate) fn discard(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
     reply::ok(out);
 }
 
-pub(crate) fn exec(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn exec(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     let Some(multi) = c.client.multi.take() else {
         return reply::error(out, b"ERR EXEC without MULTI");
     };

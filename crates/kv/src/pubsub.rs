@@ -1,5 +1,11 @@
-//! Pub/Sub (RESP2), as Redis's `pubsub.c`: `SUBSCRIBE`, `UNSUBSCRIBE`,
+//! Pub/Sub, as Redis's `pubsub.c`: `SUBSCRIBE`, `UNSUBSCRIBE`,
 //! `PSUBSCRIBE`, `PUNSUBSCRIBE`, `PUBLISH`, `PUBSUB CHANNELS|NUMSUB|NUMPAT|HELP`.
+//!
+//! A RESP2 subscriber gets its confirmations and messages as arrays and may run
+//! only the subscription commands, PING, QUIT and RESET; a RESP3 subscriber gets
+//! them as push frames (`>`) beside ordinary replies, and may run anything. The
+//! registry keeps each subscriber's protocol, so `PUBLISH` encodes a message at
+//! most once per protocol.
 //!
 //! The service keeps who listens to what ([`PubSub`]: channel → subscribers,
 //! pattern → subscribers); each session keeps its own subscriptions, so it can
@@ -17,12 +23,13 @@ use indexmap::{IndexMap, IndexSet};
 use super::command::Ctx;
 use super::frame::Argv;
 use super::glob;
-use super::reply;
+use super::reply::{self, Reply};
 use super::store::{Bytes, Hasher};
 use evloop::{ConnId, PushError};
 
-/// Subscribers of each channel, or of each pattern, in subscription order.
-type Registry = IndexMap<Bytes, IndexSet<ConnId, Hasher>, Hasher>;
+/// Subscribers of each channel, or of each pattern, in subscription order, each
+/// with whether it speaks RESP3.
+type Registry = IndexMap<Bytes, IndexMap<ConnId, bool, Hasher>, Hasher>;
 
 /// Who listens to what, for one service.
 #[derive(Debug, Default)]
@@ -48,7 +55,7 @@ impl PubSub {
     pub(crate) fn subscribers(&self) -> IndexSet<ConnId, Hasher> {
         let mut all = IndexSet::default();
         for ids in self.channels.values().chain(self.patterns.values()) {
-            all.extend(ids.iter().copied());
+            all.extend(ids.keys().copied());
         }
         all
     }
@@ -133,9 +140,9 @@ fn remove_from(registry: &mut Registry, key: &[u8], id: ConnId) {
     }
 }
 
-/// `*3 kind channel count`.
-fn confirm(out: &mut Vec<u8>, kind: &[u8], channel: Option<&[u8]>, count: usize) {
-    reply::array(out, 3);
+/// `kind channel count`: an array in RESP2, a push in RESP3.
+fn confirm(out: &mut Reply<'_>, kind: &[u8], channel: Option<&[u8]>, count: usize) {
+    reply::push(out, 3);
     reply::bulk(out, kind);
     match channel {
         Some(ch) => reply::bulk(out, ch),
@@ -146,7 +153,7 @@ fn confirm(out: &mut Vec<u8>, kind: &[u8], channel: Option<&[u8]>, count: usize)
 
 /// SUBSCRIBE / PSUBSCRIBE. The first subscription of a connection puts it under
 /// the pub/sub output limit.
-fn subscribe_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind: Kind) {
+fn subscribe_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, kind: Kind) {
     if c.client.subs.is_none() {
         let limit = c.shared.pubsub.borrow().limits.pubsub;
         c.net.set_output_limit(limit);
@@ -162,7 +169,7 @@ fn subscribe_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind: 
                 .registry(kind)
                 .entry(name.into())
                 .or_default()
-                .insert(id);
+                .insert(id, out.resp3());
         }
         confirm(out, kind.subscribe(), Some(name), subs.count());
     }
@@ -172,7 +179,7 @@ fn subscribe_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind: 
 }
 
 /// UNSUBSCRIBE / PUNSUBSCRIBE: the named ones, or without arguments every one.
-fn unsubscribe_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind: Kind) {
+fn unsubscribe_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, kind: Kind) {
     let id = c.net.id();
     let mut pubsub = c.shared.pubsub.borrow_mut();
     let Some(subs) = c.client.subs.as_mut() else {
@@ -210,68 +217,105 @@ fn unsubscribe_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind
     c.net.set_waiting(c.client.subscribed());
 }
 
-pub(crate) fn subscribe(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn subscribe(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     subscribe_generic(c, a, out, Kind::Channel)
 }
 
-pub(crate) fn psubscribe(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn psubscribe(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     subscribe_generic(c, a, out, Kind::Pattern)
 }
 
-pub(crate) fn unsubscribe(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn unsubscribe(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     unsubscribe_generic(c, a, out, Kind::Channel)
 }
 
-pub(crate) fn punsubscribe(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn punsubscribe(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     unsubscribe_generic(c, a, out, Kind::Pattern)
 }
 
 /// `PUBLISH channel message`: the number of clients it reached.
-pub(crate) fn publish(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn publish(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let (channel, message) = (a.get(1), a.get(2));
     let pubsub = c.shared.pubsub.borrow();
     let mut receivers = 0;
-    let mut frame = Vec::new();
     if let Some(ids) = pubsub.channels.get(channel) {
-        reply::array(&mut frame, 3);
-        reply::bulk(&mut frame, b"message");
-        reply::bulk(&mut frame, channel);
-        reply::bulk(&mut frame, message);
-        for &id in ids {
-            // A receiver past its hard limit is closed by the reactor (logged) but
-            // counted, as Redis counts it; a closed one leaves the registry from its
-            // own `on_closed`.
-            if c.net.push(id, &frame) != Err(PushError::Closed) {
-                receivers += 1;
-            }
-        }
+        let frames = Frames::new(&[b"message", channel, message]);
+        receivers += frames.send(c.net, ids);
     }
     for (pattern, ids) in &pubsub.patterns {
-        if !glob::matches(pattern, channel, false) {
-            continue;
-        }
-        frame.clear();
-        reply::array(&mut frame, 4);
-        reply::bulk(&mut frame, b"pmessage");
-        reply::bulk(&mut frame, pattern);
-        reply::bulk(&mut frame, channel);
-        reply::bulk(&mut frame, message);
-        for &id in ids {
-            if c.net.push(id, &frame) != Err(PushError::Closed) {
-                receivers += 1;
-            }
+        if glob::matches(pattern, channel, false) {
+            let frames = Frames::new(&[b"pmessage", pattern, channel, message]);
+            receivers += frames.send(c.net, ids);
         }
     }
     reply::int(out, receivers);
 }
 
+/// One message, encoded for each protocol (only the header differs: `*n` or
+/// `>n`).
+struct Frames {
+    body: Vec<u8>,
+    n: usize,
+}
+
+impl Frames {
+    fn new(parts: &[&[u8]]) -> Frames {
+        let mut body = Vec::new();
+        for p in parts {
+            reply::bulk(&mut body, p);
+        }
+        Frames {
+            body,
+            n: parts.len(),
+        }
+    }
+
+    /// Push the message to every subscriber in `ids`; the number reached. A
+    /// receiver past its hard limit is closed by the reactor (logged) but counted,
+    /// as Redis counts it; a closed one leaves the registry from its own
+    /// `on_closed`.
+    fn send(&self, net: &mut evloop::Ctx<'_>, ids: &IndexMap<ConnId, bool, Hasher>) -> i64 {
+        let mut framed: [Vec<u8>; 2] = Default::default();
+        let mut receivers = 0;
+        for (&id, &resp3) in ids {
+            let frame = &mut framed[resp3 as usize];
+            if frame.is_empty() {
+                reply::push(&mut Reply::new(frame, resp3), self.n);
+                frame.extend_from_slice(&self.body);
+            }
+            if net.push(id, frame) != Err(PushError::Closed) {
+                receivers += 1;
+            }
+        }
+        receivers
+    }
+}
+
+/// The client switched protocol (HELLO): messages to it change shape.
+pub(crate) fn set_protocol(pubsub: &mut PubSub, id: ConnId, subs: &Subscriptions, resp3: bool) {
+    for ch in &subs.channels {
+        if let Some(p) = pubsub.channels.get_mut(ch).and_then(|ids| ids.get_mut(&id)) {
+            *p = resp3;
+        }
+    }
+    for pat in &subs.patterns {
+        if let Some(p) = pubsub
+            .patterns
+            .get_mut(pat)
+            .and_then(|ids| ids.get_mut(&id))
+        {
+            *p = resp3;
+        }
+    }
+}
+
 /// `PUBSUB CHANNELS [pattern] | NUMSUB [channel ...] | NUMPAT | HELP`.
-pub(crate) fn pubsub(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn pubsub(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let sub = a.get(1);
     let pubsub = c.shared.pubsub.borrow();
     // Redis's words: the fixed-arity subcommands fail the arity check; CHANNELS
     // (arity -2) is refused by the command itself.
-    let arity = |name: &[u8], ok: bool, out: &mut Vec<u8>| {
+    let arity = |name: &[u8], ok: bool, out: &mut Reply<'_>| {
         if ok {
             return true;
         }

@@ -1,5 +1,12 @@
-//! RESP2 reply encoding: the few shapes Redis answers with, written straight into the
-//! session's output buffer.
+//! Reply encoding, RESP2 and RESP3: the shapes Redis answers with, written straight
+//! into the session's output buffer.
+//!
+//! A handler writes through a [`Reply`]: the output buffer plus the protocol the
+//! client chose with `HELLO`. The shapes both protocols share (simple strings,
+//! errors, integers, bulk strings, arrays) are plain functions on the buffer; the
+//! shapes RESP3 adds (null, map, set, double, boolean, verbatim string, push) are
+//! decided here and nowhere else, so a handler says "a map of n pairs" once and
+//! each client gets its protocol's bytes (`%n` or `*2n`).
 //!
 //! Replies are the hot path's other half: every command ends here. They are written
 //! with `extend_from_slice` and `itoa` into the caller's `Vec<u8>` (never through
@@ -8,6 +15,44 @@
 //! `inf`/`-inf`).
 
 use std::io::Write as _;
+use std::ops::{Deref, DerefMut};
+
+/// The output buffer of one client, with the protocol it speaks.
+///
+/// It dereferences to the buffer, so the shapes common to RESP2 and RESP3 (and
+/// pre-encoded bytes) are written with the functions below that take
+/// `&mut Vec<u8>`; the shapes that differ take the `Reply`.
+#[derive(Debug)]
+pub struct Reply<'a> {
+    buf: &'a mut Vec<u8>,
+    resp3: bool,
+}
+
+impl<'a> Reply<'a> {
+    /// Replies into `buf`, in RESP3 if `resp3`, else RESP2.
+    pub fn new(buf: &'a mut Vec<u8>, resp3: bool) -> Reply<'a> {
+        Reply { buf, resp3 }
+    }
+
+    /// Whether the client speaks RESP3.
+    pub fn resp3(&self) -> bool {
+        self.resp3
+    }
+}
+
+impl Deref for Reply<'_> {
+    type Target = Vec<u8>;
+
+    fn deref(&self) -> &Vec<u8> {
+        self.buf
+    }
+}
+
+impl DerefMut for Reply<'_> {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        self.buf
+    }
+}
 
 /// `+OK`.
 pub fn ok(out: &mut Vec<u8>) {
@@ -67,14 +112,100 @@ pub fn bulk_int(out: &mut Vec<u8>, n: i64) {
     bulk(out, itoa::Buffer::new().format(n).as_bytes());
 }
 
-/// The null bulk string, `$-1`.
-pub fn nil(out: &mut Vec<u8>) {
-    out.extend_from_slice(b"$-1\r\n");
+/// Null: RESP2's null bulk string `$-1`, RESP3's `_` (Redis's `addReplyNull`).
+pub fn nil(out: &mut Reply<'_>) {
+    let bytes: &[u8] = if out.resp3 { b"_\r\n" } else { b"$-1\r\n" };
+    out.extend_from_slice(bytes);
 }
 
-/// The null array, `*-1`.
-pub fn nil_array(out: &mut Vec<u8>) {
-    out.extend_from_slice(b"*-1\r\n");
+/// Null where RESP2 has the null array `*-1`; `_` in RESP3
+/// (`addReplyNullArray`).
+pub fn nil_array(out: &mut Reply<'_>) {
+    let bytes: &[u8] = if out.resp3 { b"_\r\n" } else { b"*-1\r\n" };
+    out.extend_from_slice(bytes);
+}
+
+fn header(out: &mut Vec<u8>, kind: u8, n: usize) {
+    out.push(kind);
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A map of `n` key-value pairs that follow: `%n`, or in RESP2 an array of `2n`.
+pub fn map(out: &mut Reply<'_>, n: usize) {
+    if out.resp3 {
+        header(out, b'%', n)
+    } else {
+        header(out, b'*', 2 * n)
+    }
+}
+
+/// A set of `n` elements that follow: `~n`, or in RESP2 an array.
+pub fn set(out: &mut Reply<'_>, n: usize) {
+    let kind = if out.resp3 { b'~' } else { b'*' };
+    header(out, kind, n)
+}
+
+/// A push (out-of-band message) of `n` elements: `>n`, or in RESP2 an array.
+pub fn push(out: &mut Reply<'_>, n: usize) {
+    let kind = if out.resp3 { b'>' } else { b'*' };
+    header(out, kind, n)
+}
+
+/// The header of `n` pairs (member and score, field and value): flattened
+/// (`*2n`) in RESP2, and in RESP3 unless `nested`, when each pair is an array of
+/// its own (`*n`, and [`pair`] before each), as Redis 7 answers `ZPOPMIN key
+/// count`.
+pub fn pairs(out: &mut Reply<'_>, n: usize, nested: bool) {
+    let len = if nested && out.resp3 { n } else { 2 * n };
+    array(out, len);
+}
+
+/// Before each pair of a [`pairs`] reply: RESP3's nested pair header.
+pub fn pair(out: &mut Reply<'_>, nested: bool) {
+    if nested && out.resp3 {
+        array(out, 2);
+    }
+}
+
+/// The header of `n` members, with their scores when `withscores` (then RESP3
+/// nests each pair, as Redis 7 answers `ZRANGE ... WITHSCORES`); call
+/// [`scored_item`] before each member.
+pub fn scored(out: &mut Reply<'_>, n: usize, withscores: bool) {
+    if withscores {
+        pairs(out, n, true)
+    } else {
+        array(out, n)
+    }
+}
+
+/// Before each member of a [`scored`] reply.
+pub fn scored_item(out: &mut Reply<'_>, withscores: bool) {
+    pair(out, withscores)
+}
+
+/// A boolean: `#t`/`#f`, or in RESP2 the integer 1/0. No Redis 7.0 command
+/// answers one; Lua scripts' replies will (kept here so every RESP3 shape is
+/// decided in this module).
+#[allow(dead_code)]
+pub fn boolean(out: &mut Reply<'_>, b: bool) {
+    if out.resp3 {
+        out.extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
+    } else {
+        int(out, b as i64);
+    }
+}
+
+/// A verbatim text string (INFO, CLIENT LIST): `=len txt:...`, or in RESP2 a bulk
+/// string.
+pub fn verbatim(out: &mut Reply<'_>, s: &[u8]) {
+    if !out.resp3 {
+        return bulk(out, s);
+    }
+    header(out, b'=', s.len() + 4);
+    out.extend_from_slice(b"txt:");
+    out.extend_from_slice(s);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// An array header for `n` elements that follow.
@@ -84,13 +215,30 @@ pub fn array(out: &mut Vec<u8>, n: usize) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// A double as a bulk string, formatted as Redis 7.0's `addReplyDouble` does:
-/// `inf`/`-inf`, otherwise C's `%.17g` (`0.1` is `0.10000000000000001`).
-pub fn double(out: &mut Vec<u8>, d: f64) {
+/// A double, formatted as Redis 7.0's `addReplyDouble` does: `inf`/`-inf`,
+/// otherwise C's `%.17g` (`0.1` is `0.10000000000000001`); a bulk string in RESP2,
+/// `,` in RESP3.
+pub fn double(out: &mut Reply<'_>, d: f64) {
     if d.is_infinite() {
-        return bulk(out, if d > 0.0 { b"inf" } else { b"-inf" });
+        let s: &[u8] = if d > 0.0 { b"inf" } else { b"-inf" };
+        return if out.resp3 {
+            line(out, b',', s)
+        } else {
+            bulk(out, s)
+        };
     }
-    bulk(out, format_g17(d).as_bytes());
+    let s = format_g17(d);
+    if out.resp3 {
+        line(out, b',', s.as_bytes())
+    } else {
+        bulk(out, s.as_bytes())
+    }
+}
+
+fn line(out: &mut Vec<u8>, kind: u8, s: &[u8]) {
+    out.push(kind);
+    out.extend_from_slice(s);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// C's `printf("%.17g", d)` for a finite `d`: 17 significant digits, fixed
@@ -190,7 +338,7 @@ mod tests {
     fn double_replies_like_redis_7_0() {
         let g = |d: f64| {
             let mut out = Vec::new();
-            double(&mut out, d);
+            double(&mut Reply::new(&mut out, false), d);
             String::from_utf8(out).unwrap()
         };
         let cases = [

@@ -10,7 +10,7 @@
 
 use super::command::{arity_error, unknown_subcommand, Ctx, SYNTAX};
 use super::frame::Argv;
-use super::reply;
+use super::reply::{self, Reply};
 
 /// The error of every command that needs a script engine.
 pub(crate) const NO_SCRIPTING: &[u8] =
@@ -18,7 +18,7 @@ pub(crate) const NO_SCRIPTING: &[u8] =
 
 /// `SCRIPT FLUSH` / `FUNCTION FLUSH [ASYNC|SYNC]`: both modes mean the same here,
 /// and there is nothing to flush.
-fn flush(a: &Argv<'_>, out: &mut Vec<u8>) {
+fn flush(a: &Argv<'_>, out: &mut Reply<'_>) {
     let mode_ok = match a.len() {
         2 => true,
         3 => {
@@ -35,12 +35,12 @@ fn flush(a: &Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// `EVAL`, `EVALSHA`, `EVAL_RO`, `EVALSHA_RO`, `FCALL`, `FCALL_RO`.
-pub(crate) fn unsupported(_: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn unsupported(_: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     reply::error(out, NO_SCRIPTING);
 }
 
 /// `SCRIPT FLUSH|EXISTS|LOAD|KILL|HELP`.
-pub(crate) fn script(_: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn script(_: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let sub = a.get(1);
     if sub.eq_ignore_ascii_case(b"flush") {
         flush(&a, out);
@@ -62,7 +62,7 @@ pub(crate) fn script(_: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// `FUNCTION FLUSH|LIST|STATS|DELETE|KILL|LOAD|DUMP|RESTORE`.
-pub(crate) fn function(_: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn function(_: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let sub = a.get(1);
     if sub.eq_ignore_ascii_case(b"flush") {
         flush(&a, out);

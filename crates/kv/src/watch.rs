@@ -25,7 +25,7 @@ use std::collections::HashMap;
 
 use super::command::Ctx;
 use super::frame::Argv;
-use super::reply;
+use super::reply::{self, Reply};
 use super::store::{Bytes, Hasher, Store};
 use super::Shared;
 
@@ -146,7 +146,7 @@ fn with_db<R>(c: &mut Ctx<'_, '_>, db: usize, f: impl FnOnce(&mut Store) -> R) -
     }
 }
 
-pub(crate) fn watch(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn watch(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if c.client.multi.is_some() {
         return reply::error(out, b"ERR WATCH inside MULTI is not allowed");
     }
@@ -172,7 +172,7 @@ pub(crate) fn watch(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::ok(out);
 }
 
-pub(crate) fn unwatch(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
+pub(crate) fn unwatch(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     unwatch_all(c);
     reply::ok(out);
 }
@@ -256,7 +256,13 @@ fn changed_nothing(name: &[u8], reply: &[u8]) -> bool {
 /// After a write command ran in the client's database: touch the keys it names
 /// that some client watches. The commands that reach other databases or every
 /// key (FLUSHDB, FLUSHALL, SWAPDB, MOVE, COPY) touch what they change themselves.
-pub(crate) fn after_write(c: &mut Ctx<'_, '_>, name: &[u8], argv: &Argv<'_>, reply: &[u8]) {
+pub(crate) fn after_write(
+    c: &mut Ctx<'_, '_>,
+    cmd: &super::command::spec::Command,
+    argv: &Argv<'_>,
+    reply: &[u8],
+) {
+    let name = cmd.name.as_bytes();
     if matches!(
         name,
         b"flushdb" | b"flushall" | b"swapdb" | b"move" | b"copy" | b"smove"
@@ -267,7 +273,7 @@ pub(crate) fn after_write(c: &mut Ctx<'_, '_>, name: &[u8], argv: &Argv<'_>, rep
     }
     let s = stamp(c.shared);
     let store = &mut c.store;
-    super::aof::for_each_key(name, argv, |k| store.watched.touch(k, s));
+    super::aof::for_each_key(cmd, argv, |k| store.watched.touch(k, s));
 }
 
 #[cfg(test)]

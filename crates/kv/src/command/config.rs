@@ -414,7 +414,7 @@ fn parse<'v>(p: &Param, value: &'v [u8]) -> Result<Value<'v>, String> {
     }
 }
 
-pub(super) fn config(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn config(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let sub = a.get(1);
     if eq(sub, b"get") {
         if a.len() < 3 {
@@ -444,7 +444,7 @@ pub(super) fn config(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 
 /// Every parameter whose name or alias matches a pattern, once each: a plain name
 /// is answered under the spelling asked, a pattern under the names it matched.
-fn config_get(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+fn config_get(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let mut hits: Vec<(Vec<u8>, &'static Param)> = Vec::new();
     let seen = |hits: &[(Vec<u8>, &Param)], name: &[u8]| hits.iter().any(|(n, _)| eq(n, name));
     for pattern in a.iter_from(2) {
@@ -464,7 +464,7 @@ fn config_get(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             }
         }
     }
-    reply::array(out, hits.len() * 2);
+    reply::map(out, hits.len());
     for (name, p) in hits {
         reply::bulk(out, &name);
         reply::bulk(out, (p.get)(c, p.name).as_bytes());

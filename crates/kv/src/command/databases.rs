@@ -59,7 +59,7 @@ pub(super) fn each_db(c: &Ctx<'_, '_>, mut f: impl FnMut(usize, &Store)) {
     }
 }
 
-pub(super) fn select(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn select(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     match db_index(a.get(1), NOT_INT) {
         Err(e) => reply::error(out, e),
         Ok(n) if !reachable(c, n) => reply::error(out, AOF_DB0_ONLY),
@@ -70,7 +70,7 @@ pub(super) fn select(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn dbsize(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn dbsize(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     reply::int(out, c.store.len() as i64);
 }
 
@@ -80,7 +80,7 @@ fn flush_mode_ok(a: &Argv<'_>) -> bool {
     a.len() == 1 || (a.len() == 2 && (eq(a.get(1), b"sync") || eq(a.get(1), b"async")))
 }
 
-pub(super) fn flushdb(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn flushdb(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if !flush_mode_ok(&a) {
         return reply::error(out, SYNTAX);
     }
@@ -89,7 +89,7 @@ pub(super) fn flushdb(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::ok(out);
 }
 
-pub(super) fn flushall(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn flushall(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if !flush_mode_ok(&a) {
         return reply::error(out, SYNTAX);
     }
@@ -104,7 +104,7 @@ pub(super) fn flushall(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// MOVE key db: 1 if moved (with its TTL), 0 if absent here or present there.
-pub(super) fn move_(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn move_(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let to = match db_index(a.get(2), NOT_INT) {
         Ok(n) => n,
         Err(e) => return reply::error(out, e),
@@ -133,7 +133,7 @@ pub(super) fn move_(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 /// COPY src dst [DB n] [REPLACE]: a copy of the value and its TTL under a new
 /// name, in this database or database `n`; 1 if copied, 0 if `src` is missing or
 /// `dst` exists (without REPLACE).
-pub(super) fn copy(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn copy(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let (src, dst) = (a.get(1), a.get(2));
     let mut to = c.client.db;
     let mut replace = false;
@@ -186,7 +186,7 @@ pub(super) fn copy(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// SWAPDB a b: exchange two databases' keys; clients stay where they are.
-pub(super) fn swapdb(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn swapdb(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let first = match db_index(a.get(1), b"ERR invalid first DB index") {
         Ok(n) => n,
         Err(e) => return reply::error(out, e),

@@ -314,7 +314,7 @@ fn deserialize(body: &[u8], limits: &EncodingLimits, max_string: usize) -> Optio
 }
 
 /// DUMP key: the payload, or nil for a missing key.
-pub(super) fn dump(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn dump(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     match c.store.get(a.get(1), c.now) {
         Some(e) => reply::bulk(out, &serialize(&e.value)),
         None => reply::nil(out),
@@ -324,7 +324,7 @@ pub(super) fn dump(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 /// RESTORE key ttl payload \[REPLACE\] \[ABSTTL\] \[IDLETIME s\] \[FREQ f\], with
 /// Redis's checks in Redis's order. IDLETIME and FREQ are checked and
 /// ignored: keys keep no access time or counter here.
-pub(super) fn restore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn restore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let (mut replace, mut absttl) = (false, false);
     let (mut idle, mut freq) = (false, false);
     let mut j = 4;

@@ -15,7 +15,7 @@ pub(super) fn new_hash() -> Value {
 pub(super) fn hash<'s>(
     c: &'s mut Ctx<'_, '_>,
     key: &[u8],
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
 ) -> Result<Option<&'s mut Hash>, ()> {
     match c.store.get(key, c.now) {
         None => Ok(None),
@@ -35,7 +35,7 @@ pub(super) fn hash<'s>(
 fn hash_for_write<'s>(
     c: &'s mut Ctx<'_, '_>,
     key: &[u8],
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
 ) -> Option<&'s mut Hash> {
     let e = c.store.get_or_insert_with(key, c.now, new_hash);
     match &mut e.value {
@@ -51,7 +51,7 @@ fn hash_for_write<'s>(
 pub(super) fn hset_generic(
     c: &mut Ctx<'_, '_>,
     a: Argv<'_>,
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
     name: &[u8],
 ) -> Option<i64> {
     if a.len() % 2 == 1 {
@@ -67,20 +67,20 @@ pub(super) fn hset_generic(
     Some(added)
 }
 
-pub(super) fn hset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn hset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if let Some(n) = hset_generic(c, a, out, b"hset") {
         reply::int(out, n);
     }
 }
 
-pub(super) fn hmset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn hmset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if hset_generic(c, a, out, b"hmset").is_some() {
         reply::ok(out);
     }
 }
 
 /// HSETNX key field value: set the field only if it is absent.
-pub(super) fn hsetnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn hsetnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let limits = c.shared.encoding_limits();
     let Some(h) = hash_for_write(c, a.get(1), out) else {
         return;
@@ -92,7 +92,7 @@ pub(super) fn hsetnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, 1);
 }
 
-pub(super) fn hget(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn hget(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let f = a.get(2);
     if let Ok(h) = hash(c, a.get(1), out) {
         match h.and_then(|h| h.get(f)) {
@@ -102,7 +102,7 @@ pub(super) fn hget(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn hmget(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn hmget(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if let Ok(h) = hash(c, a.get(1), out) {
         reply::array(out, a.len() - 2);
         for f in a.iter_from(2) {
@@ -114,7 +114,7 @@ pub(super) fn hmget(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn hdel(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn hdel(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let key = a.get(1);
     let Ok(h) = hash(c, key, out) else {
         return;
@@ -137,21 +137,21 @@ pub(super) fn hdel(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, n);
 }
 
-pub(super) fn hlen(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn hlen(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if let Ok(h) = hash(c, a.get(1), out) {
         reply::int(out, h.map_or(0, |h| h.len()) as i64);
     }
 }
 
 /// HSTRLEN key field: the length of the field's value (0 if absent).
-pub(super) fn hstrlen(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn hstrlen(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let f = a.get(2);
     if let Ok(h) = hash(c, a.get(1), out) {
         reply::int(out, h.and_then(|h| h.get(f)).map_or(0, <[u8]>::len) as i64);
     }
 }
 
-pub(super) fn hexists(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn hexists(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let f = a.get(2);
     if let Ok(h) = hash(c, a.get(1), out) {
         reply::int(out, h.is_some_and(|h| h.contains(f)) as i64);
@@ -161,17 +161,23 @@ pub(super) fn hexists(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 pub(super) fn hgetall_generic(
     c: &mut Ctx<'_, '_>,
     a: Argv<'_>,
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
     keys: bool,
     vals: bool,
 ) {
     let Ok(h) = hash(c, a.get(1), out) else {
         return;
     };
+    let len = h.as_ref().map_or(0, |h| h.len());
+    // HGETALL is a map (an array of pairs in RESP2); HKEYS and HVALS arrays.
+    if keys && vals {
+        reply::map(out, len);
+    } else {
+        reply::array(out, len);
+    }
     let Some(h) = h else {
-        return reply::array(out, 0);
+        return;
     };
-    reply::array(out, h.len() * (keys as usize + vals as usize));
     for (k, v) in h.iter() {
         if keys {
             reply::bulk(out, k);
@@ -182,19 +188,19 @@ pub(super) fn hgetall_generic(
     }
 }
 
-pub(super) fn hgetall(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn hgetall(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     hgetall_generic(c, a, out, true, true)
 }
 
-pub(super) fn hkeys(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn hkeys(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     hgetall_generic(c, a, out, true, false)
 }
 
-pub(super) fn hvals(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn hvals(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     hgetall_generic(c, a, out, false, true)
 }
 
-pub(super) fn hincrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn hincrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let Some(incr) = parse_i64(a.get(3)) else {
         return reply::error(out, NOT_INT);
     };
@@ -226,7 +232,7 @@ fn float_text(v: f64) -> String {
 }
 
 /// HINCRBYFLOAT key field increment.
-pub(super) fn hincrbyfloat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn hincrbyfloat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let Some(incr) = parse_f64(a.get(3)) else {
         return reply::error(out, NOT_FLOAT);
     };
@@ -255,7 +261,7 @@ pub(super) fn hincrbyfloat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) 
 }
 
 /// HRANDFIELD key \[count \[WITHVALUES\]\].
-pub(super) fn hrandfield(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn hrandfield(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let mut count = None;
     let mut withvalues = false;
     if a.len() >= 3 {

@@ -3,7 +3,7 @@
 
 use super::*;
 
-pub(super) fn del(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn del(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let mut n = 0;
     for k in a.iter_from(1) {
         if c.store.remove(k, c.now).is_some() {
@@ -13,7 +13,7 @@ pub(super) fn del(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, n);
 }
 
-pub(super) fn exists(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn exists(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let mut n = 0;
     for k in a.iter_from(1) {
         if c.store.exists(k, c.now) {
@@ -23,7 +23,7 @@ pub(super) fn exists(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, n);
 }
 
-pub(super) fn type_(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn type_(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let name = match c.store.get(a.get(1), c.now) {
         Some(e) => e.value.type_name(),
         None => "none",
@@ -31,7 +31,7 @@ pub(super) fn type_(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::simple(out, name.as_bytes());
 }
 
-pub(super) fn keys(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn keys(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let pattern = a.get(1);
     let all = pattern == b"*";
     let mut hits: Vec<&[u8]> = Vec::new();
@@ -46,7 +46,7 @@ pub(super) fn keys(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn scan(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn scan(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let Some(cursor) = parse_cursor(a.get(1), out) else {
         return;
     };
@@ -78,11 +78,11 @@ pub(super) fn scan(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// TOUCH: how many of the keys exist (there is no access time to update).
-pub(super) fn touch(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn touch(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     exists(c, a, out)
 }
 
-pub(super) fn randomkey(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn randomkey(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     match c.store.random_key(c.now) {
         Some(key) => reply::bulk(out, &key),
         None => reply::nil(out),
@@ -90,7 +90,7 @@ pub(super) fn randomkey(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// RENAME and RENAMENX (`nx`: only if the new name is free; then 1 or 0).
-fn rename_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, nx: bool) {
+fn rename_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, nx: bool) {
     let (src, dst) = (a.get(1), a.get(2));
     if !c.store.exists(src, c.now) {
         return reply::error(out, NO_KEY);
@@ -116,11 +116,11 @@ fn rename_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, nx: bool)
     }
 }
 
-pub(super) fn rename(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn rename(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     rename_generic(c, a, out, false)
 }
 
-pub(super) fn renamenx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn renamenx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     rename_generic(c, a, out, true)
 }
 
@@ -129,7 +129,7 @@ pub(super) fn renamenx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 pub(super) fn expire_generic(
     c: &mut Ctx<'_, '_>,
     a: Argv<'_>,
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
     unit: i64,
     relative: bool,
     name: &str,
@@ -197,26 +197,32 @@ pub(super) fn expire_generic(
     reply::int(out, 1);
 }
 
-pub(super) fn expire(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn expire(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     expire_generic(c, a, out, 1000, true, "expire")
 }
 
-pub(super) fn pexpire(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn pexpire(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     expire_generic(c, a, out, 1, true, "pexpire")
 }
 
-pub(super) fn expireat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn expireat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     expire_generic(c, a, out, 1000, false, "expireat")
 }
 
-pub(super) fn pexpireat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn pexpireat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     expire_generic(c, a, out, 1, false, "pexpireat")
 }
 
 /// TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 for no key, -1 for no TTL, else the
 /// time left (or, `absolute`, the deadline as a UNIX time), in ms or rounded
 /// seconds.
-fn ttl_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, millis: bool, absolute: bool) {
+fn ttl_generic(
+    c: &mut Ctx<'_, '_>,
+    a: Argv<'_>,
+    out: &mut Reply<'_>,
+    millis: bool,
+    absolute: bool,
+) {
     let now = c.now;
     let n = match c.store.get(a.get(1), now) {
         None => -2,
@@ -235,23 +241,23 @@ fn ttl_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, millis: bool
     reply::int(out, n);
 }
 
-pub(super) fn ttl(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn ttl(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     ttl_generic(c, a, out, false, false)
 }
 
-pub(super) fn pttl(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn pttl(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     ttl_generic(c, a, out, true, false)
 }
 
-pub(super) fn expiretime(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn expiretime(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     ttl_generic(c, a, out, false, true)
 }
 
-pub(super) fn pexpiretime(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn pexpiretime(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     ttl_generic(c, a, out, true, true)
 }
 
-pub(super) fn persist(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn persist(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let key = a.get(1);
     let had = matches!(c.store.get(key, c.now), Some(e) if e.expire_at().is_some());
     if had {
@@ -264,7 +270,7 @@ pub(super) fn persist(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 /// No value is shared between keys here, so REFCOUNT is 1; keys carry no access
 /// time or counter (that would cost every key 8 bytes), so IDLETIME is 0 and FREQ,
 /// which Redis answers only under an LFU policy, is refused under any.
-pub(super) fn object(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn object(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let sub = a.get(1);
     let name: &[u8] = if eq(sub, b"help") {
         if a.len() != 2 {

@@ -13,7 +13,7 @@ fn fill(c: &Ctx<'_, '_>) -> Fill {
 }
 
 /// LPUSH/RPUSH, and with `xx` LPUSHX/RPUSHX (which push only onto an existing list).
-pub(super) fn push(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, left: bool, xx: bool) {
+pub(super) fn push(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, left: bool, xx: bool) {
     let fill = fill(c);
     let key = a.get(1);
     if xx {
@@ -33,25 +33,29 @@ pub(super) fn push(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, left: bo
     reply::int(out, l.len() as i64);
 }
 
-pub(super) fn lpush(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn lpush(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     push(c, a, out, true, false)
 }
 
-pub(super) fn rpush(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn rpush(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     push(c, a, out, false, false)
 }
 
-pub(super) fn lpushx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn lpushx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     push(c, a, out, true, true)
 }
 
-pub(super) fn rpushx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn rpushx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     push(c, a, out, false, true)
 }
 
 /// The optional COUNT of LPOP/RPOP/SPOP/ZPOPMIN: a non-negative integer, anything
 /// else is "value is out of range, must be positive" (Redis words both cases so).
-pub(super) fn pop_count(a: &Argv<'_>, name: &[u8], out: &mut Vec<u8>) -> Result<Option<usize>, ()> {
+pub(super) fn pop_count(
+    a: &Argv<'_>,
+    name: &[u8],
+    out: &mut Reply<'_>,
+) -> Result<Option<usize>, ()> {
     match a.len() {
         2 => Ok(None),
         3 => match parse_i64(a.get(2)) {
@@ -68,7 +72,7 @@ pub(super) fn pop_count(a: &Argv<'_>, name: &[u8], out: &mut Vec<u8>) -> Result<
     }
 }
 
-pub(super) fn pop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, left: bool) {
+pub(super) fn pop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, left: bool) {
     let name: &[u8] = if left { b"lpop" } else { b"rpop" };
     let Ok(count) = pop_count(&a, name, out) else {
         return;
@@ -103,11 +107,11 @@ pub(super) fn pop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, left: boo
     }
 }
 
-pub(super) fn lpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn lpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     pop(c, a, out, true)
 }
 
-pub(super) fn rpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn rpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     pop(c, a, out, false)
 }
 
@@ -115,7 +119,7 @@ pub(super) fn rpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 pub(super) fn list<'s>(
     c: &'s mut Ctx<'_, '_>,
     key: &[u8],
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
 ) -> Result<Option<&'s mut List>, ()> {
     match c.store.get(key, c.now) {
         None => Ok(None),
@@ -145,7 +149,7 @@ pub(super) fn range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> 
     Some((start as usize, end as usize))
 }
 
-pub(super) fn lrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn lrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let (Some(start), Some(end)) = (parse_i64(a.get(2)), parse_i64(a.get(3))) else {
         return reply::error(out, NOT_INT);
     };
@@ -166,7 +170,7 @@ pub(super) fn lrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn llen(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn llen(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if let Ok(l) = list(c, a.get(1), out) {
         reply::int(out, l.map_or(0, |l| l.len()) as i64);
     }
@@ -183,7 +187,7 @@ pub(super) fn list_index(idx: i64, len: usize) -> Option<usize> {
 
 /// LINDEX: as in Redis the key is looked up before the index is parsed, so a
 /// missing key answers nil whatever the index.
-pub(super) fn lindex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn lindex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let Ok(l) = list(c, a.get(1), out) else {
         return;
     };
@@ -200,7 +204,7 @@ pub(super) fn lindex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// LSET: the key first ("no such key"), then the index.
-pub(super) fn lset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn lset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let fill = fill(c);
     let val = a.get(3);
     match list(c, a.get(1), out) {
@@ -220,7 +224,7 @@ pub(super) fn lset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 
 /// LINSERT key BEFORE|AFTER pivot element: the new length, -1 if the pivot is
 /// not there, 0 if the key is not.
-pub(super) fn linsert(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn linsert(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let where_ = a.get(2);
     let after = if where_.eq_ignore_ascii_case(b"after") {
         true
@@ -245,7 +249,7 @@ pub(super) fn linsert(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 
 /// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]: the options are
 /// checked before the key, as Redis does.
-pub(super) fn lpos(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn lpos(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let mut rank = 1i64;
     let mut count: Option<usize> = None;
     let mut maxlen = 0usize;
@@ -255,7 +259,7 @@ pub(super) fn lpos(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         let more = j + 1 < a.len();
         // COUNT and MAXLEN: anything but a non-negative integer is refused
         // with the option's own message.
-        let non_negative = |v: &[u8], msg: &[u8], out: &mut Vec<u8>| match parse_i64(v) {
+        let non_negative = |v: &[u8], msg: &[u8], out: &mut Reply<'_>| match parse_i64(v) {
             Some(n) if n >= 0 => Some(usize::try_from(n).unwrap_or(usize::MAX)),
             _ => {
                 reply::error(out, msg);
@@ -313,7 +317,7 @@ pub(super) fn lpos(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn lrem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn lrem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let Some(count) = parse_i64(a.get(2)) else {
         return reply::error(out, NOT_INT);
     };
@@ -332,7 +336,7 @@ pub(super) fn lrem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, removed as i64);
 }
 
-pub(super) fn ltrim(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn ltrim(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let (Some(start), Some(end)) = (parse_i64(a.get(2)), parse_i64(a.get(3))) else {
         return reply::error(out, NOT_INT);
     };

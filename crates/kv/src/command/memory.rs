@@ -4,7 +4,7 @@
 use super::*;
 
 /// MEMORY USAGE key [SAMPLES count] | MEMORY HELP.
-pub(super) fn memory(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn memory(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let sub = a.get(1);
     if eq(sub, b"help") && a.len() == 2 {
         return reply::help(

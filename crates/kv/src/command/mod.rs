@@ -30,7 +30,10 @@ mod scan;
 mod server;
 mod sets;
 mod sort;
+// The command table's types, and the table generated from Redis's definitions.
+pub(crate) mod spec;
 mod strings;
+mod table;
 mod zsets;
 
 use config::config;
@@ -57,11 +60,12 @@ use super::blocking::{
     blmove, blmpop, blpop, brpop, brpoplpush, bzmpop, bzpopmax, bzpopmin, lmove, lmpop, rpoplpush,
     zmpop,
 };
+use super::clients::monitor;
 use super::frame::{parse_i64, Argv};
 use super::glob;
 use super::multi::{discard, exec, multi};
 use super::pubsub::{psubscribe, publish, pubsub, punsubscribe, subscribe, unsubscribe};
-use super::reply;
+use super::reply::{self, Reply};
 use super::scripting::{function, script, unsupported};
 use super::store::{Bytes, Entry, Hasher, LexBound, ScoreBound, Store, Ttl, Value, ZSet};
 use super::watch::{stamp, touch_existing, unwatch, watch};
@@ -89,7 +93,7 @@ pub(crate) struct Ctx<'a, 'n> {
     pub net: &'a mut evloop::Ctx<'n>,
 }
 
-pub(crate) type Handler = fn(&mut Ctx<'_, '_>, Argv<'_>, &mut Vec<u8>);
+pub(crate) use spec::Handler;
 
 pub(crate) const WRONGTYPE: &[u8] =
     b"WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -100,222 +104,6 @@ const OVERFLOW: &[u8] = b"ERR increment or decrement would overflow";
 const NO_KEY: &[u8] = b"ERR no such key";
 const MUST_BE_POSITIVE: &[u8] = b"ERR value is out of range, must be positive";
 const TOO_BIG: &[u8] = b"ERR string exceeds maximum allowed size (proto-max-bulk-len)";
-
-macro_rules! commands {
-    ($($name:literal $arity:literal $handler:ident;)*) => {
-        /// Find a command by its lowercased name: (name, arity, handler). Arity as in
-        /// Redis: positive means exactly, negative means at least.
-        fn lookup(name: &[u8]) -> Option<(&'static [u8], i32, Handler)> {
-            match name {
-                $($name => Some(($name, $arity, $handler as Handler)),)*
-                _ => None,
-            }
-        }
-
-        /// Every command name, for COMMAND COUNT / LIST.
-        const NAMES: &[&[u8]] = &[$($name),*];
-    };
-}
-
-commands! {
-    b"get" 2 get;
-    b"set" -3 set;
-    b"ping" -1 ping;
-    b"incr" 2 incr;
-    b"decr" 2 decr;
-    b"incrby" 3 incrby;
-    b"decrby" 3 decrby;
-    b"mget" -2 mget;
-    b"mset" -3 mset;
-    b"lpush" -3 lpush;
-    b"rpush" -3 rpush;
-    b"lpop" -2 lpop;
-    b"rpop" -2 rpop;
-    b"lrange" 4 lrange;
-    b"sadd" -3 sadd;
-    b"spop" -2 spop;
-    b"hset" -4 hset;
-    b"hmset" -4 hmset;
-    b"zadd" -4 zadd;
-    b"zpopmin" -2 zpopmin;
-    b"echo" 2 echo;
-    b"quit" -1 quit;
-    b"hello" -1 hello;
-    b"client" -2 client;
-    b"info" -1 info;
-    b"config" -2 config;
-    b"command" -1 command;
-    b"time" 1 time;
-    b"del" -2 del;
-    b"unlink" -2 del;
-    b"exists" -2 exists;
-    b"type" 2 type_;
-    b"keys" 2 keys;
-    b"scan" -2 scan;
-    b"rename" 3 rename;
-    b"expire" -3 expire;
-    b"pexpire" -3 pexpire;
-    b"expireat" -3 expireat;
-    b"pexpireat" -3 pexpireat;
-    b"ttl" 2 ttl;
-    b"pttl" 2 pttl;
-    b"persist" 2 persist;
-    b"setnx" 3 setnx;
-    b"setex" 4 setex;
-    b"psetex" 4 psetex;
-    b"getset" 3 getset;
-    b"getdel" 2 getdel;
-    b"msetnx" -3 msetnx;
-    b"incrbyfloat" 3 incrbyfloat;
-    b"append" 3 append;
-    b"strlen" 2 strlen;
-    b"getrange" 4 getrange;
-    b"setrange" 4 setrange;
-    b"llen" 2 llen;
-    b"lindex" 3 lindex;
-    b"lset" 4 lset;
-    b"lrem" 4 lrem;
-    b"ltrim" 4 ltrim;
-    b"linsert" 5 linsert;
-    b"lpos" -3 lpos;
-    b"lpushx" -3 lpushx;
-    b"rpushx" -3 rpushx;
-    b"hget" 3 hget;
-    b"hmget" -3 hmget;
-    b"hdel" -3 hdel;
-    b"hlen" 2 hlen;
-    b"hexists" 3 hexists;
-    b"hgetall" 2 hgetall;
-    b"hkeys" 2 hkeys;
-    b"hvals" 2 hvals;
-    b"hincrby" 4 hincrby;
-    // Hashes, second batch (hashes.rs).
-    b"hsetnx" 4 hsetnx;
-    b"hstrlen" 3 hstrlen;
-    b"hincrbyfloat" 4 hincrbyfloat;
-    b"hrandfield" -2 hrandfield;
-    b"srem" -3 srem;
-    b"smembers" 2 smembers;
-    b"sismember" 3 sismember;
-    b"scard" 2 scard;
-    // Sets, second batch (sets.rs).
-    b"smismember" -3 smismember;
-    b"srandmember" -2 srandmember;
-    b"smove" 4 smove;
-    b"sinter" -2 sinter;
-    b"sunion" -2 sunion;
-    b"sdiff" -2 sdiff;
-    b"sinterstore" -3 sinterstore;
-    b"sunionstore" -3 sunionstore;
-    b"sdiffstore" -3 sdiffstore;
-    b"sintercard" -3 sintercard;
-    b"zscore" 3 zscore;
-    b"zcard" 2 zcard;
-    b"zrem" -3 zrem;
-    b"zrange" -4 zrange;
-    b"zrank" 3 zrank;
-    b"zpopmax" -2 zpopmax;
-    // sorted sets: ranges by rank, score and member; counts; increments
-    b"zrevrange" -4 zrevrange;
-    b"zrangebyscore" -4 zrangebyscore;
-    b"zrevrangebyscore" -4 zrevrangebyscore;
-    b"zrangebylex" -4 zrangebylex;
-    b"zrevrangebylex" -4 zrevrangebylex;
-    b"zrangestore" -5 zrangestore;
-    b"zcount" 4 zcount;
-    b"zlexcount" 4 zlexcount;
-    b"zincrby" 4 zincrby;
-    b"zmscore" -3 zmscore;
-    b"zrevrank" 3 zrevrank;
-    b"zremrangebyrank" 4 zremrangebyrank;
-    b"zremrangebyscore" 4 zremrangebyscore;
-    b"zremrangebylex" 4 zremrangebylex;
-    b"zunion" -3 zunion;
-    b"zinter" -3 zinter;
-    b"zdiff" -3 zdiff;
-    b"zunionstore" -4 zunionstore;
-    b"zinterstore" -4 zinterstore;
-    b"zdiffstore" -4 zdiffstore;
-    b"zintercard" -3 zintercard;
-    b"zrandmember" -2 zrandmember;
-    b"lmove" 5 lmove;
-    b"rpoplpush" 3 rpoplpush;
-    b"lmpop" -4 lmpop;
-    b"zmpop" -4 zmpop;
-    b"blpop" -3 blpop;
-    b"brpop" -3 brpop;
-    b"blmove" 6 blmove;
-    b"brpoplpush" 4 brpoplpush;
-    b"blmpop" -5 blmpop;
-    b"bzpopmin" -3 bzpopmin;
-    b"bzpopmax" -3 bzpopmax;
-    b"bzmpop" -5 bzmpop;
-    b"subscribe" -2 subscribe;
-    b"unsubscribe" -1 unsubscribe;
-    b"psubscribe" -2 psubscribe;
-    b"punsubscribe" -1 punsubscribe;
-    b"publish" 3 publish;
-    b"pubsub" -2 pubsub;
-    b"reset" 1 reset;
-    b"multi" 1 multi;
-    b"exec" 1 exec;
-    b"discard" 1 discard;
-    b"watch" -2 watch;
-    b"unwatch" 1 unwatch;
-    b"auth" -2 auth;
-    b"bgrewriteaof" 1 bgrewriteaof;
-    b"script" -2 script;
-    b"function" -2 function;
-    b"eval" -3 unsupported;
-    b"evalsha" -3 unsupported;
-    b"eval_ro" -3 unsupported;
-    b"evalsha_ro" -3 unsupported;
-    b"fcall" -3 unsupported;
-    b"fcall_ro" -3 unsupported;
-    // Databases (databases.rs).
-    b"select" 2 select;
-    b"dbsize" 1 dbsize;
-    b"flushdb" -1 flushdb;
-    b"flushall" -1 flushall;
-    b"move" 3 move_;
-    b"swapdb" 3 swapdb;
-    b"copy" -3 copy;
-    b"sort" -2 sort;
-    b"sort_ro" -2 sort_ro;
-    // Keyspace (keys.rs).
-    b"object" -2 object;
-    b"renamenx" 3 renamenx;
-    b"randomkey" 1 randomkey;
-    b"touch" -2 touch;
-    b"expiretime" 2 expiretime;
-    b"pexpiretime" 2 pexpiretime;
-    // Strings (strings.rs).
-    b"getex" -2 getex;
-    b"substr" 4 getrange;
-    b"lcs" -3 lcs;
-    b"setbit" 4 setbit;
-    b"getbit" 3 getbit;
-    // DUMP and RESTORE (dump.rs).
-    b"dump" 2 dump;
-    b"restore" -4 restore;
-    // MEMORY USAGE (memory.rs).
-    b"memory" -2 memory;
-    // Scanning collections (scan.rs).
-    b"sscan" -3 sscan;
-    b"hscan" -3 hscan;
-    b"zscan" -3 zscan;
-}
-
-/// Commands a RESP2 client may run while subscribed.
-const SUBSCRIBED_MODE: &[&[u8]] = &[
-    b"subscribe",
-    b"unsubscribe",
-    b"psubscribe",
-    b"punsubscribe",
-    b"ping",
-    b"quit",
-    b"reset",
-];
 
 /// Whether this client can block (a session driven without a reactor has no
 /// connection to be woken on: there blocking commands answer at once).
@@ -332,82 +120,138 @@ fn lower<'b>(name: &[u8], buf: &'b mut [u8; 16]) -> Option<&'b [u8]> {
     Some(dst)
 }
 
-fn arity_ok(argc: usize, arity: i32) -> bool {
-    if arity >= 0 {
-        argc == arity as usize
-    } else {
-        argc >= arity.unsigned_abs() as usize
-    }
+/// The command named `name` (any case), if this server serves it.
+#[inline]
+pub(crate) fn find(name: &[u8]) -> Option<&'static spec::Command> {
+    let mut buf = [0u8; 16];
+    lower(name, &mut buf).and_then(table::lookup)
 }
 
 /// `-ERR wrong number of arguments for 'name' command`.
-pub(crate) fn arity_error(out: &mut Vec<u8>, name: &[u8]) {
+pub(crate) fn arity_error(out: &mut Reply<'_>, name: &[u8]) {
     out.extend_from_slice(b"-ERR wrong number of arguments for '");
     out.extend_from_slice(name);
     out.extend_from_slice(b"' command\r\n");
 }
 
-/// Run one command and append its reply.
-pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Vec<u8>) {
-    let mut buf = [0u8; 16];
-    let found = lower(argv.get(0), &mut buf).and_then(lookup);
-    match found {
-        Some((name, arity, handler)) => {
-            if !arity_ok(argv.len(), arity) {
-                if let Some(multi) = &mut ctx.client.multi {
-                    multi.flag_error();
-                }
-                return arity_error(out, name);
+/// Run one command and append its reply; count an error reply by its code
+/// (INFO's `errorstats`) and show a command that ran to the monitors.
+pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Reply<'_>) {
+    let start = out.len();
+    let ran = dispatch(ctx, &argv, out);
+    if out.get(start) == Some(&b'-') {
+        count_error(ctx.shared, &out[start + 1..]);
+    }
+    if let Some(cmd) = ran {
+        if ctx.shared.monitoring.get() {
+            // A container's subcommand has flags of its own (CONFIG GET: admin).
+            let cmd = match cmd.subcommands {
+                [] => Some(cmd),
+                _ if argv.len() > 1 => cmd.subcommand(argv.get(1)),
+                _ => None,
+            };
+            if cmd.is_some_and(|c| c.flags & (spec::ADMIN | spec::SKIP_MONITOR) == 0) {
+                super::clients::feed_monitors(ctx, &argv);
             }
-            if !ctx.client.authenticated && !super::auth::runs_unauthenticated(name) {
-                if let Some(multi) = &mut ctx.client.multi {
-                    multi.flag_error();
-                }
-                return reply::error(out, super::auth::NOAUTH);
-            }
-            if ctx.shared.aof_on.get() {
-                if let Err(msg) = super::aof::check(ctx.shared, name) {
-                    if let Some(multi) = &mut ctx.client.multi {
-                        multi.flag_error();
-                    }
-                    return reply::error(out, msg.as_bytes());
-                }
-            }
-            if ctx.client.subscribed() && !ctx.client.in_exec && !SUBSCRIBED_MODE.contains(&name) {
-                let mut msg = b"ERR Can't execute '".to_vec();
-                msg.extend_from_slice(name);
-                msg.extend_from_slice(
-                    b"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are \
-                      allowed in this context",
-                );
-                return reply::error(out, &msg);
-            }
-            if ctx.client.multi.is_some() && !super::multi::runs_immediately(name) {
-                return super::multi::queue(ctx, argv, out);
-            }
-            ctx.client.record.cmd.set(name);
-            let start = out.len();
-            if ctx.shared.aof_on.get() {
-                super::aof::run_logged(ctx, name, handler, argv, out);
-            } else {
-                handler(ctx, argv, out);
-            }
-            if !ctx.store.watched.is_empty() && super::aof::is_write(name) {
-                super::watch::after_write(ctx, name, &argv, &out[start..]);
-            }
-        }
-        None => {
-            if let Some(multi) = &mut ctx.client.multi {
-                multi.flag_error();
-            }
-            unknown_command(argv, out)
         }
     }
 }
 
+/// Count one error reply (`reply` is after the `-`) under its first word, as
+/// Redis's `errorstats` does (up to 128 different codes).
+fn count_error(shared: &super::Shared, reply: &[u8]) {
+    shared.error_replies.set(shared.error_replies.get() + 1);
+    let code = reply
+        .iter()
+        .position(|&b| b == b' ' || b == b'\r')
+        .map_or(reply, |end| &reply[..end]);
+    let code = String::from_utf8_lossy(code);
+    let mut errors = shared.errors.borrow_mut();
+    if let Some(n) = errors.get_mut(&*code) {
+        *n += 1;
+    } else if errors.len() < 128 {
+        errors.insert(code.into_owned(), 1);
+    }
+}
+
+/// Check and run one command; the command if its handler ran (not refused,
+/// not queued).
+#[inline]
+fn dispatch(
+    ctx: &mut Ctx<'_, '_>,
+    argv: &Argv<'_>,
+    out: &mut Reply<'_>,
+) -> Option<&'static spec::Command> {
+    let argv = *argv;
+    let Some(cmd) = find(argv.get(0)) else {
+        if let Some(multi) = &mut ctx.client.multi {
+            multi.flag_error();
+        }
+        unknown_command(argv, out);
+        return None;
+    };
+    let name = cmd.name.as_bytes();
+    if !cmd.arity_ok(argv.len()) {
+        if let Some(multi) = &mut ctx.client.multi {
+            multi.flag_error();
+        }
+        arity_error(out, name);
+        return None;
+    }
+    if !ctx.client.authenticated && !cmd.has(spec::NO_AUTH) {
+        if let Some(multi) = &mut ctx.client.multi {
+            multi.flag_error();
+        }
+        reply::error(out, super::auth::NOAUTH);
+        return None;
+    }
+    if ctx.shared.aof_on.get() {
+        if let Err(msg) = super::aof::check(ctx.shared, cmd) {
+            if let Some(multi) = &mut ctx.client.multi {
+                multi.flag_error();
+            }
+            reply::error(out, msg.as_bytes());
+            return None;
+        }
+    }
+    if ctx.client.subscribed()
+        && !out.resp3()
+        && !ctx.client.in_exec
+        && !cmd.has(spec::SUBSCRIBED_OK)
+    {
+        let mut msg = b"ERR Can't execute '".to_vec();
+        msg.extend_from_slice(name);
+        msg.extend_from_slice(
+            b"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are \
+              allowed in this context",
+        );
+        reply::error(out, &msg);
+        return None;
+    }
+    if ctx.client.multi.is_some() && !cmd.has(spec::TX_CONTROL) {
+        super::multi::queue(ctx, argv, out);
+        return None;
+    }
+    ctx.client.record.cmd.set(name);
+    let Some(handler) = cmd.handler else {
+        unknown_command(argv, out);
+        return None;
+    };
+    let start = out.len();
+    if ctx.shared.aof_on.get() {
+        super::aof::run_logged(ctx, cmd, handler, argv, out);
+    } else {
+        handler(ctx, argv, out);
+    }
+    if !ctx.store.watched.is_empty() && cmd.has(spec::WRITE) {
+        super::watch::after_write(ctx, cmd, &argv, &out[start..]);
+    }
+    Some(cmd)
+}
+
 /// Redis 7: `unknown command 'foo', with args beginning with: 'a' 'b' ` (each
 /// argument quoted and followed by a space, up to about 128 bytes of arguments).
-fn unknown_command(argv: Argv<'_>, out: &mut Vec<u8>) {
+fn unknown_command(argv: Argv<'_>, out: &mut Reply<'_>) {
     let name = argv.get(0);
     let mut msg = b"ERR unknown command '".to_vec();
     msg.extend_from_slice(&name[..name.len().min(128)]);
@@ -426,7 +270,7 @@ fn unknown_command(argv: Argv<'_>, out: &mut Vec<u8>) {
     reply::error(out, &msg);
 }
 
-pub(crate) fn unknown_subcommand(out: &mut Vec<u8>, sub: &[u8], container: &[u8]) {
+pub(crate) fn unknown_subcommand(out: &mut Reply<'_>, sub: &[u8], container: &[u8]) {
     let mut msg = b"ERR unknown subcommand '".to_vec();
     msg.extend_from_slice(&sub[..sub.len().min(128)]);
     msg.extend_from_slice(b"'. Try ");

@@ -40,7 +40,7 @@ impl Rng {
 }
 
 /// The COUNT argument: `Err` after Redis's error reply.
-pub(super) fn random_count(arg: &[u8], out: &mut Vec<u8>) -> Result<i64, ()> {
+pub(super) fn random_count(arg: &[u8], out: &mut Reply<'_>) -> Result<i64, ()> {
     match parse_i64(arg) {
         None => {
             reply::error(out, NOT_INT);
@@ -121,14 +121,17 @@ impl Iterator for Picks {
 }
 
 /// Reply with an array of `per` elements for each pick, written by `write`; if the
-/// reply would pass `limit` bytes, replace it with an error.
+/// reply would pass `limit` bytes, replace it with an error. In RESP3 a pick of two
+/// (a member and its score, a field and its value) is an array of its own, as
+/// Redis 7 answers `WITHSCORES`/`WITHVALUES`.
 pub(super) fn reply_picks(
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
     mut picks: Picks,
     per: usize,
     limit: usize,
-    mut write: impl FnMut(usize, &mut Vec<u8>),
+    mut write: impl FnMut(usize, &mut Reply<'_>),
 ) {
+    let pairs = per == 2 && out.resp3();
     let start = out.len();
     let total = usize::try_from(picks.remaining())
         .ok()
@@ -136,8 +139,11 @@ pub(super) fn reply_picks(
     let Some(total) = total else {
         return reply::error(out, b"ERR value is out of range");
     };
-    reply::array(out, total);
+    reply::array(out, if pairs { total / 2 } else { total });
     for i in picks.by_ref() {
+        if pairs {
+            reply::array(out, 2);
+        }
         write(i, out);
         if out.len() - start > limit {
             out.truncate(start);
@@ -176,7 +182,9 @@ mod tests {
     fn oversized_reply_is_refused() {
         let mut out = b"+before\r\n".to_vec();
         let picks = Picks::new(Rng::new(1), 1, -1_000_000);
-        reply_picks(&mut out, picks, 1, 1000, |_, o| reply::bulk(o, b"member"));
+        reply_picks(&mut Reply::new(&mut out, false), picks, 1, 1000, |_, o| {
+            reply::bulk(o, b"member")
+        });
         assert_eq!(
             out,
             b"+before\r\n-ERR reply too large: the count asks for more than 1000 bytes of \

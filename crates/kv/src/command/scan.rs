@@ -26,7 +26,7 @@ impl ScanOptions<'_> {
 }
 
 /// A cursor argument: an unsigned decimal, as Redis's `strtoul` check takes it.
-pub(super) fn parse_cursor(arg: &[u8], out: &mut Vec<u8>) -> Option<u64> {
+pub(super) fn parse_cursor(arg: &[u8], out: &mut Reply<'_>) -> Option<u64> {
     let cursor = std::str::from_utf8(arg)
         .ok()
         .and_then(|s| s.parse::<u64>().ok());
@@ -42,7 +42,7 @@ pub(super) fn scan_options<'a>(
     a: &Argv<'a>,
     first: usize,
     allow_type: bool,
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
 ) -> Result<ScanOptions<'a>, ()> {
     let mut opts = ScanOptions {
         count: 10,
@@ -152,7 +152,8 @@ fn emit(v: &Value, name: &[u8], out: &mut Vec<u8>) -> bool {
         Value::ZSet(z) => match z.score(name) {
             Some(score) => {
                 reply::bulk(out, name);
-                reply::double(out, score);
+                // A bulk string in RESP3 too: SCAN's replies are flat arrays.
+                reply::double(&mut Reply::new(out, false), score);
             }
             None => return false,
         },
@@ -162,7 +163,7 @@ fn emit(v: &Value, name: &[u8], out: &mut Vec<u8>) -> bool {
 }
 
 /// SSCAN, HSCAN, ZSCAN: `key cursor [MATCH p] [COUNT n]` on a value of type `kind`.
-fn scan_collection(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind: &str) {
+fn scan_collection(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, kind: &str) {
     let Some(cursor) = parse_cursor(a.get(2), out) else {
         return;
     };
@@ -207,22 +208,22 @@ fn scan_collection(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind: &s
 }
 
 /// `[cursor, [items...]]` with `found` items of `per_item` elements already in `body`.
-fn reply_scan(out: &mut Vec<u8>, next: u64, found: usize, body: &[u8], per_item: usize) {
+fn reply_scan(out: &mut Reply<'_>, next: u64, found: usize, body: &[u8], per_item: usize) {
     reply::array(out, 2);
     reply::bulk(out, itoa::Buffer::new().format(next).as_bytes());
     reply::array(out, found * per_item);
     out.extend_from_slice(body);
 }
 
-pub(super) fn sscan(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn sscan(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     scan_collection(c, a, out, "set")
 }
 
-pub(super) fn hscan(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn hscan(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     scan_collection(c, a, out, "hash")
 }
 
-pub(super) fn zscan(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zscan(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     scan_collection(c, a, out, "zset")
 }
 

@@ -3,11 +3,11 @@
 
 use super::*;
 
-pub(super) fn ping(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn ping(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if a.len() > 2 {
         return arity_error(out, b"ping");
     }
-    if c.client.subscribed() {
+    if c.client.subscribed() && !out.resp3() {
         // RESP2 subscribed mode: a pong frame like a message's.
         reply::array(out, 2);
         reply::bulk(out, b"pong");
@@ -20,7 +20,7 @@ pub(super) fn ping(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// RESET: the connection as new — subscriptions left, name cleared.
-pub(super) fn reset(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn reset(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     if let Some(subs) = c.client.subs.take() {
         let id = c.net.id();
         super::super::pubsub::forget(&mut c.shared.pubsub.borrow_mut(), id, &subs);
@@ -34,20 +34,49 @@ pub(super) fn reset(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
     c.client.record.multi.set(-1);
     super::super::watch::unwatch_all(c);
     select_db(c, 0);
+    // Redis's RESET speaks RESP2 again, and says so in RESP2; it leaves
+    // MONITOR mode and sends replies again.
+    set_protocol(c, false);
+    c.client.reply = super::super::clients::ReplyMode::On;
+    if c.client.monitor {
+        let id = c.net.id();
+        let mut monitors = c.shared.monitors.borrow_mut();
+        monitors.retain(|&m| m != id);
+        c.shared.monitoring.set(!monitors.is_empty());
+        drop(monitors);
+        c.client.monitor = false;
+        c.client.record.monitor.set(false);
+        c.net.set_waiting(false);
+    }
     reply::simple(out, b"RESET");
 }
 
-pub(super) fn echo(_: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+/// Switch the client to RESP3 (`true`) or RESP2: its own replies, and what
+/// publishers and unblockers push to it.
+pub(crate) fn set_protocol(c: &mut Ctx<'_, '_>, resp3: bool) {
+    if c.client.record.resp3.replace(resp3) == resp3 {
+        return;
+    }
+    if let Some(subs) = &c.client.subs {
+        let id = c.net.id();
+        super::super::pubsub::set_protocol(&mut c.shared.pubsub.borrow_mut(), id, subs, resp3);
+    }
+}
+
+pub(super) fn echo(_: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     reply::bulk(out, a.get(1));
 }
 
-pub(super) fn quit(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn quit(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     reply::ok(out);
     c.close = true;
 }
 
-/// The version evloop reports: a Redis 7.0 feature level, marked as not Redis.
-pub(super) const VERSION: &[u8] = b"7.0.0-evloop";
+/// The Redis release whose behaviour this server implements, as HELLO and INFO's
+/// `redis_version` report it: a plain `MAJOR.MINOR.PATCH`, since clients parse it
+/// (redis-py's tests with `packaging.version`, clients that gate features on
+/// it). evloop's own version is INFO's `evloop_version`.
+pub(super) const VERSION: &[u8] = b"7.0.15";
 
 pub(super) fn valid_client_name(name: &[u8]) -> bool {
     name.iter().all(|&b| (b'!'..=b'~').contains(&b))
@@ -56,7 +85,11 @@ pub(super) fn valid_client_name(name: &[u8]) -> bool {
 pub(super) const BAD_NAME: &[u8] =
     b"ERR Client names cannot contain spaces, newlines or special characters.";
 
-pub(super) fn hello(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+/// `HELLO [protover [AUTH user pass] [SETNAME name]]`: switch to RESP2 or RESP3,
+/// optionally authenticating and naming the connection at once, and describe the
+/// server (a map, in the protocol just chosen).
+pub(super) fn hello(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
+    let mut proto = None;
     if a.len() >= 2 {
         match parse_i64(a.get(1)) {
             None => {
@@ -65,7 +98,7 @@ pub(super) fn hello(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
                     b"ERR Protocol version is not an integer or out of range",
                 )
             }
-            Some(2) => {}
+            Some(v @ (2 | 3)) => proto = Some(v == 3),
             Some(_) => return reply::error(out, b"NOPROTO unsupported protocol version"),
         }
     }
@@ -109,13 +142,16 @@ pub(super) fn hello(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         }
         *c.client.record.name.borrow_mut() = (!name.is_empty()).then(|| name.into());
     }
-    reply::array(out, 14);
+    let resp3 = proto.unwrap_or(out.resp3());
+    set_protocol(c, resp3);
+    let out = &mut Reply::new(out, resp3);
+    reply::map(out, 7);
     reply::bulk(out, b"server");
     reply::bulk(out, b"redis");
     reply::bulk(out, b"version");
     reply::bulk(out, VERSION);
     reply::bulk(out, b"proto");
-    reply::int(out, 2);
+    reply::int(out, if resp3 { 3 } else { 2 });
     reply::bulk(out, b"id");
     reply::int(out, c.client.record.id as i64);
     reply::bulk(out, b"mode");
@@ -126,32 +162,32 @@ pub(super) fn hello(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::array(out, 0);
 }
 
-pub(super) fn client(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+/// CLIENT and its subcommands, as the command table lists them; and
+/// `CLIENT SETINFO` (Redis 7.2's, which clients send as they connect).
+pub(super) fn client(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
+    use super::super::clients;
     let sub = a.get(1);
-    let (name, arity): (&[u8], i32) = if eq(sub, b"setname") {
-        (b"client|setname", 3)
-    } else if eq(sub, b"getname") {
-        (b"client|getname", 2)
-    } else if eq(sub, b"id") {
-        (b"client|id", 2)
-    } else if eq(sub, b"setinfo") {
-        (b"client|setinfo", 4)
-    } else if eq(sub, b"list") {
-        (b"client|list", -2)
-    } else if eq(sub, b"info") {
-        (b"client|info", 2)
-    } else if eq(sub, b"kill") {
-        (b"client|kill", -3)
-    } else if eq(sub, b"unblock") {
-        (b"client|unblock", -3)
-    } else {
+    if eq(sub, b"setinfo") {
+        if a.len() != 4 {
+            return arity_error(out, b"client|setinfo");
+        }
+        let attr = a.get(2);
+        if eq(attr, b"lib-name") || eq(attr, b"lib-ver") {
+            return reply::ok(out);
+        }
+        let mut msg = b"ERR Unrecognized option '".to_vec();
+        msg.extend_from_slice(attr);
+        msg.push(b'\'');
+        return reply::error(out, &msg);
+    }
+    let Some(cmd) = super::table::C_CLIENT.subcommand(sub) else {
         return unknown_subcommand(out, sub, b"CLIENT");
     };
-    if !arity_ok(a.len(), arity) {
-        return arity_error(out, name);
+    if !cmd.arity_ok(a.len()) {
+        return arity_error(out, cmd.name.as_bytes());
     }
-    match name {
-        b"client|setname" => {
+    match cmd.name {
+        "client|setname" => {
             let n = a.get(2);
             if !valid_client_name(n) {
                 return reply::error(out, BAD_NAME);
@@ -159,30 +195,33 @@ pub(super) fn client(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             *c.client.record.name.borrow_mut() = (!n.is_empty()).then(|| n.into());
             reply::ok(out);
         }
-        b"client|getname" => match &*c.client.record.name.borrow() {
+        "client|getname" => match &*c.client.record.name.borrow() {
             Some(n) => reply::bulk(out, n),
             None => reply::nil(out),
         },
-        b"client|id" => reply::int(out, c.client.record.id as i64),
-        b"client|list" => super::super::clients::list(c, a, out),
-        b"client|info" => super::super::clients::info(c, out),
-        b"client|kill" => super::super::clients::kill(c, a, out),
-        b"client|unblock" => super::super::clients::unblock(c, a, out),
-        _ => {
-            let attr = a.get(2);
-            if eq(attr, b"lib-name") || eq(attr, b"lib-ver") {
+        "client|id" => reply::int(out, c.client.record.id as i64),
+        "client|list" => clients::list(c, a, out),
+        "client|info" => clients::info(c, out),
+        "client|kill" => clients::kill(c, a, out),
+        "client|unblock" => clients::unblock(c, a, out),
+        "client|pause" => clients::pause(c, a, out),
+        "client|unpause" => clients::unpause(c, out),
+        "client|reply" => clients::reply_mode(c, a, out),
+        "client|no-evict" => {
+            let on = a.get(2);
+            if eq(on, b"on") || eq(on, b"off") {
+                c.client.record.no_evict.set(eq(on, b"on"));
                 reply::ok(out);
             } else {
-                let mut msg = b"ERR Unrecognized option '".to_vec();
-                msg.extend_from_slice(attr);
-                msg.push(b'\'');
-                reply::error(out, &msg);
+                reply::error(out, SYNTAX);
             }
         }
+        "client|help" => clients::help(out),
+        _ => unknown_subcommand(out, sub, b"CLIENT"),
     }
 }
 
-pub(super) fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     use std::fmt::Write as _;
     let want = |section: &str| {
         a.len() == 1
@@ -207,19 +246,29 @@ pub(super) fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     if want("server") {
         section(&mut s, "Server");
         let uptime = c.now.saturating_sub(sh.started_ms) / 1000;
+        let port = sh.local_addr.get().map_or(0, |a| a.port());
         let _ = write!(
             s,
-            "redis_version:{}\r\nredis_mode:standalone\r\nevloop_version:{}\r\nos:{} {}\r\n\
-             arch_bits:{}\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\n\
-             uptime_in_seconds:{}\r\nuptime_in_days:{}\r\n",
+            "redis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\n\
+             redis_build_id:0\r\nredis_mode:standalone\r\nevloop_version:{}\r\nos:{} {}\r\n\
+             arch_bits:{}\r\nmonotonic_clock:POSIX clock_gettime\r\n\
+             multiplexing_api:epoll\r\nprocess_id:{}\r\nprocess_supervised:no\r\n\
+             run_id:{:040x}\r\ntcp_port:{port}\r\nserver_time_usec:{}\r\n\
+             uptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\n\
+             executable:{}\r\nconfig_file:\r\n",
             String::from_utf8_lossy(VERSION),
             env!("CARGO_PKG_VERSION"),
             std::env::consts::OS,
             std::env::consts::ARCH,
             usize::BITS,
             std::process::id(),
+            sh.started_ms as u128 * 1_000_003 + std::process::id() as u128,
+            c.now * 1000,
             uptime,
             uptime / 86400,
+            std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
         );
     }
     if want("clients") {
@@ -228,8 +277,12 @@ pub(super) fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         section(&mut s, "Clients");
         let _ = write!(
             s,
-            "connected_clients:{}\r\nblocked_clients:{}\r\n",
+            "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\n\
+             client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n\
+             blocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
             sh.connected_clients.get(),
+            sh.settings.borrow().maxclients,
+            blocked,
             blocked,
         );
     }
@@ -254,13 +307,49 @@ pub(super) fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         let _ = write!(
             s,
             "total_connections_received:{}\r\ntotal_commands_processed:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\n\
-             pubsub_channels:{}\r\npubsub_patterns:{}\r\n",
+             pubsub_channels:{}\r\npubsub_patterns:{}\r\ntotal_error_replies:{}\r\n",
             sh.total_connections.get(),
             sh.total_commands.get(),
             expired,
             sh.pubsub.borrow().channel_count(),
             sh.pubsub.borrow().pattern_count(),
+            sh.error_replies.get(),
         );
+    }
+    if want("replication") {
+        // A primary without replicas: what clients and tools check (`role`).
+        section(&mut s, "Replication");
+        s.push_str(
+            "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n\
+             master_replid:0000000000000000000000000000000000000000\r\n\
+             master_replid2:0000000000000000000000000000000000000000\r\n\
+             master_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\n\
+             repl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\n\
+             repl_backlog_histlen:0\r\n",
+        );
+    }
+    if want("cpu") {
+        section(&mut s, "CPU");
+        let (user, sys) = cpu_seconds();
+        let _ = write!(
+            s,
+            "used_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:0.000000\r\n\
+             used_cpu_user_children:0.000000\r\nused_cpu_sys_main_thread:{sys:.6}\r\n\
+             used_cpu_user_main_thread:{user:.6}\r\n",
+        );
+    }
+    if want("modules") {
+        section(&mut s, "Modules");
+    }
+    if want("errorstats") {
+        section(&mut s, "Errorstats");
+        for (code, n) in sh.errors.borrow().iter() {
+            let _ = write!(s, "errorstat_{code}:count={n}\r\n");
+        }
+    }
+    if want("cluster") {
+        section(&mut s, "Cluster");
+        s.push_str("cluster_enabled:0\r\n");
     }
     if want("keyspace") {
         section(&mut s, "Keyspace");
@@ -281,10 +370,30 @@ pub(super) fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             render(&mut s);
         }
     }
-    reply::bulk(out, s.as_bytes());
+    reply::verbatim(out, s.as_bytes());
 }
 
-pub(super) fn time(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Vec<u8>) {
+/// The process's user and system CPU time in seconds, from `/proc/self/stat`
+/// (fields 14 and 15, in clock ticks of 1/100 s, Linux's `USER_HZ`); zeros
+/// where there is no `/proc`.
+fn cpu_seconds() -> (f64, f64) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return (0.0, 0.0);
+    };
+    // The command name (field 2) is parenthesised and may hold spaces.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // Fields 14 and 15 of the whole line are 12 and 13 after the name.
+    (ticks(11) as f64 / 100.0, ticks(12) as f64 / 100.0)
+}
+
+pub(super) fn time(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     reply::array(out, 2);
     reply::bulk_int(out, (c.now / 1000) as i64);
     reply::bulk_int(out, ((c.now % 1000) * 1000) as i64);

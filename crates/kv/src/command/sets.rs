@@ -8,7 +8,7 @@ use crate::values::set::Set;
 pub(super) fn set_of<'s>(
     c: &'s mut Ctx<'_, '_>,
     key: &[u8],
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
 ) -> Result<Option<&'s mut Set>, ()> {
     match c.store.get(key, c.now) {
         None => Ok(None),
@@ -24,7 +24,7 @@ pub(super) fn set_of<'s>(
 }
 
 /// SADD key member \[member ...\].
-pub(super) fn sadd(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn sadd(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let limits = c.shared.encoding_limits();
     let e = c
         .store
@@ -37,7 +37,7 @@ pub(super) fn sadd(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// SREM key member \[member ...\].
-pub(super) fn srem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn srem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let key = a.get(1);
     let Ok(s) = set_of(c, key, out) else {
         return;
@@ -53,12 +53,12 @@ pub(super) fn srem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// SMEMBERS key.
-pub(super) fn smembers(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn smembers(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if let Ok(s) = set_of(c, a.get(1), out) {
         let Some(s) = s else {
-            return reply::array(out, 0);
+            return reply::set(out, 0);
         };
-        reply::array(out, s.len());
+        reply::set(out, s.len());
         for m in s.iter() {
             reply::bulk(out, &m);
         }
@@ -66,7 +66,7 @@ pub(super) fn smembers(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// SISMEMBER key member.
-pub(super) fn sismember(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn sismember(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let m = a.get(2);
     if let Ok(s) = set_of(c, a.get(1), out) {
         reply::int(out, s.is_some_and(|s| s.contains(m)) as i64);
@@ -74,7 +74,7 @@ pub(super) fn sismember(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// SMISMEMBER key member \[member ...\].
-pub(super) fn smismember(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn smismember(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if let Ok(s) = set_of(c, a.get(1), out) {
         reply::array(out, a.len() - 2);
         for m in a.iter_from(2) {
@@ -84,7 +84,7 @@ pub(super) fn smismember(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// SCARD key.
-pub(super) fn scard(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn scard(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if let Ok(s) = set_of(c, a.get(1), out) {
         reply::int(out, s.map_or(0, |s| s.len()) as i64);
     }
@@ -92,7 +92,7 @@ pub(super) fn scard(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 
 /// SPOP key \[count\]: without a count one random member (or nil), with one an
 /// array of up to `count` distinct members. The key goes when the set empties.
-pub(super) fn spop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn spop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if a.len() > 3 {
         return reply::error(out, SYNTAX);
     }
@@ -111,7 +111,7 @@ pub(super) fn spop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     };
     let Some(s) = s else {
         return match count {
-            Some(_) => reply::array(out, 0),
+            Some(_) => reply::set(out, 0),
             None => reply::nil(out),
         };
     };
@@ -125,7 +125,7 @@ pub(super) fn spop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
         }
         Some(n) if n >= s.len() => {
             // The whole set: answered in its own order, and the key goes.
-            reply::array(out, s.len());
+            reply::set(out, s.len());
             for m in s.iter() {
                 reply::bulk(out, &m);
             }
@@ -133,7 +133,7 @@ pub(super) fn spop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
             return;
         }
         Some(n) => {
-            reply::array(out, n);
+            reply::set(out, n);
             for _ in 0..n {
                 let k = rng.below(s.len());
                 if let Some(m) = s.remove_index(k) {
@@ -148,7 +148,7 @@ pub(super) fn spop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// SRANDMEMBER key \[count\], with Redis's count semantics (see `random`).
-pub(super) fn srandmember(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn srandmember(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if a.len() > 3 {
         return reply::error(out, SYNTAX);
     }
@@ -165,7 +165,7 @@ pub(super) fn srandmember(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     };
     let Some(s) = s else {
         return match count {
-            Some(_) => reply::array(out, 0),
+            Some(_) => reply::set(out, 0),
             None => reply::nil(out),
         };
     };
@@ -184,7 +184,7 @@ pub(super) fn srandmember(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 
 /// SMOVE source destination member. As in Redis, the destination counts as
 /// changed (for WATCH) only if the member was added to it.
-pub(super) fn smove(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn smove(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let (src, dst, m) = (a.get(1), a.get(2), a.get(3));
     match c.store.get(src, c.now).map(|e| &e.value) {
         None => return reply::int(out, 0),
@@ -236,7 +236,7 @@ fn combine(
     op: Op,
     keys: &[&[u8]],
     limit: usize,
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
 ) -> Result<Set, ()> {
     for k in keys {
         match c.store.get(k, c.now).map(|e| &e.value) {
@@ -293,10 +293,10 @@ fn combine(
     Ok(result)
 }
 
-fn set_op(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, op: Op) {
+fn set_op(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, op: Op) {
     let keys: Vec<&[u8]> = a.iter_from(1).collect();
     if let Ok(s) = combine(c, op, &keys, 0, out) {
-        reply::array(out, s.len());
+        reply::set(out, s.len());
         for m in s.iter() {
             reply::bulk(out, &m);
         }
@@ -305,7 +305,7 @@ fn set_op(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, op: Op) {
 
 /// The STORE forms: the result replaces the destination (whatever its type, and
 /// its TTL); an empty result deletes it.
-fn set_op_store(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, op: Op) {
+fn set_op_store(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, op: Op) {
     let keys: Vec<&[u8]> = a.iter_from(2).collect();
     let Ok(s) = combine(c, op, &keys, 0, out) else {
         return;
@@ -321,37 +321,37 @@ fn set_op_store(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, op: Op) {
 }
 
 /// SINTER key \[key ...\].
-pub(super) fn sinter(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn sinter(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     set_op(c, a, out, Op::Inter);
 }
 
 /// SUNION key \[key ...\].
-pub(super) fn sunion(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn sunion(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     set_op(c, a, out, Op::Union);
 }
 
 /// SDIFF key \[key ...\]: the first set without the members of the others.
-pub(super) fn sdiff(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn sdiff(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     set_op(c, a, out, Op::Diff);
 }
 
 /// SINTERSTORE destination key \[key ...\].
-pub(super) fn sinterstore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn sinterstore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     set_op_store(c, a, out, Op::Inter);
 }
 
 /// SUNIONSTORE destination key \[key ...\].
-pub(super) fn sunionstore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn sunionstore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     set_op_store(c, a, out, Op::Union);
 }
 
 /// SDIFFSTORE destination key \[key ...\].
-pub(super) fn sdiffstore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn sdiffstore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     set_op_store(c, a, out, Op::Diff);
 }
 
 /// The LIMIT of SINTERCARD and ZINTERCARD (0: none): `Err` after Redis's error.
-pub(super) fn card_limit(arg: &[u8], out: &mut Vec<u8>) -> Result<usize, ()> {
+pub(super) fn card_limit(arg: &[u8], out: &mut Reply<'_>) -> Result<usize, ()> {
     match parse_i64(arg) {
         Some(n) if n >= 0 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
         _ => {
@@ -362,7 +362,7 @@ pub(super) fn card_limit(arg: &[u8], out: &mut Vec<u8>) -> Result<usize, ()> {
 }
 
 /// SINTERCARD numkeys key \[key ...\] \[LIMIT limit\], with Redis's errors.
-pub(super) fn sintercard(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn sintercard(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let numkeys = match parse_i64(a.get(1)) {
         Some(n) if n >= 1 => n as u64,
         _ => return reply::error(out, b"ERR numkeys should be greater than 0"),

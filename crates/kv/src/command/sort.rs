@@ -71,7 +71,7 @@ struct Options<'a> {
     store: Option<&'a [u8]>,
 }
 
-fn parse<'a>(a: &Argv<'a>, readonly: bool, out: &mut Vec<u8>) -> Option<Options<'a>> {
+fn parse<'a>(a: &Argv<'a>, readonly: bool, out: &mut Reply<'_>) -> Option<Options<'a>> {
     let mut o = Options {
         desc: false,
         alpha: false,
@@ -116,15 +116,15 @@ fn parse<'a>(a: &Argv<'a>, readonly: bool, out: &mut Vec<u8>) -> Option<Options<
     Some(o)
 }
 
-pub(super) fn sort(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn sort(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     sort_generic(c, a, out, false);
 }
 
-pub(super) fn sort_ro(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn sort_ro(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     sort_generic(c, a, out, true);
 }
 
-fn sort_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, readonly: bool) {
+fn sort_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, readonly: bool) {
     let Some(mut o) = parse(&a, readonly, out) else {
         return;
     };

@@ -3,7 +3,7 @@
 use super::*;
 use crate::store::Str;
 
-pub(super) fn get(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn get(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     match c.store.get(a.get(1), c.now) {
         None => reply::nil(out),
         Some(Entry {
@@ -51,7 +51,7 @@ fn expire_option(opt: &[u8]) -> Option<(i64, bool)> {
     }
 }
 
-pub(super) fn set(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn set(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let (key, val) = (a.get(1), a.get(2));
     if a.len() == 3 {
         c.store.set_string(key, val, Ttl::Clear, c.now);
@@ -131,7 +131,7 @@ pub(super) fn set(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn setnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn setnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if c.store.exists(a.get(1), c.now) {
         return reply::int(out, 0);
     }
@@ -142,7 +142,7 @@ pub(super) fn setnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 pub(super) fn setex_generic(
     c: &mut Ctx<'_, '_>,
     a: Argv<'_>,
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
     unit: i64,
     name: &str,
 ) {
@@ -155,15 +155,15 @@ pub(super) fn setex_generic(
     }
 }
 
-pub(super) fn setex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn setex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     setex_generic(c, a, out, 1000, "setex")
 }
 
-pub(super) fn psetex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn psetex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     setex_generic(c, a, out, 1, "psetex")
 }
 
-pub(super) fn getset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn getset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     match c.store.get(a.get(1), c.now) {
         None => reply::nil(out),
         Some(Entry {
@@ -175,7 +175,7 @@ pub(super) fn getset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     c.store.set_string(a.get(1), a.get(2), Ttl::Clear, c.now);
 }
 
-pub(super) fn getdel(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn getdel(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     match c.store.get(a.get(1), c.now) {
         None => return reply::nil(out),
         Some(Entry {
@@ -187,7 +187,7 @@ pub(super) fn getdel(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     c.store.remove(a.get(1), c.now);
 }
 
-pub(super) fn mget(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn mget(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     reply::array(out, a.len() - 1);
     for k in a.iter_from(1) {
         match c.store.get(k, c.now) {
@@ -200,7 +200,7 @@ pub(super) fn mget(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn mset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn mset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if a.len().is_multiple_of(2) {
         return arity_error(out, b"mset");
     }
@@ -211,7 +211,7 @@ pub(super) fn mset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::ok(out);
 }
 
-pub(super) fn msetnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn msetnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if a.len().is_multiple_of(2) {
         return arity_error(out, b"msetnx");
     }
@@ -229,7 +229,7 @@ pub(super) fn msetnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 
 /// INCR and friends: the value must be a decimal i64; the result replaces it in
 /// place (keeping the TTL) without allocating.
-pub(super) fn incr_by(c: &mut Ctx<'_, '_>, key: &[u8], delta: i64, out: &mut Vec<u8>) {
+pub(super) fn incr_by(c: &mut Ctx<'_, '_>, key: &[u8], delta: i64, out: &mut Reply<'_>) {
     match c.store.get(key, c.now) {
         Some(e) => {
             let Value::Str(s) = &mut e.value else {
@@ -253,22 +253,22 @@ pub(super) fn incr_by(c: &mut Ctx<'_, '_>, key: &[u8], delta: i64, out: &mut Vec
     }
 }
 
-pub(super) fn incr(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn incr(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     incr_by(c, a.get(1), 1, out)
 }
 
-pub(super) fn decr(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn decr(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     incr_by(c, a.get(1), -1, out)
 }
 
-pub(super) fn incrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn incrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     match parse_i64(a.get(2)) {
         Some(d) => incr_by(c, a.get(1), d, out),
         None => reply::error(out, NOT_INT),
     }
 }
 
-pub(super) fn decrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn decrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     match parse_i64(a.get(2)) {
         Some(i64::MIN) => reply::error(out, b"ERR decrement would overflow"),
         Some(d) => incr_by(c, a.get(1), -d, out),
@@ -276,7 +276,7 @@ pub(super) fn decrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn incrbyfloat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn incrbyfloat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let key = a.get(1);
     let Some(incr) = parse_f64(a.get(2)) else {
         return reply::error(out, NOT_FLOAT);
@@ -311,7 +311,7 @@ pub(super) fn incrbyfloat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::bulk(out, text.as_bytes());
 }
 
-pub(super) fn append(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn append(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let max = c.shared.config.get().max_bulk;
     let add = a.get(2);
     // A new key is stored whole (inline if short, `int`/`embstr` as in Redis);
@@ -334,7 +334,7 @@ pub(super) fn append(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, s.len() as i64);
 }
 
-pub(super) fn strlen(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn strlen(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     match c.store.get(a.get(1), c.now) {
         None => reply::int(out, 0),
         Some(Entry {
@@ -345,7 +345,7 @@ pub(super) fn strlen(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn getrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn getrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let (Some(mut start), Some(mut end)) = (parse_i64(a.get(2)), parse_i64(a.get(3))) else {
         return reply::error(out, NOT_INT);
     };
@@ -378,7 +378,7 @@ pub(super) fn getrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::bulk(out, &s[start as usize..=end as usize]);
 }
 
-pub(super) fn setrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn setrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let key = a.get(1);
     let value = a.get(3);
     let Some(offset) = parse_i64(a.get(2)) else {
@@ -427,7 +427,7 @@ pub(super) fn setrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 
 /// GETEX key [EX s | PX ms | EXAT t | PXAT t | PERSIST]: GET that also sets or
 /// clears the TTL. A deadline already past deletes the key after the reply.
-pub(super) fn getex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn getex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     enum Change<'x> {
         None,
         Persist,
@@ -490,7 +490,7 @@ pub(super) fn getex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 /// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]: the longest common
 /// subsequence of two strings (a missing key is an empty string), by Redis's
 /// dynamic program, whose table Redis bounds by `proto-max-bulk-len`.
-pub(super) fn lcs(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn lcs(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let (mut getlen, mut getidx, mut withmatchlen, mut minmatchlen) = (false, false, false, 0u64);
     let mut i = 3;
     while i < a.len() {
@@ -638,7 +638,7 @@ fn bit_offset(c: &Ctx<'_, '_>, arg: &[u8]) -> Option<usize> {
 const BAD_OFFSET: &[u8] = b"ERR bit offset is not an integer or out of range";
 
 /// SETBIT key offset 0|1: the old bit; the string grows (zero-filled) to reach it.
-pub(super) fn setbit(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn setbit(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let Some(offset) = bit_offset(c, a.get(2)) else {
         return reply::error(out, BAD_OFFSET);
     };
@@ -672,7 +672,7 @@ pub(super) fn setbit(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, old as i64);
 }
 
-pub(super) fn getbit(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn getbit(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let Some(offset) = bit_offset(c, a.get(2)) else {
         return reply::error(out, BAD_OFFSET);
     };

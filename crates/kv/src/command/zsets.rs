@@ -6,7 +6,7 @@ use crate::values::set::Set;
 pub(super) fn zset<'s>(
     c: &'s mut Ctx<'_, '_>,
     key: &[u8],
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
 ) -> Result<Option<&'s mut ZSet>, ()> {
     match c.store.get(key, c.now) {
         None => Ok(None),
@@ -29,7 +29,7 @@ fn zset_or_create<'s>(
     c: &'s mut Ctx<'_, '_>,
     key: &[u8],
     hint: (usize, usize),
-    out: &mut Vec<u8>,
+    out: &mut Reply<'_>,
 ) -> Option<&'s mut ZSet> {
     let limits = c.shared.encoding_limits();
     let e = c.store.get_or_insert_with(key, c.now, || {
@@ -44,7 +44,7 @@ fn zset_or_create<'s>(
     }
 }
 
-pub(super) fn zadd(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zadd(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
         (false, false, false, false, false, false);
     let mut i = 2;
@@ -167,7 +167,7 @@ pub(super) fn zadd(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn zscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let m = a.get(2);
     if let Ok(z) = zset(c, a.get(1), out) {
         match z.and_then(|z| z.score(m)) {
@@ -177,13 +177,13 @@ pub(super) fn zscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn zcard(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zcard(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if let Ok(z) = zset(c, a.get(1), out) {
         reply::int(out, z.map_or(0, |z| z.len()) as i64);
     }
 }
 
-pub(super) fn zrem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zrem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let key = a.get(1);
     let Ok(z) = zset(c, key, out) else {
         return;
@@ -198,7 +198,7 @@ pub(super) fn zrem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::int(out, n as i64);
 }
 
-pub(super) fn zrank(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zrank(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let m = a.get(2);
     if let Ok(z) = zset(c, a.get(1), out) {
         match z.and_then(|z| z.rank(m)) {
@@ -208,7 +208,7 @@ pub(super) fn zrank(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn zpop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, max: bool) {
+pub(super) fn zpop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, max: bool) {
     let name: &[u8] = if max { b"zpopmax" } else { b"zpopmin" };
     let Ok(count) = pop_count(&a, name, out) else {
         return;
@@ -221,9 +221,12 @@ pub(super) fn zpop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, 
         return reply::array(out, 0);
     };
     let n = count.unwrap_or(1).min(z.len());
-    reply::array(out, 2 * n);
+    // With a count, RESP3 nests each pair; without one the pair is the reply.
+    let nested = count.is_some();
+    reply::pairs(out, n, nested);
     for _ in 0..n {
         if let Some((m, s)) = if max { z.pop_max() } else { z.pop_min() } {
+            reply::pair(out, nested);
             reply::bulk(out, &m);
             reply::double(out, s);
         }
@@ -233,11 +236,11 @@ pub(super) fn zpop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, 
     }
 }
 
-pub(super) fn zpopmin(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zpopmin(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     zpop_generic(c, a, out, false)
 }
 
-pub(super) fn zpopmax(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zpopmax(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     zpop_generic(c, a, out, true)
 }
 
@@ -280,7 +283,7 @@ enum Parsed {
 }
 
 /// Parse `lo`, `hi` as a range of `kind`; `None` after replying Redis's error.
-fn parse_range(kind: RangeKind, lo: &[u8], hi: &[u8], out: &mut Vec<u8>) -> Option<Parsed> {
+fn parse_range(kind: RangeKind, lo: &[u8], hi: &[u8], out: &mut Reply<'_>) -> Option<Parsed> {
     let parsed = match kind {
         RangeKind::Rank => parse_i64(lo)
             .zip(parse_i64(hi))
@@ -309,7 +312,7 @@ struct RangeCall {
 
 /// ZRANGE and its relatives, as Redis's `zrangeGenericCommand`: options first (in any
 /// order), then the range, then the reply or the stored result.
-fn zrange_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, call: RangeCall) {
+fn zrange_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, call: RangeCall) {
     let RangeCall {
         key_at,
         store,
@@ -400,15 +403,9 @@ fn zrange_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, call: Ran
         }
         return reply::int(out, n as i64);
     }
-    reply::array(
-        out,
-        if withscores {
-            2 * picked.len()
-        } else {
-            picked.len()
-        },
-    );
+    reply::scored(out, picked.len(), withscores);
     for (m, s) in picked {
+        reply::scored_item(out, withscores);
         reply::bulk(out, m);
         if withscores {
             reply::double(out, s);
@@ -416,7 +413,7 @@ fn zrange_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, call: Ran
     }
 }
 
-pub(super) fn zrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let call = RangeCall {
         key_at: 1,
         store: false,
@@ -426,7 +423,7 @@ pub(super) fn zrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     zrange_generic(c, a, out, call)
 }
 
-pub(super) fn zrangestore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zrangestore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let call = RangeCall {
         key_at: 2,
         store: true,
@@ -437,7 +434,7 @@ pub(super) fn zrangestore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// The fixed-form relatives of ZRANGE: (kind, reverse).
-fn zrange_fixed(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind: RangeKind, rev: bool) {
+fn zrange_fixed(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, kind: RangeKind, rev: bool) {
     let call = RangeCall {
         key_at: 1,
         store: false,
@@ -447,27 +444,27 @@ fn zrange_fixed(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind: Range
     zrange_generic(c, a, out, call)
 }
 
-pub(super) fn zrevrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zrevrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     zrange_fixed(c, a, out, RangeKind::Rank, true)
 }
 
-pub(super) fn zrangebyscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zrangebyscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     zrange_fixed(c, a, out, RangeKind::Score, false)
 }
 
-pub(super) fn zrevrangebyscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zrevrangebyscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     zrange_fixed(c, a, out, RangeKind::Score, true)
 }
 
-pub(super) fn zrangebylex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zrangebylex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     zrange_fixed(c, a, out, RangeKind::Lex, false)
 }
 
-pub(super) fn zrevrangebylex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zrevrangebylex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     zrange_fixed(c, a, out, RangeKind::Lex, true)
 }
 
-pub(super) fn zcount(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zcount(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let (Some(min), Some(max)) = (score_bound(a.get(2)), score_bound(a.get(3))) else {
         return reply::error(out, NOT_FLOAT_RANGE);
     };
@@ -479,7 +476,7 @@ pub(super) fn zcount(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn zlexcount(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zlexcount(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let (Some(min), Some(max)) = (lex_bound(a.get(2)), lex_bound(a.get(3))) else {
         return reply::error(out, NOT_LEX_RANGE);
     };
@@ -491,7 +488,7 @@ pub(super) fn zlexcount(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn zincrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zincrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let Some(by) = parse_f64(a.get(2)) else {
         return reply::error(out, NOT_FLOAT);
     };
@@ -512,7 +509,7 @@ pub(super) fn zincrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     reply::double(out, score);
 }
 
-pub(super) fn zmscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zmscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if let Ok(z) = zset(c, a.get(1), out) {
         reply::array(out, a.len() - 2);
         for m in a.iter_from(2) {
@@ -524,7 +521,7 @@ pub(super) fn zmscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
     }
 }
 
-pub(super) fn zrevrank(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zrevrank(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let m = a.get(2);
     if let Ok(z) = zset(c, a.get(1), out) {
         match z.and_then(|z| z.rev_rank(m)) {
@@ -535,7 +532,7 @@ pub(super) fn zrevrank(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// ZREMRANGEBYRANK|SCORE|LEX: parse the range, remove what it selects.
-fn zremrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind: RangeKind) {
+fn zremrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, kind: RangeKind) {
     let Some(parsed) = parse_range(kind, a.get(2), a.get(3), out) else {
         return;
     };
@@ -568,15 +565,15 @@ fn zremrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, kind: RangeKin
     reply::int(out, doomed.len() as i64);
 }
 
-pub(super) fn zremrangebyrank(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zremrangebyrank(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     zremrange(c, a, out, RangeKind::Rank)
 }
 
-pub(super) fn zremrangebyscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zremrangebyscore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     zremrange(c, a, out, RangeKind::Score)
 }
 
-pub(super) fn zremrangebylex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zremrangebylex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     zremrange(c, a, out, RangeKind::Lex)
 }
 
@@ -672,7 +669,7 @@ struct SetOpCall {
 /// Redis's `zunionInterDiffGenericCommand`: numkeys, the keys (each a sorted set,
 /// a set or missing), then WEIGHTS / AGGREGATE / WITHSCORES / LIMIT as the
 /// command allows.
-fn zsetop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, call: SetOpCall) {
+fn zsetop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, call: SetOpCall) {
     let SetOpCall {
         op,
         numkeys_at,
@@ -833,8 +830,9 @@ fn zsetop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>, call: Set
         }
         return reply::int(out, n as i64);
     }
-    reply::array(out, result.len() * if withscores { 2 } else { 1 });
+    reply::scored(out, result.len(), withscores);
     for (m, s) in result {
+        reply::scored_item(out, withscores);
         reply::bulk(out, m);
         if withscores {
             reply::double(out, s);
@@ -852,31 +850,31 @@ fn setop(op: SetOp, store: bool, name: &'static str) -> SetOpCall {
     }
 }
 
-pub(super) fn zunion(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zunion(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     zsetop_generic(c, a, out, setop(SetOp::Union, false, "zunion"))
 }
 
-pub(super) fn zinter(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zinter(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     zsetop_generic(c, a, out, setop(SetOp::Inter, false, "zinter"))
 }
 
-pub(super) fn zdiff(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zdiff(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     zsetop_generic(c, a, out, setop(SetOp::Diff, false, "zdiff"))
 }
 
-pub(super) fn zunionstore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zunionstore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     zsetop_generic(c, a, out, setop(SetOp::Union, true, "zunionstore"))
 }
 
-pub(super) fn zinterstore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zinterstore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     zsetop_generic(c, a, out, setop(SetOp::Inter, true, "zinterstore"))
 }
 
-pub(super) fn zdiffstore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zdiffstore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     zsetop_generic(c, a, out, setop(SetOp::Diff, true, "zdiffstore"))
 }
 
-pub(super) fn zintercard(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zintercard(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let call = SetOpCall {
         card_only: true,
         ..setop(SetOp::Inter, false, "zintercard")
@@ -885,7 +883,7 @@ pub(super) fn zintercard(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
 }
 
 /// ZRANDMEMBER key [count [WITHSCORES]]: Redis's count semantics (see `random`).
-pub(super) fn zrandmember(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Vec<u8>) {
+pub(super) fn zrandmember(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let key = a.get(1);
     if a.len() == 2 {
         let seed = c.store.random();

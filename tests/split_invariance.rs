@@ -367,7 +367,16 @@ proptest! {
     #[test]
     fn kv_long_pipelines_batch_and_stay_split_invariant(
         commands in prop::collection::vec(
-            select(&["INFO", "PING", "INCR n", "RPUSH l a b c", "LRANGE l 0 -1", "ECHO hello"][..]),
+            // INFO's sections but `cpu` (the process's CPU time differs between
+            // two runs of the same input).
+            select(&[
+                "INFO server clients memory persistence stats replication keyspace",
+                "PING",
+                "INCR n",
+                "RPUSH l a b c",
+                "LRANGE l 0 -1",
+                "ECHO hello",
+            ][..]),
             1..5,
         ),
         cuts in cuts(),

@@ -191,6 +191,16 @@ pub trait StreamService {
         let _ = now;
     }
 
+    /// Periodic housekeeping that may reach connections: what the reactor
+    /// calls at each tick. `ctx` belongs to no connection ([`Ctx::id`] is
+    /// detached); its pushes and wakes reach the connections named, as a
+    /// session's do (a key-value store's expiry cycle tells subscribers which
+    /// keys expired). By default it calls [`StreamService::on_tick`].
+    fn on_tick_with(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
+        let _ = ctx;
+        self.on_tick(now);
+    }
+
     /// Called once per loop iteration, after every ready connection has been
     /// driven and due timers have fired, and before the pushes planned in the
     /// iteration are delivered and the reactor polls again (Redis's

@@ -24,6 +24,14 @@ fn expect(c: &mut Client, want: &str) {
     assert_eq!(String::from_utf8_lossy(&got), want);
 }
 
+/// Switch to RESP3 and read HELLO's map (26 lines).
+fn hello3(c: &mut Client) {
+    send(c, &["HELLO", "3"]);
+    for _ in 0..26 {
+        c.line();
+    }
+}
+
 fn call(c: &mut Client, args: &[&str], want: &str) {
     send(c, args);
     expect(c, want);
@@ -189,4 +197,167 @@ fn client_pause_ends_by_itself_and_client_reply_drops_replies() {
     send(&mut c, &["CLIENT", "REPLY", "ON"]);
     expect(&mut c, "+OK\r\n");
     call(&mut c, &["GET", "b"], "$1\r\n2\r\n");
+}
+
+/// Read one message a subscriber was pushed: its lines up to the last bulk.
+fn read_message(c: &mut Client) -> Reply {
+    c.read()
+}
+
+fn strings(r: &Reply) -> Vec<String> {
+    match r {
+        Reply::Array(Some(items)) => items
+            .iter()
+            .map(|i| match i {
+                Reply::Bulk(Some(b)) => String::from_utf8_lossy(b).into_owned(),
+                other => format!("{other:?}"),
+            })
+            .collect(),
+        other => panic!("not an array: {other:?}"),
+    }
+}
+
+#[test]
+fn keyspace_notifications_name_each_change_and_expiry() {
+    let server = kv_server();
+    let mut s = Client::connect(server.tcp());
+    let mut w = Client::connect(server.tcp());
+    assert_eq!(
+        w.cmd(&[b"CONFIG", b"SET", b"notify-keyspace-events", b"KEA"]),
+        common::resp_client::ok()
+    );
+    assert_eq!(
+        w.cmd(&[b"CONFIG", b"GET", b"notify-keyspace-events"]),
+        Reply::Array(Some(vec![
+            common::resp_client::bulk("notify-keyspace-events"),
+            common::resp_client::bulk("AKE")
+        ]))
+    );
+    send(&mut s, &["PSUBSCRIBE", "__key*__:*"]);
+    s.read();
+    let expect_event = |s: &mut Client, key: &str, event: &str| {
+        assert_eq!(
+            strings(&read_message(s)),
+            [
+                "pmessage",
+                "__key*__:*",
+                &format!("__keyspace@0__:{key}"),
+                event
+            ]
+        );
+        assert_eq!(
+            strings(&read_message(s)),
+            [
+                "pmessage",
+                "__key*__:*",
+                &format!("__keyevent@0__:{event}"),
+                key
+            ]
+        );
+    };
+    w.cmd(&[b"SET", b"k", b"v"]);
+    expect_event(&mut s, "k", "set");
+    w.cmd(&[b"LPUSH", b"l", b"a"]);
+    expect_event(&mut s, "l", "lpush");
+    w.cmd(&[b"HSET", b"h", b"f", b"v"]);
+    expect_event(&mut s, "h", "hset");
+    // Nothing changed: no event.
+    w.cmd(&[b"DEL", b"nosuch"]);
+    w.cmd(&[b"DEL", b"k"]);
+    expect_event(&mut s, "k", "del");
+    // A key expiring in the active cycle (every 100 ms) is an `expired` event.
+    w.cmd(&[b"SET", b"e", b"1", b"PX", b"1"]);
+    expect_event(&mut s, "e", "set");
+    expect_event(&mut s, "e", "expire");
+    expect_event(&mut s, "e", "expired");
+    match w.cmd(&[b"CONFIG", b"SET", b"notify-keyspace-events", b"Kq"]) {
+        Reply::Error(e) => assert!(e.contains("Invalid event class character"), "{e}"),
+        r => panic!("{r:?}"),
+    }
+}
+
+#[test]
+fn client_tracking_invalidates_what_a_client_read() {
+    let server = kv_server();
+    let mut c = Client::connect(server.tcp());
+    let mut w = Client::connect(server.tcp());
+    hello3(&mut c);
+    call(&mut c, &["CLIENT", "TRACKING", "ON"], "+OK\r\n");
+    call(&mut c, &["GET", "k"], "_\r\n");
+    w.cmd(&[b"SET", b"k", b"1"]);
+    expect(&mut c, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n");
+    // Forgotten once invalidated: a second write says nothing until read again.
+    w.cmd(&[b"SET", b"k", b"2"]);
+    call(&mut c, &["GET", "k"], "$1\r\n2\r\n");
+    // Its own write: the invalidation follows its reply.
+    call(
+        &mut c,
+        &["SET", "k", "3"],
+        "+OK\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n",
+    );
+    // FLUSHALL: "everything" (a null).
+    call(&mut c, &["GET", "k"], "$1\r\n3\r\n");
+    w.cmd(&[b"FLUSHALL"]);
+    expect(&mut c, ">2\r\n$10\r\ninvalidate\r\n_\r\n");
+    send(&mut c, &["CLIENT", "TRACKINGINFO"]);
+    expect(
+        &mut c,
+        "%3\r\n$5\r\nflags\r\n~1\r\n$2\r\non\r\n$8\r\nredirect\r\n:0\r\n$8\r\nprefixes\r\n*0\r\n",
+    );
+    call(&mut c, &["CLIENT", "TRACKING", "OFF"], "+OK\r\n");
+}
+
+#[test]
+fn client_tracking_redirects_to_a_resp2_subscriber_and_broadcasts_prefixes() {
+    let server = kv_server();
+    let mut r = Client::connect(server.tcp());
+    let Reply::Int(rid) = r.cmd(&[b"CLIENT", b"ID"]) else {
+        panic!("CLIENT ID");
+    };
+    send(&mut r, &["SUBSCRIBE", "__redis__:invalidate"]);
+    r.read();
+    let mut c = Client::connect(server.tcp());
+    let rid = rid.to_string();
+    call(
+        &mut c,
+        &["CLIENT", "TRACKING", "ON", "REDIRECT", &rid],
+        "+OK\r\n",
+    );
+    call(&mut c, &["CLIENT", "GETREDIR"], &format!(":{rid}\r\n"));
+    call(&mut c, &["GET", "k"], "$-1\r\n");
+    let mut w = Client::connect(server.tcp());
+    w.cmd(&[b"SET", b"k", b"1"]);
+    assert_eq!(
+        r.read(),
+        Reply::Array(Some(vec![
+            common::resp_client::bulk("message"),
+            common::resp_client::bulk("__redis__:invalidate"),
+            Reply::Array(Some(vec![common::resp_client::bulk("k")])),
+        ]))
+    );
+    call(&mut c, &["CLIENT", "TRACKING", "OFF"], "+OK\r\n");
+    // BCAST: any key under the prefix, read or not; the batch's keys together.
+    call(
+        &mut c,
+        &[
+            "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "a", "REDIRECT", &rid,
+        ],
+        "+OK\r\n",
+    );
+    w.cmd(&[b"MSET", b"a1", b"1", b"b1", b"1", b"a2", b"2"]);
+    assert_eq!(
+        r.read(),
+        Reply::Array(Some(vec![
+            common::resp_client::bulk("message"),
+            common::resp_client::bulk("__redis__:invalidate"),
+            Reply::Array(Some(vec![
+                common::resp_client::bulk("a1"),
+                common::resp_client::bulk("a2")
+            ])),
+        ]))
+    );
+    match c.cmd(&[b"CLIENT", b"TRACKING", b"ON", b"PREFIX", b"x"]) {
+        Reply::Error(e) => assert!(e.contains("BCAST"), "{e}"),
+        other => panic!("{other:?}"),
+    }
 }

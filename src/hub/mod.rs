@@ -273,9 +273,11 @@ impl<T: Transport> Hub<T> {
             }
             Timer::ServiceTick(index) => {
                 if let Some((service, Some(interval))) = self.services.get_mut(index) {
-                    service.on_tick(now);
+                    let mut ctx = Ctx::new(ConnId::new(0, 0), now, &mut self.links);
+                    service.on_tick_with(now, &mut ctx);
                     self.timers.push(now + *interval, timer);
                 }
+                self.apply_effects(now);
                 Some(None)
             }
             other => Some(Some(other)),

@@ -2,8 +2,10 @@
 //! restart replays the file and finds the keyspace it left.
 //!
 //! The shape is Redis's, without a child process:
-//! - **Recording.** After a write command runs, the command layer hands it here;
-//!   what is recorded is what replays to the same state: relative expiries become
+//! - **Recording.** After a write command runs, the command layer hands it here
+//!   with the effects its handler reported (nothing is read back from the
+//!   reply): a command that changed nothing is not recorded, and what is recorded
+//!   is what replays to the same state: relative expiries become
 //!   absolute `PEXPIREAT`/`SET … PXAT`, `SPOP` becomes the `SREM` of what it
 //!   popped, keys deleted by expiry get a `DEL`, a transaction is wrapped in
 //!   `MULTI`/`EXEC`, a blocked pop served by another client's push becomes the pop
@@ -477,6 +479,13 @@ fn chunked(out: &mut Vec<u8>, cmd: &[u8], key: &[u8], items: &[&[u8]]) {
 }
 
 /// `args` as a RESP multibulk request.
+/// `args` as one RESP command.
+pub(crate) fn encode_command(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode(&mut out, args);
+    out
+}
+
 pub(crate) fn encode(out: &mut Vec<u8>, args: &[&[u8]]) {
     encode_iter(out, args.len(), args.iter().copied());
 }
@@ -602,7 +611,7 @@ impl Aof {
         }
     }
 
-    fn record_args(&mut self, args: &[&[u8]]) {
+    pub(crate) fn record_args(&mut self, args: &[&[u8]]) {
         let mut v = Vec::new();
         encode(&mut v, args);
         self.record(&v);
@@ -1023,15 +1032,15 @@ pub(crate) fn run_logged(
             aof.multi = Some(Vec::new());
         }
     }
-    let start = out.len();
     handler(c, argv, out);
+    // Keys the command found expired: their DELs go before the command's record.
+    c.drain_expired();
     let mut guard = c.shared.aof.borrow_mut();
     let Some(aof) = guard.as_mut() else {
         return;
     };
-    drain_expired(aof, &mut c.store);
     if write {
-        record_effect(aof, &c.store, c.now, name, &argv, &out[start..]);
+        record_effect(aof, &c.store, c.now, name, &argv, &c.effects);
     }
     if exec {
         if let Some(m) = aof.multi.take() {
@@ -1053,35 +1062,39 @@ pub(crate) fn drain_expired(aof: &mut Aof, store: &mut Store) {
     }
 }
 
-/// Record what a write command did, given its reply.
+/// Record what a write command did, as its handler reported it: nothing if it
+/// changed nothing; what it asked to propagate instead of itself (SPOP as SREM,
+/// HINCRBYFLOAT as HSET); otherwise the command, or for the commands whose
+/// effect depends on when it ran (a relative TTL) the resulting state.
 fn record_effect(
     aof: &mut Aof,
     store: &Store,
     now: u64,
     name: &[u8],
     argv: &Argv<'_>,
-    reply: &[u8],
+    effects: &command::Effects,
 ) {
-    if reply.is_empty() || reply[0] == b'-' {
-        // Blocked (served later, recorded then), or refused: nothing changed.
+    if effects.dirty == 0 {
+        // Refused, blocked (served later, recorded then), or a no-op.
+        return;
+    }
+    if let Some(commands) = &effects.propagate {
+        for c in commands {
+            aof.record(c);
+        }
         return;
     }
     match name {
         b"set" if argv.len() == 3 => aof.record_argv(argv),
         b"set" | b"setex" | b"psetex" => record_string_state(aof, store, now, argv.get(1)),
         b"expire" | b"pexpire" | b"expireat" | b"pexpireat" => {
-            if reply == b":1\r\n" {
-                record_ttl_state(aof, store, now, argv.get(1));
-            }
+            record_ttl_state(aof, store, now, argv.get(1))
         }
-        // GETEX's effect is on the TTL; with no option it changed nothing.
-        b"getex" if argv.len() > 2 && !reply.starts_with(b"$-1") => {
-            match store.peek(argv.get(1)).map(Entry::expire_at) {
-                Some(None) => aof.record_args(&[b"PERSIST", argv.get(1)]),
-                _ => record_ttl_state(aof, store, now, argv.get(1)),
-            }
-        }
-        b"getex" => {}
+        // GETEX's effect is on the TTL.
+        b"getex" => match store.peek(argv.get(1)).map(Entry::expire_at) {
+            Some(None) => aof.record_args(&[b"PERSIST", argv.get(1)]),
+            _ => record_ttl_state(aof, store, now, argv.get(1)),
+        },
         // Replayed with the deadline it got, whenever the log is read.
         b"restore" => match store.peek(argv.get(1)) {
             Some(e) => {
@@ -1097,25 +1110,6 @@ fn record_effect(
             }
             None => aof.record_args(&[b"DEL", argv.get(1)]),
         },
-        b"sort" if command::store_destination(argv).is_none() => {}
-        b"spop" => {
-            let members = popped(reply);
-            if !members.is_empty() {
-                let mut args: Vec<&[u8]> = vec![b"SREM", argv.get(1)];
-                args.extend(members.iter().map(|m| &**m));
-                aof.record_args(&args);
-            }
-        }
-        // As Redis replicates it: the value written, so a replay does not depend
-        // on float arithmetic or formatting.
-        b"hincrbyfloat" => {
-            if let Some(v) = popped(reply).first() {
-                aof.record_args(&[b"HSET", argv.get(1), argv.get(2), v]);
-            }
-        }
-        b"blpop" | b"brpop" | b"blmove" | b"brpoplpush" | b"blmpop" | b"bzpopmin" | b"bzpopmax"
-        | b"bzmpop"
-            if reply.starts_with(b"*-1") || reply.starts_with(b"$-1") => {}
         _ => aof.record_argv(argv),
     }
 }
@@ -1147,40 +1141,6 @@ fn record_ttl_state(aof: &mut Aof, store: &Store, now: u64, key: &[u8]) {
         Some(None) => {}
         _ => aof.record_args(&[b"DEL", key]),
     }
-}
-
-/// The members in SPOP's reply (a bulk string, or an array of them).
-fn popped(reply: &[u8]) -> Vec<Vec<u8>> {
-    fn line(r: &[u8]) -> Option<(&[u8], &[u8])> {
-        let at = r.windows(2).position(|w| w == b"\r\n")?;
-        Some((&r[..at], &r[at + 2..]))
-    }
-    fn bulk(r: &[u8]) -> Option<(Vec<u8>, &[u8])> {
-        let (head, rest) = line(r)?;
-        let n: usize = std::str::from_utf8(head.strip_prefix(b"$")?)
-            .ok()?
-            .parse()
-            .ok()?;
-        Some((rest.get(..n)?.to_vec(), rest.get(n + 2..)?))
-    }
-    let mut members = Vec::new();
-    if reply.starts_with(b"*") {
-        let Some((head, mut rest)) = line(reply) else {
-            return members;
-        };
-        let n: usize = std::str::from_utf8(&head[1..])
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        for _ in 0..n {
-            let Some((m, r)) = bulk(rest) else { break };
-            members.push(m);
-            rest = r;
-        }
-    } else if let Some((m, _)) = bulk(reply) {
-        members.push(m);
-    }
-    members
 }
 
 /// A blocked client was served by another's write: record the equivalent
@@ -1422,6 +1382,7 @@ fn load(svc: &KvService, path: &Path, load_truncated: bool) -> Result<LoadReport
                     client: &mut client,
                     close: false,
                     net: &mut net,
+                    effects: Default::default(),
                 };
                 reply.clear();
                 let name = argv.get(0).to_ascii_lowercase();
@@ -1806,17 +1767,6 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let _ = fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn spop_replies_are_read_back_as_members() {
-        assert_eq!(popped(b"$1\r\na\r\n"), vec![b"a".to_vec()]);
-        assert_eq!(
-            popped(b"*2\r\n$2\r\nab\r\n$0\r\n\r\n"),
-            vec![b"ab".to_vec(), Vec::new()]
-        );
-        assert!(popped(b"$-1\r\n").is_empty());
-        assert!(popped(b"*0\r\n").is_empty());
     }
 
     #[test]

@@ -292,11 +292,108 @@ fn move_element(
     Attempt::Served
 }
 
+/// One thing serving an op reports.
+enum Effect<'k> {
+    /// A keyspace event (Redis's `notifyKeyspaceEvent`).
+    Event(u32, &'static str, &'k [u8]),
+    /// The key changed (Redis's `signalModifiedKey`).
+    Modified(&'k [u8]),
+}
+
+/// What serving `op` on `key` reports, in the order Redis reports it. `deleted`:
+/// the pop emptied `key`, which is gone. `later`: a blocked client served by
+/// another's write (Redis's `serveClientBlockedOnList`), where a BLPOP/BRPOP pop
+/// and the source of a BLMOVE signal no change (the write that filled the key
+/// did); BLMPOP and the sorted-set pops report as when served at once.
+fn effects<'k>(
+    op: &'k Op,
+    key: &'k [u8],
+    deleted: bool,
+    later: bool,
+    mut report: impl FnMut(Effect<'k>),
+) {
+    use super::notify::{GENERIC, LIST, ZSET};
+    let pop = |left: bool| if left { "lpop" } else { "rpop" };
+    match op {
+        // Redis's `listElementsRemoved`.
+        Op::Pop { left } | Op::MPop { left, .. } => {
+            report(Effect::Event(LIST, pop(*left), key));
+            if deleted {
+                report(Effect::Event(GENERIC, "del", key));
+            }
+            if !later || matches!(op, Op::MPop { .. }) {
+                report(Effect::Modified(key));
+            }
+        }
+        // Redis's `lmoveHandlePush` on the destination, then the pop.
+        Op::Move {
+            from_left,
+            to,
+            to_left,
+        } => {
+            let to: &[u8] = to;
+            report(Effect::Modified(to));
+            let push = if *to_left { "lpush" } else { "rpush" };
+            report(Effect::Event(LIST, push, to));
+            report(Effect::Event(LIST, pop(*from_left), key));
+            if deleted {
+                report(Effect::Event(GENERIC, "del", key));
+            }
+            if !later {
+                report(Effect::Modified(key));
+            }
+        }
+        // Redis's `genericZpopCommand`: one event however many were popped.
+        Op::ZPop { max } | Op::ZMPop { max, .. } => {
+            let event = if *max { "zpopmax" } else { "zpopmin" };
+            report(Effect::Event(ZSET, event, key));
+            report(Effect::Modified(key));
+            if deleted {
+                report(Effect::Event(GENERIC, "del", key));
+            }
+        }
+    }
+}
+
+/// The non-blocking command that does what serving `op` on `key` did: what the
+/// append-only file records for it, as Redis rewrites a served blocking command
+/// (`count`: room for the COUNT argument).
+fn nonblocking_form<'a>(op: &'a Op, key: &'a [u8], count: &'a mut itoa::Buffer) -> Vec<&'a [u8]> {
+    let side = |left: bool| -> &'static [u8] {
+        if left {
+            b"LEFT"
+        } else {
+            b"RIGHT"
+        }
+    };
+    match op {
+        Op::Pop { left } => vec![if *left { b"LPOP" } else { b"RPOP" }, key],
+        Op::Move {
+            from_left,
+            to,
+            to_left,
+        } => vec![b"LMOVE", key, to, side(*from_left), side(*to_left)],
+        Op::MPop { left, count: n } => vec![
+            if *left { b"LPOP" } else { b"RPOP" },
+            key,
+            count.format(*n).as_bytes(),
+        ],
+        Op::ZPop { max } => vec![if *max { b"ZPOPMAX" } else { b"ZPOPMIN" }, key],
+        Op::ZMPop { max, count: n } => vec![
+            if *max { b"ZPOPMAX" } else { b"ZPOPMIN" },
+            key,
+            count.format(*n).as_bytes(),
+        ],
+    }
+}
+
 /// Serve the clients blocked on keys that writes made ready: in the order they
 /// blocked, while each key has data. A move into another watched key makes that one
 /// ready too, and it is served in the same pass.
+/// `db`: the index of `store`, for the keyspace events.
 pub(crate) fn serve_ready(
     store: &mut Store,
+    db: usize,
     now: u64,
     net: &mut evloop::Ctx<'_>,
     shared: &super::Shared,
@@ -306,7 +403,7 @@ pub(crate) fn serve_ready(
     // move makes ready are served after this round's.
     while !store.ready.is_empty() {
         for key in std::mem::take(&mut store.ready) {
-            serve_key(store, &key, now, net, &mut reply, shared);
+            serve_key(store, db, &key, now, net, &mut reply, shared);
         }
     }
 }
@@ -314,6 +411,7 @@ pub(crate) fn serve_ready(
 /// Serve the clients blocked on `key`, in the order they blocked, while it has data.
 fn serve_key(
     store: &mut Store,
+    db: usize,
     key: &[u8],
     now: u64,
     net: &mut evloop::Ctx<'_>,
@@ -343,32 +441,7 @@ fn serve_key(
         } else {
             // Recorded as the command that does the same without blocking.
             let mut count = itoa::Buffer::new();
-            let side = |left: bool| -> &'static [u8] {
-                if left {
-                    b"LEFT"
-                } else {
-                    b"RIGHT"
-                }
-            };
-            let args: Vec<&[u8]> = match &op {
-                Op::Pop { left } => vec![if *left { b"LPOP" } else { b"RPOP" }, key],
-                Op::Move {
-                    from_left,
-                    to,
-                    to_left,
-                } => vec![b"LMOVE", key, to, side(*from_left), side(*to_left)],
-                Op::MPop { left, count: n } => vec![
-                    if *left { b"LPOP" } else { b"RPOP" },
-                    key,
-                    count.format(*n).as_bytes(),
-                ],
-                Op::ZPop { max } => vec![if *max { b"ZPOPMAX" } else { b"ZPOPMIN" }, key],
-                Op::ZMPop { max, count: n } => vec![
-                    if *max { b"ZPOPMAX" } else { b"ZPOPMIN" },
-                    key,
-                    count.format(*n).as_bytes(),
-                ],
-            };
+            let args = nonblocking_form(&op, key, &mut count);
             super::aof::served(shared, store, now, &args, false);
             let served = attempt(store, key, &op, fill, now, reply);
             if let Attempt::Served = served {
@@ -388,6 +461,16 @@ fn serve_key(
         // The receiver's own output limit is lifted while it blocks, so its
         // reply cannot be refused for size.
         let _ = net.push(id, reply.as_slice());
+        if matches!(served, Attempt::Served) {
+            // WATCH was told above; events and client-side caching here.
+            let deleted = store.peek(key).is_none();
+            effects(&op, key, deleted, true, |e| match e {
+                Effect::Event(class, event, k) => {
+                    super::notify::send(shared, net, db, class, event, k)
+                }
+                Effect::Modified(k) => super::tracking::invalidate(shared, net, k, None),
+            });
+        }
         let _ = net.wake(id);
     }
 }
@@ -412,6 +495,15 @@ fn timeout(arg: &[u8], out: &mut Reply<'_>) -> Option<Option<Duration>> {
     Some((ms > 0.0).then(|| Duration::from_millis(ms.min(1e15) as u64)))
 }
 
+/// Report serving `op` on `key` by the client's own command.
+fn served_now(c: &mut Ctx<'_, '_>, key: &[u8], op: &Op) {
+    let deleted = c.store.peek(key).is_none();
+    effects(op, key, deleted, false, |e| match e {
+        Effect::Event(class, event, k) => c.notify(class, event, k),
+        Effect::Modified(k) => c.modified(k),
+    });
+}
+
 /// Try `op` on each of `keys` in order; block on all of them if none has data.
 fn pop_or_block(
     c: &mut Ctx<'_, '_>,
@@ -423,7 +515,13 @@ fn pop_or_block(
     let fill = Fill::new(c.shared.encoding_limits().list_size);
     for key in &keys {
         match attempt(&mut c.store, key, &op, fill, c.now, out) {
-            Attempt::Served | Attempt::WrongType => return,
+            Attempt::Served => {
+                served_now(c, key, &op);
+                // Recorded as its non-blocking form, as Redis rewrites it.
+                let mut count = itoa::Buffer::new();
+                return c.propagate(&nonblocking_form(&op, key, &mut count));
+            }
+            Attempt::WrongType => return,
             Attempt::Empty => {}
         }
     }
@@ -505,31 +603,33 @@ fn lmove_generic(
     out: &mut Reply<'_>,
 ) {
     let (src, dst) = (a.get(1), a.get(2));
-    match c.store.get(src, c.now).map(|e| &e.value) {
-        Some(Value::List(l)) if !l.is_empty() => {
-            let fill = Fill::new(c.shared.encoding_limits().list_size);
-            move_element(
-                &mut c.store,
-                src,
-                dst,
-                (from_left, to_left),
-                fill,
-                c.now,
-                out,
-            );
+    let op = Op::Move {
+        from_left,
+        to: dst.into(),
+        to_left,
+    };
+    let fill = Fill::new(c.shared.encoding_limits().list_size);
+    // A source of another type, or a destination when there is something to
+    // move, answers WRONGTYPE.
+    match attempt(&mut c.store, src, &op, fill, c.now, out) {
+        Attempt::Served => {
+            served_now(c, src, &op);
+            // Redis records BLMOVE as LMOVE and BRPOPLPUSH as RPOPLPUSH.
+            if timeout.is_some() {
+                if a.len() == 6 {
+                    c.propagate(&[b"LMOVE", src, dst, a.get(3), a.get(4)]);
+                } else {
+                    c.propagate(&[b"RPOPLPUSH", src, dst]);
+                }
+            }
         }
-        Some(Value::List(_)) | None => {
+        Attempt::WrongType => {}
+        Attempt::Empty => {
             if timeout.is_none() || !command::can_block(c) {
                 return reply::nil(out);
             }
-            let op = Op::Move {
-                from_left,
-                to: dst.into(),
-                to_left,
-            };
             pop_or_block(c, vec![src.into()], op, timeout, out);
         }
-        Some(_) => reply::error(out, command::WRONGTYPE),
     }
 }
 

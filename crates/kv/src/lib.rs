@@ -37,10 +37,12 @@ pub mod frame;
 mod glob;
 mod key;
 mod multi;
+mod notify;
 mod pubsub;
 mod reply;
 mod scripting;
 mod store;
+mod tracking;
 mod values;
 mod watch;
 
@@ -135,6 +137,12 @@ pub(crate) struct Shared {
     errors: RefCell<BTreeMap<String, u64>>,
     /// Error replies in all (INFO's `total_error_replies`).
     error_replies: Cell<u64>,
+    /// `notify-keyspace-events`, as [`notify`]'s flags (0: off).
+    notify_flags: Cell<u32>,
+    /// Client-side caching: who tracks what.
+    tracking: RefCell<tracking::Tracking>,
+    /// Some client has tracking on (checked on every change without a borrow).
+    tracking_on: Cell<bool>,
 }
 
 /// An application's INFO section: its title and what writes its `field:value`
@@ -226,6 +234,9 @@ impl KvService {
                 monitoring: Cell::new(false),
                 errors: RefCell::default(),
                 error_replies: Cell::new(0),
+                notify_flags: Cell::new(0),
+                tracking: RefCell::default(),
+                tracking_on: Cell::new(false),
             }),
         }
     }
@@ -382,13 +393,19 @@ impl StreamService for KvService {
         Some(Duration::from_millis(100))
     }
 
-    fn on_tick(&mut self, _now: Instant) {
+    /// Redis's active expiry, then each expired key's DEL in the append-only
+    /// file, `expired` event and tracking invalidation; the file's periodic
+    /// work.
+    fn on_tick_with(&mut self, _now: Instant, net: &mut Ctx<'_>) {
         self.expire_cycle();
+        for (db, store) in self.shared.dbs.iter().enumerate() {
+            expired_keys(&self.shared, &mut store.borrow_mut(), net, db);
+        }
+        tracking::flush_bcast(&self.shared, net);
         if self.shared.aof_on.get() {
             // The append-only file covers database 0, the only one it allows.
-            let mut store = self.shared.db(0).borrow_mut();
+            let store = self.shared.db(0).borrow();
             if let Some(aof) = self.shared.aof.borrow_mut().as_mut() {
-                aof::drain_expired(aof, &mut store);
                 aof.on_tick(&store);
             }
         }
@@ -415,6 +432,26 @@ impl StreamService for KvService {
                 .borrow()
                 .as_ref()
                 .is_some_and(aof::Aof::busy)
+    }
+}
+
+/// Take the keys `store` (database `db`) deleted by expiry: a `DEL` each in the
+/// append-only file, an `expired` keyspace event, a tracking invalidation.
+pub(crate) fn expired_keys(shared: &Shared, store: &mut Store, net: &mut Ctx<'_>, db: usize) {
+    let Some(log) = store.expired_log.as_mut().filter(|l| !l.is_empty()) else {
+        return;
+    };
+    let keys = std::mem::take(log);
+    if shared.aof_on.get() && db == 0 {
+        if let Some(aof) = shared.aof.borrow_mut().as_mut() {
+            for key in &keys {
+                aof.record_args(&[b"DEL", key]);
+            }
+        }
+    }
+    for key in &keys {
+        notify::send(shared, net, db, notify::EXPIRED, "expired", key);
+        tracking::invalidate(shared, net, key, None);
     }
 }
 
@@ -728,6 +765,7 @@ impl KvSession {
             client,
             close: false,
             net: &mut *net,
+            effects: Default::default(),
         };
         if !clients::held_by_pause(&ctx, argv) {
             return false;
@@ -814,6 +852,7 @@ impl KvSession {
         if self.client.paused {
             self.shared.paused.borrow_mut().retain(|&m| m != id);
         }
+        tracking::forget(&self.shared, self.client.record.id);
     }
 }
 
@@ -863,9 +902,15 @@ impl Session for KvSession {
                         client: &mut self.client,
                         close: false,
                         net: &mut *net,
+                        effects: Default::default(),
                     };
                     command::execute(&mut ctx, argv, &mut Reply::new(out, resp3));
                     let close = ctx.close;
+                    if shared.tracking_on.get() {
+                        // Invalidations this command caused for this client go
+                        // after its reply.
+                        tracking::take_pending(shared, ctx.client.record.id, out, resp3);
+                    }
                     match ctx.client.reply {
                         clients::ReplyMode::On | clients::ReplyMode::SkipNext => {}
                         clients::ReplyMode::Off => out.truncate(cmd_start),
@@ -880,14 +925,14 @@ impl Session for KvSession {
                     pos += len;
                     if !ctx.store.ready.is_empty() {
                         // The command filled keys that clients are blocked on.
-                        blocking::serve_ready(&mut ctx.store, now, ctx.net, shared);
+                        blocking::serve_ready(&mut ctx.store, ctx.client.db, now, ctx.net, shared);
                     }
                     drop(ctx);
                     if shared.left_ready.take() {
-                        for db in shared.dbs.iter() {
+                        for (i, db) in shared.dbs.iter().enumerate() {
                             let mut store = db.borrow_mut();
                             if !store.ready.is_empty() {
-                                blocking::serve_ready(&mut store, now, net, shared);
+                                blocking::serve_ready(&mut store, i, now, net, shared);
                             }
                         }
                     }
@@ -925,6 +970,7 @@ impl Session for KvSession {
         if !self.parser.is_mid_command() {
             self.args.shrink();
         }
+        tracking::flush_bcast(shared, net);
         self.client.record.qbuf.set(input.len() - pos);
         if shared.aof_on.get() {
             next = self.hold_replies(net, out, out_start, logged_before, next);

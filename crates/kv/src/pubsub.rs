@@ -235,20 +235,32 @@ pub(crate) fn punsubscribe(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>
 
 /// `PUBLISH channel message`: the number of clients it reached.
 pub(crate) fn publish(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
-    let (channel, message) = (a.get(1), a.get(2));
-    let pubsub = c.shared.pubsub.borrow();
+    let receivers = deliver(c.shared, c.net, a.get(1), a.get(2));
+    reply::int(out, receivers);
+}
+
+/// Send `message` to the subscribers of `channel` and of the patterns matching
+/// it (PUBLISH, keyspace notifications, tracking's redirect channel); the number
+/// of clients reached.
+pub(crate) fn deliver(
+    shared: &super::Shared,
+    net: &mut evloop::Ctx<'_>,
+    channel: &[u8],
+    message: &[u8],
+) -> i64 {
+    let pubsub = shared.pubsub.borrow();
     let mut receivers = 0;
     if let Some(ids) = pubsub.channels.get(channel) {
         let frames = Frames::new(&[b"message", channel, message]);
-        receivers += frames.send(c.net, ids);
+        receivers += frames.send(net, ids);
     }
     for (pattern, ids) in &pubsub.patterns {
         if glob::matches(pattern, channel, false) {
             let frames = Frames::new(&[b"pmessage", pattern, channel, message]);
-            receivers += frames.send(c.net, ids);
+            receivers += frames.send(net, ids);
         }
     }
-    reply::int(out, receivers);
+    receivers
 }
 
 /// One message, encoded for each protocol (only the header differs: `*n` or

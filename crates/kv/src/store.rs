@@ -203,9 +203,11 @@ pub struct Store {
     /// last served (Redis's `ready_keys`); the command layer serves them after
     /// each command.
     pub ready: Vec<Bytes>,
-    /// Keys deleted by expiry since the append-only log last took them, while the
-    /// log is on (`None`: off). The log records a `DEL` for each, so a replay
-    /// does not resurrect a key that later commands saw as absent.
+    /// Keys deleted by expiry since they were last taken (after each command and
+    /// each expiry cycle): the append-only log records a `DEL` for each, so a
+    /// replay does not resurrect a key that later commands saw as absent, and
+    /// each is an `expired` keyspace event and a tracking invalidation.
+    /// `None`: not kept (a store no service drains).
     pub expired_log: Option<Vec<KeyName>>,
     /// Keys clients WATCH, with the stamp of their last change; like the
     /// blocked clients, they belong to the database index (SWAPDB leaves them).
@@ -247,7 +249,7 @@ impl Store {
             stats: StoreStats::default(),
             blocked: Default::default(),
             ready: Vec::new(),
-            expired_log: None,
+            expired_log: Some(Vec::new()),
             watched: Default::default(),
             inserted: 0,
         }

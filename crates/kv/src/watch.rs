@@ -104,15 +104,6 @@ pub(crate) fn stamp(shared: &Shared) -> u64 {
     n
 }
 
-/// Mark `key` of the client's database changed, for a command that decides
-/// itself which of its keys it changed (SMOVE).
-pub(crate) fn touch(c: &mut Ctx<'_, '_>, key: &[u8]) {
-    if !c.store.watched.is_empty() {
-        let s = stamp(c.shared);
-        c.store.watched.touch(key, s);
-    }
-}
-
 /// Touch every watched key of `store` that holds a value in it or in `other`
 /// (FLUSHDB, FLUSHALL and SWAPDB change exactly those; a watched key absent from
 /// both stays absent).
@@ -206,8 +197,11 @@ pub(crate) fn changed(c: &mut Ctx<'_, '_>) -> bool {
     changed
 }
 
-/// Replies that say a write changed nothing, per command.
-fn changed_nothing(name: &[u8], reply: &[u8]) -> bool {
+/// Replies that say a write changed nothing, per command: the rule WATCH and
+/// the append-only file used before handlers reported their effects, kept in
+/// debug builds to cross-check those reports (see `command::execute`).
+#[cfg(debug_assertions)]
+pub(crate) fn changed_nothing(name: &[u8], reply: &[u8]) -> bool {
     match reply {
         [] | [b'-', ..] => true,
         b":0\r\n" => matches!(
@@ -251,29 +245,6 @@ fn changed_nothing(name: &[u8], reply: &[u8]) -> bool {
         ),
         _ => false,
     }
-}
-
-/// After a write command ran in the client's database: touch the keys it names
-/// that some client watches. The commands that reach other databases or every
-/// key (FLUSHDB, FLUSHALL, SWAPDB, MOVE, COPY) touch what they change themselves.
-pub(crate) fn after_write(
-    c: &mut Ctx<'_, '_>,
-    cmd: &super::command::spec::Command,
-    argv: &Argv<'_>,
-    reply: &[u8],
-) {
-    let name = cmd.name.as_bytes();
-    if matches!(
-        name,
-        b"flushdb" | b"flushall" | b"swapdb" | b"move" | b"copy" | b"smove"
-    ) || changed_nothing(name, reply)
-        || (name == b"sort" && super::command::store_destination(argv).is_none())
-    {
-        return;
-    }
-    let s = stamp(c.shared);
-    let store = &mut c.store;
-    super::aof::for_each_key(cmd, argv, |k| store.watched.touch(k, s));
 }
 
 #[cfg(test)]

@@ -212,8 +212,9 @@ HANDLERS = {
 # The subcommands of each served container that its handler serves. A container
 # missing here serves none of Redis's subcommands through the table.
 SUBCOMMANDS = {
-    "client": ["getname", "help", "id", "info", "kill", "list", "no-evict", "pause",
-               "reply", "setname", "unblock", "unpause"],
+    "client": ["caching", "getname", "getredir", "help", "id", "info", "kill", "list",
+               "no-evict", "pause", "reply", "setname", "tracking", "trackinginfo",
+               "unblock", "unpause"],
     "command": ["count", "docs", "getkeys", "getkeysandflags", "help", "info", "list"],
     "config": ["get", "help", "resetstat", "set"],
     "function": ["delete", "dump", "flush", "kill", "list", "load", "restore", "stats"],

@@ -297,6 +297,31 @@ static PARAMS: &[Param] = &[
         },
     },
     Param {
+        name: "notify-keyspace-events",
+        alias: None,
+        kind: Kind::Text,
+        immutable: false,
+        get: |c, _| super::super::notify::format(c.shared.notify_flags.get()),
+        set: |c, _, v| match super::super::notify::parse(text(&v)) {
+            Some(flags) => {
+                c.shared.notify_flags.set(flags);
+                Ok(())
+            }
+            None => Err("Invalid event class character. Use 'Ag$lshzxeKEtmd'.".into()),
+        },
+    },
+    Param {
+        name: "tracking-table-max-keys",
+        alias: None,
+        kind: Kind::Int(0, LONG_MAX),
+        immutable: false,
+        get: |c, _| c.shared.tracking.borrow().max_keys.to_string(),
+        set: |c, _, v| {
+            c.shared.tracking.borrow_mut().max_keys = int(v) as u64;
+            Ok(())
+        },
+    },
+    Param {
         name: "maxmemory-policy",
         alias: None,
         kind: Kind::Enum(POLICIES),

@@ -15,6 +15,7 @@
 use super::super::blocking;
 use super::super::DATABASES;
 use super::*;
+use crate::notify;
 
 const OUT_OF_RANGE: &[u8] = b"ERR DB index is out of range";
 const AOF_DB0_ONLY: &[u8] =
@@ -86,6 +87,11 @@ pub(super) fn flushdb(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     }
     touch_existing(c.shared, &mut c.store, None);
     c.store.clear();
+    // A change even of an empty database (Redis forces it into the log); no
+    // keyspace events; every tracking client forgets everything.
+    c.dirty();
+    let id = c.client.record.id;
+    crate::tracking::flushed(c.shared, c.net, Some(id));
     reply::ok(out);
 }
 
@@ -100,6 +106,10 @@ pub(super) fn flushall(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         touch_existing(c.shared, &mut db, None);
         db.clear();
     }
+    // As FLUSHDB: one change, no keyspace events, tracking flushed.
+    c.dirty();
+    let id = c.client.record.id;
+    crate::tracking::flushed(c.shared, c.net, Some(id));
     reply::ok(out);
 }
 
@@ -123,11 +133,13 @@ pub(super) fn move_(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if let Some((value, expire_at)) = c.store.take(key, c.now) {
         dst.insert(key, value, expire_at);
     }
-    let s = stamp(c.shared);
-    c.store.watched.touch(key, s);
-    dst.watched.touch(key, s);
+    c.modified(key);
+    dst.watched.touch(key, stamp(c.shared));
+    c.dirty();
+    c.notify(notify::GENERIC, "move_from", key);
+    c.notify_in(to, notify::GENERIC, "move_to", key);
     reply::int(out, 1);
-    serve_other(c, &mut dst);
+    serve_other(c, &mut dst, to);
 }
 
 /// COPY src dst [DB n] [REPLACE]: a copy of the value and its TTL under a new
@@ -172,7 +184,8 @@ pub(super) fn copy(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
             return reply::int(out, 0);
         }
         c.store.insert(dst, value, expire_at);
-        c.store.watched.touch(dst, stamp(c.shared));
+        c.modified(dst);
+        c.notify(notify::GENERIC, "copy_to", dst);
         return reply::int(out, 1);
     }
     let mut other = c.shared.db(to).borrow_mut();
@@ -181,8 +194,12 @@ pub(super) fn copy(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     }
     other.insert(dst, value, expire_at);
     other.watched.touch(dst, stamp(c.shared));
+    c.dirty();
+    let id = c.client.record.id;
+    crate::tracking::invalidate(c.shared, c.net, dst, Some(id));
+    c.notify_in(to, notify::GENERIC, "copy_to", dst);
     reply::int(out, 1);
-    serve_other(c, &mut other);
+    serve_other(c, &mut other, to);
 }
 
 /// SWAPDB a b: exchange two databases' keys; clients stay where they are.
@@ -198,6 +215,9 @@ pub(super) fn swapdb(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if !reachable(c, first) || !reachable(c, second) {
         return reply::error(out, AOF_DB0_ONLY);
     }
+    // A change even when the two are one (as Redis counts it); no keyspace
+    // events.
+    c.dirty();
     reply::ok(out);
     if first == second {
         return;
@@ -210,23 +230,23 @@ pub(super) fn swapdb(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         touch_existing(c.shared, &mut other, Some(&c.store));
         c.store.swap_keys(&mut other);
         // The client's own database is served after this command, as any write.
-        serve_other(c, &mut other);
+        serve_other(c, &mut other, if first == own { second } else { first });
     } else {
         let mut x = c.shared.db(first).borrow_mut();
         let mut y = c.shared.db(second).borrow_mut();
         touch_existing(c.shared, &mut x, Some(&y));
         touch_existing(c.shared, &mut y, Some(&x));
         x.swap_keys(&mut y);
-        serve_other(c, &mut x);
-        serve_other(c, &mut y);
+        serve_other(c, &mut x, first);
+        serve_other(c, &mut y, second);
     }
 }
 
 /// Serve the clients blocked in a database other than the caller's whose keys
 /// this command filled (the caller's own is served after every command).
-fn serve_other(c: &mut Ctx<'_, '_>, db: &mut Store) {
+fn serve_other(c: &mut Ctx<'_, '_>, db: &mut Store, index: usize) {
     if !db.ready.is_empty() {
-        blocking::serve_ready(db, c.now, c.net, c.shared);
+        blocking::serve_ready(db, index, c.now, c.net, c.shared);
     }
 }
 

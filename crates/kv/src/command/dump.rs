@@ -22,6 +22,7 @@
 
 use super::*;
 use crate::encoding::EncodingLimits;
+use crate::notify;
 use crate::values::hash::Hash;
 use crate::values::list::{Fill, List};
 use crate::values::set::Set;
@@ -374,9 +375,7 @@ pub(super) fn restore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let Some(value) = deserialize(body, &c.shared.encoding_limits(), max_string) else {
         return reply::error(out, BAD_FORMAT);
     };
-    if replace {
-        c.store.remove(key, c.now);
-    }
+    let deleted = replace && c.store.remove(key, c.now).is_some();
     // A relative TTL that overflows a signed millisecond time counts as past, as
     // Redis's wrapping `ttl += mstime()` makes it.
     let at = match (ttl, absttl) {
@@ -388,9 +387,15 @@ pub(super) fn restore(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
             .filter(|&at| at <= i64::MAX as u64)
             .unwrap_or(1),
     };
-    // A deadline already past: the key is not created (an old one is gone).
+    // A deadline already past: the key is not created (an old one is gone,
+    // which is reported as a DEL).
     if at == 0 || at > c.now {
         c.store.insert(key, value, at);
+        c.modified(key);
+        c.notify(notify::GENERIC, "restore", key);
+    } else if deleted {
+        c.modified(key);
+        c.notify(notify::GENERIC, "del", key);
     }
     reply::ok(out);
 }

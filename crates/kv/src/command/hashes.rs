@@ -59,11 +59,15 @@ pub(super) fn hset_generic(
         return None;
     }
     let limits = c.shared.encoding_limits();
-    let h = hash_for_write(c, a.get(1), out)?;
+    let key = a.get(1);
+    let h = hash_for_write(c, key, out)?;
     let mut added = 0;
     for i in (2..a.len()).step_by(2) {
         added += h.insert(a.get(i), a.get(i + 1), &limits) as i64;
     }
+    // Reported even when every value was already there, as Redis does.
+    c.modified(key);
+    c.notify(crate::notify::HASH, "hset", key);
     Some(added)
 }
 
@@ -82,7 +86,8 @@ pub(super) fn hmset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
 /// HSETNX key field value: set the field only if it is absent.
 pub(super) fn hsetnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let limits = c.shared.encoding_limits();
-    let Some(h) = hash_for_write(c, a.get(1), out) else {
+    let key = a.get(1);
+    let Some(h) = hash_for_write(c, key, out) else {
         return;
     };
     if h.contains(a.get(2)) {
@@ -90,6 +95,8 @@ pub(super) fn hsetnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     }
     h.insert(a.get(2), a.get(3), &limits);
     reply::int(out, 1);
+    c.modified(key);
+    c.notify(crate::notify::HASH, "hset", key);
 }
 
 pub(super) fn hget(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
@@ -131,8 +138,16 @@ pub(super) fn hdel(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
             }
         }
     }
-    if h.is_empty() {
+    let deleted = h.is_empty();
+    if deleted {
         c.store.remove_if_empty(key);
+    }
+    if n > 0 {
+        c.modified(key);
+        c.notify(crate::notify::HASH, "hdel", key);
+        if deleted {
+            c.notify(crate::notify::GENERIC, "del", key);
+        }
     }
     reply::int(out, n);
 }
@@ -221,6 +236,8 @@ pub(super) fn hincrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     };
     h.insert(f, itoa::Buffer::new().format(n).as_bytes(), &limits);
     reply::int(out, n);
+    c.modified(key);
+    c.notify(crate::notify::HASH, "hincrby", key);
 }
 
 /// A float the way INCRBYFLOAT writes it (see strings.rs): the shortest text that
@@ -258,6 +275,11 @@ pub(super) fn hincrbyfloat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>
     let text = float_text(v);
     h.insert(f, text.as_bytes(), &limits);
     reply::bulk(out, text.as_bytes());
+    c.modified(key);
+    c.notify(crate::notify::HASH, "hincrbyfloat", key);
+    // Recorded as the HSET of the value written, as Redis replicates it, so a
+    // replay does not depend on float arithmetic or formatting.
+    c.propagate(&[b"HSET", key, f, text.as_bytes()]);
 }
 
 /// HRANDFIELD key \[count \[WITHVALUES\]\].

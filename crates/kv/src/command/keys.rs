@@ -2,11 +2,15 @@
 //! RENAMENX, OBJECT and the expiry family.
 
 use super::*;
+use crate::notify;
 
+/// DEL and UNLINK.
 pub(super) fn del(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let mut n = 0;
     for k in a.iter_from(1) {
         if c.store.remove(k, c.now).is_some() {
+            c.modified(k);
+            c.notify(notify::GENERIC, "del", k);
             n += 1;
         }
     }
@@ -109,6 +113,11 @@ fn rename_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, nx: boo
         let at = e.expire_at().unwrap_or(0);
         c.store.insert(dst, e.value, at);
     }
+    // Redis counts one change (`dirty++`) for the two keys; here each counts.
+    c.modified(src);
+    c.modified(dst);
+    c.notify(notify::GENERIC, "rename_from", src);
+    c.notify(notify::GENERIC, "rename_to", dst);
     if nx {
         reply::int(out, 1)
     } else {
@@ -189,10 +198,15 @@ pub(super) fn expire_generic(
     if !allowed {
         return reply::int(out, 0);
     }
+    // A deadline already past deletes the key: reported as a DEL.
     if when <= c.now as i64 {
         c.store.remove(key, c.now);
+        c.modified(key);
+        c.notify(notify::GENERIC, "del", key);
     } else {
         c.store.set_expire(key, Some(when as u64), c.now);
+        c.modified(key);
+        c.notify(notify::GENERIC, "expire", key);
     }
     reply::int(out, 1);
 }
@@ -262,6 +276,8 @@ pub(super) fn persist(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let had = matches!(c.store.get(key, c.now), Some(e) if e.expire_at().is_some());
     if had {
         c.store.set_expire(key, None, c.now);
+        c.modified(key);
+        c.notify(notify::GENERIC, "persist", key);
     }
     reply::int(out, had as i64);
 }

@@ -31,6 +31,9 @@ pub(super) fn push(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, left: 
         l.push(v, left, fill);
     }
     reply::int(out, l.len() as i64);
+    c.modified(key);
+    let event = if left { "lpush" } else { "rpush" };
+    c.notify(crate::notify::LIST, event, key);
 }
 
 pub(super) fn lpush(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
@@ -87,6 +90,10 @@ pub(super) fn pop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, left: b
     let Value::List(l) = &mut e.value else {
         return reply::error(out, WRONGTYPE);
     };
+    if count == Some(0) {
+        // Redis's fast exit, after the type check: nothing popped, nothing reported.
+        return reply::array(out, 0);
+    }
     match count {
         None => match l.pop(left) {
             Some(v) => reply::bulk(out, &v),
@@ -102,9 +109,21 @@ pub(super) fn pop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, left: b
             }
         }
     }
-    if l.is_empty() {
+    let deleted = l.is_empty();
+    if deleted {
         c.store.remove_if_empty(key);
     }
+    elements_removed(c, key, left, deleted);
+}
+
+/// What a pop reports (Redis's `listElementsRemoved`): the pop's event, `del`
+/// if it emptied (and so deleted) the list, then the change.
+fn elements_removed(c: &mut Ctx<'_, '_>, key: &[u8], left: bool, deleted: bool) {
+    c.notify(crate::notify::LIST, if left { "lpop" } else { "rpop" }, key);
+    if deleted {
+        c.notify(crate::notify::GENERIC, "del", key);
+    }
+    c.modified(key);
 }
 
 pub(super) fn lpop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
@@ -206,20 +225,21 @@ pub(super) fn lindex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
 /// LSET: the key first ("no such key"), then the index.
 pub(super) fn lset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let fill = fill(c);
-    let val = a.get(3);
-    match list(c, a.get(1), out) {
-        Err(()) => {}
-        Ok(None) => reply::error(out, NO_KEY),
-        Ok(Some(l)) => {
-            let Some(idx) = parse_i64(a.get(2)) else {
-                return reply::error(out, NOT_INT);
-            };
-            match list_index(idx, l.len()) {
-                Some(i) if l.set(i, val, fill) => reply::ok(out),
-                _ => reply::error(out, b"ERR index out of range"),
-            }
-        }
+    let (key, val) = (a.get(1), a.get(3));
+    let l = match list(c, key, out) {
+        Err(()) => return,
+        Ok(None) => return reply::error(out, NO_KEY),
+        Ok(Some(l)) => l,
+    };
+    let Some(idx) = parse_i64(a.get(2)) else {
+        return reply::error(out, NOT_INT);
+    };
+    if !list_index(idx, l.len()).is_some_and(|i| l.set(i, val, fill)) {
+        return reply::error(out, b"ERR index out of range");
     }
+    reply::ok(out);
+    c.modified(key);
+    c.notify(crate::notify::LIST, "lset", key);
 }
 
 /// LINSERT key BEFORE|AFTER pivot element: the new length, -1 if the pivot is
@@ -234,17 +254,18 @@ pub(super) fn linsert(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         return reply::error(out, SYNTAX);
     };
     let fill = fill(c);
-    match list(c, a.get(1), out) {
-        Err(()) => {}
-        Ok(None) => reply::int(out, 0),
-        Ok(Some(l)) => {
-            if l.insert(a.get(3), a.get(4), after, fill) {
-                reply::int(out, l.len() as i64);
-            } else {
-                reply::int(out, -1);
-            }
-        }
+    let key = a.get(1);
+    let l = match list(c, key, out) {
+        Err(()) => return,
+        Ok(None) => return reply::int(out, 0),
+        Ok(Some(l)) => l,
+    };
+    if !l.insert(a.get(3), a.get(4), after, fill) {
+        return reply::int(out, -1);
     }
+    reply::int(out, l.len() as i64);
+    c.modified(key);
+    c.notify(crate::notify::LIST, "linsert", key);
 }
 
 /// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]: the options are
@@ -330,8 +351,16 @@ pub(super) fn lrem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         return reply::int(out, 0);
     };
     let removed = l.remove(val, count);
-    if l.is_empty() {
+    let deleted = l.is_empty();
+    if deleted {
         c.store.remove_if_empty(key);
+    }
+    if removed > 0 {
+        c.modified(key);
+        c.notify(crate::notify::LIST, "lrem", key);
+    }
+    if deleted {
+        c.notify(crate::notify::GENERIC, "del", key);
     }
     reply::int(out, removed as i64);
 }
@@ -344,12 +373,21 @@ pub(super) fn ltrim(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let Ok(l) = list(c, key, out) else {
         return;
     };
-    if let Some(l) = l {
-        l.trim(range(start, end, l.len()));
-        if l.is_empty() {
-            c.store.remove_if_empty(key);
-        }
+    let Some(l) = l else {
+        return reply::ok(out);
+    };
+    l.trim(range(start, end, l.len()));
+    let deleted = l.is_empty();
+    if deleted {
+        c.store.remove_if_empty(key);
     }
+    // As Redis, reported even when the range kept the whole list (WATCH sees
+    // it). Redis then counts no change and records nothing; `modified` counts one.
+    c.notify(crate::notify::LIST, "ltrim", key);
+    if deleted {
+        c.notify(crate::notify::GENERIC, "del", key);
+    }
+    c.modified(key);
     reply::ok(out);
 }
 

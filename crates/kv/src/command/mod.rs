@@ -91,6 +91,74 @@ pub(crate) struct Ctx<'a, 'n> {
     /// The reactor's side: this connection's id, pushes and wakes to others,
     /// timers, output limits.
     pub net: &'a mut evloop::Ctx<'n>,
+    /// What the running command did, as its handler reports it.
+    pub effects: Effects,
+}
+
+/// What a command did, reported by its handler as Redis's are (`server.dirty`,
+/// `signalModifiedKey`, `alsoPropagate`): what the append-only file records and
+/// what WATCH sees come from here, never from the reply's bytes.
+#[derive(Debug, Default)]
+pub(crate) struct Effects {
+    /// Changes made (Redis's `dirty`): 0 means the command changed nothing, so
+    /// nothing is recorded.
+    pub dirty: u64,
+    /// What to record instead of the command's own arguments (SPOP as the SREM
+    /// of what it popped, HINCRBYFLOAT as the HSET of the value it wrote).
+    pub propagate: Option<Vec<Vec<u8>>>,
+}
+
+impl Ctx<'_, '_> {
+    /// The command changed `key` of the client's database (Redis's
+    /// `signalModifiedKey` and `dirty++`): WATCH sees it, clients caching it are
+    /// told.
+    pub(crate) fn modified(&mut self, key: &[u8]) {
+        self.effects.dirty += 1;
+        if !self.store.watched.is_empty() {
+            let s = stamp(self.shared);
+            self.store.watched.touch(key, s);
+        }
+        if self.shared.tracking_on.get() {
+            super::tracking::invalidate(self.shared, self.net, key, Some(self.client.record.id));
+        }
+    }
+
+    /// The command changed something that [`Ctx::modified`] does not name (a
+    /// whole database, another database's key whose watchers it touched itself).
+    pub(crate) fn dirty(&mut self) {
+        self.effects.dirty += 1;
+    }
+
+    /// Keyspace event `event` of class `class` (see [`super::notify`]) on `key`
+    /// of the client's database (Redis's `notifyKeyspaceEvent`).
+    pub(crate) fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        if self.shared.notify_flags.get() & class != 0 {
+            super::notify::send(self.shared, self.net, self.client.db, class, event, key);
+        }
+    }
+
+    /// [`Ctx::notify`] for a key of database `db` (MOVE, COPY ... DB).
+    pub(crate) fn notify_in(&mut self, db: usize, class: u32, event: &'static str, key: &[u8]) {
+        if self.shared.notify_flags.get() & class != 0 {
+            super::notify::send(self.shared, self.net, db, class, event, key);
+        }
+    }
+
+    /// Take the keys the command found expired (see [`super::expired_keys`]).
+    pub(crate) fn drain_expired(&mut self) {
+        super::expired_keys(self.shared, &mut self.store, self.net, self.client.db);
+    }
+
+    /// Record `args` in the append-only file instead of the command's own
+    /// arguments (Redis's `alsoPropagate` with the command's own suppressed).
+    pub(crate) fn propagate(&mut self, args: &[&[u8]]) {
+        if self.shared.aof_on.get() {
+            self.effects
+                .propagate
+                .get_or_insert_with(Vec::new)
+                .push(super::aof::encode_command(args));
+        }
+    }
 }
 
 pub(crate) use spec::Handler;
@@ -138,7 +206,11 @@ pub(crate) fn arity_error(out: &mut Reply<'_>, name: &[u8]) {
 /// (INFO's `errorstats`) and show a command that ran to the monitors.
 pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Reply<'_>) {
     let start = out.len();
+    // Each command's effects are its own (EXEC's include its commands').
+    let outer = std::mem::take(&mut ctx.effects);
     let ran = dispatch(ctx, &argv, out);
+    let inner = std::mem::replace(&mut ctx.effects, outer);
+    ctx.effects.dirty += inner.dirty;
     if out.get(start) == Some(&b'-') {
         count_error(ctx.shared, &out[start + 1..]);
     }
@@ -242,11 +314,112 @@ fn dispatch(
         super::aof::run_logged(ctx, cmd, handler, argv, out);
     } else {
         handler(ctx, argv, out);
+        if ctx
+            .store
+            .expired_log
+            .as_ref()
+            .is_some_and(|l| !l.is_empty())
+        {
+            ctx.drain_expired();
+        }
     }
-    if !ctx.store.watched.is_empty() && cmd.has(spec::WRITE) {
-        super::watch::after_write(ctx, cmd, &argv, &out[start..]);
+    if ctx.shared.tracking_on.get() {
+        let id = ctx.client.record.id;
+        super::tracking::after_command(ctx.shared, id, cmd, &argv, false);
+    }
+    #[cfg(debug_assertions)]
+    if cmd.has(spec::WRITE) && ctx.effects.propagate.is_none() {
+        check_effects(cmd, &argv, &out[start..], ctx.effects.dirty);
     }
     Some(cmd)
+}
+
+/// Debug builds: a handler's report of whether it changed anything must agree
+/// with what its reply says, by the rule WATCH used before effects were
+/// reported (which over-approximates: a reply not listed there counts as a
+/// change). A disagreement is a handler that forgot `modified`, or one that
+/// reports a change it did not make.
+#[cfg(debug_assertions)]
+fn check_effects(cmd: &spec::Command, argv: &Argv<'_>, reply: &[u8], dirty: u64) {
+    let name = cmd.name.as_bytes();
+    let by_reply = !super::watch::changed_nothing(name, reply);
+    // Commands whose replies do not tell (a nil from SET NX, an OK from an
+    // empty FLUSHDB, a count that includes unchanged members) are checked one
+    // way only: no change claimed with an error reply.
+    let reply_cannot_tell = matches!(
+        name,
+        b"set"
+            | b"flushdb"
+            | b"flushall"
+            | b"swapdb"
+            | b"move"
+            | b"copy"
+            | b"sort"
+            | b"getex"
+            | b"setbit"
+            | b"setrange"
+            | b"restore"
+            | b"lmove"
+            | b"blmove"
+            | b"rpoplpush"
+            | b"brpoplpush"
+            | b"blpop"
+            | b"brpop"
+            | b"blmpop"
+            | b"bzpopmin"
+            | b"bzpopmax"
+            | b"bzmpop"
+            | b"zadd"
+            | b"zincrby"
+            | b"hset"
+            | b"hmset"
+            | b"sinterstore"
+            | b"sunionstore"
+            | b"sdiffstore"
+            | b"zunionstore"
+            | b"zinterstore"
+            | b"zdiffstore"
+            | b"zrangestore"
+            | b"ltrim"
+            | b"linsert"
+            | b"lset"
+            | b"smove"
+            | b"rename"
+            | b"renamenx"
+            | b"lpop"
+            | b"rpop"
+            | b"spop"
+            | b"zpopmin"
+            | b"zpopmax"
+            | b"lmpop"
+            | b"zmpop"
+            | b"getdel"
+            | b"getset"
+            | b"incrbyfloat"
+            | b"hincrbyfloat"
+            | b"append"
+            | b"expire"
+            | b"pexpire"
+            | b"expireat"
+            | b"pexpireat"
+    );
+    let errored = reply.first() == Some(&b'-') || reply.is_empty();
+    let bad = if errored {
+        dirty > 0
+    } else if reply_cannot_tell {
+        false
+    } else {
+        by_reply != (dirty > 0)
+    };
+    assert!(
+        !bad,
+        "effects mismatch: {} {:?} replied {:?} but reported dirty={dirty}",
+        cmd.name,
+        argv.iter_from(1)
+            .map(String::from_utf8_lossy)
+            .collect::<Vec<_>>(),
+        String::from_utf8_lossy(reply)
+    );
 }
 
 /// Redis 7: `unknown command 'foo', with args beginning with: 'a' 'b' ` (each

@@ -35,7 +35,9 @@ pub(super) fn reset(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     super::super::watch::unwatch_all(c);
     select_db(c, 0);
     // Redis's RESET speaks RESP2 again, and says so in RESP2; it leaves
-    // MONITOR mode and sends replies again.
+    // MONITOR mode, turns tracking off and sends replies again.
+    super::super::tracking::forget(c.shared, c.client.record.id);
+    c.client.record.redirect.set(-1);
     set_protocol(c, false);
     c.client.reply = super::super::clients::ReplyMode::On;
     if c.client.monitor {
@@ -217,6 +219,9 @@ pub(super) fn client(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
             }
         }
         "client|help" => clients::help(out),
+        "client|tracking" | "client|caching" | "client|getredir" | "client|trackinginfo" => {
+            super::super::tracking::client(c, cmd.name, a, out)
+        }
         _ => unknown_subcommand(out, sub, b"CLIENT"),
     }
 }
@@ -279,10 +284,11 @@ pub(super) fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
             s,
             "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\n\
              client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n\
-             blocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
+             blocked_clients:{}\r\ntracking_clients:{}\r\nclients_in_timeout_table:{}\r\n",
             sh.connected_clients.get(),
             sh.settings.borrow().maxclients,
             blocked,
+            sh.tracking.borrow().clients(),
             blocked,
         );
     }
@@ -307,13 +313,17 @@ pub(super) fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         let _ = write!(
             s,
             "total_connections_received:{}\r\ntotal_commands_processed:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\n\
-             pubsub_channels:{}\r\npubsub_patterns:{}\r\ntotal_error_replies:{}\r\n",
+             pubsub_channels:{}\r\npubsub_patterns:{}\r\ntotal_error_replies:{}\r\n\
+             tracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\n",
             sh.total_connections.get(),
             sh.total_commands.get(),
             expired,
             sh.pubsub.borrow().channel_count(),
             sh.pubsub.borrow().pattern_count(),
             sh.error_replies.get(),
+            sh.tracking.borrow().keys(),
+            sh.tracking.borrow().items(),
+            sh.tracking.borrow().prefixes(),
         );
     }
     if want("replication") {

@@ -25,14 +25,20 @@ pub(super) fn set_of<'s>(
 
 /// SADD key member \[member ...\].
 pub(super) fn sadd(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
+    let key = a.get(1);
     let limits = c.shared.encoding_limits();
     let e = c
         .store
-        .get_or_insert_with(a.get(1), c.now, || Value::Set(Set::new()));
+        .get_or_insert_with(key, c.now, || Value::Set(Set::new()));
     let Value::Set(s) = &mut e.value else {
         return reply::error(out, WRONGTYPE);
     };
     let added = a.iter_from(2).filter(|m| s.insert(m, &limits)).count();
+    // Members already there change nothing.
+    if added > 0 {
+        c.modified(key);
+        c.notify(crate::notify::SET, "sadd", key);
+    }
     reply::int(out, added as i64);
 }
 
@@ -46,8 +52,16 @@ pub(super) fn srem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         return reply::int(out, 0);
     };
     let n = a.iter_from(2).filter(|m| s.remove(m)).count();
-    if s.is_empty() {
+    let emptied = s.is_empty();
+    if emptied {
         c.store.remove_if_empty(key);
+    }
+    if n > 0 {
+        c.modified(key);
+        c.notify(crate::notify::SET, "srem", key);
+        if emptied {
+            c.notify(crate::notify::GENERIC, "del", key);
+        }
     }
     reply::int(out, n as i64);
 }
@@ -92,6 +106,8 @@ pub(super) fn scard(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
 
 /// SPOP key \[count\]: without a count one random member (or nil), with one an
 /// array of up to `count` distinct members. The key goes when the set empties.
+/// The append-only file records the SREM of what was popped (Redis records
+/// SREMs, or a DEL when the whole set went: the same result).
 pub(super) fn spop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if a.len() > 3 {
         return reply::error(out, SYNTAX);
@@ -115,36 +131,45 @@ pub(super) fn spop(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
             None => reply::nil(out),
         };
     };
-    match count {
-        None => {
+    let mut popped: Vec<Bytes> = Vec::new();
+    // The whole set: answered in its own order, and the key goes.
+    let whole = matches!(count, Some(n) if n >= s.len());
+    if whole {
+        popped.extend(s.iter().map(|m| Bytes::from(&*m)));
+    } else {
+        for _ in 0..count.unwrap_or(1) {
             let k = rng.below(s.len());
-            match s.remove_index(k) {
-                Some(m) => reply::bulk(out, &m),
-                None => reply::nil(out),
-            }
+            popped.extend(s.remove_index(k));
         }
-        Some(n) if n >= s.len() => {
-            // The whole set: answered in its own order, and the key goes.
-            reply::set(out, s.len());
-            for m in s.iter() {
-                reply::bulk(out, &m);
-            }
-            c.store.remove(key, c.now);
-            return;
-        }
-        Some(n) => {
-            reply::set(out, n);
-            for _ in 0..n {
-                let k = rng.below(s.len());
-                if let Some(m) = s.remove_index(k) {
-                    reply::bulk(out, &m);
-                }
+    }
+    let emptied = whole || s.is_empty();
+    if emptied {
+        c.store.remove(key, c.now);
+    }
+    match count {
+        None => match popped.first() {
+            Some(m) => reply::bulk(out, m),
+            None => reply::nil(out),
+        },
+        Some(_) => {
+            reply::set(out, popped.len());
+            for m in &popped {
+                reply::bulk(out, m);
             }
         }
     }
-    if s.is_empty() {
-        c.store.remove_if_empty(key);
+    // A count of 0 pops nothing and changes nothing.
+    if popped.is_empty() {
+        return;
     }
+    c.notify(crate::notify::SET, "spop", key);
+    if emptied {
+        c.notify(crate::notify::GENERIC, "del", key);
+    }
+    c.modified(key);
+    let mut srem: Vec<&[u8]> = vec![&b"SREM"[..], key];
+    srem.extend(popped.iter().map(|m| &**m));
+    c.propagate(&srem);
 }
 
 /// SRANDMEMBER key \[count\], with Redis's count semantics (see `random`).
@@ -203,18 +228,24 @@ pub(super) fn smove(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if !s.remove(m) {
         return reply::int(out, 0);
     }
-    if s.is_empty() {
+    let emptied = s.is_empty();
+    c.notify(crate::notify::SET, "srem", src);
+    if emptied {
         c.store.remove_if_empty(src);
+        c.notify(crate::notify::GENERIC, "del", src);
     }
-    crate::watch::touch(c, src);
+    c.modified(src);
     let limits = c.shared.encoding_limits();
     let e = c
         .store
         .get_or_insert_with(dst, c.now, || Value::Set(Set::new()));
-    if let Value::Set(d) = &mut e.value {
-        if d.insert(m, &limits) {
-            crate::watch::touch(c, dst);
-        }
+    let added = match &mut e.value {
+        Value::Set(d) => d.insert(m, &limits),
+        _ => false,
+    };
+    if added {
+        c.modified(dst);
+        c.notify(crate::notify::SET, "sadd", dst);
     }
     reply::int(out, 1);
 }
@@ -313,9 +344,20 @@ fn set_op_store(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, op: Op) {
     let dst = a.get(1);
     let n = s.len();
     if n == 0 {
-        c.store.remove(dst, c.now);
+        // Deleting the destination is a change only if it was there.
+        if c.store.remove(dst, c.now).is_some() {
+            c.modified(dst);
+            c.notify(crate::notify::GENERIC, "del", dst);
+        }
     } else {
         c.store.insert(dst, Value::Set(s), 0);
+        c.modified(dst);
+        let event = match op {
+            Op::Inter => "sinterstore",
+            Op::Union => "sunionstore",
+            Op::Diff => "sdiffstore",
+        };
+        c.notify(crate::notify::SET, event, dst);
     }
     reply::int(out, n as i64);
 }

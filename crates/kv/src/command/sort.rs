@@ -15,6 +15,7 @@
 //! here bytes compare as in the C locale.
 
 use super::*;
+use crate::notify;
 use crate::values::list::{Fill, List};
 
 /// The elements to sort, in the value's own order (None: not a list, set or
@@ -235,7 +236,11 @@ fn sort_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, readonly:
         Some(dst) => {
             let n = result.len();
             if n == 0 {
-                c.store.remove(dst, c.now);
+                // Reported only if there was a destination to delete.
+                if c.store.remove(dst, c.now).is_some() {
+                    c.modified(dst);
+                    c.notify(notify::GENERIC, "del", dst);
+                }
             } else {
                 let fill = Fill::new(c.shared.encoding_limits().list_size);
                 let mut list = List::new();
@@ -243,6 +248,8 @@ fn sort_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, readonly:
                     list.push_back(&r.unwrap_or_default(), fill);
                 }
                 c.store.insert(dst, Value::List(list), 0);
+                c.modified(dst);
+                c.notify(notify::LIST, "sortstore", dst);
             }
             reply::int(out, n as i64);
         }

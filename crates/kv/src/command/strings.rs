@@ -1,6 +1,7 @@
 //! String commands: GET/SET and their variants, counters, ranges.
 
 use super::*;
+use crate::notify;
 use crate::store::Str;
 
 pub(super) fn get(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
@@ -55,6 +56,8 @@ pub(super) fn set(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let (key, val) = (a.get(1), a.get(2));
     if a.len() == 3 {
         c.store.set_string(key, val, Ttl::Clear, c.now);
+        c.modified(key);
+        c.notify(notify::STRING, "set", key);
         return reply::ok(out);
     }
     let (mut nx, mut xx, mut get, mut keep) = (false, false, false, false);
@@ -126,6 +129,12 @@ pub(super) fn set(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         return;
     }
     c.store.set_string(key, val, ttl_mode, c.now);
+    c.modified(key);
+    c.notify(notify::STRING, "set", key);
+    // EX/PX/EXAT/PXAT also report the TTL set (KEEPTTL does not).
+    if expire.is_some() {
+        c.notify(notify::GENERIC, "expire", key);
+    }
     if !get {
         reply::ok(out);
     }
@@ -136,6 +145,8 @@ pub(super) fn setnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         return reply::int(out, 0);
     }
     c.store.set_string(a.get(1), a.get(2), Ttl::Clear, c.now);
+    c.modified(a.get(1));
+    c.notify(notify::STRING, "set", a.get(1));
     reply::int(out, 1);
 }
 
@@ -149,6 +160,9 @@ pub(super) fn setex_generic(
     match expire_arg(a.get(2), unit, true, c.now, name) {
         Ok(at) => {
             c.store.set_string(a.get(1), a.get(3), Ttl::At(at), c.now);
+            c.modified(a.get(1));
+            c.notify(notify::STRING, "set", a.get(1));
+            c.notify(notify::GENERIC, "expire", a.get(1));
             reply::ok(out);
         }
         Err(msg) => reply::error(out, &msg),
@@ -173,6 +187,8 @@ pub(super) fn getset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         Some(_) => return reply::error(out, WRONGTYPE),
     }
     c.store.set_string(a.get(1), a.get(2), Ttl::Clear, c.now);
+    c.modified(a.get(1));
+    c.notify(notify::STRING, "set", a.get(1));
 }
 
 pub(super) fn getdel(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
@@ -185,6 +201,8 @@ pub(super) fn getdel(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         Some(_) => return reply::error(out, WRONGTYPE),
     }
     c.store.remove(a.get(1), c.now);
+    c.modified(a.get(1));
+    c.notify(notify::GENERIC, "del", a.get(1));
 }
 
 pub(super) fn mget(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
@@ -207,6 +225,8 @@ pub(super) fn mset(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     for i in (1..a.len()).step_by(2) {
         c.store
             .set_string(a.get(i), a.get(i + 1), Ttl::Clear, c.now);
+        c.modified(a.get(i));
+        c.notify(notify::STRING, "set", a.get(i));
     }
     reply::ok(out);
 }
@@ -223,6 +243,8 @@ pub(super) fn msetnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     for i in (1..a.len()).step_by(2) {
         c.store
             .set_string(a.get(i), a.get(i + 1), Ttl::Clear, c.now);
+        c.modified(a.get(i));
+        c.notify(notify::STRING, "set", a.get(i));
     }
     reply::int(out, 1);
 }
@@ -230,7 +252,7 @@ pub(super) fn msetnx(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
 /// INCR and friends: the value must be a decimal i64; the result replaces it in
 /// place (keeping the TTL) without allocating.
 pub(super) fn incr_by(c: &mut Ctx<'_, '_>, key: &[u8], delta: i64, out: &mut Reply<'_>) {
-    match c.store.get(key, c.now) {
+    let n = match c.store.get(key, c.now) {
         Some(e) => {
             let Value::Str(s) = &mut e.value else {
                 return reply::error(out, WRONGTYPE);
@@ -242,15 +264,18 @@ pub(super) fn incr_by(c: &mut Ctx<'_, '_>, key: &[u8], delta: i64, out: &mut Rep
                 return reply::error(out, OVERFLOW);
             };
             s.set(itoa::Buffer::new().format(n).as_bytes());
-            reply::int(out, n);
+            n
         }
         None => {
             let mut buf = itoa::Buffer::new();
             c.store
                 .set_string(key, buf.format(delta).as_bytes(), Ttl::Clear, c.now);
-            reply::int(out, delta);
+            delta
         }
-    }
+    };
+    c.modified(key);
+    c.notify(notify::STRING, "incrby", key);
+    reply::int(out, n);
 }
 
 pub(super) fn incr(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
@@ -308,30 +333,39 @@ pub(super) fn incrbyfloat(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>)
         }
         _ => c.store.set_string(key, text.as_bytes(), Ttl::Clear, c.now),
     }
+    c.modified(key);
+    c.notify(notify::STRING, "incrbyfloat", key);
     reply::bulk(out, text.as_bytes());
 }
 
 pub(super) fn append(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let max = c.shared.config.get().max_bulk;
-    let add = a.get(2);
+    let (key, add) = (a.get(1), a.get(2));
     // A new key is stored whole (inline if short, `int`/`embstr` as in Redis);
     // appending to a string changes it in place (Redis makes it `raw`).
-    let Some(e) = c.store.get(a.get(1), c.now) else {
-        if add.len() > max {
-            return reply::error(out, TOO_BIG);
+    let len = match c.store.get(key, c.now) {
+        None => {
+            if add.len() > max {
+                return reply::error(out, TOO_BIG);
+            }
+            c.store.insert(key, Value::Str(Str::new(add)), 0);
+            add.len()
         }
-        c.store.insert(a.get(1), Value::Str(Str::new(add)), 0);
-        return reply::int(out, add.len() as i64);
+        Some(e) => {
+            let Value::Str(s) = &mut e.value else {
+                return reply::error(out, WRONGTYPE);
+            };
+            if s.len() + add.len() > max {
+                return reply::error(out, TOO_BIG);
+            }
+            let s = s.to_mut();
+            s.extend_from_slice(add);
+            s.len()
+        }
     };
-    let Value::Str(s) = &mut e.value else {
-        return reply::error(out, WRONGTYPE);
-    };
-    if s.len() + add.len() > max {
-        return reply::error(out, TOO_BIG);
-    }
-    let s = s.to_mut();
-    s.extend_from_slice(add);
-    reply::int(out, s.len() as i64);
+    c.modified(key);
+    c.notify(notify::STRING, "append", key);
+    reply::int(out, len as i64);
 }
 
 pub(super) fn strlen(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
@@ -389,7 +423,9 @@ pub(super) fn setrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     }
     let max = c.shared.config.get().max_bulk as u64;
     let too_big = offset as u64 + value.len() as u64 > max;
-    match c.store.get(key, c.now) {
+    // An empty value returns before changing anything, so every write below
+    // is reported.
+    let len = match c.store.get(key, c.now) {
         None => {
             if value.is_empty() {
                 return reply::int(out, 0);
@@ -401,7 +437,7 @@ pub(super) fn setrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
             s.extend_from_slice(value);
             let n = s.len();
             c.store.insert(key, Value::Str(Str::raw(s)), 0);
-            reply::int(out, n as i64);
+            n
         }
         Some(e) => {
             let Value::Str(s) = &mut e.value else {
@@ -420,9 +456,12 @@ pub(super) fn setrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
                 s.resize(end, 0);
             }
             s[offset..end].copy_from_slice(value);
-            reply::int(out, s.len() as i64);
+            s.len()
         }
-    }
+    };
+    c.modified(key);
+    c.notify(notify::STRING, "setrange", key);
+    reply::int(out, len as i64);
 }
 
 /// GETEX key [EX s | PX ms | EXAT t | PXAT t | PERSIST]: GET that also sets or
@@ -476,12 +515,25 @@ pub(super) fn getex(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     match (change, deadline) {
         (_, Some(at)) if at <= c.now => {
             c.store.remove(key, c.now);
+            c.modified(key);
+            c.notify(notify::GENERIC, "del", key);
         }
         (_, Some(at)) => {
             c.store.set_expire(key, Some(at), c.now);
+            c.modified(key);
+            c.notify(notify::GENERIC, "expire", key);
         }
         (Change::Persist, _) => {
-            c.store.set_expire(key, None, c.now);
+            // Only a key that had a TTL changes (and is reported).
+            let had = c
+                .store
+                .get(key, c.now)
+                .is_some_and(|e| e.expire_at().is_some());
+            if had {
+                c.store.set_expire(key, None, c.now);
+                c.modified(key);
+                c.notify(notify::GENERIC, "persist", key);
+            }
         }
         _ => {}
     }
@@ -648,19 +700,21 @@ pub(super) fn setbit(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         _ => return reply::error(out, b"ERR bit is not an integer or out of range"),
     };
     let (byte, mask) = (offset >> 3, 0x80u8 >> (offset & 7));
-    if let Some(e) = c.store.get(a.get(1), c.now) {
-        if !matches!(e.value, Value::Str(_)) {
-            return reply::error(out, WRONGTYPE);
-        }
-    }
+    let key = a.get(1);
+    let existed = match c.store.get(key, c.now) {
+        Some(e) if !matches!(e.value, Value::Str(_)) => return reply::error(out, WRONGTYPE),
+        Some(_) => true,
+        None => false,
+    };
     let e = c
         .store
-        .get_or_insert_with(a.get(1), c.now, || Value::Str(Str::raw(Vec::new())));
+        .get_or_insert_with(key, c.now, || Value::Str(Str::raw(Vec::new())));
     let Value::Str(s) = &mut e.value else {
         return reply::error(out, WRONGTYPE);
     };
     let s = s.to_mut();
-    if s.len() <= byte {
+    let grew = s.len() <= byte;
+    if grew {
         s.resize(byte + 1, 0);
     }
     let old = s[byte] & mask != 0;
@@ -668,6 +722,11 @@ pub(super) fn setbit(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         s[byte] |= mask;
     } else {
         s[byte] &= !mask;
+    }
+    // Redis reports the key only if it was created, grew, or the bit flipped.
+    if !existed || grew || old != on {
+        c.modified(key);
+        c.notify(notify::STRING, "setbit", key);
     }
     reply::int(out, old as i64);
 }

@@ -157,6 +157,15 @@ pub(super) fn zadd(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if z.is_empty() {
         c.store.remove_if_empty(key);
     }
+    // A member skipped (NX, XX, GT, LT) or given its own score changes nothing.
+    if added + updated > 0 {
+        c.modified(key);
+        c.notify(
+            crate::notify::ZSET,
+            if incr { "zincr" } else { "zadd" },
+            key,
+        );
+    }
     if incr {
         match incr_result {
             Some(s) => reply::double(out, s),
@@ -192,8 +201,16 @@ pub(super) fn zrem(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         return reply::int(out, 0);
     };
     let n = a.iter_from(2).filter(|m| z.remove(m)).count();
-    if z.is_empty() {
+    let emptied = z.is_empty();
+    if emptied {
         c.store.remove_if_empty(key);
+    }
+    if n > 0 {
+        c.notify(crate::notify::ZSET, "zrem", key);
+        if emptied {
+            c.notify(crate::notify::GENERIC, "del", key);
+        }
+        c.modified(key);
     }
     reply::int(out, n as i64);
 }
@@ -231,8 +248,21 @@ pub(super) fn zpop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>
             reply::double(out, s);
         }
     }
-    if z.is_empty() {
+    let emptied = z.is_empty();
+    if emptied {
         c.store.remove_if_empty(key);
+    }
+    // A count of 0 pops nothing and changes nothing.
+    if n > 0 {
+        c.notify(
+            crate::notify::ZSET,
+            if max { "zpopmax" } else { "zpopmin" },
+            key,
+        );
+        c.modified(key);
+        if emptied {
+            c.notify(crate::notify::GENERIC, "del", key);
+        }
     }
 }
 
@@ -397,9 +427,15 @@ fn zrange_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, call: R
         let dst = a.get(1);
         let n = result.len();
         if n == 0 {
-            c.store.remove(dst, c.now);
+            // Deleting the destination is a change only if it was there.
+            if c.store.remove(dst, c.now).is_some() {
+                c.modified(dst);
+                c.notify(crate::notify::GENERIC, "del", dst);
+            }
         } else {
             c.store.insert(dst, Value::ZSet(result), 0);
+            c.modified(dst);
+            c.notify(crate::notify::ZSET, "zrangestore", dst);
         }
         return reply::int(out, n as i64);
     }
@@ -498,14 +534,22 @@ pub(super) fn zincrby(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         return;
     };
     // A new member takes the increment as its score (-0 stays -0, as in Redis).
-    let score = z.score(member).map_or(by, |cur| cur + by);
+    let cur = z.score(member);
+    let score = cur.map_or(by, |cur| cur + by);
     if score.is_nan() {
         if z.is_empty() {
             c.store.remove_if_empty(key);
         }
         return reply::error(out, b"ERR resulting score is not a number (NaN)");
     }
-    z.insert(member, score, &limits);
+    // As Redis's zsetAdd, a score that stays equal (an increment of 0, or
+    // of anything to an infinite score) is no change.
+    let changed = cur != Some(score);
+    if changed {
+        z.insert(member, score, &limits);
+        c.modified(key);
+        c.notify(crate::notify::ZSET, "zincr", key);
+    }
     reply::double(out, score);
 }
 
@@ -559,8 +603,21 @@ fn zremrange(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, kind: RangeK
     for m in &doomed {
         z.remove(m);
     }
-    if z.is_empty() {
+    let emptied = z.is_empty();
+    if emptied {
         c.store.remove_if_empty(key);
+    }
+    if !doomed.is_empty() {
+        let event = match kind {
+            RangeKind::Rank => "zremrangebyrank",
+            RangeKind::Score => "zremrangebyscore",
+            RangeKind::Lex => "zremrangebylex",
+        };
+        c.modified(key);
+        c.notify(crate::notify::ZSET, event, key);
+        if emptied {
+            c.notify(crate::notify::GENERIC, "del", key);
+        }
     }
     reply::int(out, doomed.len() as i64);
 }
@@ -823,10 +880,17 @@ fn zsetop_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, call: S
         let items = result.into_iter().map(|(m, s)| (m.into(), s)).collect();
         let dst = a.get(1);
         if n == 0 {
-            c.store.remove(dst, c.now);
+            // Deleting the destination is a change only if it was there.
+            if c.store.remove(dst, c.now).is_some() {
+                c.modified(dst);
+                c.notify(crate::notify::GENERIC, "del", dst);
+            }
         } else {
             let z = ZSet::from_items(items, &limits);
             c.store.insert(dst, Value::ZSet(z), 0);
+            c.modified(dst);
+            // The STORE command's name is Redis's event: zunionstore, ...
+            c.notify(crate::notify::ZSET, name, dst);
         }
         return reply::int(out, n as i64);
     }

@@ -382,7 +382,10 @@ fn client_list_and_kill() {
         panic!()
     };
     let me = String::from_utf8(me).unwrap();
-    assert!(me.starts_with("id=") && me.contains(" cmd=client "), "{me}");
+    assert!(
+        me.starts_with("id=") && me.contains(" cmd=client|info "),
+        "{me}"
+    );
     // TYPE pubsub kills the subscriber only.
     assert_eq!(admin.cmd(&[b"CLIENT", b"KILL", b"TYPE", b"pubsub"]), int(1));
     sub.assert_eof();

@@ -421,13 +421,27 @@ pub(crate) fn pause(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         },
         _ => Pause { until_ms, all },
     };
-    c.shared.pause.set(Some(pause));
+    set_pause(c.shared, Some(pause));
+    c.store.hold_expired = true;
     reply::ok(out);
+}
+
+/// Start, extend or end (`None`) the pause; while it lasts no key is deleted by
+/// expiry (reads see expired keys as absent), as in Redis. A database borrowed
+/// by the caller (a command's own) is left for it to set.
+pub(crate) fn set_pause(shared: &super::Shared, pause: Option<Pause>) {
+    shared.pause.set(pause);
+    for db in shared.dbs.iter() {
+        if let Ok(mut db) = db.try_borrow_mut() {
+            db.hold_expired = pause.is_some();
+        }
+    }
 }
 
 /// `CLIENT UNPAUSE`: end the pause and wake every client waiting on it.
 pub(crate) fn unpause(c: &mut Ctx<'_, '_>, out: &mut Reply<'_>) {
-    c.shared.pause.set(None);
+    set_pause(c.shared, None);
+    c.store.hold_expired = false;
     for id in c.shared.paused.take() {
         let _ = c.net.wake(id);
     }
@@ -437,12 +451,19 @@ pub(crate) fn unpause(c: &mut Ctx<'_, '_>, out: &mut Reply<'_>) {
 /// Whether a pause holds `argv` from this client now. Commands that fail before
 /// running (unknown, wrong arity) and commands queued in a transaction are
 /// answered at once, as Redis's `processCommand` orders its checks.
-pub(crate) fn held_by_pause(c: &Ctx<'_, '_>, argv: &Argv<'_>) -> bool {
+pub(crate) fn held_by_pause(c: &mut Ctx<'_, '_>, argv: &Argv<'_>) -> bool {
     let Some(p) = c.shared.pause.get() else {
         return false;
     };
     if c.now >= p.until_ms {
+        // Over. The client's own database is borrowed as `c.store`.
         c.shared.pause.set(None);
+        c.store.hold_expired = false;
+        for db in c.shared.dbs.iter() {
+            if let Ok(mut db) = db.try_borrow_mut() {
+                db.hold_expired = false;
+            }
+        }
         return false;
     }
     let Some(cmd) = command::find(argv.get(0)) else {

@@ -137,6 +137,8 @@ pub(crate) struct Shared {
     errors: RefCell<BTreeMap<String, u64>>,
     /// Error replies in all (INFO's `total_error_replies`).
     error_replies: Cell<u64>,
+    /// Per-command counters (INFO's `commandstats`), by command id.
+    cmdstats: Box<[command::CmdStat]>,
     /// `notify-keyspace-events`, as [`notify`]'s flags (0: off).
     notify_flags: Cell<u32>,
     /// Client-side caching: who tracks what.
@@ -234,6 +236,7 @@ impl KvService {
                 monitoring: Cell::new(false),
                 errors: RefCell::default(),
                 error_replies: Cell::new(0),
+                cmdstats: command::new_stats(),
                 notify_flags: Cell::new(0),
                 tracking: RefCell::default(),
                 tracking_on: Cell::new(false),
@@ -303,6 +306,12 @@ impl KvService {
     /// returns the number of keys deleted.
     pub fn expire_cycle(&mut self) -> usize {
         let now = (self.shared.clock)();
+        match self.shared.pause.get() {
+            // No key expires during a CLIENT PAUSE (Redis's rule).
+            Some(p) if now < p.until_ms => return 0,
+            Some(_) => clients::set_pause(&self.shared, None),
+            None => {}
+        }
         self.shared
             .dbs
             .iter()
@@ -758,7 +767,7 @@ impl KvSession {
         argv: &frame::Argv<'_>,
         now: u64,
     ) -> bool {
-        let ctx = command::Ctx {
+        let mut ctx = command::Ctx {
             store: shared.db(client.db).borrow_mut(),
             now,
             shared,
@@ -767,7 +776,7 @@ impl KvSession {
             net: &mut *net,
             effects: Default::default(),
         };
-        if !clients::held_by_pause(&ctx, argv) {
+        if !clients::held_by_pause(&mut ctx, argv) {
             return false;
         }
         drop(ctx);
@@ -790,7 +799,7 @@ impl KvSession {
                 net.set_timer(Duration::from_millis(p.until_ms - now), PAUSE_TIMER);
                 return Next::Read;
             }
-            self.shared.pause.set(None);
+            clients::set_pause(&self.shared, None);
         }
         self.client.paused = false;
         let id = net.id();
@@ -837,22 +846,30 @@ impl KvSession {
 
     /// Leave every registry: blocked-key queues and pub/sub.
     fn forget(&mut self, id: ConnId) {
-        if self.client.blocked {
-            blocking::forget(&mut self.shared.db(self.client.db).borrow_mut(), id);
-            self.client.unblock();
+        Self::forget_client(&self.shared, &mut self.client, id);
+    }
+
+    /// [`KvSession::forget`], for a caller that holds a borrow of `shared`.
+    fn forget_client(shared: &Shared, client: &mut Client, id: ConnId) {
+        if client.blocked {
+            blocking::forget(&mut shared.db(client.db).borrow_mut(), id);
+            client.unblock();
         }
-        if let Some(subs) = self.client.subs.take() {
-            pubsub::forget(&mut self.shared.pubsub.borrow_mut(), id, &subs);
+        if let Some(subs) = client.subs.take() {
+            pubsub::forget(&mut shared.pubsub.borrow_mut(), id, &subs);
         }
-        if self.client.monitor {
-            let mut monitors = self.shared.monitors.borrow_mut();
+        if client.monitor {
+            let mut monitors = shared.monitors.borrow_mut();
             monitors.retain(|&m| m != id);
-            self.shared.monitoring.set(!monitors.is_empty());
+            shared.monitoring.set(!monitors.is_empty());
         }
-        if self.client.paused {
-            self.shared.paused.borrow_mut().retain(|&m| m != id);
+        if client.paused {
+            shared.paused.borrow_mut().retain(|&m| m != id);
         }
-        tracking::forget(&self.shared, self.client.record.id);
+        tracking::forget(shared, client.record.id);
+        // Gone for CLIENT LIST and for tracking redirects at once, not when the
+        // session is dropped.
+        shared.clients.borrow_mut().remove(&client.record.id);
     }
 }
 
@@ -890,6 +907,9 @@ impl Session for KvSession {
                     }
                     // Read per command: HELLO may change it.
                     let resp3 = self.client.record.resp3.get();
+                    // CLIENT LIST's `qbuf`: the input not yet consumed, this
+                    // command included (as Redis's query buffer while it runs).
+                    self.client.record.qbuf.set(input.len() - pos);
                     if self.client.reply == clients::ReplyMode::SkipNext {
                         self.client.reply = clients::ReplyMode::Skip;
                     }
@@ -937,6 +957,11 @@ impl Session for KvSession {
                         }
                     }
                     if close {
+                        // QUIT: gone at once for other clients (CLIENT LIST,
+                        // pub/sub, tracking redirects), as Redis frees the
+                        // client after the reply, while the connection lingers
+                        // for its peer to close.
+                        Self::forget_client(shared, &mut self.client, net.id());
                         next = Next::Close;
                         break;
                     }

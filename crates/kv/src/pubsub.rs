@@ -217,20 +217,39 @@ fn unsubscribe_generic(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>, ki
     c.net.set_waiting(c.client.subscribed());
 }
 
+/// The (un)subscribe confirmations are pushes, as in Redis: sent even while
+/// `CLIENT REPLY OFF|SKIP` drops the client's replies.
+fn confirmations(
+    c: &mut Ctx<'_, '_>,
+    a: Argv<'_>,
+    out: &mut Reply<'_>,
+    kind: Kind,
+    run: fn(&mut Ctx<'_, '_>, Argv<'_>, &mut Reply<'_>, Kind),
+) {
+    use super::clients::ReplyMode;
+    if matches!(c.client.reply, ReplyMode::On | ReplyMode::SkipNext) {
+        return run(c, a, out, kind);
+    }
+    let mut frames = Vec::new();
+    run(c, a, &mut Reply::new(&mut frames, out.resp3()), kind);
+    let id = c.net.id();
+    let _ = c.net.push(id, &frames);
+}
+
 pub(crate) fn subscribe(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
-    subscribe_generic(c, a, out, Kind::Channel)
+    confirmations(c, a, out, Kind::Channel, subscribe_generic)
 }
 
 pub(crate) fn psubscribe(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
-    subscribe_generic(c, a, out, Kind::Pattern)
+    confirmations(c, a, out, Kind::Pattern, subscribe_generic)
 }
 
 pub(crate) fn unsubscribe(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
-    unsubscribe_generic(c, a, out, Kind::Channel)
+    confirmations(c, a, out, Kind::Channel, unsubscribe_generic)
 }
 
 pub(crate) fn punsubscribe(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
-    unsubscribe_generic(c, a, out, Kind::Pattern)
+    confirmations(c, a, out, Kind::Pattern, unsubscribe_generic)
 }
 
 /// `PUBLISH channel message`: the number of clients it reached.

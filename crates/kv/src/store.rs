@@ -187,6 +187,10 @@ pub struct StoreStats {
 
 /// The keyspace of one database (there are 16). See the module documentation.
 pub struct Store {
+    /// While a `CLIENT PAUSE` is in force, an expired key reads as absent but
+    /// is not deleted (Redis's rule: a pause changes nothing, not even by
+    /// expiry).
+    pub hold_expired: bool,
     table: HashTable<Entry>,
     hasher: Hasher,
     ttl: TtlIndex,
@@ -249,6 +253,7 @@ impl Store {
             stats: StoreStats::default(),
             blocked: Default::default(),
             ready: Vec::new(),
+            hold_expired: false,
             expired_log: Some(Vec::new()),
             watched: Default::default(),
             inserted: 0,
@@ -406,6 +411,9 @@ impl Store {
         match self.table.find_entry(hash, |e| e.key() == key) {
             Ok(occ) => {
                 if occ.get().expired(now) {
+                    if self.hold_expired {
+                        return None;
+                    }
                     let (e, _) = occ.remove();
                     e.leave(&mut self.ttl);
                     self.stats.expired_keys += 1;

@@ -433,8 +433,9 @@ pub(crate) fn flushed(shared: &Shared, net: &mut evloop::Ctx<'_>, by: Option<u64
     t.items = 0;
 }
 
-/// The BCAST invalidations queued since the last call, one message per client
-/// with every key under its prefixes (less its own with NOLOOP); Redis sends
+/// The BCAST invalidations queued since the last call: for each prefix, one
+/// message per client with the keys under it (less the client's own with
+/// NOLOOP), as Redis's `trackingBroadcastInvalidationMessages`; Redis sends
 /// them once per event-loop iteration, this server after each batch of
 /// commands and each expiry cycle.
 pub(crate) fn flush_bcast(shared: &Shared, net: &mut evloop::Ctx<'_>) {
@@ -446,31 +447,26 @@ pub(crate) fn flush_bcast(shared: &Shared, net: &mut evloop::Ctx<'_>) {
         return;
     }
     let pending = std::mem::take(&mut t.pending_bcast);
-    let mut per_client: BTreeMap<u64, Vec<&[u8]>> = BTreeMap::new();
+    let mut sends: Vec<(u64, Option<u64>, Vec<Vec<u8>>)> = Vec::new();
     for (prefix, ids) in &t.prefixes {
-        for (key, by) in &pending {
-            if !key.starts_with(prefix) {
+        let mut ids: Vec<u64> = ids.iter().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let Some(s) = t.clients.get(&id) else {
                 continue;
+            };
+            let mut keys: Vec<Vec<u8>> = Vec::new();
+            for (key, by) in &pending {
+                let own = s.noloop && *by == Some(id);
+                if key.starts_with(prefix) && !own && !keys.iter().any(|k| k[..] == key[..]) {
+                    keys.push(key.to_vec());
+                }
             }
-            for &id in ids {
-                let noloop = t.clients.get(&id).is_some_and(|s| s.noloop);
-                if noloop && *by == Some(id) {
-                    continue;
-                }
-                let keys = per_client.entry(id).or_default();
-                if !keys.contains(&&key[..]) {
-                    keys.push(key);
-                }
+            if !keys.is_empty() {
+                sends.push((id, s.redirect, keys));
             }
         }
     }
-    let sends: Vec<(u64, Option<u64>, Vec<Vec<u8>>)> = per_client
-        .into_iter()
-        .map(|(id, keys)| {
-            let redirect = t.clients.get(&id).and_then(|s| s.redirect);
-            (id, redirect, keys.into_iter().map(<[u8]>::to_vec).collect())
-        })
-        .collect();
     for (id, redirect, keys) in sends {
         let keys: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
         send(shared, &mut t, net, id, redirect, Some(&keys));

@@ -671,6 +671,10 @@ def emit_args(w, ind, field, args):
     w.line(ind, "],")
 
 
+# The next command's `id` (its index in per-command statistics).
+NEXT_ID = [0]
+
+
 def emit_command_body(w, ind, full, desc, group, top_level, subcommands, handler):
     """The fields of one `Command { ... }`, at indent `ind`."""
     flags = command_flags(full, desc, top_level)
@@ -681,6 +685,8 @@ def emit_command_body(w, ind, full, desc, group, top_level, subcommands, handler
             die("%s: unknown doc flag %s" % (full, f))
         doc.append(DOC_FLAGS[f])
     w.field(ind, "name", rust_str(full))
+    w.field(ind, "id", "%d" % NEXT_ID[0])
+    NEXT_ID[0] += 1
     w.field(ind, "arity", "%d" % desc["arity"])
     w.line(ind, "flags: %s," % bits(flags, ind, len("flags: ")))
     w.line(ind, "acl: %s," % bits(acl, ind, len("acl: ")))
@@ -795,6 +801,9 @@ def main():
         emit_command_body(w, 4, name, desc, group, True, subcommands, HANDLERS[name])
         w.line(0, "};")
 
+    w.line(0, "")
+    w.line(0, "/// How many commands and subcommands there are: the `id`s are below it.")
+    w.line(0, "pub(crate) const COUNT: usize = %d;" % NEXT_ID[0])
     w.line(0, "")
     w.line(0, "/// Every command this server serves, sorted by name.")
     w.line(0, "pub(crate) static ALL: &[&Command] = &[")

@@ -461,6 +461,13 @@ pub(super) fn config(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         c.shared.total_commands.set(0);
         c.shared.total_connections.set(0);
         c.store.stats = Default::default();
+        c.shared.error_replies.set(0);
+        c.shared.errors.borrow_mut().clear();
+        for st in c.shared.cmdstats.iter() {
+            st.calls.set(0);
+            st.failed.set(0);
+            st.rejected.set(0);
+        }
         reply::ok(out);
     } else {
         unknown_subcommand(out, sub, b"CONFIG");

@@ -270,6 +270,16 @@ fn getkeys(a: Argv<'_>, out: &mut Reply<'_>, with_flags: bool) {
     let found = if cmd.name == "sort" {
         sort_keys(&argv, &mut keys);
         Ok(())
+    } else if cmd.name == "set" {
+        // Redis's `setGetKeys`: the flags depend on GET.
+        let get = argv[3..].iter().any(|a| eq(a, b"get"));
+        let flags = if get {
+            spec::KEY_RW | spec::KEY_ACCESS | spec::KEY_UPDATE
+        } else {
+            spec::KEY_OW | spec::KEY_UPDATE
+        };
+        keys.push((1, flags));
+        Ok(())
     } else {
         cmd.keys(&argv, |i, flags| keys.push((i, flags)))
     };
@@ -344,11 +354,11 @@ pub(super) fn command(_: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let sub = a.get(1);
     if eq(sub, b"count") && a.len() == 2 {
         reply::int(out, ALL.len() as i64);
-    } else if eq(sub, b"list") && (a.len() == 2 || a.len() == 5) {
+    } else if eq(sub, b"list") {
         if a.len() == 2 {
             return list(out, |_| true);
         }
-        if !eq(a.get(2), b"filterby") {
+        if a.len() != 5 || !eq(a.get(2), b"filterby") {
             return reply::error(out, SYNTAX);
         }
         let (kind, arg) = (a.get(3), a.get(4));

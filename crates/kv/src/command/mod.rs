@@ -211,10 +211,26 @@ pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Reply<'_>
     let ran = dispatch(ctx, &argv, out);
     let inner = std::mem::replace(&mut ctx.effects, outer);
     ctx.effects.dirty += inner.dirty;
-    if out.get(start) == Some(&b'-') {
+    let failed = out.get(start) == Some(&b'-');
+    if failed {
         count_error(ctx.shared, &out[start + 1..]);
     }
-    if let Some(cmd) = ran {
+    let stats = &ctx.shared.cmdstats;
+    match ran {
+        Outcome::Ran(_, shown) => {
+            let s = &stats[shown.id as usize];
+            s.calls.set(s.calls.get() + 1);
+            if failed {
+                s.failed.set(s.failed.get() + 1);
+            }
+        }
+        Outcome::Rejected(cmd) => {
+            let s = &stats[cmd.id as usize];
+            s.rejected.set(s.rejected.get() + 1);
+        }
+        Outcome::Other => {}
+    }
+    if let Outcome::Ran(cmd, _) = ran {
         if ctx.shared.monitoring.get() {
             // A container's subcommand has flags of its own (CONFIG GET: admin).
             let cmd = match cmd.subcommands {
@@ -225,6 +241,30 @@ pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Reply<'_>
             if cmd.is_some_and(|c| c.flags & (spec::ADMIN | spec::SKIP_MONITOR) == 0) {
                 super::clients::feed_monitors(ctx, &argv);
             }
+        }
+    }
+}
+
+/// One command's counters (INFO's `commandstats`).
+#[derive(Debug, Default)]
+pub(crate) struct CmdStat {
+    pub calls: std::cell::Cell<u64>,
+    /// Ran and answered an error.
+    pub failed: std::cell::Cell<u64>,
+    /// Refused before running.
+    pub rejected: std::cell::Cell<u64>,
+}
+
+/// A counter for each command and subcommand, by [`spec::Command::id`].
+pub(crate) fn new_stats() -> Box<[CmdStat]> {
+    (0..table::COUNT).map(|_| CmdStat::default()).collect()
+}
+
+/// Every command and subcommand with its counters, for INFO.
+pub(crate) fn each_stat(stats: &[CmdStat], mut f: impl FnMut(&str, &CmdStat)) {
+    for cmd in table::ALL {
+        for c in std::iter::once(*cmd).chain(cmd.subcommands) {
+            f(c.name, &stats[c.id as usize]);
         }
     }
 }
@@ -246,21 +286,27 @@ fn count_error(shared: &super::Shared, reply: &[u8]) {
     }
 }
 
-/// Check and run one command; the command if its handler ran (not refused,
-/// not queued).
+/// What [`dispatch`] did with a command.
+enum Outcome {
+    /// Its handler ran: the command, and the one its statistics go to (a
+    /// container's subcommand).
+    Ran(&'static spec::Command, &'static spec::Command),
+    /// Refused before running (arity, NOAUTH, MISCONF, subscribed mode).
+    Rejected(&'static spec::Command),
+    /// Unknown, or queued in a transaction.
+    Other,
+}
+
+/// Check and run one command.
 #[inline]
-fn dispatch(
-    ctx: &mut Ctx<'_, '_>,
-    argv: &Argv<'_>,
-    out: &mut Reply<'_>,
-) -> Option<&'static spec::Command> {
+fn dispatch(ctx: &mut Ctx<'_, '_>, argv: &Argv<'_>, out: &mut Reply<'_>) -> Outcome {
     let argv = *argv;
     let Some(cmd) = find(argv.get(0)) else {
         if let Some(multi) = &mut ctx.client.multi {
             multi.flag_error();
         }
         unknown_command(argv, out);
-        return None;
+        return Outcome::Other;
     };
     let name = cmd.name.as_bytes();
     if !cmd.arity_ok(argv.len()) {
@@ -268,14 +314,14 @@ fn dispatch(
             multi.flag_error();
         }
         arity_error(out, name);
-        return None;
+        return Outcome::Rejected(cmd);
     }
     if !ctx.client.authenticated && !cmd.has(spec::NO_AUTH) {
         if let Some(multi) = &mut ctx.client.multi {
             multi.flag_error();
         }
         reply::error(out, super::auth::NOAUTH);
-        return None;
+        return Outcome::Rejected(cmd);
     }
     if ctx.shared.aof_on.get() {
         if let Err(msg) = super::aof::check(ctx.shared, cmd) {
@@ -283,7 +329,7 @@ fn dispatch(
                 multi.flag_error();
             }
             reply::error(out, msg.as_bytes());
-            return None;
+            return Outcome::Rejected(cmd);
         }
     }
     if ctx.client.subscribed()
@@ -298,17 +344,23 @@ fn dispatch(
               allowed in this context",
         );
         reply::error(out, &msg);
-        return None;
+        return Outcome::Rejected(cmd);
     }
     if ctx.client.multi.is_some() && !cmd.has(spec::TX_CONTROL) {
         super::multi::queue(ctx, argv, out);
-        return None;
+        return Outcome::Other;
     }
-    ctx.client.record.cmd.set(name);
+    // CLIENT LIST's `cmd`: a container's subcommand by its full name.
+    let shown = match cmd.subcommands {
+        [] => cmd,
+        _ => cmd.subcommand(argv.get(1)).unwrap_or(cmd),
+    };
+    ctx.client.record.cmd.set(shown.name.as_bytes());
     let Some(handler) = cmd.handler else {
         unknown_command(argv, out);
-        return None;
+        return Outcome::Other;
     };
+    #[cfg(debug_assertions)]
     let start = out.len();
     if ctx.shared.aof_on.get() {
         super::aof::run_logged(ctx, cmd, handler, argv, out);
@@ -331,7 +383,7 @@ fn dispatch(
     if cmd.has(spec::WRITE) && ctx.effects.propagate.is_none() {
         check_effects(cmd, &argv, &out[start..], ctx.effects.dirty);
     }
-    Some(cmd)
+    Outcome::Ran(cmd, shown)
 }
 
 /// Debug builds: a handler's report of whether it changed anything must agree

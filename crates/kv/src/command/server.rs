@@ -277,7 +277,8 @@ pub(super) fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         );
     }
     if want("clients") {
-        let mut blocked = 0;
+        // Clients held by CLIENT PAUSE count as blocked, as in Redis.
+        let mut blocked = sh.paused.borrow().len();
         each_db(c, |_, db| blocked += db.blocked.len());
         section(&mut s, "Clients");
         let _ = write!(
@@ -350,6 +351,25 @@ pub(super) fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     }
     if want("modules") {
         section(&mut s, "Modules");
+    }
+    // Not in the default sections, as in Redis: only asked for, or `all`.
+    let asked = |section: &str| {
+        a.iter_from(1)
+            .any(|s| eq(s, section.as_bytes()) || eq(s, b"all") || eq(s, b"everything"))
+    };
+    if asked("commandstats") {
+        section(&mut s, "Commandstats");
+        // No per-call timing is kept: usec and usec_per_call are 0.
+        super::each_stat(&sh.cmdstats, |name, st| {
+            let (calls, rejected, failed) = (st.calls.get(), st.rejected.get(), st.failed.get());
+            if calls + rejected + failed > 0 {
+                let _ = write!(
+                    s,
+                    "cmdstat_{name}:calls={calls},usec=0,usec_per_call=0.00,\
+                     rejected_calls={rejected},failed_calls={failed}\r\n"
+                );
+            }
+        });
     }
     if want("errorstats") {
         section(&mut s, "Errorstats");

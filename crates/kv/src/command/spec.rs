@@ -32,6 +32,9 @@ pub(crate) struct Command {
     /// Lowercase; a subcommand has Redis's full name, `container|sub`
     /// (`"client|setname"`).
     pub name: &'static str,
+    /// Its index among all commands and subcommands (below `table::COUNT`),
+    /// for per-command statistics.
+    pub id: u16,
     /// Redis's arity, counting the command name (and for a subcommand, the
     /// container's name too): `n` means exactly `n` arguments, `-n` at least `n`.
     pub arity: i32,

@@ -5,6 +5,7 @@ use super::*;
 
 pub(crate) static C_APPEND: Command = Command {
     name: "append",
+    id: 0,
     arity: 3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
@@ -61,6 +62,7 @@ pub(crate) static C_APPEND: Command = Command {
 
 pub(crate) static C_AUTH: Command = Command {
     name: "auth",
+    id: 1,
     arity: -2,
     flags: NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,
     acl: ACL_FAST | ACL_CONNECTION,
@@ -106,6 +108,7 @@ pub(crate) static C_AUTH: Command = Command {
 
 pub(crate) static C_BGREWRITEAOF: Command = Command {
     name: "bgrewriteaof",
+    id: 2,
     arity: 1,
     flags: ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
     acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS,
@@ -126,6 +129,7 @@ pub(crate) static C_BGREWRITEAOF: Command = Command {
 
 pub(crate) static C_BLMOVE: Command = Command {
     name: "blmove",
+    id: 3,
     arity: 6,
     flags: WRITE | DENYOOM | NOSCRIPT | BLOCKING,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING,
@@ -278,6 +282,7 @@ pub(crate) static C_BLMOVE: Command = Command {
 
 pub(crate) static C_BLMPOP: Command = Command {
     name: "blmpop",
+    id: 4,
     arity: -5,
     flags: WRITE | BLOCKING | MOVABLE_KEYS,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING,
@@ -394,6 +399,7 @@ pub(crate) static C_BLMPOP: Command = Command {
 
 pub(crate) static C_BLPOP: Command = Command {
     name: "blpop",
+    id: 5,
     arity: -3,
     flags: WRITE | NOSCRIPT | BLOCKING,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING,
@@ -451,6 +457,7 @@ pub(crate) static C_BLPOP: Command = Command {
 
 pub(crate) static C_BRPOP: Command = Command {
     name: "brpop",
+    id: 6,
     arity: -3,
     flags: WRITE | NOSCRIPT | BLOCKING,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING,
@@ -508,6 +515,7 @@ pub(crate) static C_BRPOP: Command = Command {
 
 pub(crate) static C_BRPOPLPUSH: Command = Command {
     name: "brpoplpush",
+    id: 7,
     arity: 4,
     flags: WRITE | DENYOOM | NOSCRIPT | BLOCKING,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING,
@@ -591,6 +599,7 @@ pub(crate) static C_BRPOPLPUSH: Command = Command {
 
 pub(crate) static C_BZMPOP: Command = Command {
     name: "bzmpop",
+    id: 8,
     arity: -5,
     flags: WRITE | BLOCKING | MOVABLE_KEYS,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW | ACL_BLOCKING,
@@ -708,6 +717,7 @@ pub(crate) static C_BZMPOP: Command = Command {
 
 pub(crate) static C_BZPOPMAX: Command = Command {
     name: "bzpopmax",
+    id: 9,
     arity: -3,
     flags: WRITE | NOSCRIPT | BLOCKING | FAST,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_FAST | ACL_BLOCKING,
@@ -769,6 +779,7 @@ pub(crate) static C_BZPOPMAX: Command = Command {
 
 pub(crate) static C_BZPOPMIN: Command = Command {
     name: "bzpopmin",
+    id: 10,
     arity: -3,
     flags: WRITE | NOSCRIPT | BLOCKING | FAST,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_FAST | ACL_BLOCKING,
@@ -830,6 +841,7 @@ pub(crate) static C_BZPOPMIN: Command = Command {
 
 pub(crate) static C_CLIENT: Command = Command {
     name: "client",
+    id: 11,
     arity: -2,
     flags: SENTINEL,
     acl: ACL_SLOW,
@@ -847,6 +859,7 @@ pub(crate) static C_CLIENT: Command = Command {
     subcommands: &[
         Command {
             name: "client|caching",
+            id: 12,
             arity: 3,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -904,6 +917,7 @@ pub(crate) static C_CLIENT: Command = Command {
         },
         Command {
             name: "client|getname",
+            id: 13,
             arity: 2,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -923,6 +937,7 @@ pub(crate) static C_CLIENT: Command = Command {
         },
         Command {
             name: "client|getredir",
+            id: 14,
             arity: 2,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -942,6 +957,7 @@ pub(crate) static C_CLIENT: Command = Command {
         },
         Command {
             name: "client|help",
+            id: 15,
             arity: 2,
             flags: LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -961,6 +977,7 @@ pub(crate) static C_CLIENT: Command = Command {
         },
         Command {
             name: "client|id",
+            id: 16,
             arity: 2,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -980,6 +997,7 @@ pub(crate) static C_CLIENT: Command = Command {
         },
         Command {
             name: "client|info",
+            id: 17,
             arity: 2,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -999,6 +1017,7 @@ pub(crate) static C_CLIENT: Command = Command {
         },
         Command {
             name: "client|kill",
+            id: 18,
             arity: -3,
             flags: ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
@@ -1199,6 +1218,7 @@ pub(crate) static C_CLIENT: Command = Command {
         },
         Command {
             name: "client|list",
+            id: 19,
             arity: -2,
             flags: ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
@@ -1318,6 +1338,7 @@ pub(crate) static C_CLIENT: Command = Command {
         },
         Command {
             name: "client|no-evict",
+            id: 20,
             arity: 3,
             flags: ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
@@ -1375,6 +1396,7 @@ pub(crate) static C_CLIENT: Command = Command {
         },
         Command {
             name: "client|pause",
+            id: 21,
             arity: -3,
             flags: ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
@@ -1449,6 +1471,7 @@ pub(crate) static C_CLIENT: Command = Command {
         },
         Command {
             name: "client|reply",
+            id: 22,
             arity: 3,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -1518,6 +1541,7 @@ pub(crate) static C_CLIENT: Command = Command {
         },
         Command {
             name: "client|setname",
+            id: 23,
             arity: 3,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -1550,6 +1574,7 @@ pub(crate) static C_CLIENT: Command = Command {
         },
         Command {
             name: "client|tracking",
+            id: 24,
             arity: -3,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -1679,6 +1704,7 @@ pub(crate) static C_CLIENT: Command = Command {
         },
         Command {
             name: "client|trackinginfo",
+            id: 25,
             arity: 2,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -1698,6 +1724,7 @@ pub(crate) static C_CLIENT: Command = Command {
         },
         Command {
             name: "client|unblock",
+            id: 26,
             arity: -3,
             flags: ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
@@ -1767,6 +1794,7 @@ pub(crate) static C_CLIENT: Command = Command {
         },
         Command {
             name: "client|unpause",
+            id: 27,
             arity: 2,
             flags: ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
@@ -1790,6 +1818,7 @@ pub(crate) static C_CLIENT: Command = Command {
 
 pub(crate) static C_COMMAND: Command = Command {
     name: "command",
+    id: 28,
     arity: -1,
     flags: LOADING | STALE | SENTINEL,
     acl: ACL_SLOW | ACL_CONNECTION,
@@ -1807,6 +1836,7 @@ pub(crate) static C_COMMAND: Command = Command {
     subcommands: &[
         Command {
             name: "command|count",
+            id: 29,
             arity: 2,
             flags: LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -1826,6 +1856,7 @@ pub(crate) static C_COMMAND: Command = Command {
         },
         Command {
             name: "command|docs",
+            id: 30,
             arity: -2,
             flags: LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -1856,6 +1887,7 @@ pub(crate) static C_COMMAND: Command = Command {
         },
         Command {
             name: "command|getkeys",
+            id: 31,
             arity: -4,
             flags: LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -1875,6 +1907,7 @@ pub(crate) static C_COMMAND: Command = Command {
         },
         Command {
             name: "command|getkeysandflags",
+            id: 32,
             arity: -4,
             flags: LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -1894,6 +1927,7 @@ pub(crate) static C_COMMAND: Command = Command {
         },
         Command {
             name: "command|help",
+            id: 33,
             arity: 2,
             flags: LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -1913,6 +1947,7 @@ pub(crate) static C_COMMAND: Command = Command {
         },
         Command {
             name: "command|info",
+            id: 34,
             arity: -2,
             flags: LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -1947,6 +1982,7 @@ pub(crate) static C_COMMAND: Command = Command {
         },
         Command {
             name: "command|list",
+            id: 35,
             arity: -2,
             flags: LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
@@ -2018,6 +2054,7 @@ pub(crate) static C_COMMAND: Command = Command {
 
 pub(crate) static C_CONFIG: Command = Command {
     name: "config",
+    id: 36,
     arity: -2,
     flags: 0,
     acl: ACL_SLOW,
@@ -2035,6 +2072,7 @@ pub(crate) static C_CONFIG: Command = Command {
     subcommands: &[
         Command {
             name: "config|get",
+            id: 37,
             arity: -3,
             flags: ADMIN | NOSCRIPT | LOADING | STALE,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS,
@@ -2079,6 +2117,7 @@ pub(crate) static C_CONFIG: Command = Command {
         },
         Command {
             name: "config|help",
+            id: 38,
             arity: 2,
             flags: LOADING | STALE,
             acl: ACL_SLOW,
@@ -2098,6 +2137,7 @@ pub(crate) static C_CONFIG: Command = Command {
         },
         Command {
             name: "config|resetstat",
+            id: 39,
             arity: 2,
             flags: ADMIN | NOSCRIPT | LOADING | STALE,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS,
@@ -2117,6 +2157,7 @@ pub(crate) static C_CONFIG: Command = Command {
         },
         Command {
             name: "config|set",
+            id: 40,
             arity: -4,
             flags: ADMIN | NOSCRIPT | LOADING | STALE,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS,
@@ -2179,6 +2220,7 @@ pub(crate) static C_CONFIG: Command = Command {
 
 pub(crate) static C_COPY: Command = Command {
     name: "copy",
+    id: 41,
     arity: -3,
     flags: WRITE | DENYOOM,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_SLOW,
@@ -2269,6 +2311,7 @@ pub(crate) static C_COPY: Command = Command {
 
 pub(crate) static C_DBSIZE: Command = Command {
     name: "dbsize",
+    id: 42,
     arity: 1,
     flags: READONLY | FAST,
     acl: ACL_KEYSPACE | ACL_READ | ACL_FAST,
@@ -2289,6 +2332,7 @@ pub(crate) static C_DBSIZE: Command = Command {
 
 pub(crate) static C_DECR: Command = Command {
     name: "decr",
+    id: 43,
     arity: 2,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
@@ -2329,6 +2373,7 @@ pub(crate) static C_DECR: Command = Command {
 
 pub(crate) static C_DECRBY: Command = Command {
     name: "decrby",
+    id: 44,
     arity: 3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
@@ -2383,6 +2428,7 @@ pub(crate) static C_DECRBY: Command = Command {
 
 pub(crate) static C_DEL: Command = Command {
     name: "del",
+    id: 45,
     arity: -2,
     flags: WRITE,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_SLOW,
@@ -2427,6 +2473,7 @@ pub(crate) static C_DEL: Command = Command {
 
 pub(crate) static C_DISCARD: Command = Command {
     name: "discard",
+    id: 46,
     arity: 1,
     flags: NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TX_CONTROL,
     acl: ACL_FAST | ACL_TRANSACTION,
@@ -2447,6 +2494,7 @@ pub(crate) static C_DISCARD: Command = Command {
 
 pub(crate) static C_DUMP: Command = Command {
     name: "dump",
+    id: 47,
     arity: 2,
     flags: READONLY,
     acl: ACL_KEYSPACE | ACL_READ | ACL_SLOW,
@@ -2491,6 +2539,7 @@ pub(crate) static C_DUMP: Command = Command {
 
 pub(crate) static C_ECHO: Command = Command {
     name: "echo",
+    id: 48,
     arity: 2,
     flags: LOADING | STALE | FAST,
     acl: ACL_FAST | ACL_CONNECTION,
@@ -2522,6 +2571,7 @@ pub(crate) static C_ECHO: Command = Command {
 
 pub(crate) static C_EVAL: Command = Command {
     name: "eval",
+    id: 49,
     arity: -3,
     flags: NOSCRIPT | STALE | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | MOVABLE_KEYS,
     acl: ACL_SLOW | ACL_SCRIPTING,
@@ -2600,6 +2650,7 @@ pub(crate) static C_EVAL: Command = Command {
 
 pub(crate) static C_EVAL_RO: Command = Command {
     name: "eval_ro",
+    id: 50,
     arity: -3,
     flags: READONLY | NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS,
     acl: ACL_SLOW | ACL_SCRIPTING,
@@ -2678,6 +2729,7 @@ pub(crate) static C_EVAL_RO: Command = Command {
 
 pub(crate) static C_EVALSHA: Command = Command {
     name: "evalsha",
+    id: 51,
     arity: -3,
     flags: NOSCRIPT | STALE | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | MOVABLE_KEYS,
     acl: ACL_SLOW | ACL_SCRIPTING,
@@ -2756,6 +2808,7 @@ pub(crate) static C_EVALSHA: Command = Command {
 
 pub(crate) static C_EVALSHA_RO: Command = Command {
     name: "evalsha_ro",
+    id: 52,
     arity: -3,
     flags: READONLY | NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS,
     acl: ACL_SLOW | ACL_SCRIPTING,
@@ -2834,6 +2887,7 @@ pub(crate) static C_EVALSHA_RO: Command = Command {
 
 pub(crate) static C_EXEC: Command = Command {
     name: "exec",
+    id: 53,
     arity: 1,
     flags: NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | TX_CONTROL,
     acl: ACL_SLOW | ACL_TRANSACTION,
@@ -2854,6 +2908,7 @@ pub(crate) static C_EXEC: Command = Command {
 
 pub(crate) static C_EXISTS: Command = Command {
     name: "exists",
+    id: 54,
     arity: -2,
     flags: READONLY | FAST,
     acl: ACL_KEYSPACE | ACL_READ | ACL_FAST,
@@ -2894,6 +2949,7 @@ pub(crate) static C_EXISTS: Command = Command {
 
 pub(crate) static C_EXPIRE: Command = Command {
     name: "expire",
+    id: 55,
     arity: -3,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST,
@@ -3009,6 +3065,7 @@ pub(crate) static C_EXPIRE: Command = Command {
 
 pub(crate) static C_EXPIREAT: Command = Command {
     name: "expireat",
+    id: 56,
     arity: -3,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST,
@@ -3124,6 +3181,7 @@ pub(crate) static C_EXPIREAT: Command = Command {
 
 pub(crate) static C_EXPIRETIME: Command = Command {
     name: "expiretime",
+    id: 57,
     arity: 2,
     flags: READONLY | FAST,
     acl: ACL_KEYSPACE | ACL_READ | ACL_FAST,
@@ -3164,6 +3222,7 @@ pub(crate) static C_EXPIRETIME: Command = Command {
 
 pub(crate) static C_FCALL: Command = Command {
     name: "fcall",
+    id: 58,
     arity: -3,
     flags: NOSCRIPT | STALE | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | MOVABLE_KEYS,
     acl: ACL_SLOW | ACL_SCRIPTING,
@@ -3242,6 +3301,7 @@ pub(crate) static C_FCALL: Command = Command {
 
 pub(crate) static C_FCALL_RO: Command = Command {
     name: "fcall_ro",
+    id: 59,
     arity: -3,
     flags: READONLY | NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS,
     acl: ACL_SLOW | ACL_SCRIPTING,
@@ -3320,6 +3380,7 @@ pub(crate) static C_FCALL_RO: Command = Command {
 
 pub(crate) static C_FLUSHALL: Command = Command {
     name: "flushall",
+    id: 60,
     arity: -1,
     flags: WRITE,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS,
@@ -3379,6 +3440,7 @@ pub(crate) static C_FLUSHALL: Command = Command {
 
 pub(crate) static C_FLUSHDB: Command = Command {
     name: "flushdb",
+    id: 61,
     arity: -1,
     flags: WRITE,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS,
@@ -3438,6 +3500,7 @@ pub(crate) static C_FLUSHDB: Command = Command {
 
 pub(crate) static C_FUNCTION: Command = Command {
     name: "function",
+    id: 62,
     arity: -2,
     flags: 0,
     acl: ACL_SLOW,
@@ -3455,6 +3518,7 @@ pub(crate) static C_FUNCTION: Command = Command {
     subcommands: &[
         Command {
             name: "function|delete",
+            id: 63,
             arity: 3,
             flags: WRITE | NOSCRIPT,
             acl: ACL_WRITE | ACL_SLOW | ACL_SCRIPTING,
@@ -3490,6 +3554,7 @@ pub(crate) static C_FUNCTION: Command = Command {
         },
         Command {
             name: "function|dump",
+            id: 64,
             arity: 2,
             flags: NOSCRIPT,
             acl: ACL_SLOW | ACL_SCRIPTING,
@@ -3509,6 +3574,7 @@ pub(crate) static C_FUNCTION: Command = Command {
         },
         Command {
             name: "function|flush",
+            id: 65,
             arity: -2,
             flags: WRITE | NOSCRIPT,
             acl: ACL_WRITE | ACL_SLOW | ACL_SCRIPTING,
@@ -3569,6 +3635,7 @@ pub(crate) static C_FUNCTION: Command = Command {
         },
         Command {
             name: "function|kill",
+            id: 66,
             arity: 2,
             flags: NOSCRIPT | ALLOW_BUSY,
             acl: ACL_SLOW | ACL_SCRIPTING,
@@ -3591,6 +3658,7 @@ pub(crate) static C_FUNCTION: Command = Command {
         },
         Command {
             name: "function|list",
+            id: 67,
             arity: -2,
             flags: NOSCRIPT,
             acl: ACL_SLOW | ACL_SCRIPTING,
@@ -3635,6 +3703,7 @@ pub(crate) static C_FUNCTION: Command = Command {
         },
         Command {
             name: "function|load",
+            id: 68,
             arity: -3,
             flags: WRITE | DENYOOM | NOSCRIPT,
             acl: ACL_WRITE | ACL_SLOW | ACL_SCRIPTING,
@@ -3682,6 +3751,7 @@ pub(crate) static C_FUNCTION: Command = Command {
         },
         Command {
             name: "function|restore",
+            id: 69,
             arity: -3,
             flags: WRITE | DENYOOM | NOSCRIPT,
             acl: ACL_WRITE | ACL_SLOW | ACL_SCRIPTING,
@@ -3766,6 +3836,7 @@ pub(crate) static C_FUNCTION: Command = Command {
         },
         Command {
             name: "function|stats",
+            id: 70,
             arity: 2,
             flags: NOSCRIPT | ALLOW_BUSY,
             acl: ACL_SLOW | ACL_SCRIPTING,
@@ -3793,6 +3864,7 @@ pub(crate) static C_FUNCTION: Command = Command {
 
 pub(crate) static C_GET: Command = Command {
     name: "get",
+    id: 71,
     arity: 2,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_STRING | ACL_FAST,
@@ -3833,6 +3905,7 @@ pub(crate) static C_GET: Command = Command {
 
 pub(crate) static C_GETBIT: Command = Command {
     name: "getbit",
+    id: 72,
     arity: 3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_BITMAP | ACL_FAST,
@@ -3887,6 +3960,7 @@ pub(crate) static C_GETBIT: Command = Command {
 
 pub(crate) static C_GETDEL: Command = Command {
     name: "getdel",
+    id: 73,
     arity: 2,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
@@ -3927,6 +4001,7 @@ pub(crate) static C_GETDEL: Command = Command {
 
 pub(crate) static C_GETEX: Command = Command {
     name: "getex",
+    id: 74,
     arity: -2,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
@@ -4042,6 +4117,7 @@ pub(crate) static C_GETEX: Command = Command {
 
 pub(crate) static C_GETRANGE: Command = Command {
     name: "getrange",
+    id: 75,
     arity: 4,
     flags: READONLY,
     acl: ACL_READ | ACL_STRING | ACL_SLOW,
@@ -4110,6 +4186,7 @@ pub(crate) static C_GETRANGE: Command = Command {
 
 pub(crate) static C_GETSET: Command = Command {
     name: "getset",
+    id: 76,
     arity: 3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
@@ -4164,6 +4241,7 @@ pub(crate) static C_GETSET: Command = Command {
 
 pub(crate) static C_HDEL: Command = Command {
     name: "hdel",
+    id: 77,
     arity: -3,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_HASH | ACL_FAST,
@@ -4218,6 +4296,7 @@ pub(crate) static C_HDEL: Command = Command {
 
 pub(crate) static C_HELLO: Command = Command {
     name: "hello",
+    id: 78,
     arity: -1,
     flags: NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,
     acl: ACL_FAST | ACL_CONNECTION,
@@ -4318,6 +4397,7 @@ pub(crate) static C_HELLO: Command = Command {
 
 pub(crate) static C_HEXISTS: Command = Command {
     name: "hexists",
+    id: 79,
     arity: 3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_HASH | ACL_FAST,
@@ -4372,6 +4452,7 @@ pub(crate) static C_HEXISTS: Command = Command {
 
 pub(crate) static C_HGET: Command = Command {
     name: "hget",
+    id: 80,
     arity: 3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_HASH | ACL_FAST,
@@ -4426,6 +4507,7 @@ pub(crate) static C_HGET: Command = Command {
 
 pub(crate) static C_HGETALL: Command = Command {
     name: "hgetall",
+    id: 81,
     arity: 2,
     flags: READONLY,
     acl: ACL_READ | ACL_HASH | ACL_SLOW,
@@ -4466,6 +4548,7 @@ pub(crate) static C_HGETALL: Command = Command {
 
 pub(crate) static C_HINCRBY: Command = Command {
     name: "hincrby",
+    id: 82,
     arity: 4,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_HASH | ACL_FAST,
@@ -4532,6 +4615,7 @@ pub(crate) static C_HINCRBY: Command = Command {
 
 pub(crate) static C_HINCRBYFLOAT: Command = Command {
     name: "hincrbyfloat",
+    id: 83,
     arity: 4,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_HASH | ACL_FAST,
@@ -4598,6 +4682,7 @@ pub(crate) static C_HINCRBYFLOAT: Command = Command {
 
 pub(crate) static C_HKEYS: Command = Command {
     name: "hkeys",
+    id: 84,
     arity: 2,
     flags: READONLY,
     acl: ACL_READ | ACL_HASH | ACL_SLOW,
@@ -4638,6 +4723,7 @@ pub(crate) static C_HKEYS: Command = Command {
 
 pub(crate) static C_HLEN: Command = Command {
     name: "hlen",
+    id: 85,
     arity: 2,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_HASH | ACL_FAST,
@@ -4678,6 +4764,7 @@ pub(crate) static C_HLEN: Command = Command {
 
 pub(crate) static C_HMGET: Command = Command {
     name: "hmget",
+    id: 86,
     arity: -3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_HASH | ACL_FAST,
@@ -4732,6 +4819,7 @@ pub(crate) static C_HMGET: Command = Command {
 
 pub(crate) static C_HMSET: Command = Command {
     name: "hmset",
+    id: 87,
     arity: -4,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_HASH | ACL_FAST,
@@ -4811,6 +4899,7 @@ pub(crate) static C_HMSET: Command = Command {
 
 pub(crate) static C_HRANDFIELD: Command = Command {
     name: "hrandfield",
+    id: 88,
     arity: -2,
     flags: READONLY,
     acl: ACL_READ | ACL_HASH | ACL_SLOW,
@@ -4890,6 +4979,7 @@ pub(crate) static C_HRANDFIELD: Command = Command {
 
 pub(crate) static C_HSCAN: Command = Command {
     name: "hscan",
+    id: 89,
     arity: -3,
     flags: READONLY,
     acl: ACL_READ | ACL_HASH | ACL_SLOW,
@@ -4970,6 +5060,7 @@ pub(crate) static C_HSCAN: Command = Command {
 
 pub(crate) static C_HSET: Command = Command {
     name: "hset",
+    id: 90,
     arity: -4,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_HASH | ACL_FAST,
@@ -5053,6 +5144,7 @@ pub(crate) static C_HSET: Command = Command {
 
 pub(crate) static C_HSETNX: Command = Command {
     name: "hsetnx",
+    id: 91,
     arity: 4,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_HASH | ACL_FAST,
@@ -5119,6 +5211,7 @@ pub(crate) static C_HSETNX: Command = Command {
 
 pub(crate) static C_HSTRLEN: Command = Command {
     name: "hstrlen",
+    id: 92,
     arity: 3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_HASH | ACL_FAST,
@@ -5173,6 +5266,7 @@ pub(crate) static C_HSTRLEN: Command = Command {
 
 pub(crate) static C_HVALS: Command = Command {
     name: "hvals",
+    id: 93,
     arity: 2,
     flags: READONLY,
     acl: ACL_READ | ACL_HASH | ACL_SLOW,
@@ -5213,6 +5307,7 @@ pub(crate) static C_HVALS: Command = Command {
 
 pub(crate) static C_INCR: Command = Command {
     name: "incr",
+    id: 94,
     arity: 2,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
@@ -5253,6 +5348,7 @@ pub(crate) static C_INCR: Command = Command {
 
 pub(crate) static C_INCRBY: Command = Command {
     name: "incrby",
+    id: 95,
     arity: 3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
@@ -5307,6 +5403,7 @@ pub(crate) static C_INCRBY: Command = Command {
 
 pub(crate) static C_INCRBYFLOAT: Command = Command {
     name: "incrbyfloat",
+    id: 96,
     arity: 3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
@@ -5361,6 +5458,7 @@ pub(crate) static C_INCRBYFLOAT: Command = Command {
 
 pub(crate) static C_INFO: Command = Command {
     name: "info",
+    id: 97,
     arity: -1,
     flags: LOADING | STALE | SENTINEL,
     acl: ACL_SLOW | ACL_DANGEROUS,
@@ -5399,6 +5497,7 @@ pub(crate) static C_INFO: Command = Command {
 
 pub(crate) static C_KEYS: Command = Command {
     name: "keys",
+    id: 98,
     arity: 2,
     flags: READONLY,
     acl: ACL_KEYSPACE | ACL_READ | ACL_SLOW | ACL_DANGEROUS,
@@ -5435,6 +5534,7 @@ pub(crate) static C_KEYS: Command = Command {
 
 pub(crate) static C_LCS: Command = Command {
     name: "lcs",
+    id: 99,
     arity: -3,
     flags: READONLY,
     acl: ACL_READ | ACL_STRING | ACL_SLOW,
@@ -5537,6 +5637,7 @@ pub(crate) static C_LCS: Command = Command {
 
 pub(crate) static C_LINDEX: Command = Command {
     name: "lindex",
+    id: 100,
     arity: 3,
     flags: READONLY,
     acl: ACL_READ | ACL_LIST | ACL_SLOW,
@@ -5593,6 +5694,7 @@ pub(crate) static C_LINDEX: Command = Command {
 
 pub(crate) static C_LINSERT: Command = Command {
     name: "linsert",
+    id: 101,
     arity: 5,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW,
@@ -5698,6 +5800,7 @@ pub(crate) static C_LINSERT: Command = Command {
 
 pub(crate) static C_LLEN: Command = Command {
     name: "llen",
+    id: 102,
     arity: 2,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_LIST | ACL_FAST,
@@ -5738,6 +5841,7 @@ pub(crate) static C_LLEN: Command = Command {
 
 pub(crate) static C_LMOVE: Command = Command {
     name: "lmove",
+    id: 103,
     arity: 5,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW,
@@ -5878,6 +5982,7 @@ pub(crate) static C_LMOVE: Command = Command {
 
 pub(crate) static C_LMPOP: Command = Command {
     name: "lmpop",
+    id: 104,
     arity: -4,
     flags: WRITE | MOVABLE_KEYS,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW,
@@ -5982,6 +6087,7 @@ pub(crate) static C_LMPOP: Command = Command {
 
 pub(crate) static C_LPOP: Command = Command {
     name: "lpop",
+    id: 105,
     arity: -2,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_LIST | ACL_FAST,
@@ -6036,6 +6142,7 @@ pub(crate) static C_LPOP: Command = Command {
 
 pub(crate) static C_LPOS: Command = Command {
     name: "lpos",
+    id: 106,
     arity: -3,
     flags: READONLY,
     acl: ACL_READ | ACL_LIST | ACL_SLOW,
@@ -6128,6 +6235,7 @@ pub(crate) static C_LPOS: Command = Command {
 
 pub(crate) static C_LPUSH: Command = Command {
     name: "lpush",
+    id: 107,
     arity: -3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_LIST | ACL_FAST,
@@ -6184,6 +6292,7 @@ pub(crate) static C_LPUSH: Command = Command {
 
 pub(crate) static C_LPUSHX: Command = Command {
     name: "lpushx",
+    id: 108,
     arity: -3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_LIST | ACL_FAST,
@@ -6240,6 +6349,7 @@ pub(crate) static C_LPUSHX: Command = Command {
 
 pub(crate) static C_LRANGE: Command = Command {
     name: "lrange",
+    id: 109,
     arity: 4,
     flags: READONLY,
     acl: ACL_READ | ACL_LIST | ACL_SLOW,
@@ -6308,6 +6418,7 @@ pub(crate) static C_LRANGE: Command = Command {
 
 pub(crate) static C_LREM: Command = Command {
     name: "lrem",
+    id: 110,
     arity: 4,
     flags: WRITE,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW,
@@ -6374,6 +6485,7 @@ pub(crate) static C_LREM: Command = Command {
 
 pub(crate) static C_LSET: Command = Command {
     name: "lset",
+    id: 111,
     arity: 4,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW,
@@ -6442,6 +6554,7 @@ pub(crate) static C_LSET: Command = Command {
 
 pub(crate) static C_LTRIM: Command = Command {
     name: "ltrim",
+    id: 112,
     arity: 4,
     flags: WRITE,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW,
@@ -6508,6 +6621,7 @@ pub(crate) static C_LTRIM: Command = Command {
 
 pub(crate) static C_MEMORY: Command = Command {
     name: "memory",
+    id: 113,
     arity: -2,
     flags: 0,
     acl: ACL_SLOW,
@@ -6525,6 +6639,7 @@ pub(crate) static C_MEMORY: Command = Command {
     subcommands: &[
         Command {
             name: "memory|help",
+            id: 114,
             arity: 2,
             flags: LOADING | STALE,
             acl: ACL_SLOW,
@@ -6544,6 +6659,7 @@ pub(crate) static C_MEMORY: Command = Command {
         },
         Command {
             name: "memory|usage",
+            id: 115,
             arity: -3,
             flags: READONLY,
             acl: ACL_READ | ACL_SLOW,
@@ -6601,6 +6717,7 @@ pub(crate) static C_MEMORY: Command = Command {
 
 pub(crate) static C_MGET: Command = Command {
     name: "mget",
+    id: 116,
     arity: -2,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_STRING | ACL_FAST,
@@ -6641,6 +6758,7 @@ pub(crate) static C_MGET: Command = Command {
 
 pub(crate) static C_MONITOR: Command = Command {
     name: "monitor",
+    id: 117,
     arity: 1,
     flags: ADMIN | NOSCRIPT | LOADING | STALE,
     acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS,
@@ -6661,6 +6779,7 @@ pub(crate) static C_MONITOR: Command = Command {
 
 pub(crate) static C_MOVE: Command = Command {
     name: "move",
+    id: 118,
     arity: 3,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST,
@@ -6715,6 +6834,7 @@ pub(crate) static C_MOVE: Command = Command {
 
 pub(crate) static C_MSET: Command = Command {
     name: "mset",
+    id: 119,
     arity: -3,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_STRING | ACL_SLOW,
@@ -6783,6 +6903,7 @@ pub(crate) static C_MSET: Command = Command {
 
 pub(crate) static C_MSETNX: Command = Command {
     name: "msetnx",
+    id: 120,
     arity: -3,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_STRING | ACL_SLOW,
@@ -6848,6 +6969,7 @@ pub(crate) static C_MSETNX: Command = Command {
 
 pub(crate) static C_MULTI: Command = Command {
     name: "multi",
+    id: 121,
     arity: 1,
     flags: NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TX_CONTROL,
     acl: ACL_FAST | ACL_TRANSACTION,
@@ -6868,6 +6990,7 @@ pub(crate) static C_MULTI: Command = Command {
 
 pub(crate) static C_OBJECT: Command = Command {
     name: "object",
+    id: 122,
     arity: -2,
     flags: 0,
     acl: ACL_SLOW,
@@ -6885,6 +7008,7 @@ pub(crate) static C_OBJECT: Command = Command {
     subcommands: &[
         Command {
             name: "object|encoding",
+            id: 123,
             arity: 3,
             flags: READONLY,
             acl: ACL_KEYSPACE | ACL_READ | ACL_SLOW,
@@ -6924,6 +7048,7 @@ pub(crate) static C_OBJECT: Command = Command {
         },
         Command {
             name: "object|freq",
+            id: 124,
             arity: 3,
             flags: READONLY,
             acl: ACL_KEYSPACE | ACL_READ | ACL_SLOW,
@@ -6963,6 +7088,7 @@ pub(crate) static C_OBJECT: Command = Command {
         },
         Command {
             name: "object|help",
+            id: 125,
             arity: 2,
             flags: LOADING | STALE,
             acl: ACL_KEYSPACE | ACL_SLOW,
@@ -6982,6 +7108,7 @@ pub(crate) static C_OBJECT: Command = Command {
         },
         Command {
             name: "object|idletime",
+            id: 126,
             arity: 3,
             flags: READONLY,
             acl: ACL_KEYSPACE | ACL_READ | ACL_SLOW,
@@ -7021,6 +7148,7 @@ pub(crate) static C_OBJECT: Command = Command {
         },
         Command {
             name: "object|refcount",
+            id: 127,
             arity: 3,
             flags: READONLY,
             acl: ACL_KEYSPACE | ACL_READ | ACL_SLOW,
@@ -7064,6 +7192,7 @@ pub(crate) static C_OBJECT: Command = Command {
 
 pub(crate) static C_PERSIST: Command = Command {
     name: "persist",
+    id: 128,
     arity: 2,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST,
@@ -7104,6 +7233,7 @@ pub(crate) static C_PERSIST: Command = Command {
 
 pub(crate) static C_PEXPIRE: Command = Command {
     name: "pexpire",
+    id: 129,
     arity: -3,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST,
@@ -7219,6 +7349,7 @@ pub(crate) static C_PEXPIRE: Command = Command {
 
 pub(crate) static C_PEXPIREAT: Command = Command {
     name: "pexpireat",
+    id: 130,
     arity: -3,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST,
@@ -7334,6 +7465,7 @@ pub(crate) static C_PEXPIREAT: Command = Command {
 
 pub(crate) static C_PEXPIRETIME: Command = Command {
     name: "pexpiretime",
+    id: 131,
     arity: 2,
     flags: READONLY | FAST,
     acl: ACL_KEYSPACE | ACL_READ | ACL_FAST,
@@ -7374,6 +7506,7 @@ pub(crate) static C_PEXPIRETIME: Command = Command {
 
 pub(crate) static C_PING: Command = Command {
     name: "ping",
+    id: 132,
     arity: -1,
     flags: FAST | SENTINEL | SUBSCRIBED_OK,
     acl: ACL_FAST | ACL_CONNECTION,
@@ -7405,6 +7538,7 @@ pub(crate) static C_PING: Command = Command {
 
 pub(crate) static C_PSETEX: Command = Command {
     name: "psetex",
+    id: 133,
     arity: 4,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_STRING | ACL_SLOW,
@@ -7471,6 +7605,7 @@ pub(crate) static C_PSETEX: Command = Command {
 
 pub(crate) static C_PSUBSCRIBE: Command = Command {
     name: "psubscribe",
+    id: 134,
     arity: -2,
     flags: PUBSUB | NOSCRIPT | LOADING | STALE | SENTINEL | SUBSCRIBED_OK,
     acl: ACL_PUBSUB | ACL_SLOW,
@@ -7513,6 +7648,7 @@ pub(crate) static C_PSUBSCRIBE: Command = Command {
 
 pub(crate) static C_PTTL: Command = Command {
     name: "pttl",
+    id: 135,
     arity: 2,
     flags: READONLY | FAST,
     acl: ACL_KEYSPACE | ACL_READ | ACL_FAST,
@@ -7553,6 +7689,7 @@ pub(crate) static C_PTTL: Command = Command {
 
 pub(crate) static C_PUBLISH: Command = Command {
     name: "publish",
+    id: 136,
     arity: 3,
     flags: PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE | SENTINEL,
     acl: ACL_PUBSUB | ACL_FAST,
@@ -7598,6 +7735,7 @@ pub(crate) static C_PUBLISH: Command = Command {
 
 pub(crate) static C_PUBSUB: Command = Command {
     name: "pubsub",
+    id: 137,
     arity: -2,
     flags: 0,
     acl: ACL_SLOW,
@@ -7615,6 +7753,7 @@ pub(crate) static C_PUBSUB: Command = Command {
     subcommands: &[
         Command {
             name: "pubsub|channels",
+            id: 138,
             arity: -2,
             flags: PUBSUB | LOADING | STALE,
             acl: ACL_PUBSUB | ACL_SLOW,
@@ -7647,6 +7786,7 @@ pub(crate) static C_PUBSUB: Command = Command {
         },
         Command {
             name: "pubsub|help",
+            id: 139,
             arity: 2,
             flags: LOADING | STALE,
             acl: ACL_SLOW,
@@ -7666,6 +7806,7 @@ pub(crate) static C_PUBSUB: Command = Command {
         },
         Command {
             name: "pubsub|numpat",
+            id: 140,
             arity: 2,
             flags: PUBSUB | LOADING | STALE,
             acl: ACL_PUBSUB | ACL_SLOW,
@@ -7685,6 +7826,7 @@ pub(crate) static C_PUBSUB: Command = Command {
         },
         Command {
             name: "pubsub|numsub",
+            id: 141,
             arity: -2,
             flags: PUBSUB | LOADING | STALE,
             acl: ACL_PUBSUB | ACL_SLOW,
@@ -7721,6 +7863,7 @@ pub(crate) static C_PUBSUB: Command = Command {
 
 pub(crate) static C_PUNSUBSCRIBE: Command = Command {
     name: "punsubscribe",
+    id: 142,
     arity: -1,
     flags: PUBSUB | NOSCRIPT | LOADING | STALE | SENTINEL | SUBSCRIBED_OK,
     acl: ACL_PUBSUB | ACL_SLOW,
@@ -7754,6 +7897,7 @@ pub(crate) static C_PUNSUBSCRIBE: Command = Command {
 
 pub(crate) static C_QUIT: Command = Command {
     name: "quit",
+    id: 143,
     arity: -1,
     flags: NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | SUBSCRIBED_OK | TX_CONTROL,
     acl: ACL_FAST | ACL_CONNECTION,
@@ -7774,6 +7918,7 @@ pub(crate) static C_QUIT: Command = Command {
 
 pub(crate) static C_RANDOMKEY: Command = Command {
     name: "randomkey",
+    id: 144,
     arity: 1,
     flags: READONLY | TOUCHES_ARBITRARY_KEYS,
     acl: ACL_KEYSPACE | ACL_READ | ACL_SLOW,
@@ -7794,6 +7939,7 @@ pub(crate) static C_RANDOMKEY: Command = Command {
 
 pub(crate) static C_RENAME: Command = Command {
     name: "rename",
+    id: 145,
     arity: 3,
     flags: WRITE,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_SLOW,
@@ -7860,6 +8006,7 @@ pub(crate) static C_RENAME: Command = Command {
 
 pub(crate) static C_RENAMENX: Command = Command {
     name: "renamenx",
+    id: 146,
     arity: 3,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST,
@@ -7929,6 +8076,7 @@ pub(crate) static C_RENAMENX: Command = Command {
 
 pub(crate) static C_RESET: Command = Command {
     name: "reset",
+    id: 147,
     arity: 1,
     flags: NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | SUBSCRIBED_OK | TX_CONTROL,
     acl: ACL_FAST | ACL_CONNECTION,
@@ -7949,6 +8097,7 @@ pub(crate) static C_RESET: Command = Command {
 
 pub(crate) static C_RESTORE: Command = Command {
     name: "restore",
+    id: 148,
     arity: -4,
     flags: WRITE | DENYOOM,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS,
@@ -8069,6 +8218,7 @@ pub(crate) static C_RESTORE: Command = Command {
 
 pub(crate) static C_RPOP: Command = Command {
     name: "rpop",
+    id: 149,
     arity: -2,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_LIST | ACL_FAST,
@@ -8123,6 +8273,7 @@ pub(crate) static C_RPOP: Command = Command {
 
 pub(crate) static C_RPOPLPUSH: Command = Command {
     name: "rpoplpush",
+    id: 150,
     arity: 3,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW,
@@ -8189,6 +8340,7 @@ pub(crate) static C_RPOPLPUSH: Command = Command {
 
 pub(crate) static C_RPUSH: Command = Command {
     name: "rpush",
+    id: 151,
     arity: -3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_LIST | ACL_FAST,
@@ -8245,6 +8397,7 @@ pub(crate) static C_RPUSH: Command = Command {
 
 pub(crate) static C_RPUSHX: Command = Command {
     name: "rpushx",
+    id: 152,
     arity: -3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_LIST | ACL_FAST,
@@ -8301,6 +8454,7 @@ pub(crate) static C_RPUSHX: Command = Command {
 
 pub(crate) static C_SADD: Command = Command {
     name: "sadd",
+    id: 153,
     arity: -3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_SET | ACL_FAST,
@@ -8357,6 +8511,7 @@ pub(crate) static C_SADD: Command = Command {
 
 pub(crate) static C_SCAN: Command = Command {
     name: "scan",
+    id: 154,
     arity: -2,
     flags: READONLY | TOUCHES_ARBITRARY_KEYS,
     acl: ACL_KEYSPACE | ACL_READ | ACL_SLOW,
@@ -8426,6 +8581,7 @@ pub(crate) static C_SCAN: Command = Command {
 
 pub(crate) static C_SCARD: Command = Command {
     name: "scard",
+    id: 155,
     arity: 2,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SET | ACL_FAST,
@@ -8466,6 +8622,7 @@ pub(crate) static C_SCARD: Command = Command {
 
 pub(crate) static C_SCRIPT: Command = Command {
     name: "script",
+    id: 156,
     arity: -2,
     flags: 0,
     acl: ACL_SLOW,
@@ -8483,6 +8640,7 @@ pub(crate) static C_SCRIPT: Command = Command {
     subcommands: &[
         Command {
             name: "script|debug",
+            id: 157,
             arity: 3,
             flags: NOSCRIPT,
             acl: ACL_SLOW | ACL_SCRIPTING,
@@ -8552,6 +8710,7 @@ pub(crate) static C_SCRIPT: Command = Command {
         },
         Command {
             name: "script|exists",
+            id: 158,
             arity: -3,
             flags: NOSCRIPT,
             acl: ACL_SLOW | ACL_SCRIPTING,
@@ -8587,6 +8746,7 @@ pub(crate) static C_SCRIPT: Command = Command {
         },
         Command {
             name: "script|flush",
+            id: 159,
             arity: -2,
             flags: NOSCRIPT,
             acl: ACL_SLOW | ACL_SCRIPTING,
@@ -8652,6 +8812,7 @@ pub(crate) static C_SCRIPT: Command = Command {
         },
         Command {
             name: "script|kill",
+            id: 160,
             arity: 2,
             flags: NOSCRIPT | ALLOW_BUSY,
             acl: ACL_SLOW | ACL_SCRIPTING,
@@ -8674,6 +8835,7 @@ pub(crate) static C_SCRIPT: Command = Command {
         },
         Command {
             name: "script|load",
+            id: 161,
             arity: 3,
             flags: NOSCRIPT | STALE,
             acl: ACL_SLOW | ACL_SCRIPTING,
@@ -8713,6 +8875,7 @@ pub(crate) static C_SCRIPT: Command = Command {
 
 pub(crate) static C_SDIFF: Command = Command {
     name: "sdiff",
+    id: 162,
     arity: -2,
     flags: READONLY,
     acl: ACL_READ | ACL_SET | ACL_SLOW,
@@ -8753,6 +8916,7 @@ pub(crate) static C_SDIFF: Command = Command {
 
 pub(crate) static C_SDIFFSTORE: Command = Command {
     name: "sdiffstore",
+    id: 163,
     arity: -3,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_SET | ACL_SLOW,
@@ -8819,6 +8983,7 @@ pub(crate) static C_SDIFFSTORE: Command = Command {
 
 pub(crate) static C_SELECT: Command = Command {
     name: "select",
+    id: 164,
     arity: 2,
     flags: LOADING | STALE | FAST,
     acl: ACL_FAST | ACL_CONNECTION,
@@ -8850,6 +9015,7 @@ pub(crate) static C_SELECT: Command = Command {
 
 pub(crate) static C_SET: Command = Command {
     name: "set",
+    id: 165,
     arity: -3,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_STRING | ACL_SLOW,
@@ -9034,6 +9200,7 @@ pub(crate) static C_SET: Command = Command {
 
 pub(crate) static C_SETBIT: Command = Command {
     name: "setbit",
+    id: 166,
     arity: 4,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_BITMAP | ACL_SLOW,
@@ -9100,6 +9267,7 @@ pub(crate) static C_SETBIT: Command = Command {
 
 pub(crate) static C_SETEX: Command = Command {
     name: "setex",
+    id: 167,
     arity: 4,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_STRING | ACL_SLOW,
@@ -9166,6 +9334,7 @@ pub(crate) static C_SETEX: Command = Command {
 
 pub(crate) static C_SETNX: Command = Command {
     name: "setnx",
+    id: 168,
     arity: 3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
@@ -9220,6 +9389,7 @@ pub(crate) static C_SETNX: Command = Command {
 
 pub(crate) static C_SETRANGE: Command = Command {
     name: "setrange",
+    id: 169,
     arity: 4,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_STRING | ACL_SLOW,
@@ -9288,6 +9458,7 @@ pub(crate) static C_SETRANGE: Command = Command {
 
 pub(crate) static C_SINTER: Command = Command {
     name: "sinter",
+    id: 170,
     arity: -2,
     flags: READONLY,
     acl: ACL_READ | ACL_SET | ACL_SLOW,
@@ -9332,6 +9503,7 @@ pub(crate) static C_SINTER: Command = Command {
 
 pub(crate) static C_SINTERCARD: Command = Command {
     name: "sintercard",
+    id: 171,
     arity: -3,
     flags: READONLY | MOVABLE_KEYS,
     acl: ACL_READ | ACL_SET | ACL_SLOW,
@@ -9400,6 +9572,7 @@ pub(crate) static C_SINTERCARD: Command = Command {
 
 pub(crate) static C_SINTERSTORE: Command = Command {
     name: "sinterstore",
+    id: 172,
     arity: -3,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_SET | ACL_SLOW,
@@ -9466,6 +9639,7 @@ pub(crate) static C_SINTERSTORE: Command = Command {
 
 pub(crate) static C_SISMEMBER: Command = Command {
     name: "sismember",
+    id: 173,
     arity: 3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SET | ACL_FAST,
@@ -9520,6 +9694,7 @@ pub(crate) static C_SISMEMBER: Command = Command {
 
 pub(crate) static C_SMEMBERS: Command = Command {
     name: "smembers",
+    id: 174,
     arity: 2,
     flags: READONLY,
     acl: ACL_READ | ACL_SET | ACL_SLOW,
@@ -9560,6 +9735,7 @@ pub(crate) static C_SMEMBERS: Command = Command {
 
 pub(crate) static C_SMISMEMBER: Command = Command {
     name: "smismember",
+    id: 175,
     arity: -3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SET | ACL_FAST,
@@ -9614,6 +9790,7 @@ pub(crate) static C_SMISMEMBER: Command = Command {
 
 pub(crate) static C_SMOVE: Command = Command {
     name: "smove",
+    id: 176,
     arity: 4,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_SET | ACL_FAST,
@@ -9692,6 +9869,7 @@ pub(crate) static C_SMOVE: Command = Command {
 
 pub(crate) static C_SORT: Command = Command {
     name: "sort",
+    id: 177,
     arity: -2,
     flags: WRITE | DENYOOM | MOVABLE_KEYS,
     acl: ACL_WRITE | ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_SLOW | ACL_DANGEROUS,
@@ -9870,6 +10048,7 @@ pub(crate) static C_SORT: Command = Command {
 
 pub(crate) static C_SORT_RO: Command = Command {
     name: "sort_ro",
+    id: 178,
     arity: -2,
     flags: READONLY | MOVABLE_KEYS,
     acl: ACL_READ | ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_SLOW | ACL_DANGEROUS,
@@ -10030,6 +10209,7 @@ pub(crate) static C_SORT_RO: Command = Command {
 
 pub(crate) static C_SPOP: Command = Command {
     name: "spop",
+    id: 179,
     arity: -2,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_SET | ACL_FAST,
@@ -10085,6 +10265,7 @@ pub(crate) static C_SPOP: Command = Command {
 
 pub(crate) static C_SRANDMEMBER: Command = Command {
     name: "srandmember",
+    id: 180,
     arity: -2,
     flags: READONLY,
     acl: ACL_READ | ACL_SET | ACL_SLOW,
@@ -10141,6 +10322,7 @@ pub(crate) static C_SRANDMEMBER: Command = Command {
 
 pub(crate) static C_SREM: Command = Command {
     name: "srem",
+    id: 181,
     arity: -3,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_SET | ACL_FAST,
@@ -10195,6 +10377,7 @@ pub(crate) static C_SREM: Command = Command {
 
 pub(crate) static C_SSCAN: Command = Command {
     name: "sscan",
+    id: 182,
     arity: -3,
     flags: READONLY,
     acl: ACL_READ | ACL_SET | ACL_SLOW,
@@ -10275,6 +10458,7 @@ pub(crate) static C_SSCAN: Command = Command {
 
 pub(crate) static C_STRLEN: Command = Command {
     name: "strlen",
+    id: 183,
     arity: 2,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_STRING | ACL_FAST,
@@ -10315,6 +10499,7 @@ pub(crate) static C_STRLEN: Command = Command {
 
 pub(crate) static C_SUBSCRIBE: Command = Command {
     name: "subscribe",
+    id: 184,
     arity: -2,
     flags: PUBSUB | NOSCRIPT | LOADING | STALE | SENTINEL | SUBSCRIBED_OK,
     acl: ACL_PUBSUB | ACL_SLOW,
@@ -10346,6 +10531,7 @@ pub(crate) static C_SUBSCRIBE: Command = Command {
 
 pub(crate) static C_SUBSTR: Command = Command {
     name: "substr",
+    id: 185,
     arity: 4,
     flags: READONLY,
     acl: ACL_READ | ACL_STRING | ACL_SLOW,
@@ -10414,6 +10600,7 @@ pub(crate) static C_SUBSTR: Command = Command {
 
 pub(crate) static C_SUNION: Command = Command {
     name: "sunion",
+    id: 186,
     arity: -2,
     flags: READONLY,
     acl: ACL_READ | ACL_SET | ACL_SLOW,
@@ -10454,6 +10641,7 @@ pub(crate) static C_SUNION: Command = Command {
 
 pub(crate) static C_SUNIONSTORE: Command = Command {
     name: "sunionstore",
+    id: 187,
     arity: -3,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_SET | ACL_SLOW,
@@ -10520,6 +10708,7 @@ pub(crate) static C_SUNIONSTORE: Command = Command {
 
 pub(crate) static C_SWAPDB: Command = Command {
     name: "swapdb",
+    id: 188,
     arity: 3,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST | ACL_DANGEROUS,
@@ -10566,6 +10755,7 @@ pub(crate) static C_SWAPDB: Command = Command {
 
 pub(crate) static C_TIME: Command = Command {
     name: "time",
+    id: 189,
     arity: 1,
     flags: LOADING | STALE | FAST,
     acl: ACL_FAST,
@@ -10586,6 +10776,7 @@ pub(crate) static C_TIME: Command = Command {
 
 pub(crate) static C_TOUCH: Command = Command {
     name: "touch",
+    id: 190,
     arity: -2,
     flags: READONLY | FAST,
     acl: ACL_KEYSPACE | ACL_READ | ACL_FAST,
@@ -10627,6 +10818,7 @@ pub(crate) static C_TOUCH: Command = Command {
 
 pub(crate) static C_TTL: Command = Command {
     name: "ttl",
+    id: 191,
     arity: 2,
     flags: READONLY | FAST,
     acl: ACL_KEYSPACE | ACL_READ | ACL_FAST,
@@ -10667,6 +10859,7 @@ pub(crate) static C_TTL: Command = Command {
 
 pub(crate) static C_TYPE: Command = Command {
     name: "type",
+    id: 192,
     arity: 2,
     flags: READONLY | FAST,
     acl: ACL_KEYSPACE | ACL_READ | ACL_FAST,
@@ -10707,6 +10900,7 @@ pub(crate) static C_TYPE: Command = Command {
 
 pub(crate) static C_UNLINK: Command = Command {
     name: "unlink",
+    id: 193,
     arity: -2,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST,
@@ -10751,6 +10945,7 @@ pub(crate) static C_UNLINK: Command = Command {
 
 pub(crate) static C_UNSUBSCRIBE: Command = Command {
     name: "unsubscribe",
+    id: 194,
     arity: -1,
     flags: PUBSUB | NOSCRIPT | LOADING | STALE | SENTINEL | SUBSCRIBED_OK,
     acl: ACL_PUBSUB | ACL_SLOW,
@@ -10782,6 +10977,7 @@ pub(crate) static C_UNSUBSCRIBE: Command = Command {
 
 pub(crate) static C_UNWATCH: Command = Command {
     name: "unwatch",
+    id: 195,
     arity: 1,
     flags: NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
     acl: ACL_FAST | ACL_TRANSACTION,
@@ -10802,6 +10998,7 @@ pub(crate) static C_UNWATCH: Command = Command {
 
 pub(crate) static C_WATCH: Command = Command {
     name: "watch",
+    id: 196,
     arity: -2,
     flags: NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TX_CONTROL,
     acl: ACL_FAST | ACL_TRANSACTION,
@@ -10842,6 +11039,7 @@ pub(crate) static C_WATCH: Command = Command {
 
 pub(crate) static C_ZADD: Command = Command {
     name: "zadd",
+    id: 197,
     arity: -4,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_FAST,
@@ -11024,6 +11222,7 @@ pub(crate) static C_ZADD: Command = Command {
 
 pub(crate) static C_ZCARD: Command = Command {
     name: "zcard",
+    id: 198,
     arity: 2,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SORTEDSET | ACL_FAST,
@@ -11064,6 +11263,7 @@ pub(crate) static C_ZCARD: Command = Command {
 
 pub(crate) static C_ZCOUNT: Command = Command {
     name: "zcount",
+    id: 199,
     arity: 4,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SORTEDSET | ACL_FAST,
@@ -11130,6 +11330,7 @@ pub(crate) static C_ZCOUNT: Command = Command {
 
 pub(crate) static C_ZDIFF: Command = Command {
     name: "zdiff",
+    id: 200,
     arity: -3,
     flags: READONLY | MOVABLE_KEYS,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
@@ -11198,6 +11399,7 @@ pub(crate) static C_ZDIFF: Command = Command {
 
 pub(crate) static C_ZDIFFSTORE: Command = Command {
     name: "zdiffstore",
+    id: 201,
     arity: -4,
     flags: WRITE | DENYOOM | MOVABLE_KEYS,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW,
@@ -11276,6 +11478,7 @@ pub(crate) static C_ZDIFFSTORE: Command = Command {
 
 pub(crate) static C_ZINCRBY: Command = Command {
     name: "zincrby",
+    id: 202,
     arity: 4,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_FAST,
@@ -11342,6 +11545,7 @@ pub(crate) static C_ZINCRBY: Command = Command {
 
 pub(crate) static C_ZINTER: Command = Command {
     name: "zinter",
+    id: 203,
     arity: -3,
     flags: READONLY | MOVABLE_KEYS,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
@@ -11471,6 +11675,7 @@ pub(crate) static C_ZINTER: Command = Command {
 
 pub(crate) static C_ZINTERCARD: Command = Command {
     name: "zintercard",
+    id: 204,
     arity: -3,
     flags: READONLY | MOVABLE_KEYS,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
@@ -11539,6 +11744,7 @@ pub(crate) static C_ZINTERCARD: Command = Command {
 
 pub(crate) static C_ZINTERSTORE: Command = Command {
     name: "zinterstore",
+    id: 205,
     arity: -4,
     flags: WRITE | DENYOOM | MOVABLE_KEYS,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW,
@@ -11678,6 +11884,7 @@ pub(crate) static C_ZINTERSTORE: Command = Command {
 
 pub(crate) static C_ZLEXCOUNT: Command = Command {
     name: "zlexcount",
+    id: 206,
     arity: 4,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SORTEDSET | ACL_FAST,
@@ -11744,6 +11951,7 @@ pub(crate) static C_ZLEXCOUNT: Command = Command {
 
 pub(crate) static C_ZMPOP: Command = Command {
     name: "zmpop",
+    id: 207,
     arity: -4,
     flags: WRITE | MOVABLE_KEYS,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW,
@@ -11849,6 +12057,7 @@ pub(crate) static C_ZMPOP: Command = Command {
 
 pub(crate) static C_ZMSCORE: Command = Command {
     name: "zmscore",
+    id: 208,
     arity: -3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SORTEDSET | ACL_FAST,
@@ -11903,6 +12112,7 @@ pub(crate) static C_ZMSCORE: Command = Command {
 
 pub(crate) static C_ZPOPMAX: Command = Command {
     name: "zpopmax",
+    id: 209,
     arity: -2,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_FAST,
@@ -11959,6 +12169,7 @@ pub(crate) static C_ZPOPMAX: Command = Command {
 
 pub(crate) static C_ZPOPMIN: Command = Command {
     name: "zpopmin",
+    id: 210,
     arity: -2,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_FAST,
@@ -12015,6 +12226,7 @@ pub(crate) static C_ZPOPMIN: Command = Command {
 
 pub(crate) static C_ZRANDMEMBER: Command = Command {
     name: "zrandmember",
+    id: 211,
     arity: -2,
     flags: READONLY,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
@@ -12094,6 +12306,7 @@ pub(crate) static C_ZRANDMEMBER: Command = Command {
 
 pub(crate) static C_ZRANGE: Command = Command {
     name: "zrange",
+    id: 212,
     arity: -4,
     flags: READONLY,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
@@ -12265,6 +12478,7 @@ pub(crate) static C_ZRANGE: Command = Command {
 
 pub(crate) static C_ZRANGEBYLEX: Command = Command {
     name: "zrangebylex",
+    id: 213,
     arity: -4,
     flags: READONLY,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
@@ -12370,6 +12584,7 @@ pub(crate) static C_ZRANGEBYLEX: Command = Command {
 
 pub(crate) static C_ZRANGEBYSCORE: Command = Command {
     name: "zrangebyscore",
+    id: 214,
     arity: -4,
     flags: READONLY,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
@@ -12487,6 +12702,7 @@ pub(crate) static C_ZRANGEBYSCORE: Command = Command {
 
 pub(crate) static C_ZRANGESTORE: Command = Command {
     name: "zrangestore",
+    id: 215,
     arity: -5,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW,
@@ -12663,6 +12879,7 @@ pub(crate) static C_ZRANGESTORE: Command = Command {
 
 pub(crate) static C_ZRANK: Command = Command {
     name: "zrank",
+    id: 216,
     arity: 3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SORTEDSET | ACL_FAST,
@@ -12717,6 +12934,7 @@ pub(crate) static C_ZRANK: Command = Command {
 
 pub(crate) static C_ZREM: Command = Command {
     name: "zrem",
+    id: 217,
     arity: -3,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_FAST,
@@ -12773,6 +12991,7 @@ pub(crate) static C_ZREM: Command = Command {
 
 pub(crate) static C_ZREMRANGEBYLEX: Command = Command {
     name: "zremrangebylex",
+    id: 218,
     arity: 4,
     flags: WRITE,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW,
@@ -12841,6 +13060,7 @@ pub(crate) static C_ZREMRANGEBYLEX: Command = Command {
 
 pub(crate) static C_ZREMRANGEBYRANK: Command = Command {
     name: "zremrangebyrank",
+    id: 219,
     arity: 4,
     flags: WRITE,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW,
@@ -12909,6 +13129,7 @@ pub(crate) static C_ZREMRANGEBYRANK: Command = Command {
 
 pub(crate) static C_ZREMRANGEBYSCORE: Command = Command {
     name: "zremrangebyscore",
+    id: 220,
     arity: 4,
     flags: WRITE,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW,
@@ -12977,6 +13198,7 @@ pub(crate) static C_ZREMRANGEBYSCORE: Command = Command {
 
 pub(crate) static C_ZREVRANGE: Command = Command {
     name: "zrevrange",
+    id: 221,
     arity: -4,
     flags: READONLY,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
@@ -13057,6 +13279,7 @@ pub(crate) static C_ZREVRANGE: Command = Command {
 
 pub(crate) static C_ZREVRANGEBYLEX: Command = Command {
     name: "zrevrangebylex",
+    id: 222,
     arity: -4,
     flags: READONLY,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
@@ -13162,6 +13385,7 @@ pub(crate) static C_ZREVRANGEBYLEX: Command = Command {
 
 pub(crate) static C_ZREVRANGEBYSCORE: Command = Command {
     name: "zrevrangebyscore",
+    id: 223,
     arity: -4,
     flags: READONLY,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
@@ -13279,6 +13503,7 @@ pub(crate) static C_ZREVRANGEBYSCORE: Command = Command {
 
 pub(crate) static C_ZREVRANK: Command = Command {
     name: "zrevrank",
+    id: 224,
     arity: 3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SORTEDSET | ACL_FAST,
@@ -13334,6 +13559,7 @@ pub(crate) static C_ZREVRANK: Command = Command {
 
 pub(crate) static C_ZSCAN: Command = Command {
     name: "zscan",
+    id: 225,
     arity: -3,
     flags: READONLY,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
@@ -13414,6 +13640,7 @@ pub(crate) static C_ZSCAN: Command = Command {
 
 pub(crate) static C_ZSCORE: Command = Command {
     name: "zscore",
+    id: 226,
     arity: 3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SORTEDSET | ACL_FAST,
@@ -13468,6 +13695,7 @@ pub(crate) static C_ZSCORE: Command = Command {
 
 pub(crate) static C_ZUNION: Command = Command {
     name: "zunion",
+    id: 227,
     arity: -3,
     flags: READONLY | MOVABLE_KEYS,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
@@ -13597,6 +13825,7 @@ pub(crate) static C_ZUNION: Command = Command {
 
 pub(crate) static C_ZUNIONSTORE: Command = Command {
     name: "zunionstore",
+    id: 228,
     arity: -4,
     flags: WRITE | DENYOOM | MOVABLE_KEYS,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW,
@@ -13733,6 +13962,9 @@ pub(crate) static C_ZUNIONSTORE: Command = Command {
     subcommands: &[],
     handler: Some(zunionstore),
 };
+
+/// How many commands and subcommands there are: the `id`s are below it.
+pub(crate) const COUNT: usize = 229;
 
 /// Every command this server serves, sorted by name.
 pub(crate) static ALL: &[&Command] = &[

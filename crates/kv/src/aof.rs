@@ -1035,13 +1035,28 @@ pub(crate) fn run_logged(
     handler(c, argv, out);
     // Keys the command found expired: their DELs go before the command's record.
     c.drain_expired();
+    if c.store.new_log.is_some() {
+        c.drain_new();
+    }
     let mut guard = c.shared.aof.borrow_mut();
     let Some(aof) = guard.as_mut() else {
         return;
     };
     if write {
-        record_effect(aof, &c.store, c.now, name, &argv, &c.effects);
+        let mut propagated = c.shared.propagated.borrow_mut();
+        record_effect(
+            aof,
+            &c.store,
+            c.now,
+            name,
+            &argv,
+            &c.effects,
+            &mut propagated,
+        );
     }
+    // Whatever was not recorded (a refused or no-op command) is not kept for the
+    // next one.
+    c.shared.propagated.borrow_mut().clear();
     if exec {
         if let Some(m) = aof.multi.take() {
             if !m.is_empty() {
@@ -1073,14 +1088,15 @@ fn record_effect(
     name: &[u8],
     argv: &Argv<'_>,
     effects: &command::Effects,
+    propagated: &mut Vec<Vec<u8>>,
 ) {
     if effects.dirty == 0 {
         // Refused, blocked (served later, recorded then), or a no-op.
         return;
     }
-    if let Some(commands) = &effects.propagate {
-        for c in commands {
-            aof.record(c);
+    if effects.propagated {
+        for c in propagated.drain(..) {
+            aof.record(&c);
         }
         return;
     }

@@ -431,6 +431,7 @@ pub(crate) fn pause(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
 /// by the caller (a command's own) is left for it to set.
 pub(crate) fn set_pause(shared: &super::Shared, pause: Option<Pause>) {
     shared.pause.set(pause);
+    shared.refresh_slow();
     for db in shared.dbs.iter() {
         if let Ok(mut db) = db.try_borrow_mut() {
             db.hold_expired = pause.is_some();
@@ -458,6 +459,7 @@ pub(crate) fn held_by_pause(c: &mut Ctx<'_, '_>, argv: &Argv<'_>) -> bool {
     if c.now >= p.until_ms {
         // Over. The client's own database is borrowed as `c.store`.
         c.shared.pause.set(None);
+        c.shared.refresh_slow();
         c.store.hold_expired = false;
         for db in c.shared.dbs.iter() {
             if let Ok(mut db) = db.try_borrow_mut() {
@@ -571,6 +573,7 @@ pub(crate) fn monitor(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     c.client.record.monitor.set(true);
     c.shared.monitors.borrow_mut().push(id);
     c.shared.monitoring.set(true);
+    c.shared.refresh_slow();
     // A monitor waits for traffic: no idle timeout; its output is bounded as a
     // subscriber's is.
     let limit = c.shared.pubsub.borrow().limits.pubsub;

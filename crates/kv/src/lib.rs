@@ -133,10 +133,16 @@ pub(crate) struct Shared {
     /// every command without a borrow).
     monitors: RefCell<Vec<ConnId>>,
     monitoring: Cell<bool>,
+    /// A pause, a monitor or a tracking client exists: the one flag the hot
+    /// path tests before looking at any of them (see [`Shared::refresh_slow`]).
+    slow: Cell<bool>,
     /// Error replies by their first word (INFO's `errorstats`).
     errors: RefCell<BTreeMap<String, u64>>,
     /// Error replies in all (INFO's `total_error_replies`).
     error_replies: Cell<u64>,
+    /// What the running command asked to be recorded as in the append-only
+    /// file instead of itself ([`command::Ctx::propagate`]).
+    propagated: RefCell<Vec<Vec<u8>>>,
     /// Per-command counters (INFO's `commandstats`), by command id.
     cmdstats: Box<[command::CmdStat]>,
     /// `notify-keyspace-events`, as [`notify`]'s flags (0: off).
@@ -158,6 +164,13 @@ impl Shared {
     /// Database `index` (below [`DATABASES`]).
     fn db(&self, index: usize) -> &RefCell<Store> {
         &self.dbs[index]
+    }
+
+    /// Recompute [`Shared::slow`] after a pause, a monitor or tracking started
+    /// or stopped.
+    pub(crate) fn refresh_slow(&self) {
+        self.slow
+            .set(self.pause.get().is_some() || self.monitoring.get() || self.tracking_on.get());
     }
 
     /// The small-encoding thresholds in force now.
@@ -234,9 +247,11 @@ impl KvService {
                 paused: RefCell::default(),
                 monitors: RefCell::default(),
                 monitoring: Cell::new(false),
+                slow: Cell::new(false),
                 errors: RefCell::default(),
                 error_replies: Cell::new(0),
                 cmdstats: command::new_stats(),
+                propagated: RefCell::default(),
                 notify_flags: Cell::new(0),
                 tracking: RefCell::default(),
                 tracking_on: Cell::new(false),
@@ -411,6 +426,7 @@ impl StreamService for KvService {
             expired_keys(&self.shared, &mut store.borrow_mut(), net, db);
         }
         tracking::flush_bcast(&self.shared, net);
+        tracking::limit(&self.shared, net);
         if self.shared.aof_on.get() {
             // The append-only file covers database 0, the only one it allows.
             let store = self.shared.db(0).borrow();
@@ -862,6 +878,7 @@ impl KvSession {
             let mut monitors = shared.monitors.borrow_mut();
             monitors.retain(|&m| m != id);
             shared.monitoring.set(!monitors.is_empty());
+            shared.refresh_slow();
         }
         if client.paused {
             shared.paused.borrow_mut().retain(|&m| m != id);
@@ -900,7 +917,8 @@ impl Session for KvSession {
             match self.parser.parse(rest, &mut self.args) {
                 Frame::Command { len } => {
                     let argv = self.args.argv(rest);
-                    if shared.pause.get().is_some()
+                    if shared.slow.get()
+                        && shared.pause.get().is_some()
                         && Self::wait_for_pause(shared, &mut self.client, net, &argv, now)
                     {
                         break;
@@ -926,17 +944,19 @@ impl Session for KvSession {
                     };
                     command::execute(&mut ctx, argv, &mut Reply::new(out, resp3));
                     let close = ctx.close;
-                    if shared.tracking_on.get() {
+                    if shared.slow.get() && shared.tracking_on.get() {
                         // Invalidations this command caused for this client go
                         // after its reply.
                         tracking::take_pending(shared, ctx.client.record.id, out, resp3);
                     }
-                    match ctx.client.reply {
-                        clients::ReplyMode::On | clients::ReplyMode::SkipNext => {}
-                        clients::ReplyMode::Off => out.truncate(cmd_start),
-                        clients::ReplyMode::Skip => {
-                            out.truncate(cmd_start);
-                            ctx.client.reply = clients::ReplyMode::On;
+                    if ctx.client.reply != clients::ReplyMode::On {
+                        match ctx.client.reply {
+                            clients::ReplyMode::On | clients::ReplyMode::SkipNext => {}
+                            clients::ReplyMode::Off => out.truncate(cmd_start),
+                            clients::ReplyMode::Skip => {
+                                out.truncate(cmd_start);
+                                ctx.client.reply = clients::ReplyMode::On;
+                            }
                         }
                     }
                     // Counted per command, after it ran (as Redis's `call()` does), so

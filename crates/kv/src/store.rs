@@ -187,6 +187,9 @@ pub struct StoreStats {
 
 /// The keyspace of one database (there are 16). See the module documentation.
 pub struct Store {
+    /// Keys created since they were last taken, while the keyspace event class
+    /// `n` (new key) is on (`None`: off).
+    pub new_log: Option<Vec<Bytes>>,
     /// While a `CLIENT PAUSE` is in force, an expired key reads as absent but
     /// is not deleted (Redis's rule: a pause changes nothing, not even by
     /// expiry).
@@ -254,6 +257,7 @@ impl Store {
             blocked: Default::default(),
             ready: Vec::new(),
             hold_expired: false,
+            new_log: None,
             expired_log: Some(Vec::new()),
             watched: Default::default(),
             inserted: 0,
@@ -449,6 +453,7 @@ impl Store {
             ttl,
             stats,
             expired_log,
+            new_log,
             inserted,
             ..
         } = self;
@@ -469,6 +474,9 @@ impl Store {
             }
             Err(absent) => {
                 *inserted += 1;
+                if let Some(log) = new_log {
+                    log.push(key.into());
+                }
                 absent
                     .into_table()
                     .insert_unique(hash, Entry::new(key, make(), 0, ttl), |e| {
@@ -488,6 +496,7 @@ impl Store {
             hasher,
             ttl,
             inserted,
+            new_log,
             ..
         } = self;
         match table.find_entry(hash, |e| e.key() == key) {
@@ -514,6 +523,9 @@ impl Store {
                     _ => 0,
                 };
                 *inserted += 1;
+                if let Some(log) = new_log {
+                    log.push(key.into());
+                }
                 absent.into_table().insert_unique(
                     hash,
                     Entry::new(key, Value::Str(Str::new(val)), at, ttl),
@@ -526,7 +538,11 @@ impl Store {
     /// Put `value` at `key` with the given deadline (0: none), replacing what was there.
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64) {
         self.note_write(key);
-        self.remove_any(key);
+        if self.remove_any(key).is_none() {
+            if let Some(log) = &mut self.new_log {
+                log.push(key.into());
+            }
+        }
         let hash = self.hash(key);
         let entry = Entry::new(key, value, expire_at, &mut self.ttl);
         let hasher = &self.hasher;

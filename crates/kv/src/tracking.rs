@@ -155,6 +155,7 @@ fn tracking(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if on.eq_ignore_ascii_case(b"off") {
         disable(&mut t, id);
         c.shared.tracking_on.set(!t.clients.is_empty());
+        c.shared.refresh_slow();
         c.client.record.redirect.set(-1);
         return reply::ok(out);
     }
@@ -214,6 +215,7 @@ fn tracking(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         .set(redirect.map_or(0, |r| r as i64));
     t.clients.insert(id, new);
     c.shared.tracking_on.set(true);
+    c.shared.refresh_slow();
     reply::ok(out);
 }
 
@@ -268,6 +270,7 @@ pub(crate) fn forget(shared: &Shared, id: u64) {
     disable(&mut t, id);
     t.pending_self.retain(|(i, _)| *i != id);
     shared.tracking_on.set(!t.clients.is_empty());
+    shared.refresh_slow();
 }
 
 fn caching(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
@@ -414,12 +417,29 @@ pub(crate) fn invalidate(shared: &Shared, net: &mut evloop::Ctx<'_>, key: &[u8],
     }
 }
 
+/// Keep the tracking table within `tracking-table-max-keys`: evict keys (any
+/// ones), telling their clients as if the keys had changed, as Redis's
+/// `trackingLimitUsedSlots` does (from its cron and CONFIG SET; here from the
+/// expiry tick and CONFIG SET).
+pub(crate) fn limit(shared: &Shared, net: &mut evloop::Ctx<'_>) {
+    loop {
+        let key = {
+            let t = shared.tracking.borrow();
+            if t.max_keys == 0 || t.table.len() as u64 <= t.max_keys {
+                return;
+            }
+            match t.table.keys().next() {
+                Some(k) => k.clone(),
+                None => return,
+            }
+        };
+        invalidate(shared, net, &key, None);
+    }
+}
+
 /// FLUSHDB/FLUSHALL: every tracking client is told "everything" (a null), and
 /// the table is emptied (`trackingInvalidateKeysOnFlush`).
 pub(crate) fn flushed(shared: &Shared, net: &mut evloop::Ctx<'_>, by: Option<u64>) {
-    if !shared.tracking_on.get() {
-        return;
-    }
     let mut t = shared.tracking.borrow_mut();
     let ids: Vec<(u64, Option<u64>)> = t.clients.iter().map(|(&i, s)| (i, s.redirect)).collect();
     for (id, redirect) in ids {

@@ -305,6 +305,19 @@ static PARAMS: &[Param] = &[
         set: |c, _, v| match super::super::notify::parse(text(&v)) {
             Some(flags) => {
                 c.shared.notify_flags.set(flags);
+                // Stores note created keys only while `n` is on.
+                let on = flags & super::super::notify::NEW != 0;
+                let log = |l: &mut Option<Vec<Bytes>>| {
+                    if on != l.is_some() {
+                        *l = on.then(Vec::new);
+                    }
+                };
+                log(&mut c.store.new_log);
+                for db in c.shared.dbs.iter() {
+                    if let Ok(mut db) = db.try_borrow_mut() {
+                        log(&mut db.new_log);
+                    }
+                }
                 Ok(())
             }
             None => Err("Invalid event class character. Use 'Ag$lshzxeKEtmd'.".into()),
@@ -318,6 +331,7 @@ static PARAMS: &[Param] = &[
         get: |c, _| c.shared.tracking.borrow().max_keys.to_string(),
         set: |c, _, v| {
             c.shared.tracking.borrow_mut().max_keys = int(v) as u64;
+            super::super::tracking::limit(c.shared, c.net);
             Ok(())
         },
     },

@@ -98,14 +98,15 @@ pub(crate) struct Ctx<'a, 'n> {
 /// What a command did, reported by its handler as Redis's are (`server.dirty`,
 /// `signalModifiedKey`, `alsoPropagate`): what the append-only file records and
 /// what WATCH sees come from here, never from the reply's bytes.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Effects {
     /// Changes made (Redis's `dirty`): 0 means the command changed nothing, so
     /// nothing is recorded.
     pub dirty: u64,
-    /// What to record instead of the command's own arguments (SPOP as the SREM
-    /// of what it popped, HINCRBYFLOAT as the HSET of the value it wrote).
-    pub propagate: Option<Vec<Vec<u8>>>,
+    /// The command asked to be recorded as other commands (SPOP as the SREM of
+    /// what it popped, HINCRBYFLOAT as the HSET of the value it wrote): those,
+    /// while the append-only file is on, wait in `Shared::propagated`.
+    pub propagated: bool,
 }
 
 impl Ctx<'_, '_> {
@@ -149,13 +150,28 @@ impl Ctx<'_, '_> {
         super::expired_keys(self.shared, &mut self.store, self.net, self.client.db);
     }
 
+    /// The `new` keyspace events of the keys the command created (sent after
+    /// the command's own events; Redis sends them as the key is added).
+    pub(crate) fn drain_new(&mut self) {
+        let keys = self
+            .store
+            .new_log
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        for key in keys {
+            self.notify(super::notify::NEW, "new", &key);
+        }
+    }
+
     /// Record `args` in the append-only file instead of the command's own
     /// arguments (Redis's `alsoPropagate` with the command's own suppressed).
     pub(crate) fn propagate(&mut self, args: &[&[u8]]) {
+        self.effects.propagated = true;
         if self.shared.aof_on.get() {
-            self.effects
-                .propagate
-                .get_or_insert_with(Vec::new)
+            self.shared
+                .propagated
+                .borrow_mut()
                 .push(super::aof::encode_command(args));
         }
     }
@@ -206,11 +222,7 @@ pub(crate) fn arity_error(out: &mut Reply<'_>, name: &[u8]) {
 /// (INFO's `errorstats`) and show a command that ran to the monitors.
 pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Reply<'_>) {
     let start = out.len();
-    // Each command's effects are its own (EXEC's include its commands').
-    let outer = std::mem::take(&mut ctx.effects);
     let ran = dispatch(ctx, &argv, out);
-    let inner = std::mem::replace(&mut ctx.effects, outer);
-    ctx.effects.dirty += inner.dirty;
     let failed = out.get(start) == Some(&b'-');
     if failed {
         count_error(ctx.shared, &out[start + 1..]);
@@ -231,7 +243,7 @@ pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Reply<'_>
         Outcome::Other => {}
     }
     if let Outcome::Ran(cmd, _) = ran {
-        if ctx.shared.monitoring.get() {
+        if ctx.shared.slow.get() && ctx.shared.monitoring.get() {
             // A container's subcommand has flags of its own (CONFIG GET: admin).
             let cmd = match cmd.subcommands {
                 [] => Some(cmd),
@@ -297,8 +309,9 @@ enum Outcome {
     Other,
 }
 
-/// Check and run one command.
-#[inline]
+/// Check and run one command (inlined into [`execute`]: one call frame per
+/// command on the hot path).
+#[inline(always)]
 fn dispatch(ctx: &mut Ctx<'_, '_>, argv: &Argv<'_>, out: &mut Reply<'_>) -> Outcome {
     let argv = *argv;
     let Some(cmd) = find(argv.get(0)) else {
@@ -374,13 +387,16 @@ fn dispatch(ctx: &mut Ctx<'_, '_>, argv: &Argv<'_>, out: &mut Reply<'_>) -> Outc
         {
             ctx.drain_expired();
         }
+        if ctx.store.new_log.is_some() {
+            ctx.drain_new();
+        }
     }
-    if ctx.shared.tracking_on.get() {
+    if ctx.shared.slow.get() && ctx.shared.tracking_on.get() {
         let id = ctx.client.record.id;
         super::tracking::after_command(ctx.shared, id, cmd, &argv, false);
     }
     #[cfg(debug_assertions)]
-    if cmd.has(spec::WRITE) && ctx.effects.propagate.is_none() {
+    if cmd.has(spec::WRITE) && !ctx.effects.propagated {
         check_effects(cmd, &argv, &out[start..], ctx.effects.dirty);
     }
     Outcome::Ran(cmd, shown)

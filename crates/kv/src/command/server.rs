@@ -45,6 +45,7 @@ pub(super) fn reset(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
         let mut monitors = c.shared.monitors.borrow_mut();
         monitors.retain(|&m| m != id);
         c.shared.monitoring.set(!monitors.is_empty());
+        c.shared.refresh_slow();
         drop(monitors);
         c.client.monitor = false;
         c.client.record.monitor.set(false);

@@ -105,6 +105,10 @@ pub(crate) struct Shared {
     /// The CONFIG parameters that live nowhere else (`timeout`, `maxclients`, ...).
     settings: RefCell<command::Settings>,
     clock: fn() -> u64,
+    /// The system clock's last reading, with the loop iteration's time it was
+    /// read at: sessions served in one iteration share it (one clock read per
+    /// iteration, not per batch). Used only with the default clock.
+    clock_cache: Cell<Option<(Instant, u64)>>,
     started_ms: u64,
     connected_clients: Cell<usize>,
     total_connections: Cell<u64>,
@@ -173,6 +177,23 @@ impl Shared {
             .set(self.pause.get().is_some() || self.monitoring.get() || self.tracking_on.get());
     }
 
+    /// UNIX ms for a batch served in the loop iteration that started at
+    /// `iteration` (the reactor's time): the system clock read once per
+    /// iteration, or a test's clock on every call.
+    fn now_ms(&self, iteration: Instant) -> u64 {
+        if !std::ptr::fn_addr_eq(self.clock, unix_ms as fn() -> u64) {
+            return (self.clock)();
+        }
+        match self.clock_cache.get() {
+            Some((at, ms)) if at == iteration => ms,
+            _ => {
+                let ms = unix_ms();
+                self.clock_cache.set(Some((iteration, ms)));
+                ms
+            }
+        }
+    }
+
     /// The small-encoding thresholds in force now.
     pub(crate) fn encoding_limits(&self) -> encoding::EncodingLimits {
         self.encoding.get()
@@ -230,6 +251,7 @@ impl KvService {
                 encoding: Cell::new(encoding::EncodingLimits::default()),
                 settings: RefCell::default(),
                 clock,
+                clock_cache: Cell::new(None),
                 started_ms: clock(),
                 connected_clients: Cell::new(0),
                 total_connections: Cell::new(0),
@@ -900,7 +922,7 @@ impl Session for KvSession {
         }
         self.arm_idle_timer(net);
         let shared = &*self.shared;
-        let now = (shared.clock)();
+        let now = shared.now_ms(net.now());
         self.client.record.last_ms.set(now);
         let config = shared.config.get();
         self.parser.set_max_bulk(config.max_bulk);
@@ -912,6 +934,8 @@ impl Session for KvSession {
         let mut pos = 0;
         let mut next = Next::Read;
         let out_start = out.len();
+        // One writer for the batch; HELLO and RESET switch its protocol.
+        let out = &mut Reply::new(out, self.client.record.resp3.get());
         while pos < input.len() {
             let rest = &input[pos..];
             match self.parser.parse(rest, &mut self.args) {
@@ -923,14 +947,9 @@ impl Session for KvSession {
                     {
                         break;
                     }
-                    // Read per command: HELLO may change it.
-                    let resp3 = self.client.record.resp3.get();
                     // CLIENT LIST's `qbuf`: the input not yet consumed, this
                     // command included (as Redis's query buffer while it runs).
                     self.client.record.qbuf.set(input.len() - pos);
-                    if self.client.reply == clients::ReplyMode::SkipNext {
-                        self.client.reply = clients::ReplyMode::Skip;
-                    }
                     let cmd_start = out.len();
                     // Borrowed per command: SELECT may change the database.
                     let mut ctx = command::Ctx {
@@ -942,17 +961,23 @@ impl Session for KvSession {
                         net: &mut *net,
                         effects: Default::default(),
                     };
-                    command::execute(&mut ctx, argv, &mut Reply::new(out, resp3));
+                    command::execute(&mut ctx, argv, out);
                     let close = ctx.close;
                     if shared.slow.get() && shared.tracking_on.get() {
                         // Invalidations this command caused for this client go
                         // after its reply.
+                        let resp3 = out.resp3();
                         tracking::take_pending(shared, ctx.client.record.id, out, resp3);
                     }
                     if ctx.client.reply != clients::ReplyMode::On {
                         match ctx.client.reply {
-                            clients::ReplyMode::On | clients::ReplyMode::SkipNext => {}
+                            clients::ReplyMode::On => {}
                             clients::ReplyMode::Off => out.truncate(cmd_start),
+                            // CLIENT REPLY SKIP just ran: the next command's
+                            // reply is the one dropped.
+                            clients::ReplyMode::SkipNext => {
+                                ctx.client.reply = clients::ReplyMode::Skip;
+                            }
                             clients::ReplyMode::Skip => {
                                 out.truncate(cmd_start);
                                 ctx.client.reply = clients::ReplyMode::On;
@@ -1015,7 +1040,9 @@ impl Session for KvSession {
         if !self.parser.is_mid_command() {
             self.args.shrink();
         }
-        tracking::flush_bcast(shared, net);
+        if shared.slow.get() {
+            tracking::flush_bcast(shared, net);
+        }
         self.client.record.qbuf.set(input.len() - pos);
         if shared.aof_on.get() {
             next = self.hold_replies(net, out, out_start, logged_before, next);

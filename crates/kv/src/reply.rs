@@ -38,6 +38,12 @@ impl<'a> Reply<'a> {
     pub fn resp3(&self) -> bool {
         self.resp3
     }
+
+    /// The client switched protocol (HELLO, RESET): what follows in this
+    /// buffer is in the new one.
+    pub fn set_resp3(&mut self, resp3: bool) {
+        self.resp3 = resp3;
+    }
 }
 
 impl Deref for Reply<'_> {

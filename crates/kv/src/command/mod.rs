@@ -336,7 +336,9 @@ fn dispatch(ctx: &mut Ctx<'_, '_>, argv: &Argv<'_>, out: &mut Reply<'_>) -> Outc
         reply::error(out, super::auth::NOAUTH);
         return Outcome::Rejected(cmd);
     }
-    if ctx.shared.aof_on.get() {
+    // Constant while serving (CONFIG SET appendonly needs a restart).
+    let aof = ctx.shared.aof_on.get();
+    if aof {
         if let Err(msg) = super::aof::check(ctx.shared, cmd) {
             if let Some(multi) = &mut ctx.client.multi {
                 multi.flag_error();
@@ -375,7 +377,7 @@ fn dispatch(ctx: &mut Ctx<'_, '_>, argv: &Argv<'_>, out: &mut Reply<'_>) -> Outc
     };
     #[cfg(debug_assertions)]
     let start = out.len();
-    if ctx.shared.aof_on.get() {
+    if aof {
         super::aof::run_logged(ctx, cmd, handler, argv, out);
     } else {
         handler(ctx, argv, out);

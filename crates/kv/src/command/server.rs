@@ -39,6 +39,7 @@ pub(super) fn reset(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     super::super::tracking::forget(c.shared, c.client.record.id);
     c.client.record.redirect.set(-1);
     set_protocol(c, false);
+    out.set_resp3(false);
     c.client.reply = super::super::clients::ReplyMode::On;
     if c.client.monitor {
         let id = c.net.id();
@@ -147,7 +148,7 @@ pub(super) fn hello(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     }
     let resp3 = proto.unwrap_or(out.resp3());
     set_protocol(c, resp3);
-    let out = &mut Reply::new(out, resp3);
+    out.set_resp3(resp3);
     reply::map(out, 7);
     reply::bulk(out, b"server");
     reply::bulk(out, b"redis");

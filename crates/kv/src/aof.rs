@@ -1399,6 +1399,7 @@ fn load(svc: &KvService, path: &Path, load_truncated: bool) -> Result<LoadReport
                     close: false,
                     net: &mut net,
                     effects: Default::default(),
+                    input_left: 0,
                 };
                 reply.clear();
                 let name = argv.get(0).to_ascii_lowercase();

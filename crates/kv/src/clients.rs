@@ -63,7 +63,12 @@ fn line(c: &mut Ctx<'_, '_>, r: &ClientRecord, s: &mut String) {
         .unwrap_or_default();
     // Redis 7.0's fields, in its order. The descriptor is the reactor's (not
     // shown to sessions): -1, as Redis shows for a client without one.
-    let qbuf = r.qbuf.get();
+    // Its own: the input left as it runs; another's: as of its last batch.
+    let qbuf = if r.id == c.client.record.id {
+        c.input_left
+    } else {
+        r.qbuf.get()
+    };
     let _ = writeln!(
         s,
         "id={} addr={addr} laddr={laddr} fd=-1 name={name} age={} idle={} flags={flags} db={} \
@@ -78,7 +83,7 @@ fn line(c: &mut Ctx<'_, '_>, r: &ClientRecord, s: &mut String) {
         r.psub.get(),
         r.multi.get(),
         qbuf + pending,
-        String::from_utf8_lossy(r.cmd.get()),
+        r.cmd.get().map_or("NULL", |cmd| cmd.name),
         r.redirect.get(),
         if r.resp3.get() { 3 } else { 2 },
     );

@@ -148,7 +148,7 @@ pub(crate) struct Shared {
     /// file instead of itself ([`command::Ctx::propagate`]).
     propagated: RefCell<Vec<Vec<u8>>>,
     /// Per-command counters (INFO's `commandstats`), by command id.
-    cmdstats: Box<[command::CmdStat]>,
+    cmdstats: command::Stats,
     /// `notify-keyspace-events`, as [`notify`]'s flags (0: off).
     notify_flags: Cell<u32>,
     /// Client-side caching: who tracks what.
@@ -529,7 +529,7 @@ pub(crate) struct ClientRecord {
     /// Commands queued in its transaction; -1 outside one.
     multi: Cell<i64>,
     /// The last command it ran.
-    cmd: Cell<&'static [u8]>,
+    cmd: Cell<Option<&'static command::spec::Command>>,
     /// Bytes it sent that wait unconsumed (a partial command, or commands behind
     /// a block).
     qbuf: Cell<usize>,
@@ -558,7 +558,7 @@ impl ClientRecord {
             psub: Cell::new(0),
             blocked: Cell::new(false),
             multi: Cell::new(-1),
-            cmd: Cell::new(b"NULL"),
+            cmd: Cell::new(None),
             qbuf: Cell::new(0),
             resp3: Cell::new(false),
             redirect: Cell::new(-1),
@@ -813,6 +813,7 @@ impl KvSession {
             close: false,
             net: &mut *net,
             effects: Default::default(),
+            input_left: 0,
         };
         if !clients::held_by_pause(&mut ctx, argv) {
             return false;
@@ -947,9 +948,6 @@ impl Session for KvSession {
                     {
                         break;
                     }
-                    // CLIENT LIST's `qbuf`: the input not yet consumed, this
-                    // command included (as Redis's query buffer while it runs).
-                    self.client.record.qbuf.set(input.len() - pos);
                     let cmd_start = out.len();
                     // Borrowed per command: SELECT may change the database.
                     let mut ctx = command::Ctx {
@@ -960,15 +958,10 @@ impl Session for KvSession {
                         close: false,
                         net: &mut *net,
                         effects: Default::default(),
+                        input_left: input.len() - pos,
                     };
-                    command::execute(&mut ctx, argv, out);
+                    command::run(&mut ctx, argv, out);
                     let close = ctx.close;
-                    if shared.slow.get() && shared.tracking_on.get() {
-                        // Invalidations this command caused for this client go
-                        // after its reply.
-                        let resp3 = out.resp3();
-                        tracking::take_pending(shared, ctx.client.record.id, out, resp3);
-                    }
                     if ctx.client.reply != clients::ReplyMode::On {
                         match ctx.client.reply {
                             clients::ReplyMode::On => {}

@@ -688,6 +688,9 @@ def emit_command_body(w, ind, full, desc, group, top_level, subcommands, handler
     w.field(ind, "id", "%d" % NEXT_ID[0])
     NEXT_ID[0] += 1
     w.field(ind, "arity", "%d" % desc["arity"])
+    # The arity as the bounds dispatch checks (one comparison, no sign test).
+    w.field(ind, "min_args", "%d" % abs(desc["arity"]))
+    w.field(ind, "max_args", "%d" % (desc["arity"] if desc["arity"] >= 0 else 0xFFFFFFFF))
     w.line(ind, "flags: %s," % bits(flags, ind, len("flags: ")))
     w.line(ind, "acl: %s," % bits(acl, ind, len("acl: ")))
     specs = desc.get("key_specs", [])
@@ -717,7 +720,9 @@ def emit_command_body(w, ind, full, desc, group, top_level, subcommands, handler
         w.line(ind, "],")
     else:
         w.field(ind, "subcommands", "&[]")
-    w.field(ind, "handler", "Some(%s)" % handler if handler else "None")
+    # A subcommand is run by its container's handler; its own entry is never
+    # dispatched to.
+    w.field(ind, "handler", handler if handler else "subcommand_entry")
 
 
 def static_ident(name):

@@ -93,6 +93,9 @@ pub(crate) struct Ctx<'a, 'n> {
     pub net: &'a mut evloop::Ctx<'n>,
     /// What the running command did, as its handler reports it.
     pub effects: Effects,
+    /// Input bytes not yet consumed, this command included (CLIENT LIST's
+    /// `qbuf` for the client itself, as Redis's query buffer while it runs).
+    pub input_left: usize,
 }
 
 /// What a command did, reported by its handler as Redis's are (`server.dirty`,
@@ -218,41 +221,183 @@ pub(crate) fn arity_error(out: &mut Reply<'_>, name: &[u8]) {
     out.extend_from_slice(b"' command\r\n");
 }
 
-/// Run one command and append its reply; count an error reply by its code
-/// (INFO's `errorstats`) and show a command that ran to the monitors.
+/// Run one command and append its reply (EXEC's commands, the append-only
+/// file's loader); the session's loop calls [`run`], the same inlined.
 pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Reply<'_>) {
+    run(ctx, argv, out)
+}
+
+/// Why [`refuse`] refuses a command.
+enum Refusal {
+    Arity,
+    NoAuth,
+    Misconf(String),
+    Subscribed,
+}
+
+/// Refuse `cmd` before it runs, with Redis's error; counted as a rejected call
+/// and an error reply, and it dirties a transaction being queued. Out of line:
+/// the hot path only branches to it.
+#[cold]
+#[inline(never)]
+fn refuse(ctx: &mut Ctx<'_, '_>, cmd: &spec::Command, out: &mut Reply<'_>, why: Refusal) {
+    let name = cmd.name.as_bytes();
+    // Subscribed mode refuses without dirtying a transaction (none can be
+    // queued there), as before.
+    if !matches!(why, Refusal::Subscribed) {
+        if let Some(multi) = &mut ctx.client.multi {
+            multi.flag_error();
+        }
+    }
     let start = out.len();
-    let ran = dispatch(ctx, &argv, out);
-    let failed = out.get(start) == Some(&b'-');
-    if failed {
-        count_error(ctx.shared, &out[start + 1..]);
+    match why {
+        Refusal::Arity => arity_error(out, name),
+        Refusal::NoAuth => reply::error(out, super::auth::NOAUTH),
+        Refusal::Misconf(msg) => reply::error(out, msg.as_bytes()),
+        Refusal::Subscribed => {
+            let mut msg = b"ERR Can't execute '".to_vec();
+            msg.extend_from_slice(name);
+            msg.extend_from_slice(
+                b"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are \
+                  allowed in this context",
+            );
+            reply::error(out, &msg);
+        }
     }
-    let stats = &ctx.shared.cmdstats;
-    match ran {
-        Outcome::Ran(_, shown) => {
-            let s = &stats[shown.id as usize];
-            s.calls.set(s.calls.get() + 1);
-            if failed {
-                s.failed.set(s.failed.get() + 1);
+    let s = &ctx.shared.cmdstats[cmd.id as usize & STATS_MASK];
+    s.rejected.set(s.rejected.get() + 1);
+    count_error(ctx.shared, &out[start + 1..]);
+}
+
+/// Check and run one command: the hot path of every request. What only some
+/// connections need (errors, MONITOR, tracking) is out of line behind one test
+/// each.
+#[inline(always)]
+pub(crate) fn run(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Reply<'_>) {
+    let Some(cmd) = find(argv.get(0)) else {
+        return unknown(ctx, argv, out);
+    };
+    if !cmd.arity_ok(argv.len()) {
+        return refuse(ctx, cmd, out, Refusal::Arity);
+    }
+    if !ctx.client.authenticated && !cmd.has(spec::NO_AUTH) {
+        return refuse(ctx, cmd, out, Refusal::NoAuth);
+    }
+    // Constant while serving (CONFIG SET appendonly needs a restart).
+    let aof = ctx.shared.aof_on.get();
+    if aof {
+        if let Err(msg) = super::aof::check(ctx.shared, cmd) {
+            return refuse(ctx, cmd, out, Refusal::Misconf(msg));
+        }
+    }
+    if ctx.client.subscribed()
+        && !out.resp3()
+        && !ctx.client.in_exec
+        && !cmd.has(spec::SUBSCRIBED_OK)
+    {
+        return refuse(ctx, cmd, out, Refusal::Subscribed);
+    }
+    if ctx.client.multi.is_some() && !cmd.has(spec::TX_CONTROL) {
+        return super::multi::queue(ctx, argv, out);
+    }
+    // CLIENT LIST's `cmd` and commandstats: a container's subcommand.
+    let shown = match cmd.subcommands {
+        [] => cmd,
+        _ => cmd.subcommand(argv.get(1)).unwrap_or(cmd),
+    };
+    ctx.client.record.cmd.set(Some(shown));
+    let handler = cmd.handler;
+    let start = out.len();
+    if aof {
+        super::aof::run_logged(ctx, cmd, handler, argv, out);
+    } else {
+        handler(ctx, argv, out);
+        if ctx
+            .store
+            .expired_log
+            .as_ref()
+            .is_some_and(|l| !l.is_empty())
+            || ctx.store.new_log.is_some()
+        {
+            ctx.drain_expired();
+            if ctx.store.new_log.is_some() {
+                ctx.drain_new();
             }
         }
-        Outcome::Rejected(cmd) => {
-            let s = &stats[cmd.id as usize];
-            s.rejected.set(s.rejected.get() + 1);
-        }
-        Outcome::Other => {}
     }
-    if let Outcome::Ran(cmd, _) = ran {
-        if ctx.shared.slow.get() && ctx.shared.monitoring.get() {
-            // A container's subcommand has flags of its own (CONFIG GET: admin).
-            let cmd = match cmd.subcommands {
-                [] => Some(cmd),
-                _ if argv.len() > 1 => cmd.subcommand(argv.get(1)),
-                _ => None,
-            };
-            if cmd.is_some_and(|c| c.flags & (spec::ADMIN | spec::SKIP_MONITOR) == 0) {
-                super::clients::feed_monitors(ctx, &argv);
-            }
+    let s = &ctx.shared.cmdstats[shown.id as usize & STATS_MASK];
+    s.calls.set(s.calls.get() + 1);
+    if out.get(start) == Some(&b'-') {
+        failed(ctx.shared, s, &out[start + 1..]);
+    }
+    if ctx.shared.slow.get() {
+        after_slow(ctx, cmd, &argv, out);
+    }
+    #[cfg(debug_assertions)]
+    if cmd.has(spec::WRITE) && !ctx.effects.propagated {
+        check_effects(cmd, &argv, &out[start..], ctx.effects.dirty);
+    }
+}
+
+/// The handler of a subcommand's table entry: subcommands are run by their
+/// container's handler, so dispatch never calls this; it answers as an
+/// unknown command would.
+pub(crate) fn subcommand_entry(_: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Reply<'_>) {
+    unknown_command(argv, out);
+}
+
+/// An unknown command: Redis's error,
+/// counted; it dirties a transaction being queued.
+#[cold]
+#[inline(never)]
+fn unknown(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Reply<'_>) {
+    if let Some(multi) = &mut ctx.client.multi {
+        multi.flag_error();
+    }
+    let start = out.len();
+    unknown_command(argv, out);
+    count_error(ctx.shared, &out[start + 1..]);
+}
+
+/// A command that ran answered an error: commandstats' failed calls and
+/// errorstats.
+#[cold]
+#[inline(never)]
+fn failed(shared: &super::Shared, s: &CmdStat, reply: &[u8]) {
+    s.failed.set(s.failed.get() + 1);
+    count_error(shared, reply);
+}
+
+/// After a command, while some client tracks keys or monitors: remember what a
+/// tracking client read, and send it the invalidations its own command caused;
+/// show the command to the monitors (a container's
+/// subcommand has flags of its own: CONFIG GET is admin, not shown).
+#[cold]
+#[inline(never)]
+fn after_slow(
+    ctx: &mut Ctx<'_, '_>,
+    cmd: &'static spec::Command,
+    argv: &Argv<'_>,
+    out: &mut Reply<'_>,
+) {
+    if ctx.shared.tracking_on.get() {
+        let id = ctx.client.record.id;
+        super::tracking::after_command(ctx.shared, id, cmd, argv, false);
+        // Invalidations this command caused for this client go after its
+        // reply (after EXEC's whole array, not between its elements).
+        if !ctx.client.in_exec {
+            let resp3 = out.resp3();
+            super::tracking::take_pending(ctx.shared, id, out, resp3);
+        }
+    }
+    if ctx.shared.monitoring.get() {
+        let cmd = match cmd.subcommands {
+            [] => Some(cmd),
+            _ if argv.len() > 1 => cmd.subcommand(argv.get(1)),
+            _ => None,
+        };
+        if cmd.is_some_and(|c| c.flags & (spec::ADMIN | spec::SKIP_MONITOR) == 0) {
+            super::clients::feed_monitors(ctx, argv);
         }
     }
 }
@@ -267,9 +412,15 @@ pub(crate) struct CmdStat {
     pub rejected: std::cell::Cell<u64>,
 }
 
+/// Counters for 256 commands: every [`spec::Command::id`] is below it, so an id
+/// masked with [`STATS_MASK`] indexes without a bounds check.
+pub(crate) type Stats = Box<[CmdStat; 256]>;
+const STATS_MASK: usize = 255;
+const _: () = assert!(table::COUNT <= 256);
+
 /// A counter for each command and subcommand, by [`spec::Command::id`].
-pub(crate) fn new_stats() -> Box<[CmdStat]> {
-    (0..table::COUNT).map(|_| CmdStat::default()).collect()
+pub(crate) fn new_stats() -> Stats {
+    Box::new(std::array::from_fn(|_| CmdStat::default()))
 }
 
 /// Every command and subcommand with its counters, for INFO.
@@ -296,112 +447,6 @@ fn count_error(shared: &super::Shared, reply: &[u8]) {
     } else if errors.len() < 128 {
         errors.insert(code.into_owned(), 1);
     }
-}
-
-/// What [`dispatch`] did with a command.
-enum Outcome {
-    /// Its handler ran: the command, and the one its statistics go to (a
-    /// container's subcommand).
-    Ran(&'static spec::Command, &'static spec::Command),
-    /// Refused before running (arity, NOAUTH, MISCONF, subscribed mode).
-    Rejected(&'static spec::Command),
-    /// Unknown, or queued in a transaction.
-    Other,
-}
-
-/// Check and run one command (inlined into [`execute`]: one call frame per
-/// command on the hot path).
-#[inline(always)]
-fn dispatch(ctx: &mut Ctx<'_, '_>, argv: &Argv<'_>, out: &mut Reply<'_>) -> Outcome {
-    let argv = *argv;
-    let Some(cmd) = find(argv.get(0)) else {
-        if let Some(multi) = &mut ctx.client.multi {
-            multi.flag_error();
-        }
-        unknown_command(argv, out);
-        return Outcome::Other;
-    };
-    let name = cmd.name.as_bytes();
-    if !cmd.arity_ok(argv.len()) {
-        if let Some(multi) = &mut ctx.client.multi {
-            multi.flag_error();
-        }
-        arity_error(out, name);
-        return Outcome::Rejected(cmd);
-    }
-    if !ctx.client.authenticated && !cmd.has(spec::NO_AUTH) {
-        if let Some(multi) = &mut ctx.client.multi {
-            multi.flag_error();
-        }
-        reply::error(out, super::auth::NOAUTH);
-        return Outcome::Rejected(cmd);
-    }
-    // Constant while serving (CONFIG SET appendonly needs a restart).
-    let aof = ctx.shared.aof_on.get();
-    if aof {
-        if let Err(msg) = super::aof::check(ctx.shared, cmd) {
-            if let Some(multi) = &mut ctx.client.multi {
-                multi.flag_error();
-            }
-            reply::error(out, msg.as_bytes());
-            return Outcome::Rejected(cmd);
-        }
-    }
-    if ctx.client.subscribed()
-        && !out.resp3()
-        && !ctx.client.in_exec
-        && !cmd.has(spec::SUBSCRIBED_OK)
-    {
-        let mut msg = b"ERR Can't execute '".to_vec();
-        msg.extend_from_slice(name);
-        msg.extend_from_slice(
-            b"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are \
-              allowed in this context",
-        );
-        reply::error(out, &msg);
-        return Outcome::Rejected(cmd);
-    }
-    if ctx.client.multi.is_some() && !cmd.has(spec::TX_CONTROL) {
-        super::multi::queue(ctx, argv, out);
-        return Outcome::Other;
-    }
-    // CLIENT LIST's `cmd`: a container's subcommand by its full name.
-    let shown = match cmd.subcommands {
-        [] => cmd,
-        _ => cmd.subcommand(argv.get(1)).unwrap_or(cmd),
-    };
-    ctx.client.record.cmd.set(shown.name.as_bytes());
-    let Some(handler) = cmd.handler else {
-        unknown_command(argv, out);
-        return Outcome::Other;
-    };
-    #[cfg(debug_assertions)]
-    let start = out.len();
-    if aof {
-        super::aof::run_logged(ctx, cmd, handler, argv, out);
-    } else {
-        handler(ctx, argv, out);
-        if ctx
-            .store
-            .expired_log
-            .as_ref()
-            .is_some_and(|l| !l.is_empty())
-        {
-            ctx.drain_expired();
-        }
-        if ctx.store.new_log.is_some() {
-            ctx.drain_new();
-        }
-    }
-    if ctx.shared.slow.get() && ctx.shared.tracking_on.get() {
-        let id = ctx.client.record.id;
-        super::tracking::after_command(ctx.shared, id, cmd, &argv, false);
-    }
-    #[cfg(debug_assertions)]
-    if cmd.has(spec::WRITE) && !ctx.effects.propagated {
-        check_effects(cmd, &argv, &out[start..], ctx.effects.dirty);
-    }
-    Outcome::Ran(cmd, shown)
 }
 
 /// Debug builds: a handler's report of whether it changed anything must agree

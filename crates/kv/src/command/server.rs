@@ -362,7 +362,7 @@ pub(super) fn info(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     if asked("commandstats") {
         section(&mut s, "Commandstats");
         // No per-call timing is kept: usec and usec_per_call are 0.
-        super::each_stat(&sh.cmdstats, |name, st| {
+        super::each_stat(&sh.cmdstats[..], |name, st| {
             let (calls, rejected, failed) = (st.calls.get(), st.rejected.get(), st.failed.get());
             if calls + rejected + failed > 0 {
                 let _ = write!(

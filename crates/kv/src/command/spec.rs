@@ -38,6 +38,10 @@ pub(crate) struct Command {
     /// Redis's arity, counting the command name (and for a subcommand, the
     /// container's name too): `n` means exactly `n` arguments, `-n` at least `n`.
     pub arity: i32,
+    /// The arity as bounds on the argument count: `|arity|`, and `arity` or, for
+    /// a negative arity, `u32::MAX`.
+    pub min_args: u32,
+    pub max_args: u32,
     /// Command flags: the bits below ([`WRITE`], [`READONLY`], ...).
     pub flags: u32,
     /// ACL categories ([`ACL_KEYSPACE`], ...): the declared ones plus those Redis
@@ -72,9 +76,9 @@ pub(crate) struct Command {
     /// The subcommands this server serves, sorted by name; empty unless this is a
     /// container (`CLIENT`, `CONFIG`, ...).
     pub subcommands: &'static [Command],
-    /// The implementation. `None` for a subcommand: its container's handler
-    /// dispatches on the subcommand name.
-    pub handler: Option<Handler>,
+    /// The implementation. A subcommand's is `subcommand_entry`, never
+    /// called: its container's handler dispatches on the subcommand name.
+    pub handler: Handler,
 }
 
 impl std::fmt::Debug for Command {
@@ -86,7 +90,6 @@ impl std::fmt::Debug for Command {
             .field("flags", &format_args!("{:#x}", self.flags))
             .field("acl", &format_args!("{:#x}", self.acl))
             .field("subcommands", &self.subcommands.len())
-            .field("handler", &self.handler.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -98,12 +101,11 @@ impl Command {
     }
 
     /// Whether `argc` arguments (the name included) satisfy the arity.
+    #[inline(always)]
     pub(crate) const fn arity_ok(&self, argc: usize) -> bool {
-        if self.arity >= 0 {
-            argc == self.arity as usize
-        } else {
-            argc >= self.arity.unsigned_abs() as usize
-        }
+        // `min_args..=max_args` is the arity (see the fields): one unsigned
+        // comparison.
+        (argc as u64).wrapping_sub(self.min_args as u64) <= (self.max_args - self.min_args) as u64
     }
 
     /// The keys of one call: `f(index, spec flags)` for each key argument, found

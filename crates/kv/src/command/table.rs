@@ -7,6 +7,8 @@ pub(crate) static C_APPEND: Command = Command {
     name: "append",
     id: 0,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
     keys: &[
@@ -57,13 +59,15 @@ pub(crate) static C_APPEND: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(append),
+    handler: append,
 };
 
 pub(crate) static C_AUTH: Command = Command {
     name: "auth",
     id: 1,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,
     acl: ACL_FAST | ACL_CONNECTION,
     keys: &[],
@@ -103,13 +107,15 @@ pub(crate) static C_AUTH: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(auth),
+    handler: auth,
 };
 
 pub(crate) static C_BGREWRITEAOF: Command = Command {
     name: "bgrewriteaof",
     id: 2,
     arity: 1,
+    min_args: 1,
+    max_args: 1,
     flags: ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
     acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS,
     keys: &[],
@@ -124,13 +130,15 @@ pub(crate) static C_BGREWRITEAOF: Command = Command {
     tips: &[],
     args: &[],
     subcommands: &[],
-    handler: Some(bgrewriteaof),
+    handler: bgrewriteaof,
 };
 
 pub(crate) static C_BLMOVE: Command = Command {
     name: "blmove",
     id: 3,
     arity: 6,
+    min_args: 6,
+    max_args: 6,
     flags: WRITE | DENYOOM | NOSCRIPT | BLOCKING,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING,
     keys: &[
@@ -277,13 +285,15 @@ pub(crate) static C_BLMOVE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(blmove),
+    handler: blmove,
 };
 
 pub(crate) static C_BLMPOP: Command = Command {
     name: "blmpop",
     id: 4,
     arity: -5,
+    min_args: 5,
+    max_args: 4294967295,
     flags: WRITE | BLOCKING | MOVABLE_KEYS,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING,
     keys: &[KeySpec {
@@ -394,13 +404,15 @@ pub(crate) static C_BLMPOP: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(blmpop),
+    handler: blmpop,
 };
 
 pub(crate) static C_BLPOP: Command = Command {
     name: "blpop",
     id: 5,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | NOSCRIPT | BLOCKING,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING,
     keys: &[KeySpec {
@@ -452,13 +464,15 @@ pub(crate) static C_BLPOP: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(blpop),
+    handler: blpop,
 };
 
 pub(crate) static C_BRPOP: Command = Command {
     name: "brpop",
     id: 6,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | NOSCRIPT | BLOCKING,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING,
     keys: &[KeySpec {
@@ -510,13 +524,15 @@ pub(crate) static C_BRPOP: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(brpop),
+    handler: brpop,
 };
 
 pub(crate) static C_BRPOPLPUSH: Command = Command {
     name: "brpoplpush",
     id: 7,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: WRITE | DENYOOM | NOSCRIPT | BLOCKING,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING,
     keys: &[
@@ -594,13 +610,15 @@ pub(crate) static C_BRPOPLPUSH: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(brpoplpush),
+    handler: brpoplpush,
 };
 
 pub(crate) static C_BZMPOP: Command = Command {
     name: "bzmpop",
     id: 8,
     arity: -5,
+    min_args: 5,
+    max_args: 4294967295,
     flags: WRITE | BLOCKING | MOVABLE_KEYS,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW | ACL_BLOCKING,
     keys: &[
@@ -712,13 +730,15 @@ pub(crate) static C_BZMPOP: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(bzmpop),
+    handler: bzmpop,
 };
 
 pub(crate) static C_BZPOPMAX: Command = Command {
     name: "bzpopmax",
     id: 9,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | NOSCRIPT | BLOCKING | FAST,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_FAST | ACL_BLOCKING,
     keys: &[
@@ -774,13 +794,15 @@ pub(crate) static C_BZPOPMAX: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(bzpopmax),
+    handler: bzpopmax,
 };
 
 pub(crate) static C_BZPOPMIN: Command = Command {
     name: "bzpopmin",
     id: 10,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | NOSCRIPT | BLOCKING | FAST,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_FAST | ACL_BLOCKING,
     keys: &[
@@ -836,13 +858,15 @@ pub(crate) static C_BZPOPMIN: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(bzpopmin),
+    handler: bzpopmin,
 };
 
 pub(crate) static C_CLIENT: Command = Command {
     name: "client",
     id: 11,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: SENTINEL,
     acl: ACL_SLOW,
     keys: &[],
@@ -861,6 +885,8 @@ pub(crate) static C_CLIENT: Command = Command {
             name: "client|caching",
             id: 12,
             arity: 3,
+            min_args: 3,
+            max_args: 3,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -913,12 +939,14 @@ pub(crate) static C_CLIENT: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "client|getname",
             id: 13,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -933,12 +961,14 @@ pub(crate) static C_CLIENT: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "client|getredir",
             id: 14,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -953,12 +983,14 @@ pub(crate) static C_CLIENT: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "client|help",
             id: 15,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -973,12 +1005,14 @@ pub(crate) static C_CLIENT: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "client|id",
             id: 16,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -993,12 +1027,14 @@ pub(crate) static C_CLIENT: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "client|info",
             id: 17,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -1013,12 +1049,14 @@ pub(crate) static C_CLIENT: Command = Command {
             tips: &["nondeterministic_output"],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "client|kill",
             id: 18,
             arity: -3,
+            min_args: 3,
+            max_args: 4294967295,
             flags: ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
             keys: &[],
@@ -1214,12 +1252,14 @@ pub(crate) static C_CLIENT: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "client|list",
             id: 19,
             arity: -2,
+            min_args: 2,
+            max_args: 4294967295,
             flags: ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
             keys: &[],
@@ -1334,12 +1374,14 @@ pub(crate) static C_CLIENT: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "client|no-evict",
             id: 20,
             arity: 3,
+            min_args: 3,
+            max_args: 3,
             flags: ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
             keys: &[],
@@ -1392,12 +1434,14 @@ pub(crate) static C_CLIENT: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "client|pause",
             id: 21,
             arity: -3,
+            min_args: 3,
+            max_args: 4294967295,
             flags: ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
             keys: &[],
@@ -1467,12 +1511,14 @@ pub(crate) static C_CLIENT: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "client|reply",
             id: 22,
             arity: 3,
+            min_args: 3,
+            max_args: 3,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -1537,12 +1583,14 @@ pub(crate) static C_CLIENT: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "client|setname",
             id: 23,
             arity: 3,
+            min_args: 3,
+            max_args: 3,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -1570,12 +1618,14 @@ pub(crate) static C_CLIENT: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "client|tracking",
             id: 24,
             arity: -3,
+            min_args: 3,
+            max_args: 4294967295,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -1700,12 +1750,14 @@ pub(crate) static C_CLIENT: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "client|trackinginfo",
             id: 25,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -1720,12 +1772,14 @@ pub(crate) static C_CLIENT: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "client|unblock",
             id: 26,
             arity: -3,
+            min_args: 3,
+            max_args: 4294967295,
             flags: ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
             keys: &[],
@@ -1790,12 +1844,14 @@ pub(crate) static C_CLIENT: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "client|unpause",
             id: 27,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
             keys: &[],
@@ -1810,16 +1866,18 @@ pub(crate) static C_CLIENT: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
     ],
-    handler: Some(client),
+    handler: client,
 };
 
 pub(crate) static C_COMMAND: Command = Command {
     name: "command",
     id: 28,
     arity: -1,
+    min_args: 1,
+    max_args: 4294967295,
     flags: LOADING | STALE | SENTINEL,
     acl: ACL_SLOW | ACL_CONNECTION,
     keys: &[],
@@ -1838,6 +1896,8 @@ pub(crate) static C_COMMAND: Command = Command {
             name: "command|count",
             id: 29,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -1852,12 +1912,14 @@ pub(crate) static C_COMMAND: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "command|docs",
             id: 30,
             arity: -2,
+            min_args: 2,
+            max_args: 4294967295,
             flags: LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -1883,12 +1945,14 @@ pub(crate) static C_COMMAND: Command = Command {
                 subargs: &[],
             }],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "command|getkeys",
             id: 31,
             arity: -4,
+            min_args: 4,
+            max_args: 4294967295,
             flags: LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -1903,12 +1967,14 @@ pub(crate) static C_COMMAND: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "command|getkeysandflags",
             id: 32,
             arity: -4,
+            min_args: 4,
+            max_args: 4294967295,
             flags: LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -1923,12 +1989,14 @@ pub(crate) static C_COMMAND: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "command|help",
             id: 33,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -1943,12 +2011,14 @@ pub(crate) static C_COMMAND: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "command|info",
             id: 34,
             arity: -2,
+            min_args: 2,
+            max_args: 4294967295,
             flags: LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -1978,12 +2048,14 @@ pub(crate) static C_COMMAND: Command = Command {
                 subargs: &[],
             }],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "command|list",
             id: 35,
             arity: -2,
+            min_args: 2,
+            max_args: 4294967295,
             flags: LOADING | STALE | SENTINEL,
             acl: ACL_SLOW | ACL_CONNECTION,
             keys: &[],
@@ -2046,16 +2118,18 @@ pub(crate) static C_COMMAND: Command = Command {
                 ],
             }],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
     ],
-    handler: Some(command),
+    handler: command,
 };
 
 pub(crate) static C_CONFIG: Command = Command {
     name: "config",
     id: 36,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: 0,
     acl: ACL_SLOW,
     keys: &[],
@@ -2074,6 +2148,8 @@ pub(crate) static C_CONFIG: Command = Command {
             name: "config|get",
             id: 37,
             arity: -3,
+            min_args: 3,
+            max_args: 4294967295,
             flags: ADMIN | NOSCRIPT | LOADING | STALE,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS,
             keys: &[],
@@ -2113,12 +2189,14 @@ pub(crate) static C_CONFIG: Command = Command {
                 }],
             }],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "config|help",
             id: 38,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: LOADING | STALE,
             acl: ACL_SLOW,
             keys: &[],
@@ -2133,12 +2211,14 @@ pub(crate) static C_CONFIG: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "config|resetstat",
             id: 39,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: ADMIN | NOSCRIPT | LOADING | STALE,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS,
             keys: &[],
@@ -2153,12 +2233,14 @@ pub(crate) static C_CONFIG: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "config|set",
             id: 40,
             arity: -4,
+            min_args: 4,
+            max_args: 4294967295,
             flags: ADMIN | NOSCRIPT | LOADING | STALE,
             acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS,
             keys: &[],
@@ -2212,16 +2294,18 @@ pub(crate) static C_CONFIG: Command = Command {
                 ],
             }],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
     ],
-    handler: Some(config),
+    handler: config,
 };
 
 pub(crate) static C_COPY: Command = Command {
     name: "copy",
     id: 41,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_SLOW,
     keys: &[
@@ -2306,13 +2390,15 @@ pub(crate) static C_COPY: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(copy),
+    handler: copy,
 };
 
 pub(crate) static C_DBSIZE: Command = Command {
     name: "dbsize",
     id: 42,
     arity: 1,
+    min_args: 1,
+    max_args: 1,
     flags: READONLY | FAST,
     acl: ACL_KEYSPACE | ACL_READ | ACL_FAST,
     keys: &[],
@@ -2327,13 +2413,15 @@ pub(crate) static C_DBSIZE: Command = Command {
     tips: &["request_policy:all_shards", "response_policy:agg_sum"],
     args: &[],
     subcommands: &[],
-    handler: Some(dbsize),
+    handler: dbsize,
 };
 
 pub(crate) static C_DECR: Command = Command {
     name: "decr",
     id: 43,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
     keys: &[KeySpec {
@@ -2368,13 +2456,15 @@ pub(crate) static C_DECR: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(decr),
+    handler: decr,
 };
 
 pub(crate) static C_DECRBY: Command = Command {
     name: "decrby",
     id: 44,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
     keys: &[KeySpec {
@@ -2423,13 +2513,15 @@ pub(crate) static C_DECRBY: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(decrby),
+    handler: decrby,
 };
 
 pub(crate) static C_DEL: Command = Command {
     name: "del",
     id: 45,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: WRITE,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_SLOW,
     keys: &[
@@ -2468,13 +2560,15 @@ pub(crate) static C_DEL: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(del),
+    handler: del,
 };
 
 pub(crate) static C_DISCARD: Command = Command {
     name: "discard",
     id: 46,
     arity: 1,
+    min_args: 1,
+    max_args: 1,
     flags: NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TX_CONTROL,
     acl: ACL_FAST | ACL_TRANSACTION,
     keys: &[],
@@ -2489,13 +2583,15 @@ pub(crate) static C_DISCARD: Command = Command {
     tips: &[],
     args: &[],
     subcommands: &[],
-    handler: Some(discard),
+    handler: discard,
 };
 
 pub(crate) static C_DUMP: Command = Command {
     name: "dump",
     id: 47,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY,
     acl: ACL_KEYSPACE | ACL_READ | ACL_SLOW,
     keys: &[
@@ -2534,13 +2630,15 @@ pub(crate) static C_DUMP: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(dump),
+    handler: dump,
 };
 
 pub(crate) static C_ECHO: Command = Command {
     name: "echo",
     id: 48,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: LOADING | STALE | FAST,
     acl: ACL_FAST | ACL_CONNECTION,
     keys: &[],
@@ -2566,13 +2664,15 @@ pub(crate) static C_ECHO: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(echo),
+    handler: echo,
 };
 
 pub(crate) static C_EVAL: Command = Command {
     name: "eval",
     id: 49,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: NOSCRIPT | STALE | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | MOVABLE_KEYS,
     acl: ACL_SLOW | ACL_SCRIPTING,
     keys: &[KeySpec {
@@ -2645,13 +2745,15 @@ pub(crate) static C_EVAL: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(unsupported),
+    handler: unsupported,
 };
 
 pub(crate) static C_EVAL_RO: Command = Command {
     name: "eval_ro",
     id: 50,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: READONLY | NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS,
     acl: ACL_SLOW | ACL_SCRIPTING,
     keys: &[KeySpec {
@@ -2724,13 +2826,15 @@ pub(crate) static C_EVAL_RO: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(unsupported),
+    handler: unsupported,
 };
 
 pub(crate) static C_EVALSHA: Command = Command {
     name: "evalsha",
     id: 51,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: NOSCRIPT | STALE | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | MOVABLE_KEYS,
     acl: ACL_SLOW | ACL_SCRIPTING,
     keys: &[KeySpec {
@@ -2803,13 +2907,15 @@ pub(crate) static C_EVALSHA: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(unsupported),
+    handler: unsupported,
 };
 
 pub(crate) static C_EVALSHA_RO: Command = Command {
     name: "evalsha_ro",
     id: 52,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: READONLY | NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS,
     acl: ACL_SLOW | ACL_SCRIPTING,
     keys: &[KeySpec {
@@ -2882,13 +2988,15 @@ pub(crate) static C_EVALSHA_RO: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(unsupported),
+    handler: unsupported,
 };
 
 pub(crate) static C_EXEC: Command = Command {
     name: "exec",
     id: 53,
     arity: 1,
+    min_args: 1,
+    max_args: 1,
     flags: NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | TX_CONTROL,
     acl: ACL_SLOW | ACL_TRANSACTION,
     keys: &[],
@@ -2903,13 +3011,15 @@ pub(crate) static C_EXEC: Command = Command {
     tips: &[],
     args: &[],
     subcommands: &[],
-    handler: Some(exec),
+    handler: exec,
 };
 
 pub(crate) static C_EXISTS: Command = Command {
     name: "exists",
     id: 54,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: READONLY | FAST,
     acl: ACL_KEYSPACE | ACL_READ | ACL_FAST,
     keys: &[KeySpec {
@@ -2944,13 +3054,15 @@ pub(crate) static C_EXISTS: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(exists),
+    handler: exists,
 };
 
 pub(crate) static C_EXPIRE: Command = Command {
     name: "expire",
     id: 55,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST,
     keys: &[KeySpec {
@@ -3060,13 +3172,15 @@ pub(crate) static C_EXPIRE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(expire),
+    handler: expire,
 };
 
 pub(crate) static C_EXPIREAT: Command = Command {
     name: "expireat",
     id: 56,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST,
     keys: &[KeySpec {
@@ -3176,13 +3290,15 @@ pub(crate) static C_EXPIREAT: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(expireat),
+    handler: expireat,
 };
 
 pub(crate) static C_EXPIRETIME: Command = Command {
     name: "expiretime",
     id: 57,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY | FAST,
     acl: ACL_KEYSPACE | ACL_READ | ACL_FAST,
     keys: &[KeySpec {
@@ -3217,13 +3333,15 @@ pub(crate) static C_EXPIRETIME: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(expiretime),
+    handler: expiretime,
 };
 
 pub(crate) static C_FCALL: Command = Command {
     name: "fcall",
     id: 58,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: NOSCRIPT | STALE | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | MOVABLE_KEYS,
     acl: ACL_SLOW | ACL_SCRIPTING,
     keys: &[KeySpec {
@@ -3296,13 +3414,15 @@ pub(crate) static C_FCALL: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(unsupported),
+    handler: unsupported,
 };
 
 pub(crate) static C_FCALL_RO: Command = Command {
     name: "fcall_ro",
     id: 59,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: READONLY | NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS,
     acl: ACL_SLOW | ACL_SCRIPTING,
     keys: &[KeySpec {
@@ -3375,13 +3495,15 @@ pub(crate) static C_FCALL_RO: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(unsupported),
+    handler: unsupported,
 };
 
 pub(crate) static C_FLUSHALL: Command = Command {
     name: "flushall",
     id: 60,
     arity: -1,
+    min_args: 1,
+    max_args: 4294967295,
     flags: WRITE,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS,
     keys: &[],
@@ -3435,13 +3557,15 @@ pub(crate) static C_FLUSHALL: Command = Command {
         ],
     }],
     subcommands: &[],
-    handler: Some(flushall),
+    handler: flushall,
 };
 
 pub(crate) static C_FLUSHDB: Command = Command {
     name: "flushdb",
     id: 61,
     arity: -1,
+    min_args: 1,
+    max_args: 4294967295,
     flags: WRITE,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS,
     keys: &[],
@@ -3495,13 +3619,15 @@ pub(crate) static C_FLUSHDB: Command = Command {
         ],
     }],
     subcommands: &[],
-    handler: Some(flushdb),
+    handler: flushdb,
 };
 
 pub(crate) static C_FUNCTION: Command = Command {
     name: "function",
     id: 62,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: 0,
     acl: ACL_SLOW,
     keys: &[],
@@ -3520,6 +3646,8 @@ pub(crate) static C_FUNCTION: Command = Command {
             name: "function|delete",
             id: 63,
             arity: 3,
+            min_args: 3,
+            max_args: 3,
             flags: WRITE | NOSCRIPT,
             acl: ACL_WRITE | ACL_SLOW | ACL_SCRIPTING,
             keys: &[],
@@ -3550,12 +3678,14 @@ pub(crate) static C_FUNCTION: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "function|dump",
             id: 64,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: NOSCRIPT,
             acl: ACL_SLOW | ACL_SCRIPTING,
             keys: &[],
@@ -3570,12 +3700,14 @@ pub(crate) static C_FUNCTION: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "function|flush",
             id: 65,
             arity: -2,
+            min_args: 2,
+            max_args: 4294967295,
             flags: WRITE | NOSCRIPT,
             acl: ACL_WRITE | ACL_SLOW | ACL_SCRIPTING,
             keys: &[],
@@ -3631,12 +3763,14 @@ pub(crate) static C_FUNCTION: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "function|kill",
             id: 66,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: NOSCRIPT | ALLOW_BUSY,
             acl: ACL_SLOW | ACL_SCRIPTING,
             keys: &[],
@@ -3654,12 +3788,14 @@ pub(crate) static C_FUNCTION: Command = Command {
             ],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "function|list",
             id: 67,
             arity: -2,
+            min_args: 2,
+            max_args: 4294967295,
             flags: NOSCRIPT,
             acl: ACL_SLOW | ACL_SCRIPTING,
             keys: &[],
@@ -3699,12 +3835,14 @@ pub(crate) static C_FUNCTION: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "function|load",
             id: 68,
             arity: -3,
+            min_args: 3,
+            max_args: 4294967295,
             flags: WRITE | DENYOOM | NOSCRIPT,
             acl: ACL_WRITE | ACL_SLOW | ACL_SCRIPTING,
             keys: &[],
@@ -3747,12 +3885,14 @@ pub(crate) static C_FUNCTION: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "function|restore",
             id: 69,
             arity: -3,
+            min_args: 3,
+            max_args: 4294967295,
             flags: WRITE | DENYOOM | NOSCRIPT,
             acl: ACL_WRITE | ACL_SLOW | ACL_SCRIPTING,
             keys: &[],
@@ -3832,12 +3972,14 @@ pub(crate) static C_FUNCTION: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "function|stats",
             id: 70,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: NOSCRIPT | ALLOW_BUSY,
             acl: ACL_SLOW | ACL_SCRIPTING,
             keys: &[],
@@ -3856,16 +3998,18 @@ pub(crate) static C_FUNCTION: Command = Command {
             ],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
     ],
-    handler: Some(function),
+    handler: function,
 };
 
 pub(crate) static C_GET: Command = Command {
     name: "get",
     id: 71,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_STRING | ACL_FAST,
     keys: &[KeySpec {
@@ -3900,13 +4044,15 @@ pub(crate) static C_GET: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(get),
+    handler: get,
 };
 
 pub(crate) static C_GETBIT: Command = Command {
     name: "getbit",
     id: 72,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_BITMAP | ACL_FAST,
     keys: &[KeySpec {
@@ -3955,13 +4101,15 @@ pub(crate) static C_GETBIT: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(getbit),
+    handler: getbit,
 };
 
 pub(crate) static C_GETDEL: Command = Command {
     name: "getdel",
     id: 73,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
     keys: &[KeySpec {
@@ -3996,13 +4144,15 @@ pub(crate) static C_GETDEL: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(getdel),
+    handler: getdel,
 };
 
 pub(crate) static C_GETEX: Command = Command {
     name: "getex",
     id: 74,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
     keys: &[KeySpec {
@@ -4112,13 +4262,15 @@ pub(crate) static C_GETEX: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(getex),
+    handler: getex,
 };
 
 pub(crate) static C_GETRANGE: Command = Command {
     name: "getrange",
     id: 75,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: READONLY,
     acl: ACL_READ | ACL_STRING | ACL_SLOW,
     keys: &[
@@ -4181,13 +4333,15 @@ pub(crate) static C_GETRANGE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(getrange),
+    handler: getrange,
 };
 
 pub(crate) static C_GETSET: Command = Command {
     name: "getset",
     id: 76,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
     keys: &[KeySpec {
@@ -4236,13 +4390,15 @@ pub(crate) static C_GETSET: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(getset),
+    handler: getset,
 };
 
 pub(crate) static C_HDEL: Command = Command {
     name: "hdel",
     id: 77,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_HASH | ACL_FAST,
     keys: &[KeySpec {
@@ -4291,13 +4447,15 @@ pub(crate) static C_HDEL: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(hdel),
+    handler: hdel,
 };
 
 pub(crate) static C_HELLO: Command = Command {
     name: "hello",
     id: 78,
     arity: -1,
+    min_args: 1,
+    max_args: 4294967295,
     flags: NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,
     acl: ACL_FAST | ACL_CONNECTION,
     keys: &[],
@@ -4392,13 +4550,15 @@ pub(crate) static C_HELLO: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(hello),
+    handler: hello,
 };
 
 pub(crate) static C_HEXISTS: Command = Command {
     name: "hexists",
     id: 79,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_HASH | ACL_FAST,
     keys: &[KeySpec {
@@ -4447,13 +4607,15 @@ pub(crate) static C_HEXISTS: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(hexists),
+    handler: hexists,
 };
 
 pub(crate) static C_HGET: Command = Command {
     name: "hget",
     id: 80,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_HASH | ACL_FAST,
     keys: &[KeySpec {
@@ -4502,13 +4664,15 @@ pub(crate) static C_HGET: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(hget),
+    handler: hget,
 };
 
 pub(crate) static C_HGETALL: Command = Command {
     name: "hgetall",
     id: 81,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY,
     acl: ACL_READ | ACL_HASH | ACL_SLOW,
     keys: &[KeySpec {
@@ -4543,13 +4707,15 @@ pub(crate) static C_HGETALL: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(hgetall),
+    handler: hgetall,
 };
 
 pub(crate) static C_HINCRBY: Command = Command {
     name: "hincrby",
     id: 82,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_HASH | ACL_FAST,
     keys: &[KeySpec {
@@ -4610,13 +4776,15 @@ pub(crate) static C_HINCRBY: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(hincrby),
+    handler: hincrby,
 };
 
 pub(crate) static C_HINCRBYFLOAT: Command = Command {
     name: "hincrbyfloat",
     id: 83,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_HASH | ACL_FAST,
     keys: &[KeySpec {
@@ -4677,13 +4845,15 @@ pub(crate) static C_HINCRBYFLOAT: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(hincrbyfloat),
+    handler: hincrbyfloat,
 };
 
 pub(crate) static C_HKEYS: Command = Command {
     name: "hkeys",
     id: 84,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY,
     acl: ACL_READ | ACL_HASH | ACL_SLOW,
     keys: &[KeySpec {
@@ -4718,13 +4888,15 @@ pub(crate) static C_HKEYS: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(hkeys),
+    handler: hkeys,
 };
 
 pub(crate) static C_HLEN: Command = Command {
     name: "hlen",
     id: 85,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_HASH | ACL_FAST,
     keys: &[KeySpec {
@@ -4759,13 +4931,15 @@ pub(crate) static C_HLEN: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(hlen),
+    handler: hlen,
 };
 
 pub(crate) static C_HMGET: Command = Command {
     name: "hmget",
     id: 86,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_HASH | ACL_FAST,
     keys: &[KeySpec {
@@ -4814,13 +4988,15 @@ pub(crate) static C_HMGET: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(hmget),
+    handler: hmget,
 };
 
 pub(crate) static C_HMSET: Command = Command {
     name: "hmset",
     id: 87,
     arity: -4,
+    min_args: 4,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_HASH | ACL_FAST,
     keys: &[KeySpec {
@@ -4894,13 +5070,15 @@ pub(crate) static C_HMSET: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(hmset),
+    handler: hmset,
 };
 
 pub(crate) static C_HRANDFIELD: Command = Command {
     name: "hrandfield",
     id: 88,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_HASH | ACL_SLOW,
     keys: &[KeySpec {
@@ -4974,13 +5152,15 @@ pub(crate) static C_HRANDFIELD: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(hrandfield),
+    handler: hrandfield,
 };
 
 pub(crate) static C_HSCAN: Command = Command {
     name: "hscan",
     id: 89,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_HASH | ACL_SLOW,
     keys: &[
@@ -5055,13 +5235,15 @@ pub(crate) static C_HSCAN: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(hscan),
+    handler: hscan,
 };
 
 pub(crate) static C_HSET: Command = Command {
     name: "hset",
     id: 90,
     arity: -4,
+    min_args: 4,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_HASH | ACL_FAST,
     keys: &[
@@ -5139,13 +5321,15 @@ pub(crate) static C_HSET: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(hset),
+    handler: hset,
 };
 
 pub(crate) static C_HSETNX: Command = Command {
     name: "hsetnx",
     id: 91,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_HASH | ACL_FAST,
     keys: &[KeySpec {
@@ -5206,13 +5390,15 @@ pub(crate) static C_HSETNX: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(hsetnx),
+    handler: hsetnx,
 };
 
 pub(crate) static C_HSTRLEN: Command = Command {
     name: "hstrlen",
     id: 92,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_HASH | ACL_FAST,
     keys: &[KeySpec {
@@ -5261,13 +5447,15 @@ pub(crate) static C_HSTRLEN: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(hstrlen),
+    handler: hstrlen,
 };
 
 pub(crate) static C_HVALS: Command = Command {
     name: "hvals",
     id: 93,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY,
     acl: ACL_READ | ACL_HASH | ACL_SLOW,
     keys: &[KeySpec {
@@ -5302,13 +5490,15 @@ pub(crate) static C_HVALS: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(hvals),
+    handler: hvals,
 };
 
 pub(crate) static C_INCR: Command = Command {
     name: "incr",
     id: 94,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
     keys: &[KeySpec {
@@ -5343,13 +5533,15 @@ pub(crate) static C_INCR: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(incr),
+    handler: incr,
 };
 
 pub(crate) static C_INCRBY: Command = Command {
     name: "incrby",
     id: 95,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
     keys: &[KeySpec {
@@ -5398,13 +5590,15 @@ pub(crate) static C_INCRBY: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(incrby),
+    handler: incrby,
 };
 
 pub(crate) static C_INCRBYFLOAT: Command = Command {
     name: "incrbyfloat",
     id: 96,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
     keys: &[KeySpec {
@@ -5453,13 +5647,15 @@ pub(crate) static C_INCRBYFLOAT: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(incrbyfloat),
+    handler: incrbyfloat,
 };
 
 pub(crate) static C_INFO: Command = Command {
     name: "info",
     id: 97,
     arity: -1,
+    min_args: 1,
+    max_args: 4294967295,
     flags: LOADING | STALE | SENTINEL,
     acl: ACL_SLOW | ACL_DANGEROUS,
     keys: &[],
@@ -5492,13 +5688,15 @@ pub(crate) static C_INFO: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(info),
+    handler: info,
 };
 
 pub(crate) static C_KEYS: Command = Command {
     name: "keys",
     id: 98,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY,
     acl: ACL_KEYSPACE | ACL_READ | ACL_SLOW | ACL_DANGEROUS,
     keys: &[],
@@ -5529,13 +5727,15 @@ pub(crate) static C_KEYS: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(keys),
+    handler: keys,
 };
 
 pub(crate) static C_LCS: Command = Command {
     name: "lcs",
     id: 99,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_STRING | ACL_SLOW,
     keys: &[KeySpec {
@@ -5632,13 +5832,15 @@ pub(crate) static C_LCS: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(lcs),
+    handler: lcs,
 };
 
 pub(crate) static C_LINDEX: Command = Command {
     name: "lindex",
     id: 100,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: READONLY,
     acl: ACL_READ | ACL_LIST | ACL_SLOW,
     keys: &[
@@ -5689,13 +5891,15 @@ pub(crate) static C_LINDEX: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(lindex),
+    handler: lindex,
 };
 
 pub(crate) static C_LINSERT: Command = Command {
     name: "linsert",
     id: 101,
     arity: 5,
+    min_args: 5,
+    max_args: 5,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW,
     keys: &[
@@ -5795,13 +5999,15 @@ pub(crate) static C_LINSERT: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(linsert),
+    handler: linsert,
 };
 
 pub(crate) static C_LLEN: Command = Command {
     name: "llen",
     id: 102,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_LIST | ACL_FAST,
     keys: &[KeySpec {
@@ -5836,13 +6042,15 @@ pub(crate) static C_LLEN: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(llen),
+    handler: llen,
 };
 
 pub(crate) static C_LMOVE: Command = Command {
     name: "lmove",
     id: 103,
     arity: 5,
+    min_args: 5,
+    max_args: 5,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW,
     keys: &[
@@ -5977,13 +6185,15 @@ pub(crate) static C_LMOVE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(lmove),
+    handler: lmove,
 };
 
 pub(crate) static C_LMPOP: Command = Command {
     name: "lmpop",
     id: 104,
     arity: -4,
+    min_args: 4,
+    max_args: 4294967295,
     flags: WRITE | MOVABLE_KEYS,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW,
     keys: &[KeySpec {
@@ -6082,13 +6292,15 @@ pub(crate) static C_LMPOP: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(lmpop),
+    handler: lmpop,
 };
 
 pub(crate) static C_LPOP: Command = Command {
     name: "lpop",
     id: 105,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_LIST | ACL_FAST,
     keys: &[KeySpec {
@@ -6137,13 +6349,15 @@ pub(crate) static C_LPOP: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(lpop),
+    handler: lpop,
 };
 
 pub(crate) static C_LPOS: Command = Command {
     name: "lpos",
     id: 106,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_LIST | ACL_SLOW,
     keys: &[
@@ -6230,13 +6444,15 @@ pub(crate) static C_LPOS: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(lpos),
+    handler: lpos,
 };
 
 pub(crate) static C_LPUSH: Command = Command {
     name: "lpush",
     id: 107,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_LIST | ACL_FAST,
     keys: &[
@@ -6287,13 +6503,15 @@ pub(crate) static C_LPUSH: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(lpush),
+    handler: lpush,
 };
 
 pub(crate) static C_LPUSHX: Command = Command {
     name: "lpushx",
     id: 108,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_LIST | ACL_FAST,
     keys: &[
@@ -6344,13 +6562,15 @@ pub(crate) static C_LPUSHX: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(lpushx),
+    handler: lpushx,
 };
 
 pub(crate) static C_LRANGE: Command = Command {
     name: "lrange",
     id: 109,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: READONLY,
     acl: ACL_READ | ACL_LIST | ACL_SLOW,
     keys: &[
@@ -6413,13 +6633,15 @@ pub(crate) static C_LRANGE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(lrange),
+    handler: lrange,
 };
 
 pub(crate) static C_LREM: Command = Command {
     name: "lrem",
     id: 110,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: WRITE,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW,
     keys: &[KeySpec {
@@ -6480,13 +6702,15 @@ pub(crate) static C_LREM: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(lrem),
+    handler: lrem,
 };
 
 pub(crate) static C_LSET: Command = Command {
     name: "lset",
     id: 111,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW,
     keys: &[
@@ -6549,13 +6773,15 @@ pub(crate) static C_LSET: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(lset),
+    handler: lset,
 };
 
 pub(crate) static C_LTRIM: Command = Command {
     name: "ltrim",
     id: 112,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: WRITE,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW,
     keys: &[KeySpec {
@@ -6616,13 +6842,15 @@ pub(crate) static C_LTRIM: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(ltrim),
+    handler: ltrim,
 };
 
 pub(crate) static C_MEMORY: Command = Command {
     name: "memory",
     id: 113,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: 0,
     acl: ACL_SLOW,
     keys: &[],
@@ -6641,6 +6869,8 @@ pub(crate) static C_MEMORY: Command = Command {
             name: "memory|help",
             id: 114,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: LOADING | STALE,
             acl: ACL_SLOW,
             keys: &[],
@@ -6655,12 +6885,14 @@ pub(crate) static C_MEMORY: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "memory|usage",
             id: 115,
             arity: -3,
+            min_args: 3,
+            max_args: 4294967295,
             flags: READONLY,
             acl: ACL_READ | ACL_SLOW,
             keys: &[KeySpec {
@@ -6709,16 +6941,18 @@ pub(crate) static C_MEMORY: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
     ],
-    handler: Some(memory),
+    handler: memory,
 };
 
 pub(crate) static C_MGET: Command = Command {
     name: "mget",
     id: 116,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_STRING | ACL_FAST,
     keys: &[KeySpec {
@@ -6753,13 +6987,15 @@ pub(crate) static C_MGET: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(mget),
+    handler: mget,
 };
 
 pub(crate) static C_MONITOR: Command = Command {
     name: "monitor",
     id: 117,
     arity: 1,
+    min_args: 1,
+    max_args: 1,
     flags: ADMIN | NOSCRIPT | LOADING | STALE,
     acl: ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS,
     keys: &[],
@@ -6774,13 +7010,15 @@ pub(crate) static C_MONITOR: Command = Command {
     tips: &[],
     args: &[],
     subcommands: &[],
-    handler: Some(monitor),
+    handler: monitor,
 };
 
 pub(crate) static C_MOVE: Command = Command {
     name: "move",
     id: 118,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST,
     keys: &[KeySpec {
@@ -6829,13 +7067,15 @@ pub(crate) static C_MOVE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(move_),
+    handler: move_,
 };
 
 pub(crate) static C_MSET: Command = Command {
     name: "mset",
     id: 119,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_STRING | ACL_SLOW,
     keys: &[KeySpec {
@@ -6898,13 +7138,15 @@ pub(crate) static C_MSET: Command = Command {
         ],
     }],
     subcommands: &[],
-    handler: Some(mset),
+    handler: mset,
 };
 
 pub(crate) static C_MSETNX: Command = Command {
     name: "msetnx",
     id: 120,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_STRING | ACL_SLOW,
     keys: &[KeySpec {
@@ -6964,13 +7206,15 @@ pub(crate) static C_MSETNX: Command = Command {
         ],
     }],
     subcommands: &[],
-    handler: Some(msetnx),
+    handler: msetnx,
 };
 
 pub(crate) static C_MULTI: Command = Command {
     name: "multi",
     id: 121,
     arity: 1,
+    min_args: 1,
+    max_args: 1,
     flags: NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TX_CONTROL,
     acl: ACL_FAST | ACL_TRANSACTION,
     keys: &[],
@@ -6985,13 +7229,15 @@ pub(crate) static C_MULTI: Command = Command {
     tips: &[],
     args: &[],
     subcommands: &[],
-    handler: Some(multi),
+    handler: multi,
 };
 
 pub(crate) static C_OBJECT: Command = Command {
     name: "object",
     id: 122,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: 0,
     acl: ACL_SLOW,
     keys: &[],
@@ -7010,6 +7256,8 @@ pub(crate) static C_OBJECT: Command = Command {
             name: "object|encoding",
             id: 123,
             arity: 3,
+            min_args: 3,
+            max_args: 3,
             flags: READONLY,
             acl: ACL_KEYSPACE | ACL_READ | ACL_SLOW,
             keys: &[KeySpec {
@@ -7044,12 +7292,14 @@ pub(crate) static C_OBJECT: Command = Command {
                 subargs: &[],
             }],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "object|freq",
             id: 124,
             arity: 3,
+            min_args: 3,
+            max_args: 3,
             flags: READONLY,
             acl: ACL_KEYSPACE | ACL_READ | ACL_SLOW,
             keys: &[KeySpec {
@@ -7084,12 +7334,14 @@ pub(crate) static C_OBJECT: Command = Command {
                 subargs: &[],
             }],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "object|help",
             id: 125,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: LOADING | STALE,
             acl: ACL_KEYSPACE | ACL_SLOW,
             keys: &[],
@@ -7104,12 +7356,14 @@ pub(crate) static C_OBJECT: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "object|idletime",
             id: 126,
             arity: 3,
+            min_args: 3,
+            max_args: 3,
             flags: READONLY,
             acl: ACL_KEYSPACE | ACL_READ | ACL_SLOW,
             keys: &[KeySpec {
@@ -7144,12 +7398,14 @@ pub(crate) static C_OBJECT: Command = Command {
                 subargs: &[],
             }],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "object|refcount",
             id: 127,
             arity: 3,
+            min_args: 3,
+            max_args: 3,
             flags: READONLY,
             acl: ACL_KEYSPACE | ACL_READ | ACL_SLOW,
             keys: &[KeySpec {
@@ -7184,16 +7440,18 @@ pub(crate) static C_OBJECT: Command = Command {
                 subargs: &[],
             }],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
     ],
-    handler: Some(object),
+    handler: object,
 };
 
 pub(crate) static C_PERSIST: Command = Command {
     name: "persist",
     id: 128,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST,
     keys: &[KeySpec {
@@ -7228,13 +7486,15 @@ pub(crate) static C_PERSIST: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(persist),
+    handler: persist,
 };
 
 pub(crate) static C_PEXPIRE: Command = Command {
     name: "pexpire",
     id: 129,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST,
     keys: &[KeySpec {
@@ -7344,13 +7604,15 @@ pub(crate) static C_PEXPIRE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(pexpire),
+    handler: pexpire,
 };
 
 pub(crate) static C_PEXPIREAT: Command = Command {
     name: "pexpireat",
     id: 130,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST,
     keys: &[KeySpec {
@@ -7460,13 +7722,15 @@ pub(crate) static C_PEXPIREAT: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(pexpireat),
+    handler: pexpireat,
 };
 
 pub(crate) static C_PEXPIRETIME: Command = Command {
     name: "pexpiretime",
     id: 131,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY | FAST,
     acl: ACL_KEYSPACE | ACL_READ | ACL_FAST,
     keys: &[KeySpec {
@@ -7501,13 +7765,15 @@ pub(crate) static C_PEXPIRETIME: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(pexpiretime),
+    handler: pexpiretime,
 };
 
 pub(crate) static C_PING: Command = Command {
     name: "ping",
     id: 132,
     arity: -1,
+    min_args: 1,
+    max_args: 4294967295,
     flags: FAST | SENTINEL | SUBSCRIBED_OK,
     acl: ACL_FAST | ACL_CONNECTION,
     keys: &[],
@@ -7533,13 +7799,15 @@ pub(crate) static C_PING: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(ping),
+    handler: ping,
 };
 
 pub(crate) static C_PSETEX: Command = Command {
     name: "psetex",
     id: 133,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_STRING | ACL_SLOW,
     keys: &[KeySpec {
@@ -7600,13 +7868,15 @@ pub(crate) static C_PSETEX: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(psetex),
+    handler: psetex,
 };
 
 pub(crate) static C_PSUBSCRIBE: Command = Command {
     name: "psubscribe",
     id: 134,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: PUBSUB | NOSCRIPT | LOADING | STALE | SENTINEL | SUBSCRIBED_OK,
     acl: ACL_PUBSUB | ACL_SLOW,
     keys: &[],
@@ -7643,13 +7913,15 @@ pub(crate) static C_PSUBSCRIBE: Command = Command {
         }],
     }],
     subcommands: &[],
-    handler: Some(psubscribe),
+    handler: psubscribe,
 };
 
 pub(crate) static C_PTTL: Command = Command {
     name: "pttl",
     id: 135,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY | FAST,
     acl: ACL_KEYSPACE | ACL_READ | ACL_FAST,
     keys: &[KeySpec {
@@ -7684,13 +7956,15 @@ pub(crate) static C_PTTL: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(pttl),
+    handler: pttl,
 };
 
 pub(crate) static C_PUBLISH: Command = Command {
     name: "publish",
     id: 136,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE | SENTINEL,
     acl: ACL_PUBSUB | ACL_FAST,
     keys: &[],
@@ -7730,13 +8004,15 @@ pub(crate) static C_PUBLISH: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(publish),
+    handler: publish,
 };
 
 pub(crate) static C_PUBSUB: Command = Command {
     name: "pubsub",
     id: 137,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: 0,
     acl: ACL_SLOW,
     keys: &[],
@@ -7755,6 +8031,8 @@ pub(crate) static C_PUBSUB: Command = Command {
             name: "pubsub|channels",
             id: 138,
             arity: -2,
+            min_args: 2,
+            max_args: 4294967295,
             flags: PUBSUB | LOADING | STALE,
             acl: ACL_PUBSUB | ACL_SLOW,
             keys: &[],
@@ -7782,12 +8060,14 @@ pub(crate) static C_PUBSUB: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "pubsub|help",
             id: 139,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: LOADING | STALE,
             acl: ACL_SLOW,
             keys: &[],
@@ -7802,12 +8082,14 @@ pub(crate) static C_PUBSUB: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "pubsub|numpat",
             id: 140,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: PUBSUB | LOADING | STALE,
             acl: ACL_PUBSUB | ACL_SLOW,
             keys: &[],
@@ -7822,12 +8104,14 @@ pub(crate) static C_PUBSUB: Command = Command {
             tips: &[],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "pubsub|numsub",
             id: 141,
             arity: -2,
+            min_args: 2,
+            max_args: 4294967295,
             flags: PUBSUB | LOADING | STALE,
             acl: ACL_PUBSUB | ACL_SLOW,
             keys: &[],
@@ -7855,16 +8139,18 @@ pub(crate) static C_PUBSUB: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
     ],
-    handler: Some(pubsub),
+    handler: pubsub,
 };
 
 pub(crate) static C_PUNSUBSCRIBE: Command = Command {
     name: "punsubscribe",
     id: 142,
     arity: -1,
+    min_args: 1,
+    max_args: 4294967295,
     flags: PUBSUB | NOSCRIPT | LOADING | STALE | SENTINEL | SUBSCRIBED_OK,
     acl: ACL_PUBSUB | ACL_SLOW,
     keys: &[],
@@ -7892,13 +8178,15 @@ pub(crate) static C_PUNSUBSCRIBE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(punsubscribe),
+    handler: punsubscribe,
 };
 
 pub(crate) static C_QUIT: Command = Command {
     name: "quit",
     id: 143,
     arity: -1,
+    min_args: 1,
+    max_args: 4294967295,
     flags: NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | SUBSCRIBED_OK | TX_CONTROL,
     acl: ACL_FAST | ACL_CONNECTION,
     keys: &[],
@@ -7913,13 +8201,15 @@ pub(crate) static C_QUIT: Command = Command {
     tips: &[],
     args: &[],
     subcommands: &[],
-    handler: Some(quit),
+    handler: quit,
 };
 
 pub(crate) static C_RANDOMKEY: Command = Command {
     name: "randomkey",
     id: 144,
     arity: 1,
+    min_args: 1,
+    max_args: 1,
     flags: READONLY | TOUCHES_ARBITRARY_KEYS,
     acl: ACL_KEYSPACE | ACL_READ | ACL_SLOW,
     keys: &[],
@@ -7934,13 +8224,15 @@ pub(crate) static C_RANDOMKEY: Command = Command {
     tips: &["request_policy:all_shards", "nondeterministic_output"],
     args: &[],
     subcommands: &[],
-    handler: Some(randomkey),
+    handler: randomkey,
 };
 
 pub(crate) static C_RENAME: Command = Command {
     name: "rename",
     id: 145,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: WRITE,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_SLOW,
     keys: &[
@@ -8001,13 +8293,15 @@ pub(crate) static C_RENAME: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(rename),
+    handler: rename,
 };
 
 pub(crate) static C_RENAMENX: Command = Command {
     name: "renamenx",
     id: 146,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST,
     keys: &[
@@ -8071,13 +8365,15 @@ pub(crate) static C_RENAMENX: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(renamenx),
+    handler: renamenx,
 };
 
 pub(crate) static C_RESET: Command = Command {
     name: "reset",
     id: 147,
     arity: 1,
+    min_args: 1,
+    max_args: 1,
     flags: NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | SUBSCRIBED_OK | TX_CONTROL,
     acl: ACL_FAST | ACL_CONNECTION,
     keys: &[],
@@ -8092,13 +8388,15 @@ pub(crate) static C_RESET: Command = Command {
     tips: &[],
     args: &[],
     subcommands: &[],
-    handler: Some(reset),
+    handler: reset,
 };
 
 pub(crate) static C_RESTORE: Command = Command {
     name: "restore",
     id: 148,
     arity: -4,
+    min_args: 4,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS,
     keys: &[
@@ -8213,13 +8511,15 @@ pub(crate) static C_RESTORE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(restore),
+    handler: restore,
 };
 
 pub(crate) static C_RPOP: Command = Command {
     name: "rpop",
     id: 149,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_LIST | ACL_FAST,
     keys: &[KeySpec {
@@ -8268,13 +8568,15 @@ pub(crate) static C_RPOP: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(rpop),
+    handler: rpop,
 };
 
 pub(crate) static C_RPOPLPUSH: Command = Command {
     name: "rpoplpush",
     id: 150,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_LIST | ACL_SLOW,
     keys: &[
@@ -8335,13 +8637,15 @@ pub(crate) static C_RPOPLPUSH: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(rpoplpush),
+    handler: rpoplpush,
 };
 
 pub(crate) static C_RPUSH: Command = Command {
     name: "rpush",
     id: 151,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_LIST | ACL_FAST,
     keys: &[
@@ -8392,13 +8696,15 @@ pub(crate) static C_RPUSH: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(rpush),
+    handler: rpush,
 };
 
 pub(crate) static C_RPUSHX: Command = Command {
     name: "rpushx",
     id: 152,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_LIST | ACL_FAST,
     keys: &[
@@ -8449,13 +8755,15 @@ pub(crate) static C_RPUSHX: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(rpushx),
+    handler: rpushx,
 };
 
 pub(crate) static C_SADD: Command = Command {
     name: "sadd",
     id: 153,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_SET | ACL_FAST,
     keys: &[
@@ -8506,13 +8814,15 @@ pub(crate) static C_SADD: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(sadd),
+    handler: sadd,
 };
 
 pub(crate) static C_SCAN: Command = Command {
     name: "scan",
     id: 154,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: READONLY | TOUCHES_ARBITRARY_KEYS,
     acl: ACL_KEYSPACE | ACL_READ | ACL_SLOW,
     keys: &[],
@@ -8576,13 +8886,15 @@ pub(crate) static C_SCAN: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(scan),
+    handler: scan,
 };
 
 pub(crate) static C_SCARD: Command = Command {
     name: "scard",
     id: 155,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SET | ACL_FAST,
     keys: &[KeySpec {
@@ -8617,13 +8929,15 @@ pub(crate) static C_SCARD: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(scard),
+    handler: scard,
 };
 
 pub(crate) static C_SCRIPT: Command = Command {
     name: "script",
     id: 156,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: 0,
     acl: ACL_SLOW,
     keys: &[],
@@ -8642,6 +8956,8 @@ pub(crate) static C_SCRIPT: Command = Command {
             name: "script|debug",
             id: 157,
             arity: 3,
+            min_args: 3,
+            max_args: 3,
             flags: NOSCRIPT,
             acl: ACL_SLOW | ACL_SCRIPTING,
             keys: &[],
@@ -8706,12 +9022,14 @@ pub(crate) static C_SCRIPT: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "script|exists",
             id: 158,
             arity: -3,
+            min_args: 3,
+            max_args: 4294967295,
             flags: NOSCRIPT,
             acl: ACL_SLOW | ACL_SCRIPTING,
             keys: &[],
@@ -8742,12 +9060,14 @@ pub(crate) static C_SCRIPT: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "script|flush",
             id: 159,
             arity: -2,
+            min_args: 2,
+            max_args: 4294967295,
             flags: NOSCRIPT,
             acl: ACL_SLOW | ACL_SCRIPTING,
             keys: &[],
@@ -8808,12 +9128,14 @@ pub(crate) static C_SCRIPT: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "script|kill",
             id: 160,
             arity: 2,
+            min_args: 2,
+            max_args: 2,
             flags: NOSCRIPT | ALLOW_BUSY,
             acl: ACL_SLOW | ACL_SCRIPTING,
             keys: &[],
@@ -8831,12 +9153,14 @@ pub(crate) static C_SCRIPT: Command = Command {
             ],
             args: &[],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
         Command {
             name: "script|load",
             id: 161,
             arity: 3,
+            min_args: 3,
+            max_args: 3,
             flags: NOSCRIPT | STALE,
             acl: ACL_SLOW | ACL_SCRIPTING,
             keys: &[],
@@ -8867,16 +9191,18 @@ pub(crate) static C_SCRIPT: Command = Command {
                 },
             ],
             subcommands: &[],
-            handler: None,
+            handler: subcommand_entry,
         },
     ],
-    handler: Some(script),
+    handler: script,
 };
 
 pub(crate) static C_SDIFF: Command = Command {
     name: "sdiff",
     id: 162,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_SET | ACL_SLOW,
     keys: &[KeySpec {
@@ -8911,13 +9237,15 @@ pub(crate) static C_SDIFF: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(sdiff),
+    handler: sdiff,
 };
 
 pub(crate) static C_SDIFFSTORE: Command = Command {
     name: "sdiffstore",
     id: 163,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_SET | ACL_SLOW,
     keys: &[
@@ -8978,13 +9306,15 @@ pub(crate) static C_SDIFFSTORE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(sdiffstore),
+    handler: sdiffstore,
 };
 
 pub(crate) static C_SELECT: Command = Command {
     name: "select",
     id: 164,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: LOADING | STALE | FAST,
     acl: ACL_FAST | ACL_CONNECTION,
     keys: &[],
@@ -9010,13 +9340,15 @@ pub(crate) static C_SELECT: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(select),
+    handler: select,
 };
 
 pub(crate) static C_SET: Command = Command {
     name: "set",
     id: 165,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_STRING | ACL_SLOW,
     keys: &[KeySpec {
@@ -9195,13 +9527,15 @@ pub(crate) static C_SET: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(set),
+    handler: set,
 };
 
 pub(crate) static C_SETBIT: Command = Command {
     name: "setbit",
     id: 166,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_BITMAP | ACL_SLOW,
     keys: &[KeySpec {
@@ -9262,13 +9596,15 @@ pub(crate) static C_SETBIT: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(setbit),
+    handler: setbit,
 };
 
 pub(crate) static C_SETEX: Command = Command {
     name: "setex",
     id: 167,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_STRING | ACL_SLOW,
     keys: &[KeySpec {
@@ -9329,13 +9665,15 @@ pub(crate) static C_SETEX: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(setex),
+    handler: setex,
 };
 
 pub(crate) static C_SETNX: Command = Command {
     name: "setnx",
     id: 168,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_STRING | ACL_FAST,
     keys: &[KeySpec {
@@ -9384,13 +9722,15 @@ pub(crate) static C_SETNX: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(setnx),
+    handler: setnx,
 };
 
 pub(crate) static C_SETRANGE: Command = Command {
     name: "setrange",
     id: 169,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_STRING | ACL_SLOW,
     keys: &[
@@ -9453,13 +9793,15 @@ pub(crate) static C_SETRANGE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(setrange),
+    handler: setrange,
 };
 
 pub(crate) static C_SINTER: Command = Command {
     name: "sinter",
     id: 170,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_SET | ACL_SLOW,
     keys: &[
@@ -9498,13 +9840,15 @@ pub(crate) static C_SINTER: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(sinter),
+    handler: sinter,
 };
 
 pub(crate) static C_SINTERCARD: Command = Command {
     name: "sintercard",
     id: 171,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: READONLY | MOVABLE_KEYS,
     acl: ACL_READ | ACL_SET | ACL_SLOW,
     keys: &[
@@ -9567,13 +9911,15 @@ pub(crate) static C_SINTERCARD: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(sintercard),
+    handler: sintercard,
 };
 
 pub(crate) static C_SINTERSTORE: Command = Command {
     name: "sinterstore",
     id: 172,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_SET | ACL_SLOW,
     keys: &[
@@ -9634,13 +9980,15 @@ pub(crate) static C_SINTERSTORE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(sinterstore),
+    handler: sinterstore,
 };
 
 pub(crate) static C_SISMEMBER: Command = Command {
     name: "sismember",
     id: 173,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SET | ACL_FAST,
     keys: &[KeySpec {
@@ -9689,13 +10037,15 @@ pub(crate) static C_SISMEMBER: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(sismember),
+    handler: sismember,
 };
 
 pub(crate) static C_SMEMBERS: Command = Command {
     name: "smembers",
     id: 174,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY,
     acl: ACL_READ | ACL_SET | ACL_SLOW,
     keys: &[KeySpec {
@@ -9730,13 +10080,15 @@ pub(crate) static C_SMEMBERS: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(smembers),
+    handler: smembers,
 };
 
 pub(crate) static C_SMISMEMBER: Command = Command {
     name: "smismember",
     id: 175,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SET | ACL_FAST,
     keys: &[KeySpec {
@@ -9785,13 +10137,15 @@ pub(crate) static C_SMISMEMBER: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(smismember),
+    handler: smismember,
 };
 
 pub(crate) static C_SMOVE: Command = Command {
     name: "smove",
     id: 176,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_SET | ACL_FAST,
     keys: &[
@@ -9864,13 +10218,15 @@ pub(crate) static C_SMOVE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(smove),
+    handler: smove,
 };
 
 pub(crate) static C_SORT: Command = Command {
     name: "sort",
     id: 177,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM | MOVABLE_KEYS,
     acl: ACL_WRITE | ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_SLOW | ACL_DANGEROUS,
     keys: &[
@@ -10043,13 +10399,15 @@ pub(crate) static C_SORT: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(sort),
+    handler: sort,
 };
 
 pub(crate) static C_SORT_RO: Command = Command {
     name: "sort_ro",
     id: 178,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: READONLY | MOVABLE_KEYS,
     acl: ACL_READ | ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_SLOW | ACL_DANGEROUS,
     keys: &[
@@ -10204,13 +10562,15 @@ pub(crate) static C_SORT_RO: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(sort_ro),
+    handler: sort_ro,
 };
 
 pub(crate) static C_SPOP: Command = Command {
     name: "spop",
     id: 179,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_SET | ACL_FAST,
     keys: &[KeySpec {
@@ -10260,13 +10620,15 @@ pub(crate) static C_SPOP: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(spop),
+    handler: spop,
 };
 
 pub(crate) static C_SRANDMEMBER: Command = Command {
     name: "srandmember",
     id: 180,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_SET | ACL_SLOW,
     keys: &[
@@ -10317,13 +10679,15 @@ pub(crate) static C_SRANDMEMBER: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(srandmember),
+    handler: srandmember,
 };
 
 pub(crate) static C_SREM: Command = Command {
     name: "srem",
     id: 181,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_SET | ACL_FAST,
     keys: &[KeySpec {
@@ -10372,13 +10736,15 @@ pub(crate) static C_SREM: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(srem),
+    handler: srem,
 };
 
 pub(crate) static C_SSCAN: Command = Command {
     name: "sscan",
     id: 182,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_SET | ACL_SLOW,
     keys: &[
@@ -10453,13 +10819,15 @@ pub(crate) static C_SSCAN: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(sscan),
+    handler: sscan,
 };
 
 pub(crate) static C_STRLEN: Command = Command {
     name: "strlen",
     id: 183,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_STRING | ACL_FAST,
     keys: &[KeySpec {
@@ -10494,13 +10862,15 @@ pub(crate) static C_STRLEN: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(strlen),
+    handler: strlen,
 };
 
 pub(crate) static C_SUBSCRIBE: Command = Command {
     name: "subscribe",
     id: 184,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: PUBSUB | NOSCRIPT | LOADING | STALE | SENTINEL | SUBSCRIBED_OK,
     acl: ACL_PUBSUB | ACL_SLOW,
     keys: &[],
@@ -10526,13 +10896,15 @@ pub(crate) static C_SUBSCRIBE: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(subscribe),
+    handler: subscribe,
 };
 
 pub(crate) static C_SUBSTR: Command = Command {
     name: "substr",
     id: 185,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: READONLY,
     acl: ACL_READ | ACL_STRING | ACL_SLOW,
     keys: &[
@@ -10595,13 +10967,15 @@ pub(crate) static C_SUBSTR: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(getrange),
+    handler: getrange,
 };
 
 pub(crate) static C_SUNION: Command = Command {
     name: "sunion",
     id: 186,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_SET | ACL_SLOW,
     keys: &[KeySpec {
@@ -10636,13 +11010,15 @@ pub(crate) static C_SUNION: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(sunion),
+    handler: sunion,
 };
 
 pub(crate) static C_SUNIONSTORE: Command = Command {
     name: "sunionstore",
     id: 187,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_SET | ACL_SLOW,
     keys: &[
@@ -10703,13 +11079,15 @@ pub(crate) static C_SUNIONSTORE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(sunionstore),
+    handler: sunionstore,
 };
 
 pub(crate) static C_SWAPDB: Command = Command {
     name: "swapdb",
     id: 188,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST | ACL_DANGEROUS,
     keys: &[],
@@ -10750,13 +11128,15 @@ pub(crate) static C_SWAPDB: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(swapdb),
+    handler: swapdb,
 };
 
 pub(crate) static C_TIME: Command = Command {
     name: "time",
     id: 189,
     arity: 1,
+    min_args: 1,
+    max_args: 1,
     flags: LOADING | STALE | FAST,
     acl: ACL_FAST,
     keys: &[],
@@ -10771,13 +11151,15 @@ pub(crate) static C_TIME: Command = Command {
     tips: &["nondeterministic_output"],
     args: &[],
     subcommands: &[],
-    handler: Some(time),
+    handler: time,
 };
 
 pub(crate) static C_TOUCH: Command = Command {
     name: "touch",
     id: 190,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: READONLY | FAST,
     acl: ACL_KEYSPACE | ACL_READ | ACL_FAST,
     keys: &[KeySpec {
@@ -10813,13 +11195,15 @@ pub(crate) static C_TOUCH: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(touch),
+    handler: touch,
 };
 
 pub(crate) static C_TTL: Command = Command {
     name: "ttl",
     id: 191,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY | FAST,
     acl: ACL_KEYSPACE | ACL_READ | ACL_FAST,
     keys: &[KeySpec {
@@ -10854,13 +11238,15 @@ pub(crate) static C_TTL: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(ttl),
+    handler: ttl,
 };
 
 pub(crate) static C_TYPE: Command = Command {
     name: "type",
     id: 192,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY | FAST,
     acl: ACL_KEYSPACE | ACL_READ | ACL_FAST,
     keys: &[KeySpec {
@@ -10895,13 +11281,15 @@ pub(crate) static C_TYPE: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(type_),
+    handler: type_,
 };
 
 pub(crate) static C_UNLINK: Command = Command {
     name: "unlink",
     id: 193,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: WRITE | FAST,
     acl: ACL_KEYSPACE | ACL_WRITE | ACL_FAST,
     keys: &[
@@ -10940,13 +11328,15 @@ pub(crate) static C_UNLINK: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(del),
+    handler: del,
 };
 
 pub(crate) static C_UNSUBSCRIBE: Command = Command {
     name: "unsubscribe",
     id: 194,
     arity: -1,
+    min_args: 1,
+    max_args: 4294967295,
     flags: PUBSUB | NOSCRIPT | LOADING | STALE | SENTINEL | SUBSCRIBED_OK,
     acl: ACL_PUBSUB | ACL_SLOW,
     keys: &[],
@@ -10972,13 +11362,15 @@ pub(crate) static C_UNSUBSCRIBE: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(unsubscribe),
+    handler: unsubscribe,
 };
 
 pub(crate) static C_UNWATCH: Command = Command {
     name: "unwatch",
     id: 195,
     arity: 1,
+    min_args: 1,
+    max_args: 1,
     flags: NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
     acl: ACL_FAST | ACL_TRANSACTION,
     keys: &[],
@@ -10993,13 +11385,15 @@ pub(crate) static C_UNWATCH: Command = Command {
     tips: &[],
     args: &[],
     subcommands: &[],
-    handler: Some(unwatch),
+    handler: unwatch,
 };
 
 pub(crate) static C_WATCH: Command = Command {
     name: "watch",
     id: 196,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TX_CONTROL,
     acl: ACL_FAST | ACL_TRANSACTION,
     keys: &[KeySpec {
@@ -11034,13 +11428,15 @@ pub(crate) static C_WATCH: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(watch),
+    handler: watch,
 };
 
 pub(crate) static C_ZADD: Command = Command {
     name: "zadd",
     id: 197,
     arity: -4,
+    min_args: 4,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_FAST,
     keys: &[KeySpec {
@@ -11217,13 +11613,15 @@ pub(crate) static C_ZADD: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zadd),
+    handler: zadd,
 };
 
 pub(crate) static C_ZCARD: Command = Command {
     name: "zcard",
     id: 198,
     arity: 2,
+    min_args: 2,
+    max_args: 2,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SORTEDSET | ACL_FAST,
     keys: &[KeySpec {
@@ -11258,13 +11656,15 @@ pub(crate) static C_ZCARD: Command = Command {
         subargs: &[],
     }],
     subcommands: &[],
-    handler: Some(zcard),
+    handler: zcard,
 };
 
 pub(crate) static C_ZCOUNT: Command = Command {
     name: "zcount",
     id: 199,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SORTEDSET | ACL_FAST,
     keys: &[KeySpec {
@@ -11325,13 +11725,15 @@ pub(crate) static C_ZCOUNT: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zcount),
+    handler: zcount,
 };
 
 pub(crate) static C_ZDIFF: Command = Command {
     name: "zdiff",
     id: 200,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: READONLY | MOVABLE_KEYS,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -11394,13 +11796,15 @@ pub(crate) static C_ZDIFF: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zdiff),
+    handler: zdiff,
 };
 
 pub(crate) static C_ZDIFFSTORE: Command = Command {
     name: "zdiffstore",
     id: 201,
     arity: -4,
+    min_args: 4,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM | MOVABLE_KEYS,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -11473,13 +11877,15 @@ pub(crate) static C_ZDIFFSTORE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zdiffstore),
+    handler: zdiffstore,
 };
 
 pub(crate) static C_ZINCRBY: Command = Command {
     name: "zincrby",
     id: 202,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: WRITE | DENYOOM | FAST,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_FAST,
     keys: &[KeySpec {
@@ -11540,13 +11946,15 @@ pub(crate) static C_ZINCRBY: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zincrby),
+    handler: zincrby,
 };
 
 pub(crate) static C_ZINTER: Command = Command {
     name: "zinter",
     id: 203,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: READONLY | MOVABLE_KEYS,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -11670,13 +12078,15 @@ pub(crate) static C_ZINTER: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zinter),
+    handler: zinter,
 };
 
 pub(crate) static C_ZINTERCARD: Command = Command {
     name: "zintercard",
     id: 204,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: READONLY | MOVABLE_KEYS,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -11739,13 +12149,15 @@ pub(crate) static C_ZINTERCARD: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zintercard),
+    handler: zintercard,
 };
 
 pub(crate) static C_ZINTERSTORE: Command = Command {
     name: "zinterstore",
     id: 205,
     arity: -4,
+    min_args: 4,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM | MOVABLE_KEYS,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -11879,13 +12291,15 @@ pub(crate) static C_ZINTERSTORE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zinterstore),
+    handler: zinterstore,
 };
 
 pub(crate) static C_ZLEXCOUNT: Command = Command {
     name: "zlexcount",
     id: 206,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SORTEDSET | ACL_FAST,
     keys: &[KeySpec {
@@ -11946,13 +12360,15 @@ pub(crate) static C_ZLEXCOUNT: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zlexcount),
+    handler: zlexcount,
 };
 
 pub(crate) static C_ZMPOP: Command = Command {
     name: "zmpop",
     id: 207,
     arity: -4,
+    min_args: 4,
+    max_args: 4294967295,
     flags: WRITE | MOVABLE_KEYS,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -12052,13 +12468,15 @@ pub(crate) static C_ZMPOP: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zmpop),
+    handler: zmpop,
 };
 
 pub(crate) static C_ZMSCORE: Command = Command {
     name: "zmscore",
     id: 208,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SORTEDSET | ACL_FAST,
     keys: &[KeySpec {
@@ -12107,13 +12525,15 @@ pub(crate) static C_ZMSCORE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zmscore),
+    handler: zmscore,
 };
 
 pub(crate) static C_ZPOPMAX: Command = Command {
     name: "zpopmax",
     id: 209,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_FAST,
     keys: &[
@@ -12164,13 +12584,15 @@ pub(crate) static C_ZPOPMAX: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zpopmax),
+    handler: zpopmax,
 };
 
 pub(crate) static C_ZPOPMIN: Command = Command {
     name: "zpopmin",
     id: 210,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_FAST,
     keys: &[
@@ -12221,13 +12643,15 @@ pub(crate) static C_ZPOPMIN: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zpopmin),
+    handler: zpopmin,
 };
 
 pub(crate) static C_ZRANDMEMBER: Command = Command {
     name: "zrandmember",
     id: 211,
     arity: -2,
+    min_args: 2,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
     keys: &[KeySpec {
@@ -12301,13 +12725,15 @@ pub(crate) static C_ZRANDMEMBER: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zrandmember),
+    handler: zrandmember,
 };
 
 pub(crate) static C_ZRANGE: Command = Command {
     name: "zrange",
     id: 212,
     arity: -4,
+    min_args: 4,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -12473,13 +12899,15 @@ pub(crate) static C_ZRANGE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zrange),
+    handler: zrange,
 };
 
 pub(crate) static C_ZRANGEBYLEX: Command = Command {
     name: "zrangebylex",
     id: 213,
     arity: -4,
+    min_args: 4,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -12579,13 +13007,15 @@ pub(crate) static C_ZRANGEBYLEX: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zrangebylex),
+    handler: zrangebylex,
 };
 
 pub(crate) static C_ZRANGEBYSCORE: Command = Command {
     name: "zrangebyscore",
     id: 214,
     arity: -4,
+    min_args: 4,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -12697,13 +13127,15 @@ pub(crate) static C_ZRANGEBYSCORE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zrangebyscore),
+    handler: zrangebyscore,
 };
 
 pub(crate) static C_ZRANGESTORE: Command = Command {
     name: "zrangestore",
     id: 215,
     arity: -5,
+    min_args: 5,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -12874,13 +13306,15 @@ pub(crate) static C_ZRANGESTORE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zrangestore),
+    handler: zrangestore,
 };
 
 pub(crate) static C_ZRANK: Command = Command {
     name: "zrank",
     id: 216,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SORTEDSET | ACL_FAST,
     keys: &[KeySpec {
@@ -12929,13 +13363,15 @@ pub(crate) static C_ZRANK: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zrank),
+    handler: zrank,
 };
 
 pub(crate) static C_ZREM: Command = Command {
     name: "zrem",
     id: 217,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: WRITE | FAST,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_FAST,
     keys: &[
@@ -12986,13 +13422,15 @@ pub(crate) static C_ZREM: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zrem),
+    handler: zrem,
 };
 
 pub(crate) static C_ZREMRANGEBYLEX: Command = Command {
     name: "zremrangebylex",
     id: 218,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: WRITE,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -13055,13 +13493,15 @@ pub(crate) static C_ZREMRANGEBYLEX: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zremrangebylex),
+    handler: zremrangebylex,
 };
 
 pub(crate) static C_ZREMRANGEBYRANK: Command = Command {
     name: "zremrangebyrank",
     id: 219,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: WRITE,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -13124,13 +13564,15 @@ pub(crate) static C_ZREMRANGEBYRANK: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zremrangebyrank),
+    handler: zremrangebyrank,
 };
 
 pub(crate) static C_ZREMRANGEBYSCORE: Command = Command {
     name: "zremrangebyscore",
     id: 220,
     arity: 4,
+    min_args: 4,
+    max_args: 4,
     flags: WRITE,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -13193,13 +13635,15 @@ pub(crate) static C_ZREMRANGEBYSCORE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zremrangebyscore),
+    handler: zremrangebyscore,
 };
 
 pub(crate) static C_ZREVRANGE: Command = Command {
     name: "zrevrange",
     id: 221,
     arity: -4,
+    min_args: 4,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -13274,13 +13718,15 @@ pub(crate) static C_ZREVRANGE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zrevrange),
+    handler: zrevrange,
 };
 
 pub(crate) static C_ZREVRANGEBYLEX: Command = Command {
     name: "zrevrangebylex",
     id: 222,
     arity: -4,
+    min_args: 4,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -13380,13 +13826,15 @@ pub(crate) static C_ZREVRANGEBYLEX: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zrevrangebylex),
+    handler: zrevrangebylex,
 };
 
 pub(crate) static C_ZREVRANGEBYSCORE: Command = Command {
     name: "zrevrangebyscore",
     id: 223,
     arity: -4,
+    min_args: 4,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -13498,13 +13946,15 @@ pub(crate) static C_ZREVRANGEBYSCORE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zrevrangebyscore),
+    handler: zrevrangebyscore,
 };
 
 pub(crate) static C_ZREVRANK: Command = Command {
     name: "zrevrank",
     id: 224,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SORTEDSET | ACL_FAST,
     keys: &[KeySpec {
@@ -13554,13 +14004,15 @@ pub(crate) static C_ZREVRANK: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zrevrank),
+    handler: zrevrank,
 };
 
 pub(crate) static C_ZSCAN: Command = Command {
     name: "zscan",
     id: 225,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: READONLY,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -13635,13 +14087,15 @@ pub(crate) static C_ZSCAN: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zscan),
+    handler: zscan,
 };
 
 pub(crate) static C_ZSCORE: Command = Command {
     name: "zscore",
     id: 226,
     arity: 3,
+    min_args: 3,
+    max_args: 3,
     flags: READONLY | FAST,
     acl: ACL_READ | ACL_SORTEDSET | ACL_FAST,
     keys: &[KeySpec {
@@ -13690,13 +14144,15 @@ pub(crate) static C_ZSCORE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zscore),
+    handler: zscore,
 };
 
 pub(crate) static C_ZUNION: Command = Command {
     name: "zunion",
     id: 227,
     arity: -3,
+    min_args: 3,
+    max_args: 4294967295,
     flags: READONLY | MOVABLE_KEYS,
     acl: ACL_READ | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -13820,13 +14276,15 @@ pub(crate) static C_ZUNION: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zunion),
+    handler: zunion,
 };
 
 pub(crate) static C_ZUNIONSTORE: Command = Command {
     name: "zunionstore",
     id: 228,
     arity: -4,
+    min_args: 4,
+    max_args: 4294967295,
     flags: WRITE | DENYOOM | MOVABLE_KEYS,
     acl: ACL_WRITE | ACL_SORTEDSET | ACL_SLOW,
     keys: &[
@@ -13960,7 +14418,7 @@ pub(crate) static C_ZUNIONSTORE: Command = Command {
         },
     ],
     subcommands: &[],
-    handler: Some(zunionstore),
+    handler: zunionstore,
 };
 
 /// How many commands and subcommands there are: the `id`s are below it.

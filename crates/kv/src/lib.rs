@@ -445,7 +445,15 @@ impl StreamService for KvService {
     fn on_tick_with(&mut self, _now: Instant, net: &mut Ctx<'_>) {
         self.expire_cycle();
         for (db, store) in self.shared.dbs.iter().enumerate() {
-            expired_keys(&self.shared, &mut store.borrow_mut(), net, db);
+            let mut store = store.borrow_mut();
+            expired_keys(&self.shared, &mut store, net, db);
+            // Keys created in a database no command has run in since (MOVE
+            // into it, a blocked client served there): their `new` events.
+            if let Some(keys) = store.new_log.as_mut().filter(|l| !l.is_empty()) {
+                for key in std::mem::take(keys) {
+                    notify::send(&self.shared, net, db, notify::NEW, "new", &key);
+                }
+            }
         }
         tracking::flush_bcast(&self.shared, net);
         tracking::limit(&self.shared, net);

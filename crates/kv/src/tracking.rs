@@ -47,7 +47,7 @@ struct Client {
 }
 
 /// The service's tracking state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Tracking {
     clients: HashMap<u64, Client, Hasher>,
     /// Key → the clients that may cache it (default, OPTIN and OPTOUT modes).
@@ -64,6 +64,21 @@ pub(crate) struct Tracking {
     pending_self: Vec<(u64, Option<Bytes>)>,
     /// `tracking-table-max-keys` (0: no limit).
     pub(crate) max_keys: u64,
+}
+
+impl Default for Tracking {
+    /// Redis's default `tracking-table-max-keys`: a million keys.
+    fn default() -> Self {
+        Tracking {
+            clients: HashMap::default(),
+            table: HashMap::default(),
+            items: 0,
+            prefixes: BTreeMap::new(),
+            pending_bcast: Vec::new(),
+            pending_self: Vec::new(),
+            max_keys: 1_000_000,
+        }
+    }
 }
 
 impl Tracking {

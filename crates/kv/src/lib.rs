@@ -112,7 +112,6 @@ pub(crate) struct Shared {
     started_ms: u64,
     connected_clients: Cell<usize>,
     total_connections: Cell<u64>,
-    total_commands: Cell<u64>,
     next_client_id: Cell<u64>,
     pubsub: RefCell<pubsub::PubSub>,
     /// Every client, by id (CLIENT LIST, KILL, UNBLOCK).
@@ -255,7 +254,6 @@ impl KvService {
                 started_ms: clock(),
                 connected_clients: Cell::new(0),
                 total_connections: Cell::new(0),
-                total_commands: Cell::new(0),
                 next_client_id: Cell::new(1),
                 pubsub: RefCell::default(),
                 clients: RefCell::default(),
@@ -985,9 +983,6 @@ impl Session for KvSession {
                             }
                         }
                     }
-                    // Counted per command, after it ran (as Redis's `call()` does), so
-                    // an INFO later in the same batch sees every command before it.
-                    shared.total_commands.set(shared.total_commands.get() + 1);
                     pos += len;
                     if !ctx.store.ready.is_empty() {
                         // The command filled keys that clients are blocked on.

@@ -472,7 +472,6 @@ pub(super) fn config(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
             Err(msg) => reply::error(out, msg.as_bytes()),
         }
     } else if eq(sub, b"resetstat") {
-        c.shared.total_commands.set(0);
         c.shared.total_connections.set(0);
         c.store.stats = Default::default();
         c.shared.error_replies.set(0);

@@ -361,3 +361,42 @@ fn client_tracking_redirects_to_a_resp2_subscriber_and_broadcasts_prefixes() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn new_key_events_and_tracking_table_eviction() {
+    let server = kv_server();
+    let mut s = Client::connect(server.tcp());
+    let mut w = Client::connect(server.tcp());
+    w.cmd(&[b"CONFIG", b"SET", b"notify-keyspace-events", b"En"]);
+    send(&mut s, &["PSUBSCRIBE", "__keyevent@0__:new"]);
+    s.read();
+    w.cmd(&[b"SET", b"a", b"1"]);
+    // Overwriting is no `new` event; creating another key is.
+    w.cmd(&[b"SET", b"a", b"2"]);
+    w.cmd(&[b"LPUSH", b"b", b"x"]);
+    for key in ["a", "b"] {
+        assert_eq!(
+            strings(&read_message(&mut s)),
+            ["pmessage", "__keyevent@0__:new", "__keyevent@0__:new", key]
+        );
+    }
+
+    // Past tracking-table-max-keys, keys are evicted and their clients told.
+    let mut c = Client::connect(server.tcp());
+    hello3(&mut c);
+    call(&mut c, &["CLIENT", "TRACKING", "ON"], "+OK\r\n");
+    send(&mut c, &["MGET", "a", "b"]);
+    expect(&mut c, "*2\r\n$1\r\n2\r\n");
+    c.line(); // b is a list: MGET answers null for it
+    w.cmd(&[b"CONFIG", b"SET", b"tracking-table-max-keys", b"1"]);
+    let push = String::from_utf8(c.line()).unwrap();
+    assert_eq!(push, ">2");
+    expect(&mut c, "$10\r\ninvalidate\r\n*1\r\n$1\r\n");
+    let evicted = String::from_utf8(c.line()).unwrap();
+    assert!(evicted == "a" || evicted == "b", "{evicted}");
+    // One key is left in the table.
+    let Reply::Bulk(Some(info)) = w.cmd(&[b"INFO", b"stats"]) else {
+        panic!("INFO");
+    };
+    assert!(String::from_utf8_lossy(&info).contains("tracking_total_keys:1\r\n"));
+}

@@ -84,7 +84,7 @@ fn line(c: &mut Ctx<'_, '_>, r: &ClientRecord, s: &mut String) {
         r.multi.get(),
         qbuf + pending,
         r.cmd.get().map_or("NULL", |cmd| cmd.name),
-        r.redirect.get(),
+        super::tracking::redirect_of(c.shared, r.id),
         if r.resp3.get() { 3 } else { 2 },
     );
 }
@@ -571,10 +571,9 @@ pub(crate) fn help(out: &mut Reply<'_>) {
 /// commands are not shown.
 pub(crate) fn monitor(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     let id = c.net.id();
-    if c.client.monitor || id.is_detached() {
+    if c.client.record.monitor.get() || id.is_detached() {
         return reply::ok(out);
     }
-    c.client.monitor = true;
     c.client.record.monitor.set(true);
     c.shared.monitors.borrow_mut().push(id);
     c.shared.monitoring.set(true);

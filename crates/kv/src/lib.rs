@@ -542,8 +542,6 @@ pub(crate) struct ClientRecord {
     /// It chose RESP3 with `HELLO 3` (CLIENT LIST's `resp`, and the protocol of
     /// what other clients push to it).
     resp3: Cell<bool>,
-    /// CLIENT TRACKING's REDIRECT client id, or -1 (CLIENT LIST's `redir`).
-    redirect: Cell<i64>,
     /// `CLIENT NO-EVICT ON` (CLIENT LIST's `e` flag).
     no_evict: Cell<bool>,
     /// In MONITOR mode (CLIENT LIST's `O` flag).
@@ -567,7 +565,6 @@ impl ClientRecord {
             cmd: Cell::new(None),
             qbuf: Cell::new(0),
             resp3: Cell::new(false),
-            redirect: Cell::new(-1),
             no_evict: Cell::new(false),
             monitor: Cell::new(false),
         }
@@ -597,8 +594,6 @@ pub(crate) struct Client {
     reply: clients::ReplyMode,
     /// Its next command waits for a `CLIENT PAUSE` to end.
     paused: bool,
-    /// In MONITOR mode.
-    monitor: bool,
 }
 
 impl Client {
@@ -614,7 +609,6 @@ impl Client {
             watching: Vec::new(),
             reply: clients::ReplyMode::On,
             paused: false,
-            monitor: false,
         }
     }
 
@@ -903,7 +897,7 @@ impl KvSession {
         if let Some(subs) = client.subs.take() {
             pubsub::forget(&mut shared.pubsub.borrow_mut(), id, &subs);
         }
-        if client.monitor {
+        if client.record.monitor.get() {
             let mut monitors = shared.monitors.borrow_mut();
             monitors.retain(|&m| m != id);
             shared.monitoring.set(!monitors.is_empty());

@@ -29,6 +29,25 @@ use evloop::ConnId;
 /// The RESP2 redirect channel.
 const CHANNEL: &[u8] = b"__redis__:invalidate";
 
+/// How a client tracks: its reads (the default, OPTIN or OPTOUT), or every key
+/// under its prefixes (BCAST). The modes exclude each other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Mode {
+    #[default]
+    Reads,
+    /// Only the reads of a command after `CLIENT CACHING yes`.
+    OptIn,
+    /// The reads of every command but one after `CLIENT CACHING no`.
+    OptOut,
+    Bcast,
+}
+
+impl Mode {
+    fn is_opt(self) -> bool {
+        matches!(self, Mode::OptIn | Mode::OptOut)
+    }
+}
+
 /// One tracking client's settings.
 #[derive(Debug, Clone, Default)]
 struct Client {
@@ -36,11 +55,10 @@ struct Client {
     redirect: Option<u64>,
     /// The redirect target went away (TRACKINGINFO's `broken_redirect`).
     broken: bool,
-    bcast: bool,
-    optin: bool,
-    optout: bool,
+    mode: Mode,
     noloop: bool,
-    /// `CLIENT CACHING yes|no` was given for the next command.
+    /// `CLIENT CACHING yes|no` (as its mode allows) was given for the next
+    /// command.
     caching: bool,
     /// BCAST prefixes ("" for every key).
     prefixes: Vec<Bytes>,
@@ -103,20 +121,25 @@ impl Tracking {
     }
 }
 
+/// CLIENT LIST's `redir` for client `id`: -1 without tracking, 0 without a
+/// redirect, else the redirect's id.
+pub(crate) fn redirect_of(shared: &Shared, id: u64) -> i64 {
+    if !shared.tracking_on.get() {
+        return -1;
+    }
+    match shared.tracking.borrow().clients.get(&id) {
+        None => -1,
+        Some(s) => s.redirect.map_or(0, |r| r as i64),
+    }
+}
+
 /// `CLIENT TRACKING|CACHING|GETREDIR|TRACKINGINFO` (`sub` is the table name,
 /// `client|tracking` ...; the arity is checked).
 pub(crate) fn client(c: &mut Ctx<'_, '_>, sub: &str, a: Argv<'_>, out: &mut Reply<'_>) {
     match sub {
         "client|tracking" => tracking(c, a, out),
         "client|caching" => caching(c, a, out),
-        "client|getredir" => {
-            let t = c.shared.tracking.borrow();
-            let redir = match t.clients.get(&c.client.record.id) {
-                Some(s) => s.redirect.map_or(0, |r| r as i64),
-                None => -1,
-            };
-            reply::int(out, redir);
-        }
+        "client|getredir" => reply::int(out, redirect_of(c.shared, c.client.record.id)),
         _ => info(c, out),
     }
 }
@@ -125,6 +148,8 @@ fn tracking(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     let id = c.client.record.id;
     let mut redirect = None;
     let mut new = Client::default();
+    // The options as given; which mode they make is checked below.
+    let (mut bcast, mut optin, mut optout) = (false, false, false);
     let mut prefixes: Vec<Bytes> = Vec::new();
     let mut j = 3;
     while j < a.len() {
@@ -150,11 +175,11 @@ fn tracking(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
             }
             redirect = Some(r as u64);
         } else if opt.eq_ignore_ascii_case(b"bcast") {
-            new.bcast = true;
+            bcast = true;
         } else if opt.eq_ignore_ascii_case(b"optin") {
-            new.optin = true;
+            optin = true;
         } else if opt.eq_ignore_ascii_case(b"optout") {
-            new.optout = true;
+            optout = true;
         } else if opt.eq_ignore_ascii_case(b"noloop") {
             new.noloop = true;
         } else if opt.eq_ignore_ascii_case(b"prefix") && more {
@@ -171,18 +196,17 @@ fn tracking(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
         disable(&mut t, id);
         c.shared.tracking_on.set(!t.clients.is_empty());
         c.shared.refresh_slow();
-        c.client.record.redirect.set(-1);
         return reply::ok(out);
     }
     if !on.eq_ignore_ascii_case(b"on") {
         return reply::error(out, super::command::SYNTAX);
     }
-    if !new.bcast && !prefixes.is_empty() {
+    if !bcast && !prefixes.is_empty() {
         return reply::error(out, b"ERR PREFIX option requires BCAST mode to be enabled");
     }
     let old = t.clients.get(&id).cloned();
     if let Some(old) = &old {
-        if old.bcast != new.bcast {
+        if (old.mode == Mode::Bcast) != bcast {
             return reply::error(
                 out,
                 b"ERR You can't switch BCAST mode on/off before disabling tracking for this \
@@ -190,14 +214,20 @@ fn tracking(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
             );
         }
     }
-    if new.bcast && (new.optin || new.optout) {
+    if bcast && (optin || optout) {
         return reply::error(out, b"ERR OPTIN and OPTOUT are not compatible with BCAST");
     }
-    if new.optin && new.optout {
+    if optin && optout {
         return reply::error(out, b"ERR You can't use both OPTIN and OPTOUT");
     }
+    new.mode = match (bcast, optin, optout) {
+        (true, _, _) => Mode::Bcast,
+        (_, true, _) => Mode::OptIn,
+        (_, _, true) => Mode::OptOut,
+        _ => Mode::Reads,
+    };
     if let Some(old) = &old {
-        if (new.optin && old.optout) || (new.optout && old.optin) {
+        if new.mode.is_opt() && old.mode.is_opt() && new.mode != old.mode {
             return reply::error(
                 out,
                 b"ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this \
@@ -205,7 +235,7 @@ fn tracking(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
             );
         }
     }
-    if new.bcast {
+    if bcast {
         if let Err(msg) = check_collisions(old.as_ref().map_or(&[][..], |o| &o.prefixes), &prefixes)
         {
             return reply::error(out, msg.as_bytes());
@@ -224,10 +254,6 @@ fn tracking(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     }
     new.prefixes = all;
     new.redirect = redirect;
-    c.client
-        .record
-        .redirect
-        .set(redirect.map_or(0, |r| r as i64));
     t.clients.insert(id, new);
     c.shared.tracking_on.set(true);
     c.shared.refresh_slow();
@@ -235,28 +261,26 @@ fn tracking(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
 }
 
 /// Redis's `checkPrefixCollisionsOrReply`: no prefix may be a prefix of
-/// another of the same client's.
+/// another of the same client's, among those it had and those given now.
 fn check_collisions(old: &[Bytes], new: &[Bytes]) -> Result<(), String> {
+    let overlap = |p: &Bytes, q: &Bytes| p.starts_with(q) || q.starts_with(p);
+    let text = |b: &Bytes| String::from_utf8_lossy(b).into_owned();
     for (i, p) in new.iter().enumerate() {
-        for q in old {
-            if p.starts_with(q) || q.starts_with(p) {
-                return Err(format!(
-                    "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a \
-                     single client must not overlap.",
-                    String::from_utf8_lossy(p),
-                    String::from_utf8_lossy(q)
-                ));
-            }
+        if let Some(q) = old.iter().find(|q| overlap(p, q)) {
+            return Err(format!(
+                "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a \
+                 single client must not overlap.",
+                text(p),
+                text(q)
+            ));
         }
-        for q in &new[i + 1..] {
-            if p.starts_with(q) || q.starts_with(p) {
-                return Err(format!(
-                    "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for \
-                     a single client must not overlap.",
-                    String::from_utf8_lossy(p),
-                    String::from_utf8_lossy(q)
-                ));
-            }
+        if let Some(q) = new[i + 1..].iter().find(|q| overlap(p, q)) {
+            return Err(format!(
+                "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for \
+                 a single client must not overlap.",
+                text(p),
+                text(q)
+            ));
         }
     }
     Ok(())
@@ -299,14 +323,14 @@ fn caching(c: &mut Ctx<'_, '_>, a: Argv<'_>, out: &mut Reply<'_>) {
     };
     let opt = a.get(2);
     if opt.eq_ignore_ascii_case(b"yes") {
-        if !s.optin {
+        if s.mode != Mode::OptIn {
             return reply::error(
                 out,
                 b"ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
             );
         }
     } else if opt.eq_ignore_ascii_case(b"no") {
-        if !s.optout {
+        if s.mode != Mode::OptOut {
             return reply::error(
                 out,
                 b"ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
@@ -330,19 +354,20 @@ fn info(c: &mut Ctx<'_, '_>, out: &mut Reply<'_>) {
         None => flags.push(b"off"),
         Some(s) => {
             flags.push(b"on");
-            if s.bcast {
-                flags.push(b"bcast");
-            }
-            if s.optin {
-                flags.push(b"optin");
-                if s.caching {
-                    flags.push(b"caching-yes");
+            match s.mode {
+                Mode::Reads => {}
+                Mode::Bcast => flags.push(b"bcast"),
+                Mode::OptIn => {
+                    flags.push(b"optin");
+                    if s.caching {
+                        flags.push(b"caching-yes");
+                    }
                 }
-            }
-            if s.optout {
-                flags.push(b"optout");
-                if s.caching {
-                    flags.push(b"caching-no");
+                Mode::OptOut => {
+                    flags.push(b"optout");
+                    if s.caching {
+                        flags.push(b"caching-no");
+                    }
                 }
             }
             if s.noloop {
@@ -383,8 +408,12 @@ pub(crate) fn after_command(
         return;
     };
     let remember = cmd.has(super::command::spec::READONLY)
-        && !s.bcast
-        && !((s.optin && !s.caching) || (s.optout && s.caching));
+        && match s.mode {
+            Mode::Reads => true,
+            Mode::OptIn => s.caching,
+            Mode::OptOut => !s.caching,
+            Mode::Bcast => false,
+        };
     if !queued && cmd.name != "client" {
         s.caching = false;
     }
@@ -419,7 +448,7 @@ pub(crate) fn invalidate(shared: &Shared, net: &mut evloop::Ctx<'_>, key: &[u8],
         let Some(s) = t.clients.get(&id) else {
             continue;
         };
-        if s.bcast || (s.noloop && by == Some(id)) {
+        if s.mode == Mode::Bcast || (s.noloop && by == Some(id)) {
             continue;
         }
         let redirect = s.redirect;

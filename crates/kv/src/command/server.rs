@@ -37,18 +37,16 @@ pub(super) fn reset(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     // Redis's RESET speaks RESP2 again, and says so in RESP2; it leaves
     // MONITOR mode, turns tracking off and sends replies again.
     super::super::tracking::forget(c.shared, c.client.record.id);
-    c.client.record.redirect.set(-1);
     set_protocol(c, false);
     out.set_resp3(false);
     c.client.reply = super::super::clients::ReplyMode::On;
-    if c.client.monitor {
+    if c.client.record.monitor.get() {
         let id = c.net.id();
         let mut monitors = c.shared.monitors.borrow_mut();
         monitors.retain(|&m| m != id);
         c.shared.monitoring.set(!monitors.is_empty());
         c.shared.refresh_slow();
         drop(monitors);
-        c.client.monitor = false;
         c.client.record.monitor.set(false);
         c.net.set_waiting(false);
     }

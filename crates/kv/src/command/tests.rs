@@ -735,3 +735,87 @@ fn inline_commands() {
     let (r, _) = h.raw(b"SET greeting \"hello world\"\r\nGET greeting\nPING\r\n");
     assert_eq!(r, format!("+OK\r\n{}+PONG\r\n", bulk("hello world")));
 }
+
+#[test]
+fn info_counts_calls_rejections_failures_and_errors_per_command() {
+    let mut h = Harness::new();
+    h.cmd(&["SET", "k", "v"]);
+    h.cmd(&["SET", "k", "v"]);
+    h.cmd(&["GET"]); // wrong arity: rejected before running
+    h.cmd(&["LPUSH", "k", "x"]); // ran, answered WRONGTYPE
+    h.cmd(&["NOSUCH"]); // unknown: an error, no command's counters
+    h.cmd(&["CLIENT", "ID"]);
+    let info = h.cmd(&["INFO", "commandstats", "errorstats", "stats"]);
+    for needle in [
+        "cmdstat_set:calls=2,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=0\r\n",
+        "cmdstat_get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0\r\n",
+        "cmdstat_lpush:calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=1\r\n",
+        "cmdstat_client|id:calls=1,",
+        "errorstat_ERR:count=2\r\n",
+        "errorstat_WRONGTYPE:count=1\r\n",
+        "total_error_replies:3\r\n",
+        // The commands that ran, as Redis counts them (INFO itself not yet).
+        "total_commands_processed:4\r\n",
+    ] {
+        assert!(info.contains(needle), "{needle:?} not in {info}");
+    }
+    // Not in the default sections.
+    assert!(!h.cmd(&["INFO"]).contains("cmdstat_"));
+    assert_eq!(h.cmd(&["CONFIG", "RESETSTAT"]), "+OK\r\n");
+    let info = h.cmd(&["INFO", "all"]);
+    assert!(!info.contains("cmdstat_set:"), "{info}");
+    assert!(info.contains("cmdstat_config|resetstat:calls=1,"), "{info}");
+    assert!(!info.contains("errorstat_"), "{info}");
+}
+
+#[test]
+fn client_tracking_and_no_evict_options_are_checked_as_redis_does() {
+    let mut h = Harness::new();
+    let err = |s: &str| format!("-ERR {s}\r\n");
+    assert_eq!(
+        h.cmd(&["CLIENT", "TRACKING", "ON", "PREFIX", "a"]),
+        err("PREFIX option requires BCAST mode to be enabled")
+    );
+    assert_eq!(
+        h.cmd(&["CLIENT", "TRACKING", "ON", "BCAST", "OPTIN"]),
+        err("OPTIN and OPTOUT are not compatible with BCAST")
+    );
+    assert_eq!(
+        h.cmd(&["CLIENT", "TRACKING", "ON", "OPTIN", "OPTOUT"]),
+        err("You can't use both OPTIN and OPTOUT")
+    );
+    assert_eq!(
+        h.cmd(&["CLIENT", "TRACKING", "ON", "REDIRECT", "999"]),
+        err("The client ID you want redirect to does not exist")
+    );
+    assert_eq!(
+        h.cmd(&["CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "ab", "PREFIX", "a"]),
+        err("Prefix 'ab' overlaps with another provided prefix 'a'. Prefixes for a single client must not overlap.")
+    );
+    assert_eq!(h.cmd(&["CLIENT", "GETREDIR"]), ":-1\r\n");
+    assert!(h
+        .cmd(&["CLIENT", "CACHING", "YES"])
+        .starts_with("-ERR CLIENT CACHING can be called only"));
+    assert_eq!(h.cmd(&["CLIENT", "TRACKING", "ON", "OPTIN"]), "+OK\r\n");
+    assert_eq!(h.cmd(&["CLIENT", "GETREDIR"]), ":0\r\n");
+    assert_eq!(
+        h.cmd(&["CLIENT", "TRACKING", "ON", "OPTOUT"]),
+        err("You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.")
+    );
+    assert_eq!(
+        h.cmd(&["CLIENT", "CACHING", "NO"]),
+        err("CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
+    );
+    assert_eq!(h.cmd(&["CLIENT", "CACHING", "YES"]), "+OK\r\n");
+    assert_eq!(
+        h.cmd(&["CLIENT", "TRACKING", "ON", "BCAST"]),
+        err("You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.")
+    );
+    let list = h.cmd(&["CLIENT", "LIST"]);
+    assert!(list.contains(" redir=0 "), "{list}");
+    assert_eq!(h.cmd(&["CLIENT", "TRACKING", "OFF"]), "+OK\r\n");
+    assert!(h.cmd(&["CLIENT", "LIST"]).contains(" redir=-1 "));
+    assert_eq!(h.cmd(&["CLIENT", "NO-EVICT", "maybe"]), SYNTAX);
+    assert_eq!(h.cmd(&["CLIENT", "NO-EVICT", "ON"]), "+OK\r\n");
+    assert!(h.cmd(&["CLIENT", "INFO"]).contains(" flags=e "));
+}

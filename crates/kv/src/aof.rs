@@ -1050,7 +1050,7 @@ pub(crate) fn run_logged(
             c.now,
             name,
             &argv,
-            &c.effects,
+            &c.client.effects,
             &mut propagated,
         );
     }
@@ -1398,7 +1398,6 @@ fn load(svc: &KvService, path: &Path, load_truncated: bool) -> Result<LoadReport
                     client: &mut client,
                     close: false,
                     net: &mut net,
-                    effects: Default::default(),
                     input_left: 0,
                 };
                 reply.clear();

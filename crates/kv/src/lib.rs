@@ -590,6 +590,9 @@ pub(crate) struct Client {
     db: usize,
     /// The keys it WATCHes.
     watching: Vec<watch::Watched>,
+    /// What its running command did, as the handler reports it (see
+    /// [`command::Effects`]).
+    effects: command::Effects,
     /// What it is sent of its replies (`CLIENT REPLY`).
     reply: clients::ReplyMode,
     /// Its next command waits for a `CLIENT PAUSE` to end.
@@ -607,6 +610,7 @@ impl Client {
             in_exec: false,
             db: 0,
             watching: Vec::new(),
+            effects: command::Effects::default(),
             reply: clients::ReplyMode::On,
             paused: false,
         }
@@ -812,7 +816,6 @@ impl KvSession {
             client,
             close: false,
             net: &mut *net,
-            effects: Default::default(),
             input_left: 0,
         };
         if !clients::held_by_pause(&mut ctx, argv) {
@@ -957,7 +960,6 @@ impl Session for KvSession {
                         client: &mut self.client,
                         close: false,
                         net: &mut *net,
-                        effects: Default::default(),
                         input_left: input.len() - pos,
                     };
                     command::run(&mut ctx, argv, out);

@@ -112,8 +112,6 @@ pub(crate) fn exec(c: &mut Ctx<'_, '_>, _: Argv<'_>, out: &mut Reply<'_>) {
     reply::array(out, multi.queued.len());
     c.client.in_exec = true;
     for (buf, ranges) in &multi.queued {
-        // Each command's effects are its own.
-        c.effects = Default::default();
         command::execute(c, Argv::new(buf, ranges), out);
     }
     c.client.in_exec = false;

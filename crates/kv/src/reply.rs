@@ -369,6 +369,68 @@ mod tests {
         }
     }
 
+    /// Every shape RESP3 adds, in both protocols: RESP2 spells each with the
+    /// shapes it has.
+    #[test]
+    fn each_shape_in_resp2_and_resp3() {
+        let both = |write: fn(&mut Reply<'_>)| {
+            let (mut two, mut three) = (Vec::new(), Vec::new());
+            write(&mut Reply::new(&mut two, false));
+            write(&mut Reply::new(&mut three, true));
+            (
+                String::from_utf8(two).unwrap(),
+                String::from_utf8(three).unwrap(),
+            )
+        };
+        let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(both(nil), s("$-1\r\n", "_\r\n"));
+        assert_eq!(both(nil_array), s("*-1\r\n", "_\r\n"));
+        assert_eq!(both(|o| map(o, 2)), s("*4\r\n", "%2\r\n"));
+        assert_eq!(both(|o| set(o, 3)), s("*3\r\n", "~3\r\n"));
+        assert_eq!(both(|o| push(o, 3)), s("*3\r\n", ">3\r\n"));
+        assert_eq!(both(|o| boolean(o, true)), s(":1\r\n", "#t\r\n"));
+        assert_eq!(both(|o| boolean(o, false)), s(":0\r\n", "#f\r\n"));
+        assert_eq!(both(|o| double(o, 1.5)), s("$3\r\n1.5\r\n", ",1.5\r\n"));
+        assert_eq!(
+            both(|o| double(o, f64::NEG_INFINITY)),
+            s("$4\r\n-inf\r\n", ",-inf\r\n")
+        );
+        assert_eq!(
+            both(|o| verbatim(o, b"a:1")),
+            s("$3\r\na:1\r\n", "=7\r\ntxt:a:1\r\n")
+        );
+        // Pairs: flat in RESP2; nested in RESP3 when asked.
+        fn pairs_of(o: &mut Reply<'_>, nested: bool) {
+            pairs(o, 2, nested);
+            for m in ["a", "b"] {
+                pair(o, nested);
+                bulk(o, m.as_bytes());
+                int(o, 1);
+            }
+        }
+        assert_eq!(
+            both(|o| pairs_of(o, true)),
+            s(
+                "*4\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n:1\r\n",
+                "*2\r\n*2\r\n$1\r\na\r\n:1\r\n*2\r\n$1\r\nb\r\n:1\r\n"
+            )
+        );
+        assert_eq!(
+            both(|o| pairs_of(o, false)),
+            s(
+                "*4\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n:1\r\n",
+                "*4\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n:1\r\n"
+            )
+        );
+        // HELLO switches the protocol of what follows in the same buffer.
+        let mut buf = Vec::new();
+        let mut out = Reply::new(&mut buf, false);
+        nil(&mut out);
+        out.set_resp3(true);
+        nil(&mut out);
+        assert_eq!(buf, b"$-1\r\n_\r\n");
+    }
+
     #[test]
     fn errors_stay_on_one_line() {
         let mut out = Vec::new();

@@ -91,8 +91,6 @@ pub(crate) struct Ctx<'a, 'n> {
     /// The reactor's side: this connection's id, pushes and wakes to others,
     /// timers, output limits.
     pub net: &'a mut evloop::Ctx<'n>,
-    /// What the running command did, as its handler reports it.
-    pub effects: Effects,
     /// Input bytes not yet consumed, this command included (CLIENT LIST's
     /// `qbuf` for the client itself, as Redis's query buffer while it runs).
     pub input_left: usize,
@@ -117,7 +115,7 @@ impl Ctx<'_, '_> {
     /// `signalModifiedKey` and `dirty++`): WATCH sees it, clients caching it are
     /// told.
     pub(crate) fn modified(&mut self, key: &[u8]) {
-        self.effects.dirty += 1;
+        self.client.effects.dirty += 1;
         if !self.store.watched.is_empty() {
             let s = stamp(self.shared);
             self.store.watched.touch(key, s);
@@ -130,7 +128,7 @@ impl Ctx<'_, '_> {
     /// The command changed something that [`Ctx::modified`] does not name (a
     /// whole database, another database's key whose watchers it touched itself).
     pub(crate) fn dirty(&mut self) {
-        self.effects.dirty += 1;
+        self.client.effects.dirty += 1;
     }
 
     /// Keyspace event `event` of class `class` (see [`super::notify`]) on `key`
@@ -170,7 +168,7 @@ impl Ctx<'_, '_> {
     /// Record `args` in the append-only file instead of the command's own
     /// arguments (Redis's `alsoPropagate` with the command's own suppressed).
     pub(crate) fn propagate(&mut self, args: &[&[u8]]) {
-        self.effects.propagated = true;
+        self.client.effects.propagated = true;
         if self.shared.aof_on.get() {
             self.shared
                 .propagated
@@ -308,6 +306,11 @@ pub(crate) fn run(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Reply<'_>) {
     ctx.client.record.cmd.set(Some(shown));
     let handler = cmd.handler;
     let start = out.len();
+    // The command's own effects: read by the append-only file and, in debug
+    // builds, checked; nothing else reads them, so otherwise they are not reset.
+    if aof || cfg!(debug_assertions) {
+        ctx.client.effects = Effects::default();
+    }
     if aof {
         super::aof::run_logged(ctx, cmd, handler, argv, out);
     } else {
@@ -334,8 +337,8 @@ pub(crate) fn run(ctx: &mut Ctx<'_, '_>, argv: Argv<'_>, out: &mut Reply<'_>) {
         after_slow(ctx, cmd, &argv, out);
     }
     #[cfg(debug_assertions)]
-    if cmd.has(spec::WRITE) && !ctx.effects.propagated {
-        check_effects(cmd, &argv, &out[start..], ctx.effects.dirty);
+    if cmd.has(spec::WRITE) && !ctx.client.effects.propagated {
+        check_effects(cmd, &argv, &out[start..], ctx.client.effects.dirty);
     }
 }
 

@@ -21,6 +21,9 @@
 //! - [`aof`]: the append-only file — recording writes, group commit, loading,
 //!   rewriting, disk faults;
 //! - [`auth`]: `requirepass`, `AUTH` and protected mode.
+//! - `notify` and `tracking`: keyspace notifications and client-side caching,
+//!   both fed by the effects command handlers report;
+//! - `clients`: CLIENT LIST/KILL/UNBLOCK/PAUSE/REPLY, MONITOR.
 //!
 //! All sessions of one [`KvService`] share its 16 databases (each a `Store`)
 //! through an `Rc` (the reactor is single-threaded, so no lock is needed). Time is read once per input batch, as UNIX
